@@ -1,0 +1,74 @@
+"""Uniform random playouts in Numba (simple ko inside playouts; superko is the tree's job)."""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rlgo.go.kernels import (
+    EMP, EPOS, LEGAL, M_N, M_NEMPTY, M_PASSES, M_TOPLAY,
+    area_counts, is_eyeish, legality, play_pass, play_vertex,
+)
+
+
+@njit(cache=True)
+def seed(value):
+    """Seed Numba's internal generator (used by the playout kernels)."""
+    np.random.seed(value)
+
+
+@njit(cache=True)
+def random_move(b, m):
+    """A uniformly random legal vertex that does not fill an own eye, or 0 (pass) if none.
+
+    Candidates are drawn without replacement from the empty list; rejected ones are swapped
+    to the end of the live range, so the list order changes but stays a valid empty list.
+    """
+    color = m[M_TOPLAY]
+    live = m[M_NEMPTY]
+    while live > 0:
+        i = np.random.randint(live)
+        v = b[EMP, i]
+        if legality(b, m, v, color) == LEGAL and not is_eyeish(b, m, v, color):
+            return v
+        live -= 1
+        other = b[EMP, live]
+        b[EMP, i] = other
+        b[EPOS, other] = i
+        b[EMP, live] = v
+        b[EPOS, v] = live
+    return 0
+
+
+@njit(cache=True)
+def run_playout(b, m, zob, max_moves):
+    """Play random moves on (b, m) in place until two passes or `max_moves`; returns moves made."""
+    moves = 0
+    while m[M_PASSES] < 2 and moves < max_moves:
+        v = random_move(b, m)
+        if v == 0:
+            play_pass(m)
+        else:
+            play_vertex(b, m, zob, v, m[M_TOPLAY])
+        moves += 1
+    return moves
+
+
+@njit(cache=True)
+def playout_score(b, m, zob, komi, max_moves):
+    """Run a playout on copies of (b, m); returns the area score for Black (B - W - komi)."""
+    bb = b.copy()
+    mm = m.copy()
+    run_playout(bb, mm, zob, max_moves)
+    black, white = area_counts(bb, mm)
+    return black - white - komi
+
+
+@njit(cache=True)
+def playouts_from(b, m, zob, komi, count):
+    """Run `count` playouts from (b, m) (move cap 3*N*N); returns Black's wins (score > 0)."""
+    n = m[M_N]
+    wins = 0
+    for _ in range(count):
+        if playout_score(b, m, zob, komi, 3 * n * n) > 0:
+            wins += 1
+    return wins
