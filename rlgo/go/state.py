@@ -50,6 +50,7 @@ class GameState:
         self.resigned: int = EMPTY  # colour that resigned
         self._seen: set[int] = {self._position_key(int(self.m[K.M_HASH]), BLACK)}
         self._undo: list[tuple[np.ndarray, np.ndarray, set[int], int]] = []
+        self._past: list[np.ndarray] = []  # COL rows (int8 [A]) of earlier positions, oldest first
 
     # ----------------------------------------------------------------- queries
     @property
@@ -103,6 +104,14 @@ class GameState:
         n = self.size
         return self.b[K.COL].reshape(n + 2, n + 2)[1:-1, 1:-1].astype(np.int8)
 
+    def position_history(self, k: int) -> np.ndarray:
+        """int8 [k, (N+2)**2]: kernel colour rows, [0] now, [i] i moves ago; all 0 before the start."""
+        out = np.zeros((k, self.b.shape[1]), dtype=np.int8)
+        out[0] = self.b[K.COL]
+        for i in range(1, min(k, len(self._past) + 1)):
+            out[i] = self._past[-i]
+        return out
+
     def color_at(self, point: int) -> int:
         """EMPTY, BLACK or WHITE at a point."""
         return int(self.b[K.COL, self._vertex(point)])
@@ -126,6 +135,10 @@ class GameState:
             s = self.b[K.NEXT, s]
             if s == head:
                 return sorted(out)
+
+    def fills_own_eye(self, point: int) -> bool:
+        """Whether a move at `point` by the side to move fills its own single-point eye."""
+        return bool(K.is_eyeish(self.b, self.m, self._vertex(point), self.to_play))
 
     def illegal_reason(self, move: int, color: int | None = None) -> str | None:
         """Why `color` (default: side to move) may not play `move`, or None if it may."""
@@ -181,6 +194,7 @@ class GameState:
         if reason is not None:
             raise IllegalMoveError(reason, name)
         self._undo.append((self.b.copy(), self.m.copy(), set(self._seen), self.resigned))
+        self._past.append(self.b[K.COL].astype(np.int8))
         if color != self.to_play:
             self.m[K.M_KO] = K.NO_VERTEX
             self.m[K.M_TOPLAY] = color
@@ -210,7 +224,8 @@ class GameState:
         if not self._undo:
             raise GoError("nothing to undo")
         self.b, self.m, self._seen, self.resigned = self._undo.pop()
-        self.moves.pop()
+        if self.moves.pop()[1] != -1:
+            self._past.pop()
 
     def copy(self) -> "GameState":
         """An independent copy that shares no arrays (undo history is not copied)."""
@@ -222,6 +237,7 @@ class GameState:
         other.resigned = self.resigned
         other._seen = set(self._seen)
         other._undo = []
+        other._past = list(self._past)
         return other
 
     # ----------------------------------------------------------------- setup

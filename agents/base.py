@@ -1,0 +1,54 @@
+"""The agent interface shared by play, GTP and tournaments."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rlgo.go.state import GameState
+
+RESIGN = -1
+"""Returned by `select_move` to resign (the GameState records a resignation as point -1)."""
+
+
+@dataclass(frozen=True)
+class MoveInfo:
+    """One candidate of an agent's analysis."""
+
+    move: int
+    """Point index (N*N = pass)."""
+    visits: int
+    """Search visits (0 for agents that do not search)."""
+    winrate: float
+    """Win probability in [0, 1] for the side to move."""
+    prior: float = 0.0
+    """Policy prior in [0, 1]."""
+    pv: list[int] = field(default_factory=list)
+    """Principal variation starting with `move`."""
+
+
+class Agent:
+    """Base class: override `select_move`; the rest has sensible defaults."""
+
+    name = "agent"
+
+    def reset(self) -> None:
+        """Forget everything about the previous game."""
+
+    def select_move(self, state: GameState) -> int:
+        """A legal move for the side to move of `state` (point, N*N pass, or RESIGN)."""
+        raise NotImplementedError
+
+    def analysis(self) -> list[MoveInfo]:
+        """Top candidates of the last search, best first (empty if the agent does not search)."""
+        return []
+
+    def stop(self) -> None:
+        """Ask a running `select_move` to answer now with its best move so far (thread-safe)."""
+
+    def set_time(self, main_time: float, byo_yomi_time: float, byo_yomi_stones: int) -> None:
+        """GTP time_settings (seconds; byo_yomi_time 0 means no byo-yomi)."""
+
+    def time_left(self, color: int, seconds: float, stones: int) -> None:
+        """GTP time_left for `color`."""
+
+    def close(self) -> None:
+        """Release processes or files held by the agent."""

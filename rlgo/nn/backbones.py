@@ -1,0 +1,140 @@
+"""Network trunks by name: input planes [B, in_planes, N, N] -> trunk [B, width, N, N].
+
+Every trunk keeps the board resolution. The conv trunks are a 3x3 conv stem, `depth`
+blocks, and (except post-activation ResNets, whose blocks end in ReLU) a final
+norm + ReLU so the heads always see normalized, rectified features.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from rlgo.nn.norm import make_norm
+from rlgo.nn.sequence import BoardPositionEmbedding, make_rnn, transformer_block
+from rlgo.nn.vision import (ConvNormAct, DenseBlock, Inception, Residual, bottleneck_block,
+                            inverted_residual, residual_block, transition)
+
+if TYPE_CHECKING:
+    from rlgo.nn.model import NetConfig
+
+
+def _norm_relu(cfg: NetConfig) -> list[nn.Module]:
+    return [make_norm(cfg.norm, cfg.width), nn.ReLU()]
+
+
+def _conv_trunk(cfg: NetConfig, blocks: list[nn.Module], tip: bool = True) -> nn.Sequential:
+    """Stem conv, the blocks, then norm + ReLU when `tip`."""
+    stem = ConvNormAct(cfg.in_planes, cfg.width, 3, cfg.norm)
+    return nn.Sequential(stem, *blocks, *(_norm_relu(cfg) if tip else []))
+
+
+def _resnet_blocks(cfg: NetConfig) -> list[nn.Module]:
+    """`depth` residual (or bottleneck) blocks; every `global_pool_every`-th has a pooling bias."""
+    block = bottleneck_block if cfg.bottleneck else residual_block
+    every = cfg.global_pool_every
+    return [block(cfg.width, cfg.norm, cfg.pre_activation, cfg.se,
+                  global_pool_bias=every > 0 and (i + 1) % every == 0)
+            for i in range(cfg.depth)]
+
+
+def resnet(cfg: NetConfig) -> nn.Module:
+    """AlphaGo Zero / KataGo residual tower (options: pre_activation, bottleneck, se, global_pool_every)."""
+    return _conv_trunk(cfg, _resnet_blocks(cfg), tip=cfg.pre_activation)
+
+
+def densenet(cfg: NetConfig) -> nn.Module:
+    """`depth` dense blocks of `dense_layers` layers (growth `growth`), each followed by a
+    transition back to `width` channels."""
+    blocks: list[nn.Module] = []
+    for _ in range(cfg.depth):
+        dense = DenseBlock(cfg.width, cfg.dense_layers, cfg.growth, cfg.norm)
+        blocks += [dense, transition(dense.out_channels, cfg.width, cfg.norm)]
+    return _conv_trunk(cfg, blocks)
+
+
+def mobilenet(cfg: NetConfig) -> nn.Module:
+    """`depth` MobileNet v2 inverted residual blocks with expansion `expand`."""
+    return _conv_trunk(cfg, [inverted_residual(cfg.width, cfg.expand, cfg.norm)
+                             for _ in range(cfg.depth)])
+
+
+def inception(cfg: NetConfig) -> nn.Module:
+    """`depth` Inception modules, each wrapped in a residual connection."""
+    return _conv_trunk(cfg, [Residual(Inception(cfg.width, cfg.width, cfg.norm))
+                             for _ in range(cfg.depth)])
+
+
+class TransformerTrunk(nn.Module):
+    """Board points as N*N tokens: 1x1 conv embedding + learned position per point,
+    `depth` pre-norm transformer blocks, final LayerNorm. [B, C_in, N, N] -> [B, width, N, N]."""
+
+    def __init__(self, cfg: NetConfig):
+        super().__init__()
+        self.embed = nn.Conv2d(cfg.in_planes, cfg.width, 1)
+        self.position = BoardPositionEmbedding(cfg.board_size, cfg.width)
+        self.blocks = nn.Sequential(*(transformer_block(cfg.width, cfg.attention_heads,
+                                                        cfg.mlp_ratio)
+                                      for _ in range(cfg.depth)))
+        self.norm = nn.LayerNorm(cfg.width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, n, _ = x.shape
+        tokens = self.position(self.embed(x).flatten(2).transpose(1, 2))  # [B, N*N, D]
+        tokens = self.norm(self.blocks(tokens))
+        return tokens.transpose(1, 2).reshape(b, -1, n, n)
+
+
+class RecurrentTrunk(nn.Module):
+    """History-aware trunk: a recurrent layer over time at every board point, then a ResNet.
+
+    Input layout (AlphaGo Zero order): the first `history_steps * planes_per_step` planes
+    are the history, one group of `planes_per_step` planes per step, most recent first;
+    the remaining planes (e.g. colour to play) are static and join every step. A shared
+    3x3 conv encodes each step's planes (so the sequence elements carry local shape),
+    `rnn` runs over the steps oldest -> newest independently at each of the N*N points,
+    and its last output feeds `depth` residual blocks.
+    [B, C_in, N, N] -> [B, width, N, N].
+    """
+
+    def __init__(self, cfg: NetConfig):
+        super().__init__()
+        self.steps, self.per_step = cfg.history_steps, cfg.planes_per_step
+        static = cfg.in_planes - self.steps * self.per_step
+        self.encoder = ConvNormAct(self.per_step + static, cfg.width, 3, cfg.norm)
+        self.rnn = make_rnn(cfg.rnn, cfg.width, cfg.width)
+        self.tower = nn.Sequential(*_resnet_blocks(cfg),
+                                   *(_norm_relu(cfg) if cfg.pre_activation else []))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, n, _ = x.shape
+        t = self.steps
+        history = x[:, :t * self.per_step].reshape(b, t, self.per_step, n, n).flip(1)
+        static = x[:, t * self.per_step:].unsqueeze(1).expand(-1, t, -1, -1, -1)
+        steps = torch.cat([history, static], dim=2).flatten(0, 1)  # [B*T, P+S, N, N]
+        features = self.encoder(steps).reshape(b, t, -1, n, n)
+        sequences = features.permute(0, 3, 4, 1, 2).flatten(0, 2)  # [B*N*N, T, W]
+        outputs, _ = self.rnn(sequences)
+        last = outputs[:, -1].reshape(b, n, n, -1).permute(0, 3, 1, 2)
+        return self.tower(last)
+
+
+_BUILDERS: dict[str, Callable[[NetConfig], nn.Module]] = {
+    "resnet": resnet,
+    "densenet": densenet,
+    "mobilenet": mobilenet,
+    "inception": inception,
+    "transformer": TransformerTrunk,
+    "recurrent": RecurrentTrunk,
+}
+
+BACKBONES = tuple(_BUILDERS)
+"""Valid backbone names."""
+
+
+def build_backbone(cfg: NetConfig) -> nn.Module:
+    """Trunk named by `cfg.backbone`: [B, in_planes, N, N] -> [B, width, N, N]."""
+    return _BUILDERS[cfg.backbone](cfg)

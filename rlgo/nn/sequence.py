@@ -1,0 +1,272 @@
+"""Sequence modules: recurrent layers, attention, seq2seq, transformer blocks over board points.
+
+Built-ins are used where torch has them (nn.RNN is the Elman RNN, nn.GRU, nn.LSTM,
+nn.TransformerEncoderLayer); this module adds what torch lacks: an LSTM with peephole
+connections, a bidirectional wrapper for any batch-first recurrent layer, additive and
+dot-product attention, a seq2seq model, and a learned 2-D position embedding for board
+points. Every sequence is batch-first: [B, T, features].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+RNN_KINDS = ("rnn", "gru", "lstm", "peephole_lstm")
+"""Valid names for `make_rnn`."""
+
+ATTENTION_KINDS = ("additive", "dot", "general")
+"""Valid names for `make_attention`."""
+
+
+def make_rnn(kind: str, input_size: int, hidden_size: int, num_layers: int = 1) -> nn.Module:
+    """Batch-first recurrent layer: [B, T, input_size] -> ([B, T, hidden_size], final state).
+
+    "rnn" is the Elman RNN (tanh), "gru" and "lstm" are the torch built-ins,
+    "peephole_lstm" is `LSTM(peephole=True)`.
+    """
+    kwargs = dict(num_layers=num_layers, batch_first=True)
+    if kind == "rnn":
+        return nn.RNN(input_size, hidden_size, nonlinearity="tanh", **kwargs)
+    if kind == "gru":
+        return nn.GRU(input_size, hidden_size, **kwargs)
+    if kind == "lstm":
+        return nn.LSTM(input_size, hidden_size, **kwargs)
+    if kind == "peephole_lstm":
+        return LSTM(input_size, hidden_size, num_layers=num_layers, peephole=True)
+    raise ValueError(f"unknown recurrent kind {kind!r}; valid kinds: {', '.join(RNN_KINDS)}")
+
+
+class LSTMCell(nn.Module):
+    """LSTM cell with optional diagonal peepholes (Gers & Schmidhuber 2000).
+
+    Parameters follow nn.LSTM's layout (gates i, f, g, o stacked in weight_ih [4H, I],
+    weight_hh [4H, H], bias_ih, bias_hh [4H]), so weights copy across. With peepholes the
+    input and forget gates also see c_{t-1} and the output gate sees c_t through
+    per-unit weights weight_ci, weight_cf, weight_co [H].
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, peephole: bool = True):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.weight_ih = nn.Parameter(torch.empty(4 * hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(4 * hidden_size, hidden_size))
+        self.bias_ih = nn.Parameter(torch.empty(4 * hidden_size))
+        self.bias_hh = nn.Parameter(torch.empty(4 * hidden_size))
+        self.peephole = peephole
+        for name in ("weight_ci", "weight_cf", "weight_co"):
+            self.register_parameter(name, nn.Parameter(torch.empty(hidden_size)) if peephole else None)
+        bound = 1.0 / math.sqrt(hidden_size)
+        for p in self.parameters():
+            nn.init.uniform_(p, -bound, bound)
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step: x [B, I], state (h, c) [B, H] each -> new (h, c)."""
+        h, c = state
+        gates = F.linear(x, self.weight_ih, self.bias_ih) + F.linear(h, self.weight_hh, self.bias_hh)
+        i, f, g, o = gates.chunk(4, dim=1)
+        if self.peephole:
+            i, f = i + self.weight_ci * c, f + self.weight_cf * c
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        if self.peephole:
+            o = o + self.weight_co * c
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+
+class LSTM(nn.Module):
+    """Stacked batch-first LSTM of `LSTMCell`s: [B, T, I] -> ([B, T, H], (h_n, c_n) [L, B, H])."""
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 peephole: bool = True):
+        super().__init__()
+        self.hidden_size = hidden_size
+        self.cells = nn.ModuleList(
+            LSTMCell(input_size if layer == 0 else hidden_size, hidden_size, peephole)
+            for layer in range(num_layers)
+        )
+
+    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
+                ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x [B, T, I]; optional initial state (h_0, c_0) [L, B, H] (zeros when None)."""
+        if state is None:
+            zeros = x.new_zeros(len(self.cells), x.shape[0], self.hidden_size)
+            state = (zeros, zeros)
+        finals_h, finals_c = [], []
+        for layer, cell in enumerate(self.cells):
+            h, c = state[0][layer], state[1][layer]
+            outputs = []
+            for t in range(x.shape[1]):
+                h, c = cell(x[:, t], (h, c))
+                outputs.append(h)
+            x = torch.stack(outputs, dim=1)
+            finals_h.append(h)
+            finals_c.append(c)
+        return x, (torch.stack(finals_h), torch.stack(finals_c))
+
+
+class Bidirectional(nn.Module):
+    """Run one recurrent layer forwards and another over the reversed sequence.
+
+    Both map [B, T, F] -> ([B, T, H], state); the result is ([B, T, 2H], (state_fw,
+    state_bw)) with the backward outputs re-aligned to the forward time axis. Sequences
+    are taken as full length (no padding).
+    """
+
+    def __init__(self, forward_rnn: nn.Module, backward_rnn: nn.Module):
+        super().__init__()
+        self.forward_rnn = forward_rnn
+        self.backward_rnn = backward_rnn
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple]:
+        out_fw, state_fw = self.forward_rnn(x)
+        out_bw, state_bw = self.backward_rnn(x.flip(1))
+        return torch.cat([out_fw, out_bw.flip(1)], dim=2), (state_fw, state_bw)
+
+
+class Attention(nn.Module):
+    """Attention of one query over a sequence; subclasses define `score`.
+
+    forward(query [B, Dq], keys [B, T, Dk], values [B, T, Dv] = keys, mask [B, T] bool,
+    True = may attend; every row needs one True) -> (context [B, Dv], weights [B, T]).
+    """
+
+    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Unnormalised scores [B, T]."""
+        raise NotImplementedError
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor | None = None,
+                mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = self.score(query, keys)
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        weights = torch.softmax(scores, dim=-1)
+        values = keys if values is None else values
+        return torch.bmm(weights.unsqueeze(1), values).squeeze(1), weights
+
+
+class AdditiveAttention(Attention):
+    """Bahdanau attention: score = v . tanh(W_q q + W_k k)."""
+
+    def __init__(self, query_dim: int, key_dim: int, attn_dim: int):
+        super().__init__()
+        self.w_query = nn.Linear(query_dim, attn_dim, bias=False)
+        self.w_key = nn.Linear(key_dim, attn_dim)
+        self.v = nn.Linear(attn_dim, 1, bias=False)
+
+    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        return self.v(torch.tanh(self.w_query(query).unsqueeze(1) + self.w_key(keys))).squeeze(2)
+
+
+class DotAttention(Attention):
+    """Luong attention: score = q . k ("dot", needs Dq == Dk) or q . W k ("general")."""
+
+    def __init__(self, query_dim: int, key_dim: int, general: bool = False):
+        super().__init__()
+        if not general and query_dim != key_dim:
+            raise ValueError(f"dot attention needs query_dim == key_dim, got {query_dim} != {key_dim}")
+        self.w_key = nn.Linear(key_dim, query_dim, bias=False) if general else nn.Identity()
+
+    def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        return torch.bmm(self.w_key(keys), query.unsqueeze(2)).squeeze(2)
+
+
+def make_attention(kind: str, query_dim: int, key_dim: int) -> Attention:
+    """Attention by name: "additive" (Bahdanau), "dot" or "general" (Luong)."""
+    if kind == "additive":
+        return AdditiveAttention(query_dim, key_dim, query_dim)
+    if kind in ("dot", "general"):
+        return DotAttention(query_dim, key_dim, general=kind == "general")
+    raise ValueError(f"unknown attention {kind!r}; valid kinds: {', '.join(ATTENTION_KINDS)}")
+
+
+class Seq2Seq(nn.Module):
+    """GRU encoder-decoder with attention over the encoder states.
+
+    The encoder is a bidirectional GRU over embedded source tokens; the decoder is a
+    GRUCell with Luong input feeding: at each step it attends (with `attention`) from its
+    hidden state over the projected encoder states and predicts from tanh(W [context; h]).
+    """
+
+    def __init__(self, src_vocab: int, tgt_vocab: int, hidden: int, attention: str = "additive"):
+        super().__init__()
+        self.src_embed = nn.Embedding(src_vocab, hidden)
+        self.tgt_embed = nn.Embedding(tgt_vocab, hidden)
+        self.encoder = nn.GRU(hidden, hidden, batch_first=True, bidirectional=True)
+        self.enc_proj = nn.Linear(2 * hidden, hidden)
+        self.init_h = nn.Linear(2 * hidden, hidden)
+        self.decoder = nn.GRUCell(2 * hidden, hidden)
+        self.attention = make_attention(attention, hidden, hidden)
+        self.combine = nn.Linear(2 * hidden, hidden)
+        self.out = nn.Linear(hidden, tgt_vocab)
+
+    def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """src [B, S] tokens -> (keys [B, S, H], initial decoder state [B, H])."""
+        states, h_n = self.encoder(self.src_embed(src))
+        return self.enc_proj(states), torch.tanh(self.init_h(torch.cat([h_n[0], h_n[1]], dim=1)))
+
+    def step(self, token: torch.Tensor, h: torch.Tensor, feed: torch.Tensor, keys: torch.Tensor,
+             mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One decoder step: token [B] -> (logits [B, V], hidden [B, H], attentional state [B, H])."""
+        h = self.decoder(torch.cat([self.tgt_embed(token), feed], dim=1), h)
+        context, _ = self.attention(h, keys, mask=mask)
+        feed = torch.tanh(self.combine(torch.cat([context, h], dim=1)))
+        return self.out(feed), h, feed
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor,
+                src_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher forcing: src [B, S], tgt_in [B, T] (shifted targets) -> logits [B, T, V]."""
+        keys, h = self.encode(src)
+        feed = torch.zeros_like(h)
+        logits = []
+        for t in range(tgt_in.shape[1]):
+            step_logits, h, feed = self.step(tgt_in[:, t], h, feed, keys, src_mask)
+            logits.append(step_logits)
+        return torch.stack(logits, dim=1)
+
+    @torch.no_grad()
+    def greedy(self, src: torch.Tensor, bos: int, steps: int,
+               src_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Greedy decoding from token `bos`: src [B, S] -> tokens [B, steps]."""
+        keys, h = self.encode(src)
+        feed = torch.zeros_like(h)
+        token = src.new_full((src.shape[0],), bos)
+        tokens = []
+        for _ in range(steps):
+            logits, h, feed = self.step(token, h, feed, keys, src_mask)
+            token = logits.argmax(dim=1)
+            tokens.append(token)
+        return torch.stack(tokens, dim=1)
+
+
+class BoardPositionEmbedding(nn.Module):
+    """Learned embedding per board point (row, col), added to tokens [B, N*N, D] -> same."""
+
+    def __init__(self, board_size: int, dim: int):
+        super().__init__()
+        self.table = nn.Parameter(torch.randn(board_size, board_size, dim) * 0.02)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        return tokens + self.table.flatten(0, 1)
+
+
+def transformer_block(dim: int, heads: int, mlp_ratio: int = 4) -> nn.TransformerEncoderLayer:
+    """Pre-norm transformer encoder block (multi-head self-attention + GELU MLP).
+
+    [B, T, dim] -> [B, T, dim]; no dropout (self-play data is plentiful and noisy already).
+    """
+    return nn.TransformerEncoderLayer(dim, heads, dim * mlp_ratio, dropout=0.0,
+                                      activation="gelu", batch_first=True, norm_first=True)
+
+
+def clip_gradients(parameters: Iterable[torch.Tensor], max_norm: float | None) -> float:
+    """Scale gradients so their global L2 norm is at most `max_norm` (None: only measure).
+
+    Returns the norm before clipping, for logging exploding gradients in RNN training.
+    """
+    limit = math.inf if max_norm is None else max_norm
+    return float(nn.utils.clip_grad_norm_(parameters, limit))
