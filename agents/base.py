@@ -37,8 +37,14 @@ class Agent:
         """A legal move for the side to move of `state` (point, N*N pass, or RESIGN)."""
         raise NotImplementedError
 
+    def ponder(self, state: GameState) -> None:
+        """Search `state` without a move budget until `stop()` (GTP analysis); default: no-op."""
+
     def analysis(self) -> list[MoveInfo]:
-        """Top candidates of the last search, best first (empty if the agent does not search)."""
+        """Top candidates of the current or last search, best first (empty if the agent does not search).
+
+        Safe to call from another thread while `select_move` or `ponder` runs (a snapshot).
+        """
         return []
 
     def stop(self) -> None:
