@@ -1,0 +1,146 @@
+"""Gymnasium environment: Go on an N x N board, against itself or against an agent."""
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.error import InvalidAction, ResetNeeded, UnsupportedMode
+
+from agents.base import RESIGN, Agent
+from agents.random_agent import RandomAgent
+from rlgo.go.errors import GoError
+from rlgo.go.features import encode, feature_planes
+from rlgo.go.rules import Rules, rules_from_name
+from rlgo.go.state import EMPTY, GameState, color_from_name
+
+
+class GoEnvError(GoError, ValueError):
+    """A GoEnv argument that is not valid (opponent, max_moves)."""
+
+
+class GoEnv(gym.Env):
+    """Go as a gymnasium environment.
+
+    Actions are points 0..N*N-1 (row-major, row 0 at the top) and N*N = pass; the
+    observation is the feature planes of `feature_set` for the side to move, float32
+    [C, N, N] in {0, 1}; info["action_mask"] is bool [N*N+1], the legal moves of the side to
+    move (all False once the game is over).
+
+    opponent="self": the agent plays both colours in turn; the reward (+1 win, -1 loss, 0
+    jigo, 0 before the end) is from the point of view of the player who just moved.
+    opponent="random" or an `agents.base.Agent`: the agent plays `agent_color` and the
+    opponent replies inside `step` (and opens inside `reset` when the agent is White); the
+    reward is from the agent's point of view. An opponent that resigns loses.
+
+    The game ends after two consecutive passes (terminated) or, scored as it stands, once
+    `max_moves` moves have been played (also terminated: the cap is a rule of this game).
+    info then holds "result" ('B+3.5', 'W+R', '0') and "winner" (1 Black, 2 White, 0 jigo).
+
+    Illegal actions: an action in the action space that the rules forbid (occupied,
+    suicide, ko, superko) is not played and nothing else is played instead: the episode
+    ends (terminated) with reward -1 for the side that tried it and info["illegal_move"] =
+    the reason. An action outside 0..N*N raises gymnasium.error.InvalidAction; `step` after
+    the end raises gymnasium.error.ResetNeeded.
+    """
+
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+
+    def __init__(self, size: int = 9, komi: float = 7.5, rules: str | Rules = "chinese",
+                 feature_set: str = "agz", opponent: str | Agent = "self", agent_color: str = "black",
+                 render_mode: str | None = None, max_moves: int | None = None):
+        """`komi` replaces the komi of `rules` (a preset name or a Rules); max_moves defaults to 3*N*N."""
+        base = rules_from_name(rules) if isinstance(rules, str) else rules
+        if not isinstance(base, Rules):
+            raise GoEnvError(f"rules must be a preset name or a Rules, got {rules!r}")
+        self.rules = base.with_komi(komi)
+        self.size = GameState(size).size  # validates the size
+        self.feature_set = feature_set
+        planes = feature_planes(feature_set)
+        if not (opponent == "self" or opponent == "random" or isinstance(opponent, Agent)):
+            raise GoEnvError(f"opponent must be 'self', 'random' or an Agent, got {opponent!r}")
+        self.opponent_spec = opponent
+        self.agent_color = color_from_name(agent_color)
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise UnsupportedMode(f"render_mode must be one of {self.metadata['render_modes']} or None, "
+                                  f"got {render_mode!r}")
+        self.render_mode = render_mode
+        self.max_moves = 3 * size * size if max_moves is None else max_moves
+        if isinstance(self.max_moves, bool) or not isinstance(self.max_moves, int) or self.max_moves < 1:
+            raise GoEnvError(f"max_moves must be a positive integer, got {max_moves!r}")
+        self.action_space = spaces.Discrete(size * size + 1)
+        self.observation_space = spaces.Box(0.0, 1.0, (planes, size, size), np.float32)
+        self.state = GameState(size, self.rules)
+        self.opponent: Agent | None = None
+        self._done = True
+
+    # ----------------------------------------------------------------- gymnasium API
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.state = GameState(self.size, self.rules)
+        self._done = False
+        if self.opponent_spec == "random":
+            self.opponent = RandomAgent(seed=int(self.np_random.integers(2 ** 63)))
+        elif isinstance(self.opponent_spec, Agent):
+            self.opponent = self.opponent_spec
+            self.opponent.reset()
+        if self.opponent is not None and self.agent_color != self.state.to_play:
+            self._opponent_move()
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), self._info()
+
+    def step(self, action):
+        if self._done:
+            raise ResetNeeded("the episode is over; call reset() before step()")
+        if not self.action_space.contains(action):
+            raise InvalidAction(f"action must be an integer in 0..{self.size ** 2} (N*N = pass), got {action!r}")
+        action = int(action)
+        mover = self.state.to_play
+        perspective = mover if self.opponent is None else self.agent_color
+        reason = self.state.illegal_reason(action)
+        if reason is not None:
+            self._done = True
+            info = self._info()
+            info["illegal_move"] = reason
+            return self._observation(), -1.0, True, False, info
+        self.state.play(action)
+        if self.opponent is not None and not self._game_over():
+            self._opponent_move()
+        reward = 0.0
+        info = self._info()
+        if self._game_over():
+            self._done = True
+            winner = self.state.winner()
+            reward = 0.0 if winner == EMPTY else (1.0 if winner == perspective else -1.0)
+            info["result"] = self.state.result()
+            info["winner"] = winner
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), reward, self._done, False, info
+
+    def render(self):
+        """'ansi': the board diagram as a str; 'human': print it."""
+        text = str(self.state)
+        if self.render_mode == "ansi":
+            return text
+        if self.render_mode == "human":
+            print(text)
+        return None
+
+    # ----------------------------------------------------------------- private
+    def _game_over(self) -> bool:
+        return self.state.is_over or self.state.move_number >= self.max_moves
+
+    def _opponent_move(self) -> None:
+        move = self.opponent.select_move(self.state)
+        if move == RESIGN:
+            self.state.resign()
+        else:
+            self.state.play(move)
+
+    def _observation(self) -> np.ndarray:
+        return encode(self.state, self.feature_set)
+
+    def _info(self) -> dict:
+        return {"action_mask": self.state.legal_mask(), "to_play": self.state.to_play,
+                "move_number": self.state.move_number}
