@@ -1,0 +1,117 @@
+"""Board speed: uniform random playouts/s (9x9, 19x19, one core), JIT warm-up, start-up latency, vs OpenSpiel."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from rlgo.go.playout import playouts_from, seed
+from rlgo.go.state import GameState
+
+ROOT = Path(__file__).resolve().parent.parent
+BATCH = 20
+"""Playouts per timed call (keeps the Python overhead per playout negligible)."""
+
+_FIRST_MOVE = """\
+import time
+start = time.perf_counter()
+import rlgo
+from rlgo.go.state import GameState
+state = GameState(9)
+state.play(int(state.legal_mask().nonzero()[0][0]))
+print(time.perf_counter() - start)
+"""
+
+_FIRST_PLAYOUT = """\
+import time
+from rlgo.go.state import GameState
+state = GameState(9)
+start = time.perf_counter()
+from rlgo.go.playout import playouts_from
+playouts_from(state.b, state.m, state.zob, 7.5, 1)
+print(time.perf_counter() - start)
+"""
+
+
+def playout_rate(size: int, seconds: float, komi: float = 7.5) -> float:
+    """Random playouts per second from the empty `size` board (one core, after a warm-up call)."""
+    state = GameState(size)
+    seed(1)
+    playouts_from(state.b, state.m, state.zob, komi, 1)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        playouts_from(state.b, state.m, state.zob, komi, BATCH)
+        count += BATCH
+    return count / (time.perf_counter() - start)
+
+
+def subprocess_seconds(code: str, cache_dir: str | None = None) -> float:
+    """Seconds printed by `code` run in a fresh interpreter (NUMBA_CACHE_DIR = cache_dir when given)."""
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def openspiel_rate(size: int, seconds: float) -> float | None:
+    """Full random games/s of OpenSpiel's C++ game loop (evaluate_bots, uniform random bots); None if absent."""
+    try:
+        import pyspiel
+    except ImportError:
+        return None
+    game = pyspiel.load_game("go", {"board_size": size})
+    bots = [pyspiel.make_uniform_random_bot(0, 1), pyspiel.make_uniform_random_bot(1, 2)]
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        pyspiel.evaluate_bots(game.new_initial_state(), bots, count)
+        count += 1
+    return count / (time.perf_counter() - start)
+
+
+def run(quick: bool = False) -> dict[str, float]:
+    """Measure and print the board figures; `quick` shortens every timing (and skips the cold compile)."""
+    seconds = 0.5 if quick else 3.0
+    figures = {"playouts_per_s_9x9": playout_rate(9, seconds), "playouts_per_s_19x19": playout_rate(19, seconds)}
+    figures["first_move_warm_s"] = subprocess_seconds(_FIRST_MOVE)
+    figures["playout_cache_load_s"] = subprocess_seconds(_FIRST_PLAYOUT)
+    if not quick:
+        with tempfile.TemporaryDirectory() as cold:
+            figures["playout_compile_s"] = subprocess_seconds(_FIRST_PLAYOUT, cache_dir=cold)
+    spiel = openspiel_rate(9, seconds)
+    if spiel is not None:
+        figures["openspiel_games_per_s_9x9"] = spiel
+        figures["ratio_vs_openspiel_9x9"] = figures["playouts_per_s_9x9"] / spiel
+    _print(figures, spiel is None)
+    return figures
+
+
+def _print(figures: dict[str, float], no_openspiel: bool) -> None:
+    table = Table(title="board: uniform random playouts, one core")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    rows = [
+        ("playouts_per_s_9x9", "9x9 random playouts/s", "{:,.0f}"),
+        ("playouts_per_s_19x19", "19x19 random playouts/s", "{:,.0f}"),
+        ("playout_cache_load_s", "playout kernels warm-up, cache load (s)", "{:.2f}"),
+        ("playout_compile_s", "playout kernels warm-up, cold compile (s)", "{:.1f}"),
+        ("first_move_warm_s", "import rlgo -> first legal move, warm cache (s)", "{:.2f}"),
+        ("openspiel_games_per_s_9x9", "OpenSpiel C++ random games/s 9x9", "{:,.0f}"),
+        ("ratio_vs_openspiel_9x9", "rlgo / OpenSpiel (9x9)", "{:.2f}x"),
+    ]
+    for key, label, fmt in rows:
+        if key in figures:
+            table.add_row(label, fmt.format(figures[key]))
+    console = Console()
+    console.print(table)
+    if no_openspiel:
+        console.print("OpenSpiel column skipped: `pip install open_spiel` to compare with its C++ game loop.")
+    else:
+        console.print("Note: OpenSpiel's random bots also pass and fill eyes at random; rlgo's playouts never "
+                      "fill an own eye, so games differ in length.")

@@ -1,0 +1,215 @@
+"""Shared pieces of the `rlgo` subcommands: standard options, TOML configs, user-facing errors.
+
+Every command module `rlgo/commands/<name>.py` exposes `register(subparsers)` and
+`run(args) -> int` (0 ok, 1 runtime error; argparse exits 2 on usage errors). A command
+module only parses arguments and calls library functions.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import tomllib
+from pathlib import Path
+
+from rlgo.go import coords
+from rlgo.go.errors import GoError
+from rlgo.go.rules import PRESETS, Rules, rules_from_name
+
+PROJECT_PACKAGES = ("rlgo", "agents", "envs", "benchmarks")
+"""Top-level packages whose exception classes are user-facing errors (one line, no traceback)."""
+
+_FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
+                PermissionError, tomllib.TOMLDecodeError)
+
+
+class CommandError(Exception):
+    """A user error found by a command (bad combination of options, missing input)."""
+
+
+class ConfigError(CommandError):
+    """A TOML config file with an unknown key or a value of the wrong type."""
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Whether `exc` is a user error: an exception class of the project's packages or a file error."""
+    if isinstance(exc, _FILE_ERRORS):
+        return True
+    return any(cls.__module__.split(".")[0] in PROJECT_PACKAGES for cls in type(exc).__mro__)
+
+
+# ----------------------------------------------------------------- argument types
+def board_size(text: str) -> int:
+    """argparse type: a supported board size (2..25)."""
+    try:
+        return coords.check_size(int(text))
+    except (ValueError, GoError):
+        raise argparse.ArgumentTypeError(
+            f"board size must be an integer in {coords.MIN_SIZE}..{coords.MAX_SIZE}, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer > 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def rules_name(text: str) -> str:
+    """argparse type: a rules preset name (case-insensitive)."""
+    if text.lower() not in PRESETS:
+        raise argparse.ArgumentTypeError(f"unknown rules {text!r}; valid: {', '.join(PRESETS)}")
+    return text.lower()
+
+
+def komi_value(text: str) -> float:
+    """argparse type: a komi (any finite number, usually x.5)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not abs(value) < 1000:
+        raise argparse.ArgumentTypeError(f"komi must be a number, got {text!r}")
+    return value
+
+
+# ----------------------------------------------------------------- standard options
+_OPTIONS = {
+    "size": (("--size",), dict(type=board_size, default=9, metavar="N", help="board size 2..25 (default: %(default)s)")),
+    "komi": (("--komi",), dict(type=komi_value, default=None, help="komi (default: the rules' komi)")),
+    "rules": (("--rules",), dict(type=rules_name, default="chinese", metavar="NAME",
+                                 help=f"rules preset: {', '.join(PRESETS)} (default: %(default)s)")),
+    "agent": (("--agent",), dict(default="random", metavar="SPEC",
+                                 help="agent spec, e.g. random, mcts:playouts=2000, zero:ckpt=PATH (default: %(default)s)")),
+    "seed": (("--seed",), dict(type=int, default=None, help="random seed (default: fresh entropy)")),
+    "device": (("--device",), dict(default="cpu", help="torch device: cpu, cuda, cuda:1, mps (default: %(default)s)")),
+    "out": (("--out",), dict(type=Path, default=None, metavar="PATH", help="output file or folder")),
+    "resume": (("--resume",), dict(action="store_true", help="continue the run found in --out from its last checkpoint")),
+    "playouts": (("--playouts",), dict(type=positive_int, default=None, metavar="N", help="search playouts per move")),
+}
+STANDARD_OPTIONS = tuple(_OPTIONS)
+"""Names accepted by `add_options`; the same flag means the same thing in every subcommand."""
+
+
+def add_options(parser: argparse.ArgumentParser, *names: str, **defaults) -> None:
+    """Add standard options by name (see STANDARD_OPTIONS); keyword arguments override defaults."""
+    for name in names:
+        flags, kwargs = _OPTIONS[name]
+        kwargs = dict(kwargs)
+        if name in defaults:
+            kwargs["default"] = defaults.pop(name)
+        parser.add_argument(*flags, **kwargs)
+    if defaults:
+        raise TypeError(f"defaults for options not added: {sorted(defaults)}")
+
+
+def rules_from_args(args: argparse.Namespace) -> Rules:
+    """Rules from `--rules` with `--komi` applied when given."""
+    rules = rules_from_name(args.rules)
+    komi = getattr(args, "komi", None)
+    return rules if komi is None else rules.with_komi(komi)
+
+
+def dataclass_from_args(cls, args: argparse.Namespace, **overrides):
+    """Build the (frozen) dataclass `cls` from the fields of `args` with the same names."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    values = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    values.update(overrides)
+    return cls(**values)
+
+
+# ----------------------------------------------------------------- TOML configs
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """Add `--config FILE.toml`: top-level keys set option defaults; flags on the command line win."""
+    parser.add_argument("--config", type=Path, metavar="FILE.toml",
+                        help="TOML file of option values (keys as option names: lr = 0.01, batch-size = 256); "
+                             "command-line flags override it")
+
+
+def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """Set the defaults of the (sub)command named in `argv` from its `--config` file, in place.
+
+    Options that the file provides stop being required, so a config can carry them.
+    """
+    path = _config_path(argv)
+    if path is None:
+        return
+    target = _target_parser(parser, argv)
+    actions = {a.dest: a for a in target._actions if a.option_strings}
+    if "config" not in actions:
+        return
+    values = load_config(path, actions)
+    for dest in values:
+        actions[dest].required = False
+    target.set_defaults(**values)
+
+
+def load_config(path: Path, actions: dict[str, argparse.Action]) -> dict:
+    """Read a TOML file into {dest: value}, each value checked with its option's type and choices."""
+    with open(path, "rb") as f:
+        data = tomllib.load(f)
+    out = {}
+    for key, value in data.items():
+        dest = key.replace("-", "_")
+        action = actions.get(dest)
+        if action is None or dest in ("config", "help"):
+            valid = ", ".join(sorted(d for d in actions if d not in ("config", "help")))
+            raise ConfigError(f"{path}: unknown key {key!r}; valid keys: {valid}")
+        out[dest] = _config_value(path, key, value, action)
+    return out
+
+
+def _config_value(path: Path, key: str, value, action: argparse.Action):
+    if isinstance(value, dict):
+        raise ConfigError(f"{path}: {key} is a table; use top-level keys only")
+    if action.nargs == 0:  # store_true / store_false
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
+        return value
+    items = value if isinstance(value, list) else [value]
+    if isinstance(value, list) and action.nargs in (None, "?"):
+        raise ConfigError(f"{path}: {key} takes one value, got a list")
+    converted = []
+    for item in items:
+        try:
+            item = action.type(str(item)) if action.type is not None else item
+        except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
+            raise ConfigError(f"{path}: {key} = {item!r}: {exc}") from None
+        if action.choices is not None and item not in action.choices:
+            raise ConfigError(f"{path}: {key} = {item!r}: choose from {', '.join(map(str, action.choices))}")
+        converted.append(item)
+    return converted if isinstance(value, list) else converted[0]
+
+
+def _config_path(argv: list[str]) -> Path | None:
+    for i, token in enumerate(argv):
+        if token == "--":
+            return None
+        if token == "--config" and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if token.startswith("--config="):
+            return Path(token.split("=", 1)[1])
+    return None
+
+
+def _target_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The innermost subcommand parser named by the positional words of `argv`."""
+    for token in argv:
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if subs and token in subs[0].choices:
+            parser = subs[0].choices[token]
+    return parser

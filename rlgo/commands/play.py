@@ -1,0 +1,74 @@
+"""`rlgo play`: a game against an agent in the terminal."""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rlgo.commands import CommandError, add_options, positive_float, rules_from_args
+
+DEFAULT_AGENT = "mcts"
+"""The strongest agent that needs no download (Monte-Carlo tree search with random playouts)."""
+HINT_AGENT = "mcts:playouts=400"
+"""Searches hints when the opponent gives no analysis of its own."""
+
+EPILOG = """\
+examples:
+  rlgo play                                  9x9 against MCTS (about 1.5 s per move), you are Black
+  rlgo play --color white --time 3           you take White, the agent thinks 3 s per move
+  rlgo play --size 19 --handicap 4           19x19 with four handicap stones for you (komi 0.5)
+  rlgo play --agent gtp:"/usr/games/gnugo --mode gtp --level 5"
+  rlgo play --agent random --no-color        a quick game in a dumb terminal
+
+At the prompt: a move (D4, d4), pass, resign, undo, hint, score, save FILE.sgf, load FILE.sgf, help, quit.
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "play", help="play a game against an agent in the terminal",
+        description="Play Go against an agent in the terminal.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_options(parser, "agent", "size", "komi", "rules", "seed", agent=DEFAULT_AGENT)
+    parser.add_argument("--color", choices=("black", "white"), default="black", help="your colour (default: black)")
+    parser.add_argument("--handicap", type=int, default=0, metavar="N",
+                        help="fixed handicap stones for Black, 2..9 (komi defaults to 0.5)")
+    parser.add_argument("--time", type=positive_float, default=1.5, metavar="SECONDS",
+                        help="the agent's thinking time per move (default: %(default)s)")
+    parser.add_argument("--sgf-dir", type=Path, default=None, metavar="DIR",
+                        help="where finished games are saved (default: ~/.rlgo/games, else ./games)")
+    parser.add_argument("--no-color", action="store_true",
+                        help="plain ASCII board (automatic when stdout is not a terminal or TERM=dumb)")
+
+
+def run(args) -> int:
+    from agents.specs import make_agent
+    from rlgo.go.handicap import fixed_handicap_points
+    from rlgo.go.state import BLACK, WHITE
+    from rlgo.play.session import Game, GameConfig
+    from rlgo.play.terminal import Terminal, TerminalConfig, default_sgf_dir, should_be_plain
+
+    rules = rules_from_args(args)
+    if args.handicap:
+        if args.handicap == 1 or args.handicap < 0:
+            raise CommandError(f"--handicap must be 0 or 2..9, got {args.handicap}")
+        fixed_handicap_points(args.size, args.handicap)  # raises HandicapError for this size
+        if args.komi is None:
+            rules = rules.with_komi(0.5)
+    config = GameConfig(size=args.size, rules=rules, human=BLACK if args.color == "black" else WHITE,
+                        handicap=args.handicap, move_time=args.time)
+
+    def opponent(size, rules):
+        return make_agent(args.agent, size, rules, seed=args.seed)
+
+    def hinter(size, rules):
+        return make_agent(HINT_AGENT, size, rules, seed=args.seed)
+
+    game = Game(config, opponent, hinter)
+    try:
+        terminal = Terminal(game, TerminalConfig(plain=should_be_plain(args.no_color, sys.stdout.isatty()),
+                                                 sgf_dir=args.sgf_dir or default_sgf_dir(),
+                                                 seed=args.seed or 0))
+        return terminal.run()
+    finally:
+        game.close()

@@ -1,0 +1,45 @@
+"""`rlgo train {sl,pg,value,zero}`: dispatch to rlgo/commands/train_<kind>.py."""
+from __future__ import annotations
+
+import argparse
+import importlib
+
+KINDS = ("sl", "pg", "value", "zero")
+"""Training loops, each in rlgo/commands/train_<kind>.py with register(subparsers) / run(args)."""
+
+EPILOG = """\
+examples:
+  rlgo train sl --help                          supervised learning from game records
+  rlgo train pg --config pg9.toml               policy-gradient self-play vs past policies
+  rlgo train value --config value9.toml         value network from self-play positions
+  rlgo train zero --config zero9.toml --resume  AlphaGo Zero loop, continued from its last checkpoint
+
+Every training command takes --config FILE.toml; flags on the command line override it.
+"""
+
+
+def kind_modules():
+    """The train_<kind> modules that exist (missing ones are skipped; other import errors propagate)."""
+    for kind in KINDS:
+        name = f"rlgo.commands.train_{kind}"
+        try:
+            yield importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "train", help="train networks: sl, pg, value, zero", description="Train networks.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
+    for module in kind_modules():
+        before = set(kinds.choices)
+        module.register(kinds)
+        for name in set(kinds.choices) - before:
+            kinds.choices[name].set_defaults(train_run=module.run)
+
+
+def run(args) -> int:
+    return args.train_run(args)

@@ -1,0 +1,1 @@
+"""The terminal game behind `rlgo play`: board view, scoring estimates, session, REPL."""

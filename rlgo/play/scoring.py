@@ -1,0 +1,46 @@
+"""Scores for the terminal game: live estimates and the settled end of a game (dead stones, territory)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rlgo.arena.deadstones import dead_stones, playout_ownership
+from rlgo.go.state import EMPTY, GameState
+
+SCORE_PLAYOUTS = 1000
+"""Random playouts behind an ownership estimate (a few tens of milliseconds on 9x9)."""
+
+
+@dataclass(frozen=True)
+class Settlement:
+    """How a finished (or hypothetically finished) game scores."""
+
+    dead: list[int]
+    """Points of the stones judged dead."""
+    owner: np.ndarray
+    """int8 [N, N]: area owner of each point once the dead stones are removed (EMPTY = dame)."""
+    result: str
+    """SGF result with the dead stones removed ('B+3.5', 'W+R', '0')."""
+
+
+def score_estimate(state: GameState, playouts: int = SCORE_PLAYOUTS, seed: int = 0) -> tuple[np.ndarray, float]:
+    """(float [N, N] black-positive ownership in [-1, 1], expected area score B - W - komi) from random playouts."""
+    own = playout_ownership(state, playouts, seed)
+    return own, float(own.sum() - state.rules.komi)
+
+
+def settle(state: GameState, playouts: int = SCORE_PLAYOUTS, seed: int = 0) -> Settlement:
+    """Dead stones from playout ownership, the territory they leave, and the result."""
+    if state.resigned != EMPTY:
+        return Settlement(dead=[], owner=np.zeros((state.size, state.size), np.int8), result=state.result())
+    dead = dead_stones(state, playout_ownership(state, playouts, seed))
+    return Settlement(dead=dead, owner=settled_ownership(state, dead), result=state.result(dead))
+
+
+def settled_ownership(state: GameState, dead: list[int]) -> np.ndarray:
+    """int8 [N, N]: area owner of each point once the `dead` stones are removed (EMPTY = dame)."""
+    removed = set(dead)
+    alive = GameState(state.size, state.rules)
+    alive.place([(int(c), int(p)) for p, c in enumerate(state.board().ravel()) if c != EMPTY and p not in removed])
+    return alive.ownership()

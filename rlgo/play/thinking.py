@@ -1,0 +1,65 @@
+"""Run an agent's `select_move` in a worker thread while the main thread polls its analysis."""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from agents.base import Agent, MoveInfo
+from rlgo.go.state import GameState
+
+POLL_SECONDS = 0.1
+"""How often the main thread reads `Agent.analysis()` while the agent thinks."""
+
+
+@dataclass
+class Thought:
+    """The outcome of one `think` call."""
+
+    move: int
+    """The agent's move (point, N*N pass, or RESIGN)."""
+    analysis: list[MoveInfo] = field(default_factory=list)
+    """The agent's analysis right after it answered (best first; empty for agents that do not search)."""
+    seconds: float = 0.0
+    """Wall time the agent took."""
+    interrupted: bool = False
+    """Whether Ctrl-C (or the deadline) asked the agent to answer early."""
+
+
+def think(agent: Agent, state: GameState, deadline: float | None = None,
+          on_update: Callable[[list[MoveInfo], float], None] | None = None) -> Thought:
+    """`agent.select_move(copy of state)` in a thread; Ctrl-C or `deadline` seconds call `agent.stop()`.
+
+    `on_update(analysis, elapsed)` runs in the calling thread every POLL_SECONDS. Errors of the
+    agent are re-raised here.
+    """
+    box: dict = {}
+    position = state.copy()
+
+    def work():
+        try:
+            box["move"] = agent.select_move(position)
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=work, name=f"{agent.name}-think", daemon=True)
+    start = time.perf_counter()
+    worker.start()
+    stopped = False
+    while worker.is_alive():
+        try:
+            worker.join(POLL_SECONDS)
+            elapsed = time.perf_counter() - start
+            if deadline is not None and elapsed >= deadline and not stopped:
+                agent.stop()
+                stopped = True
+            if on_update is not None and worker.is_alive():
+                on_update(agent.analysis(), elapsed)
+        except KeyboardInterrupt:
+            agent.stop()
+            stopped = True
+    if "error" in box:
+        raise box["error"]
+    return Thought(move=int(box["move"]), analysis=agent.analysis(),
+                   seconds=time.perf_counter() - start, interrupted=stopped)
