@@ -1,0 +1,139 @@
+"""Dead-stone estimates for scoring like a human: random-playout ownership, chain status, cleanup moves.
+
+Ownership is black-positive: +1 where Black owns the point at the end, -1 where White does.
+A chain is dead when the playouts give its points to the opponent on average; a living chain
+next to a neutral point that neither side can fill without self-atari is in seki.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rlgo.go import kernels as K
+from rlgo.go.playout import run_playout, seed as seed_playouts
+from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
+
+DEFAULT_PLAYOUTS = 200
+"""Playouts per estimate: enough to settle clearly dead groups on 9x9 in a few milliseconds."""
+
+
+@njit(cache=True)
+def _playout_ownership(b, m, zob, count, max_moves):
+    """Mean black-positive area ownership per vertex over `count` random playouts, float64 [A]."""
+    total = np.zeros(b.shape[1], dtype=np.float64)
+    owner = np.empty(b.shape[1], dtype=np.int8)
+    for _ in range(count):
+        bb = b.copy()
+        mm = m.copy()
+        mm[K.M_PASSES] = 0  # a finished game is played on to the end
+        run_playout(bb, mm, zob, max_moves)
+        K.ownership(bb, mm, owner)
+        for v in range(owner.shape[0]):
+            if owner[v] == K.BLACK:
+                total[v] += 1.0
+            elif owner[v] == K.WHITE:
+                total[v] -= 1.0
+    return total / count
+
+
+def playout_ownership(state: GameState, playouts: int = DEFAULT_PLAYOUTS, seed: int = 0) -> np.ndarray:
+    """float64 [N, N]: black-positive ownership in [-1, 1] from seeded random playouts."""
+    seed_playouts(seed)
+    n = state.size
+    flat = _playout_ownership(state.b, state.m, state.zob, playouts, 3 * n * n)
+    return flat.reshape(n + 2, n + 2)[1:-1, 1:-1].copy()
+
+
+def chain_status(state: GameState, ownership: np.ndarray) -> dict[int, str]:
+    """Status ('alive', 'dead', 'seki') of every stone point, decided per chain.
+
+    `ownership`: float [N, N] black-positive. A chain is dead when its mean ownership favours
+    the opponent.
+    """
+    n = state.size
+    flat = np.asarray(ownership, dtype=np.float64).reshape(n * n)
+    stones = state.board().reshape(n * n)
+    status: dict[int, str] = {}
+    dead: list[int] = []
+    for point in np.flatnonzero(stones):
+        point = int(point)
+        if point in status:
+            continue
+        chain = state.chain(point)
+        sign = 1.0 if stones[point] == BLACK else -1.0
+        verdict = "dead" if sign * float(np.mean(flat[chain])) < 0 else "alive"
+        for p in chain:
+            status[p] = verdict
+        if verdict == "dead":
+            dead.extend(chain)
+    for point in _seki_points(state, dead, status):
+        status[point] = "seki"
+    return status
+
+
+def dead_stones(state: GameState, ownership: np.ndarray | None = None, seed: int = 0) -> list[int]:
+    """Sorted points of dead stones (ownership from playouts when not given)."""
+    own = playout_ownership(state, seed=seed) if ownership is None else ownership
+    return sorted(p for p, s in chain_status(state, own).items() if s == "dead")
+
+
+def cleanup_move(state: GameState, dead: list[int]) -> int:
+    """A move for the side to move that attacks the opponent's dead stones, or a pass.
+
+    Plays a liberty of the dead opponent chain with the fewest liberties (never an own eye,
+    never a move that puts the player's own stones in atari); passes when no such move exists.
+    """
+    color = state.to_play
+    targets = sorted({p for p in dead if state.color_at(p) == 3 - color},
+                     key=lambda p: (state.liberties(p), p))
+    for point in targets:
+        for lib in sorted(_liberties(state, point)):
+            if not state.is_legal(lib) or state.fills_own_eye(lib):
+                continue
+            trial = state.copy()
+            captured = trial.play(lib)
+            if captured or trial.liberties(lib) >= 2:
+                return lib
+    return state.pass_move
+
+
+# ----------------------------------------------------------------- helpers
+def _liberties(state: GameState, point: int) -> set[int]:
+    """Empty points next to the chain at `point`."""
+    n = state.size
+    out = set()
+    for p in state.chain(point):
+        r, c = divmod(p, n)
+        for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)):
+            if 0 <= rr < n and 0 <= cc < n and state.color_at(rr * n + cc) == EMPTY:
+                out.add(rr * n + cc)
+    return out
+
+
+def _seki_points(state: GameState, dead: list[int], status: dict[int, str]) -> list[int]:
+    """Living stones next to a shared liberty that would be self-atari for both colours."""
+    if not status:
+        return []
+    work = GameState(state.size, state.rules)
+    alive = [(state.color_at(p), p) for p, s in status.items() if s != "dead"]
+    work.place(alive)
+    owner = work.ownership().reshape(-1)
+    seki = set()
+    for color, point in alive:
+        if point in seki:
+            continue
+        for lib in _liberties(work, point):
+            if owner[lib] == EMPTY and all(_self_atari(work, lib, c) for c in (BLACK, WHITE)):
+                seki.update(work.chain(point))
+                break
+    return sorted(seki)
+
+
+def _self_atari(state: GameState, point: int, color: int) -> bool:
+    """Whether `color` playing `point` is illegal or leaves its chain with one liberty."""
+    if state.illegal_reason(point, color) is not None:
+        return True
+    trial = state.copy()
+    trial.play(point, color)
+    return trial.liberties(point) <= 1
+

@@ -1,0 +1,369 @@
+"""The GTP v2 engine: game state, clock and the command handlers around one Agent.
+
+`GTPEngine.handle(cmd)` answers one parsed command with (ok, text) and never raises for bad
+input; the server (`rlgo.gtp.server`) does the line framing and the analysis streams.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from importlib import metadata
+
+import numpy as np
+
+from rlgo.arena.deadstones import DEFAULT_PLAYOUTS, chain_status, cleanup_move, playout_ownership
+from rlgo.go import coords, kernels as K
+from rlgo.go.errors import GoError, IllegalMoveError
+from rlgo.go.handicap import fixed_handicap_points, max_fixed_handicap
+from rlgo.go.rules import Rules
+from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
+from rlgo.gtp.analysis import AnalysisStream, parse_analyze_args
+from rlgo.gtp.clock import Clock
+from rlgo.gtp.protocol import (
+    Command, GTPCommandError, expect_args, parse_color, parse_float, parse_int, parse_vertex,
+)
+
+RESIGN = -1
+"""Agent.select_move's resignation (agents.base.RESIGN)."""
+ANALYZE_COMMANDS = ("lz-analyze", "kata-analyze")
+"""Commands whose response is a stream that the next command ends (see rlgo.gtp.analysis)."""
+STATUSES = ("alive", "dead", "seki")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("rlgo")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+class GTPEngine:
+    """GTP command handlers for one agent; `rules` fix ko, suicide, scoring and the initial komi."""
+
+    def __init__(self, agent, size: int = 9, rules: Rules | None = None, name: str = "rlgo", seed: int = 0):
+        self.agent = agent
+        self.rules = rules or Rules()
+        self.size = coords.check_size(size)
+        self.name = name
+        self.seed = seed
+        self.state = GameState(self.size, self.rules)
+        self.clocks = {BLACK: Clock(), WHITE: Clock()}
+        self.quit = False
+        self.handlers = {
+            "protocol_version": lambda c: "2",
+            "name": lambda c: self.name,
+            "version": lambda c: _version(),
+            "known_command": self.cmd_known_command,
+            "list_commands": lambda c: "\n".join(self.command_names()),
+            "quit": self.cmd_quit,
+            "boardsize": self.cmd_boardsize,
+            "clear_board": self.cmd_clear_board,
+            "komi": self.cmd_komi,
+            "play": self.cmd_play,
+            "genmove": self.cmd_genmove,
+            "reg_genmove": self.cmd_genmove,
+            "kgs-genmove_cleanup": self.cmd_genmove,
+            "undo": self.cmd_undo,
+            "showboard": lambda c: "\n" + str(self.state),
+            "list_stones": self.cmd_list_stones,
+            "final_score": self.cmd_final_score,
+            "final_status_list": self.cmd_final_status_list,
+            "fixed_handicap": self.cmd_fixed_handicap,
+            "place_free_handicap": self.cmd_place_free_handicap,
+            "set_free_handicap": self.cmd_set_free_handicap,
+            "loadsgf": self.cmd_loadsgf,
+            "time_settings": self.cmd_time_settings,
+            "kgs-time_settings": self.cmd_kgs_time_settings,
+            "time_left": self.cmd_time_left,
+        }
+
+    # ----------------------------------------------------------------- dispatch
+    def command_names(self) -> list[str]:
+        """Every command this engine answers, analysis streams included."""
+        return sorted(list(self.handlers) + list(ANALYZE_COMMANDS))
+
+    def handle(self, cmd: Command) -> tuple[bool, str]:
+        """Run one command: (True, result) or (False, error message); the engine always survives."""
+        handler = self.handlers.get(cmd.name)
+        if handler is None:
+            return False, "unknown command" if cmd.name else "syntax error: no command"
+        try:
+            return True, handler(cmd)
+        except GTPCommandError as exc:
+            return False, str(exc)
+        except GoError as exc:
+            return False, str(exc)
+        except Exception as exc:  # an agent bug must not kill the GUI's engine; keep the trace
+            traceback.print_exc(file=sys.stderr)
+            return False, f"internal error: {type(exc).__name__}: {exc}"
+
+    def analyze(self, cmd: Command, write) -> AnalysisStream:
+        """Start an lz-analyze / kata-analyze stream (raises GTPCommandError for bad arguments)."""
+        request = parse_analyze_args(cmd.args)
+        color = self.state.to_play if request.color is None else request.color
+        stream = AnalysisStream(self.agent, self._position_for(color), request,
+                                kata=cmd.name == "kata-analyze", write=write)
+        return stream
+
+    # ----------------------------------------------------------------- administrative
+    def cmd_known_command(self, cmd: Command) -> str:
+        expect_args(cmd, 1)
+        return "true" if cmd.args[0] in self.command_names() else "false"
+
+    def cmd_quit(self, cmd: Command) -> str:
+        self.quit = True
+        return ""
+
+    # ----------------------------------------------------------------- setup
+    def cmd_boardsize(self, cmd: Command) -> str:
+        expect_args(cmd, 1)
+        size = parse_int(cmd.args[0], "board size")
+        if not coords.MIN_SIZE <= size <= coords.MAX_SIZE:
+            raise GTPCommandError("unacceptable size")
+        self.size = size
+        self._new_game()
+        return ""
+
+    def cmd_clear_board(self, cmd: Command) -> str:
+        expect_args(cmd, 0)
+        self._new_game()
+        return ""
+
+    def cmd_komi(self, cmd: Command) -> str:
+        expect_args(cmd, 1)
+        self.rules = self.rules.with_komi(parse_float(cmd.args[0], "komi"))
+        self.state.rules = self.rules
+        return ""
+
+    def cmd_fixed_handicap(self, cmd: Command) -> str:
+        expect_args(cmd, 1)
+        count = parse_int(cmd.args[0], "number of stones")
+        self._require_empty()
+        if not 2 <= count <= max_fixed_handicap(self.size):
+            raise GTPCommandError("invalid number of stones")
+        return self._vertices(self.state.set_handicap(count))
+
+    def cmd_place_free_handicap(self, cmd: Command) -> str:
+        expect_args(cmd, 1)
+        count = parse_int(cmd.args[0], "number of stones")
+        self._require_empty()
+        if not 2 <= count < self.size * self.size:
+            raise GTPCommandError("invalid number of stones")
+        points = _free_handicap_points(self.size, count)
+        self._place_handicap(points)
+        return self._vertices(points)
+
+    def cmd_set_free_handicap(self, cmd: Command) -> str:
+        if len(cmd.args) < 2:
+            raise GTPCommandError("syntax error: set_free_handicap needs at least 2 vertices")
+        self._require_empty()
+        points = [parse_vertex(a, self.size) for a in cmd.args]
+        if len(set(points)) != len(points) or self.state.pass_move in points or len(points) >= self.size ** 2:
+            raise GTPCommandError("bad vertex list")
+        self._place_handicap(points)
+        return ""
+
+    def cmd_loadsgf(self, cmd: Command) -> str:
+        expect_args(cmd, 1, 2)
+        from rlgo.go.sgf import load_sgf, record_to_state, SGFError
+        move_number = parse_int(cmd.args[1], "move number") if len(cmd.args) == 2 else None
+        try:
+            record = load_sgf(cmd.args[0])
+            state = record_to_state(record, self.rules.with_komi(record.komi))
+        except (OSError, SGFError) as exc:
+            raise GTPCommandError(f"cannot load file: {exc}") from None
+        if move_number is not None:
+            while state.move_number >= max(move_number, 1):
+                state.undo()
+        self.size, self.rules, self.state = state.size, state.rules, state
+        self.agent.reset()
+        return ""
+
+    # ----------------------------------------------------------------- moves
+    def cmd_play(self, cmd: Command) -> str:
+        expect_args(cmd, 2)
+        color = parse_color(cmd.args[0])
+        move = parse_vertex(cmd.args[1], self.size)
+        self._reopen()
+        try:
+            self.state.play(move, color)
+        except IllegalMoveError:
+            raise GTPCommandError("illegal move") from None
+        return ""
+
+    def cmd_genmove(self, cmd: Command) -> str:
+        """genmove / reg_genmove (no move played) / kgs-genmove_cleanup (captures dead stones first)."""
+        expect_args(cmd, 1)
+        color = parse_color(cmd.args[0])
+        self._reopen()
+        position = self._position_for(color)
+        move = self._think(position, color)
+        if cmd.name == "kgs-genmove_cleanup" and move in (RESIGN, position.pass_move):
+            move = cleanup_move(position, self._dead_points(position))
+        if move == RESIGN:
+            return "resign"
+        reason = position.illegal_reason(move)
+        if reason is not None:
+            raise GTPCommandError(f"agent {self.agent.name!r} chose an illegal move "
+                                  f"{coords.to_gtp(move, self.size)} ({reason})")
+        if cmd.name != "reg_genmove":
+            self.state.play(move, color)
+        return coords.to_gtp(move, self.size)
+
+    def cmd_undo(self, cmd: Command) -> str:
+        expect_args(cmd, 0)
+        if not self.state.moves:
+            raise GTPCommandError("cannot undo")
+        self.state.undo()
+        return ""
+
+    # ----------------------------------------------------------------- scoring
+    def cmd_final_score(self, cmd: Command) -> str:
+        expect_args(cmd, 0)
+        return self.state.result(self._dead_points(self.state))
+
+    def cmd_final_status_list(self, cmd: Command) -> str:
+        expect_args(cmd, 1)
+        wanted = cmd.args[0].lower()
+        if wanted not in STATUSES:
+            raise GTPCommandError(f"syntax error: status must be one of {', '.join(STATUSES)}, got {cmd.args[0]!r}")
+        status = chain_status(self.state, self._ownership(self.state))
+        lines, seen = [], set()
+        for point in sorted(status):
+            if status[point] == wanted and point not in seen:
+                chain = self.state.chain(point)
+                seen.update(chain)
+                lines.append(self._vertices(chain))
+        return "\n".join(lines)
+
+    def cmd_list_stones(self, cmd: Command) -> str:
+        expect_args(cmd, 1)
+        color = parse_color(cmd.args[0])
+        return self._vertices([int(p) for p in np.flatnonzero(self.state.board().reshape(-1) == color)])
+
+    # ----------------------------------------------------------------- time
+    def cmd_time_settings(self, cmd: Command) -> str:
+        expect_args(cmd, 3)
+        main, byo = parse_float(cmd.args[0], "main time"), parse_float(cmd.args[1], "byo-yomi time")
+        stones = parse_int(cmd.args[2], "byo-yomi stones")
+        self._set_time(main, byo, stones)
+        return ""
+
+    def cmd_kgs_time_settings(self, cmd: Command) -> str:
+        """none | absolute MAIN | byoyomi MAIN PERIOD COUNT | canadian MAIN TIME STONES."""
+        if not cmd.args:
+            raise GTPCommandError("syntax error: kgs-time_settings needs a system")
+        system, values = cmd.args[0].lower(), cmd.args[1:]
+        shapes = {"none": 0, "absolute": 1, "byoyomi": 3, "canadian": 3}
+        if system not in shapes or len(values) != shapes[system]:
+            raise GTPCommandError(f"syntax error: bad kgs-time_settings {' '.join(cmd.args)!r}")
+        if system == "none":
+            self._set_time(0, 1, 0)
+        elif system == "absolute":
+            self._set_time(parse_float(values[0], "main time"), 0, 0)
+        else:  # Japanese byo-yomi is treated as one stone per period: never slower than allowed
+            main, period = parse_float(values[0], "main time"), parse_float(values[1], "period")
+            count = parse_int(values[2], "periods or stones")
+            self._set_time(main, period, 1 if system == "byoyomi" else count)
+        return ""
+
+    def cmd_time_left(self, cmd: Command) -> str:
+        expect_args(cmd, 3)
+        color = parse_color(cmd.args[0])
+        seconds, stones = parse_float(cmd.args[1], "time"), parse_int(cmd.args[2], "stones")
+        self.clocks[color].left(seconds, stones)
+        self.agent.time_left(color, seconds, stones)
+        return ""
+
+    # ----------------------------------------------------------------- private
+    def _new_game(self) -> None:
+        self.state = GameState(self.size, self.rules)
+        self.agent.reset()
+
+    def _set_time(self, main: float, byo: float, stones: int) -> None:
+        for clock in self.clocks.values():
+            clock.settings(main, byo, stones)
+        self.agent.set_time(main, byo, stones)
+
+    def _think(self, position: GameState, color: int) -> int:
+        """Agent.select_move under the clock: a timer calls Agent.stop() at the move's budget."""
+        budget = self.clocks[color].budget(int(position.m[K.M_NEMPTY]) // 2)
+        timer = threading.Timer(budget, self.agent.stop) if budget is not None else None
+        start = time.monotonic()
+        if timer is not None:
+            timer.start()
+        try:
+            return int(self.agent.select_move(position))
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self.clocks[color].spend(time.monotonic() - start)
+
+    def _position_for(self, color: int) -> GameState:
+        """The current state if `color` is to move, else a copy with `color` to move."""
+        if color == self.state.to_play:
+            return self.state
+        position = self.state.copy()
+        _set_to_play(position, color)
+        return position
+
+    def _reopen(self) -> None:
+        """GTP lets play go on after two passes; GameState would call the game over."""
+        if self.state.passes >= 2:
+            self.state.m[K.M_PASSES] = 0
+
+    def _ownership(self, state: GameState) -> np.ndarray:
+        """Black-positive ownership [N, N]: the agent's own estimate if it has one, else playouts."""
+        own = getattr(self.agent, "ownership", None)
+        if callable(own):
+            estimate = own(state)
+            if estimate is not None:
+                return np.asarray(estimate, dtype=np.float64)
+        return playout_ownership(state, DEFAULT_PLAYOUTS, seed=self.seed)
+
+    def _dead_points(self, state: GameState) -> list[int]:
+        status = chain_status(state, self._ownership(state))
+        return sorted(p for p, s in status.items() if s == "dead")
+
+    def _require_empty(self) -> None:
+        if self.state.moves or np.any(self.state.board() != EMPTY):
+            raise GTPCommandError("board not empty")
+
+    def _place_handicap(self, points: list[int]) -> None:
+        try:
+            self.state.place([(BLACK, p) for p in points])
+        except GoError as exc:
+            self.state = GameState(self.size, self.rules)
+            raise GTPCommandError(f"bad vertex list: {exc}") from None
+        _set_to_play(self.state, WHITE)
+
+    def _vertices(self, points) -> str:
+        return " ".join(coords.to_gtp(int(p), self.size) for p in points)
+
+
+def _set_to_play(state: GameState, color: int) -> None:
+    """Give the move to `color` (GTP lets either colour move; GameState has no public setter)."""
+    if state.to_play == color:
+        return
+    state.m[K.M_TOPLAY] = color
+    state.m[K.M_KO] = K.NO_VERTEX
+    if not state.moves:
+        state._seen = {state._position_key(state.hash, color)}
+
+
+def _free_handicap_points(size: int, count: int) -> list[int]:
+    """The fixed layout as far as it goes, then the empty points nearest the 3-3/4-4 lines."""
+    top = max_fixed_handicap(size)
+    points = fixed_handicap_points(size, min(count, top)) if top >= 2 else []
+    edge = 2 if size <= 12 else 3
+    mid = (size - 1) / 2
+
+    def preference(p: int) -> tuple[float, int]:
+        r, c = divmod(p, size)
+        line = min(r, c, size - 1 - r, size - 1 - c)
+        return abs(line - edge) + 0.01 * (abs(r - mid) + abs(c - mid)), p
+
+    rest = sorted((p for p in range(size * size) if p not in points), key=preference)
+    return points + rest[:count - len(points)]
