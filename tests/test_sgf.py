@@ -89,6 +89,14 @@ def test_collection_first_game_and_all_games():
     assert second.board()[6, 6] == WHITE and second.to_play == WHITE  # W moved first after HA, B answered
 
 
+def test_square_compose_size_and_handicap_without_moves():
+    record = parse_sgf("(;SZ[13:13]HA[2]AB[dj][jd])")
+    assert record.size == 13 and record.to_play is None
+    state = record_to_state(record)
+    assert state.to_play == WHITE and int((state.board() == BLACK).sum()) == 2
+    assert record_to_state(parse_sgf("(;SZ[13]AB[dj][jd]PL[B])")).to_play == BLACK
+
+
 def test_old_ff3_identifiers_and_extra_root_properties():
     record = load_sgf(FIXTURES / "handicap_ff3.sgf")
     assert (record.size, record.handicap, record.komi, record.rules, record.black) == (9, 2, 0.5, "Japanese", "old")
@@ -198,7 +206,7 @@ def test_bad_setup_position_is_reported():
 def test_writer_rejects_invalid_records():
     for bad in (GameRecord(size=26), GameRecord(komi=float("nan")), GameRecord(moves=[(BLACK, 400)]),
                 GameRecord(moves=[(3, 0)]), GameRecord(comments={0: "no such move"}),
-                GameRecord(extra={"PB": ["dup"]}), GameRecord(extra={"XX": ["a]b"]})):
+                GameRecord(extra={"PB": ["dup"]}), GameRecord(extra={"XX": ["a]b"]}), GameRecord(to_play=0)):
         with pytest.raises(SGFError):
             write_sgf(bad)
 

@@ -2,7 +2,9 @@
 
 Points are rlgo point indices (row 0 at the top, N*N = pass; see `coords`). A parsed record
 is checked for syntax, board size and on-board points; move legality is checked when the
-record is replayed (`record_to_state`), because it depends on the rules.
+record is replayed (`record_to_state`), because it depends on the rules. Only the main line
+and the properties named in GameRecord are read (plus unknown root properties, kept raw);
+markup, timing and other per-node properties are dropped.
 """
 from __future__ import annotations
 
@@ -232,7 +234,10 @@ def _single(prop: Prop, move: int | None = None) -> str:
 def _size(prop: Prop) -> int:
     text = _single(prop).strip()
     if ":" in text:
-        raise prop.error("non-square boards are not supported")
+        columns, _, rows = text.partition(":")
+        if columns.strip() != rows.strip():
+            raise prop.error("non-square boards are not supported")
+        text = columns.strip()
     if not re.fullmatch("[0-9]+", text):
         raise prop.error("board size must be a number")
     try:
@@ -340,6 +345,8 @@ def write_sgf(record: GameRecord) -> str:
         if not values or not all(_RAW_VALUE.fullmatch(v) for v in values):
             raise SGFError(f"extra property {name} has unescaped values {values!r}")
         head.append(name + "".join(f"[{v}]" for v in values))
+    if record.to_play not in (None, *COLOR_NAMES):
+        raise SGFError(f"to_play must be BLACK, WHITE or None, got {record.to_play!r}")
     if record.to_play is not None:
         head.append(f"PL[{COLOR_NAMES[record.to_play]}]")
     for ident, points in (("AB", record.setup_black), ("AW", record.setup_white), ("AE", record.setup_empty)):

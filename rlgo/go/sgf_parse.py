@@ -145,10 +145,14 @@ def parse_trees(data: str | bytes) -> list[GameTree]:
 
 def _read_property(text: str, ident: re.Match, node: Node, at: _Locator) -> int:
     """Parse one property (identifier and values) into `node`; returns the offset after it."""
-    name = "".join(c for c in ident.group() if c.isupper())  # FF[1-3] lower-case letters are ignored
-    if not name:
-        raise SGFError(f"bad property identifier {ident.group()!r}", *at(ident.start()))
-    prop = node.setdefault(name, Prop(name))
+    name = ident.group()
+    if not name.isupper():
+        name = "".join(c for c in name if c.isupper())  # FF[1-3] lower-case letters are ignored
+        if not name:
+            raise SGFError(f"bad property identifier {ident.group()!r}", *at(ident.start()))
+    prop = node.get(name)
+    if prop is None:
+        prop = node[name] = Prop(name)
     pos = _WS.match(text, ident.end()).end()
     if not text.startswith("[", pos):
         raise SGFError(f"property {name} has no value", *at(ident.start()))
