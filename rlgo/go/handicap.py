@@ -37,7 +37,7 @@ def fixed_handicap_points(size: int, count: int) -> list[int]:
     if not 2 <= count <= top:
         raise HandicapError(f"invalid handicap {count} for {size}x{size} (allowed: 2..{top})" if top
                             else f"no fixed handicap on {size}x{size}")
-    edge = 2 if size <= 12 else 3
+    edge = 2 if size <= 11 else 3  # GNU Go: 4th line from 12x12 up
     # GTP row numbers grow upwards; our rows grow downwards, so "lo" (near line 1) is the last rows.
     line = {"lo": size - 1 - edge, "mid": (size - 1) // 2, "hi": edge}
     col_line = {"lo": edge, "mid": (size - 1) // 2, "hi": size - 1 - edge}
