@@ -1,0 +1,42 @@
+"""`rlgo gtp`: a GTP v2 engine on stdin/stdout for Sabaki, GoGui, Lizzie, KGS/OGS bridges."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from rlgo.commands import add_options, rules_from_args
+from rlgo.go.rules import KO_RULES
+
+EPILOG = """\
+examples:
+  rlgo gtp --agent mcts:playouts=2000                   engine for Sabaki / GoGui (9x9, positional superko)
+  rlgo gtp --agent mcts:time=2 --size 19 --komi 6.5     19x19, two seconds a move
+  rlgo gtp --agent random --ko simple                   GNU Go's rules (simple ko, no suicide)
+  gogui-twogtp -black "rlgo gtp --agent mcts:playouts=500" -white "gnugo --mode gtp" -games 10
+
+Analysis for GUIs: lz-analyze (Sabaki, Lizzie) and kata-analyze stream until the next command.
+Scoring (final_score, final_status_list) uses the agent's ownership or random playouts.
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "gtp", help="run a GTP engine on stdin/stdout", description="Speak GTP v2 on stdin/stdout.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_options(parser, "agent", "size", "komi", "rules", "seed")
+    parser.add_argument("--ko", choices=KO_RULES, default=None,
+                        help="ko rule, overriding the preset's (default: the preset's; chinese = positional)")
+    parser.add_argument("--name", default="rlgo", help="engine name reported by `name` (default: %(default)s)")
+
+
+def run(args) -> int:
+    from agents.specs import make_agent
+    from rlgo.gtp.engine import GTPEngine
+    from rlgo.gtp.server import serve
+
+    rules = rules_from_args(args)
+    if args.ko is not None:
+        rules = dataclasses.replace(rules, ko=args.ko)
+    agent = make_agent(args.agent, size=args.size, rules=rules, seed=args.seed)
+    engine = GTPEngine(agent, size=args.size, rules=rules, name=args.name, seed=args.seed or 0)
+    return serve(engine)
