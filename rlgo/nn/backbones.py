@@ -91,12 +91,13 @@ class TransformerTrunk(nn.Module):
 class RecurrentTrunk(nn.Module):
     """History-aware trunk: a recurrent layer over time at every board point, then a ResNet.
 
-    Input layout (AlphaGo Zero order): the first `history_steps * planes_per_step` planes
-    are the history, one group of `planes_per_step` planes per step, most recent first;
-    the remaining planes (e.g. colour to play) are static and join every step. A shared
-    3x3 conv encodes each step's planes (so the sequence elements carry local shape),
-    `rnn` runs over the steps oldest -> newest independently at each of the N*N points,
-    and its last output feeds `depth` residual blocks.
+    Input layout (rlgo.go.features "agz"): the first `history_steps * planes_per_step`
+    planes are the history as `planes_per_step` groups (own stones, opponent stones) of
+    `history_steps` planes each, most recent first; the remaining planes (colour to play)
+    are static and join every step. A shared 3x3 conv encodes each step's planes (so the
+    sequence elements carry local shape), `rnn` runs over the steps oldest -> newest
+    independently at each of the N*N points, and its last output feeds `depth` residual
+    blocks.
     [B, C_in, N, N] -> [B, width, N, N].
     """
 
@@ -112,7 +113,8 @@ class RecurrentTrunk(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, _, n, _ = x.shape
         t = self.steps
-        history = x[:, :t * self.per_step].reshape(b, t, self.per_step, n, n).flip(1)
+        history = x[:, :t * self.per_step].reshape(b, self.per_step, t, n, n)
+        history = history.transpose(1, 2).flip(1)  # [B, T, P, N, N], oldest step first
         static = x[:, t * self.per_step:].unsqueeze(1).expand(-1, t, -1, -1, -1)
         steps = torch.cat([history, static], dim=2).flatten(0, 1)  # [B*T, P+S, N, N]
         features = self.encoder(steps).reshape(b, t, -1, n, n)

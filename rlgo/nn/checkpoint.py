@@ -1,0 +1,159 @@
+"""The one checkpoint format: weights + the config that built the net + training state.
+
+A checkpoint is a torch zip archive holding only tensors and builtins:
+{"format": "rlgo-checkpoint", "format_version": 1, "config": NetConfig.to_dict(),
+ "board_size": int, "feature_set": str, "feature_version": int, "step": int,
+ "metrics": {str: float}, "weights": state_dict}.
+It is written atomically and read with `torch.load(weights_only=True)` only, so loading a
+file never runs code from it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from rlgo.nn.model import GoNet, NetConfig, build_model
+
+FORMAT = "rlgo-checkpoint"
+FORMAT_VERSION = 1
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+class CheckpointError(Exception):
+    """A checkpoint that is missing, damaged, foreign, or not the one expected."""
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """What a checkpoint says about its network besides the weights."""
+
+    config: NetConfig
+    """The config that built the network."""
+    step: int = 0
+    """Training step (optimizer updates) at which it was saved."""
+    metrics: dict[str, float] = field(default_factory=dict)
+    """Evaluation or training metrics at save time, e.g. {"policy_acc": 0.41}."""
+
+    @property
+    def board_size(self) -> int:
+        return self.config.board_size
+
+    @property
+    def feature_set(self) -> str:
+        return self.config.feature_set
+
+    @property
+    def feature_version(self) -> int:
+        return self.config.feature_version
+
+
+def save_checkpoint(path: str | os.PathLike, model: GoNet, step: int = 0,
+                    metrics: dict[str, float] | None = None) -> Path:
+    """Write `model` atomically (temp file in the same folder, fsync, rename); return the path."""
+    path = Path(path)
+    cfg = model.cfg
+    clean_metrics = {str(k): float(v) for k, v in (metrics or {}).items()}
+    payload = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg.to_dict(),
+        "board_size": cfg.board_size, "feature_set": cfg.feature_set,
+        "feature_version": cfg.feature_version, "step": int(step), "metrics": clean_metrics,
+        "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+    return path
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return f"{type(error).__name__}: {text.splitlines()[0] if text else 'no details'}"
+
+
+def _read_payload(path: Path, map_location: str | torch.device) -> dict:
+    """torch.load with weights_only=True, every failure turned into a CheckpointError."""
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+    with path.open("rb") as f:
+        magic = f.read(len(_ZIP_MAGIC))
+    if magic != _ZIP_MAGIC:
+        what = "is empty" if not magic else "is not a torch zip archive (a plain pickle or other file)"
+        raise CheckpointError(f"checkpoint {str(path)!r} {what}; not an {FORMAT} file")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        found = re.search(r"Unsupported (?:global: GLOBAL [\w.]+|operand \d+)", str(e))
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} is foreign: it pickles objects other than tensors and "
+            f"plain containers, which safe (weights_only) loading refuses "
+            f"({found.group(0) if found else _first_line(e)})") from e
+    except Exception as e:  # torch reports damaged archives as RuntimeError, EOFError, ...
+        raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt ({_first_line(e)})") from e
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise CheckpointError(f"checkpoint {str(path)!r} is not an {FORMAT} file (found {found!r})")
+    if payload.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"checkpoint {str(path)!r} has format_version "
+                              f"{payload.get('format_version')!r}; this code reads {FORMAT_VERSION}")
+    return payload
+
+
+def _check(path: Path, what: str, found: object, expected: object) -> None:
+    if expected is not None and found != expected:
+        raise CheckpointError(f"checkpoint {str(path)!r} {what} mismatch: "
+                              f"file has {found!r}, expected {expected!r}")
+
+
+def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = None,
+                    expect_feature_set: str | None = None,
+                    expect_feature_version: int | None = None,
+                    map_location: str | torch.device = "cpu") -> tuple[GoNet, CheckpointMeta]:
+    """Rebuild the network saved at `path`; returns (model in eval mode, meta).
+
+    Raises CheckpointError if the file is missing, truncated or corrupt, foreign (not our
+    format, or holding arbitrary pickled objects), inconsistent, or if its board size or
+    feature set/version differ from the expected ones (None: accept any).
+    """
+    path = Path(path)
+    payload = _read_payload(path, map_location)
+    try:
+        cfg = NetConfig.from_dict(payload["config"])
+        meta = CheckpointMeta(cfg, int(payload["step"]),
+                              {str(k): float(v) for k, v in payload["metrics"].items()})
+        stored = (payload["board_size"], payload["feature_set"], payload["feature_version"])
+        weights = payload["weights"]
+    except (KeyError, TypeError, ValueError, AttributeError) as e:  # ValueError: NetConfigError
+        raise CheckpointError(f"checkpoint {str(path)!r} has a malformed header ({_first_line(e)})") from e
+    _check(path, "header vs config (board_size, feature_set, feature_version)", stored,
+           (cfg.board_size, cfg.feature_set, cfg.feature_version))
+    _check(path, "board size", meta.board_size, expect_board_size)
+    _check(path, "feature set", meta.feature_set, expect_feature_set)
+    _check(path, "feature version", meta.feature_version, expect_feature_version)
+    model = build_model(cfg)
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit {cfg.name} "
+                              f"({_first_line(e)})") from e
+    return model.to(map_location).eval(), meta
