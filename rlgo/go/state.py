@@ -104,6 +104,19 @@ class GameState:
         n = self.size
         return self.b[K.COL].reshape(n + 2, n + 2)[1:-1, 1:-1].astype(np.int8)
 
+    def position_keys(self) -> np.ndarray:
+        """Sorted int64 superko keys of every position so far (see `_position_key`)."""
+        return np.array(sorted(self._seen), dtype=np.int64)
+
+    def set_to_play(self, color: int) -> None:
+        """Set the side to move before the first move (SGF PL, handicap); restarts the superko history."""
+        if self.moves:
+            raise GoError("the side to move can only be set before the first move")
+        if color not in (BLACK, WHITE):
+            raise GoError(f"invalid color {color!r}")
+        self.m[K.M_TOPLAY] = color
+        self._seen = {self._position_key(self.hash, color)}
+
     def position_history(self, k: int) -> np.ndarray:
         """int8 [k, (N+2)**2]: kernel colour rows, [0] now, [i] i moves ago; all 0 before the start."""
         out = np.zeros((k, self.b.shape[1]), dtype=np.int8)
@@ -269,8 +282,7 @@ class GameState:
         """Place GTP fixed handicap stones for Black; White moves next. Returns the points."""
         points = fixed_handicap_points(self.size, count)
         self.place([(BLACK, p) for p in points])
-        self.m[K.M_TOPLAY] = WHITE
-        self._seen = {self._position_key(self.hash, WHITE)}
+        self.set_to_play(WHITE)
         return points
 
     # ----------------------------------------------------------------- scoring
