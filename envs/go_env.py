@@ -11,11 +11,13 @@ from agents.random_agent import RandomAgent
 from rlgo.go.errors import GoError
 from rlgo.go.features import encode, feature_planes
 from rlgo.go.rules import Rules, rules_from_name
-from rlgo.go.state import EMPTY, GameState, color_from_name
+from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
+
+_COLORS = {"black": BLACK, "white": WHITE}
 
 
 class GoEnvError(GoError, ValueError):
-    """A GoEnv argument that is not valid (opponent, max_moves)."""
+    """A GoEnv argument that is not valid (rules, opponent, agent_color, max_moves)."""
 
 
 class GoEnv(gym.Env):
@@ -59,7 +61,9 @@ class GoEnv(gym.Env):
         if not (opponent == "self" or opponent == "random" or isinstance(opponent, Agent)):
             raise GoEnvError(f"opponent must be 'self', 'random' or an Agent, got {opponent!r}")
         self.opponent_spec = opponent
-        self.agent_color = color_from_name(agent_color)
+        if agent_color not in _COLORS:
+            raise GoEnvError(f"agent_color must be 'black' or 'white', got {agent_color!r}")
+        self.agent_color = _COLORS[agent_color]
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise UnsupportedMode(f"render_mode must be one of {self.metadata['render_modes']} or None, "
                                   f"got {render_mode!r}")

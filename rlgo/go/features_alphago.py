@@ -47,14 +47,13 @@ def _age(history, movenum, v):
 
 
 @njit(cache=True)
-def _move_effect(b, m, v, color, libs, mark, stamp):
+def _move_effect(b, m, v, color, libs, mark, stamp, own_heads, cap_heads):
     """(stones captured, stones in the new chain, its liberties) for a legal move at v.
 
-    `libs` holds exact liberties per chain head; `mark` is int64 [A] scratch compared to `stamp`.
+    `libs` holds exact liberties per chain head; `mark` is int64 [A] scratch compared to
+    `stamp`; own_heads and cap_heads are int64 [4] scratch.
     """
     stride = m[M_N] + 2
-    own_heads = np.full(4, -1, dtype=np.int64)
-    cap_heads = np.full(4, -1, dtype=np.int64)
     n_own = 0
     n_cap = 0
     captured = 0
@@ -105,10 +104,9 @@ def _move_effect(b, m, v, color, libs, mark, stamp):
 
 
 @njit(cache=True)
-def _ladder_flags(b, m, zob, v, color, libs, budget):
-    """(ladder capture, ladder escape) for a legal move by `color` at v."""
+def _ladder_flags(b, m, zob, v, color, libs, budget, preys):
+    """(ladder capture, ladder escape) for a legal move by `color` at v; `preys` is int64 [4] scratch."""
     stride = m[M_N] + 2
-    preys = np.full(4, -1, dtype=np.int64)
     n_preys = 0
     in_atari = False
     for u in (v - 1, v + 1, v - stride, v + stride):
@@ -146,7 +144,6 @@ def encode_alphago(b, m, history, out):
     stride = n + 2
     area = stride * stride
     own = m[M_TOPLAY]
-    opp = 3 - own
     movenum = m[M_MOVENUM]
     out[:] = 0.0
     out[P_ONES] = 1.0
@@ -155,6 +152,7 @@ def encode_alphago(b, m, history, out):
     scratch = np.zeros(area, dtype=np.int32)
     zob = np.zeros((3, area), dtype=np.int64)  # ladder boards need a table; their hashes are unused
     budget = np.zeros(1, dtype=np.int64)
+    heads = np.zeros((3, 4), dtype=np.int64)
     for v in range(area):
         c = b[COL, v]
         if (c == BLACK or c == WHITE) and b[HEAD, v] == v:
@@ -173,16 +171,18 @@ def encode_alphago(b, m, history, out):
             if legality(b, m, v, own) != LEGAL:
                 continue
             stamp += 1
-            captured, stones, after = _move_effect(b, m, v, own, libs, mark, stamp)
+            captured, stones, after = _move_effect(b, m, v, own, libs, mark, stamp, heads[0], heads[1])
             out[P_CAPTURE + min(captured, 7), r, col] = 1.0
             if after == 1:
                 out[P_SELF_ATARI + min(stones, 8) - 1, r, col] = 1.0
             if after >= 1:
                 out[P_LIBS_AFTER + min(after, 8) - 1, r, col] = 1.0
-            capture, escape = _ladder_flags(b, m, zob, v, own, libs, budget)
-            if capture:
-                out[P_LADDER_CAPTURE, r, col] = 1.0
-            if escape:
-                out[P_LADDER_ESCAPE, r, col] = 1.0
+            for u in (v - 1, v + 1, v - stride, v + stride):
+                # ladders need a neighbouring chain on 1 or 2 liberties; checking here saves most calls
+                if (b[COL, u] == BLACK or b[COL, u] == WHITE) and libs[b[HEAD, u]] <= 2:
+                    capture, escape = _ladder_flags(b, m, zob, v, own, libs, budget, heads[2])
+                    out[P_LADDER_CAPTURE, r, col] = 1.0 if capture else 0.0
+                    out[P_LADDER_ESCAPE, r, col] = 1.0 if escape else 0.0
+                    break
             if not is_eyeish(b, m, v, own):
                 out[P_SENSIBLE, r, col] = 1.0
