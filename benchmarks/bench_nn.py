@@ -69,9 +69,10 @@ def run(board_size: int = 9, quick: bool = False) -> list[dict]:
 
 
 def _print(rows: list[dict], board_size: int) -> None:
-    table = Table(title=f"nn: {board_size}x{board_size}, CPU, {torch.get_num_threads()} threads, "
-                        f"torch {torch.__version__}")
-    for header in ("net", "params", "MFLOPs/pos", "fwd b1 pos/s", "fwd b64 pos/s", "train b64 samples/s"):
+    table = Table(title=f"nn on {board_size}x{board_size}: CPU, {torch.get_num_threads()} threads, "
+                        f"torch {torch.__version__}",
+                  caption="fwd: positions/s at batch 1, 64 (eval); train: samples/s (batch 64, SGD)")
+    for header in ("net", "params", "MFLOP/pos", "fwd b1", "fwd b64", "train"):
         table.add_column(header, justify="left" if header == "net" else "right", no_wrap=True)
     for r in rows:
         table.add_row(r["name"], f"{r['params']:,}", f"{r['flops'] / 1e6:,.1f}", f"{r['fwd_b1_per_s']:,.0f}",

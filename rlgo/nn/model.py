@@ -84,10 +84,9 @@ class NetConfig:
         if unknown or not self.heads or len(set(self.heads)) != len(self.heads):
             raise NetConfigError(f"heads {self.heads!r} must be distinct names from: {', '.join(HEADS)}")
         for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.type == "int" and (not isinstance(value, int) or isinstance(value, bool)
-                                    or value < (0 if f.name == "global_pool_every" else 1)):
-                raise NetConfigError(f"{f.name} must be a positive int, got {value!r}")
+            value, least = getattr(self, f.name), 0 if f.name == "global_pool_every" else 1
+            if f.type == "int" and (not isinstance(value, int) or isinstance(value, bool) or value < least):
+                raise NetConfigError(f"{f.name} must be an int >= {least}, got {value!r}")
         if self.width % self.attention_heads:
             raise NetConfigError(f"attention_heads {self.attention_heads} must divide width {self.width}")
         if self.backbone == "inception" and self.width < 4:
