@@ -230,7 +230,7 @@ def test_seq2seq_learns_to_reverse_short_sequences(attention):
     logits = model(src, tgt_in)
     assert logits.shape == (32, length, vocab)
     opt = torch.optim.Adam(model.parameters(), lr=0.02)
-    for _ in range(120):
+    for _ in range(80):
         loss = F.cross_entropy(model(src, tgt_in).flatten(0, 1), tgt.flatten())
         opt.zero_grad()
         loss.backward()
