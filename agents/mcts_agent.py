@@ -1,0 +1,118 @@
+"""MCTSAgent: a tree search wired to an evaluator and a time policy (default: plain rollout MCTS)."""
+from __future__ import annotations
+
+import time
+
+from agents.base import RESIGN, Agent, MoveInfo
+from agents.specs import register_agent
+from rlgo.go import kernels as K
+from rlgo.go.state import BLACK, GameState
+from rlgo.search.config import SearchConfig
+from rlgo.search.evaluator import Evaluator, UniformRolloutEvaluator
+from rlgo.search.mcts import MCTS, UNLIMITED
+from rlgo.search.timecontrol import TimeControl
+
+ROLLOUT_CONFIG = SearchConfig(playouts=8000, selection="uct", c_uct=0.8, batch_size=8, expand_visits=2,
+                              prune_eye_fills=True, resign_threshold=0.05)
+"""Defaults for plain Monte-Carlo search with random playouts (the `rlgo play` opponent)."""
+RESIGN_MIN_VISITS = 200
+"""Root visits below which a low win rate is too noisy to resign on."""
+
+
+class MCTSAgent(Agent):
+    """Monte-Carlo tree search player for any board size.
+
+    `config` (default ROLLOUT_CONFIG; keyword overrides such as playouts=2000 are applied on
+    top), `evaluator` (default UniformRolloutEvaluator seeded with config.seed),
+    `seconds_per_move` (a time limit on top of the playout budget; GTP time settings replace it).
+    """
+
+    name = "mcts"
+
+    def __init__(self, config: SearchConfig | None = None, evaluator: Evaluator | None = None,
+                 seconds_per_move: float | None = None, safety_margin: float = 0.2, **overrides):
+        self.config = (config or ROLLOUT_CONFIG).replace(**overrides)
+        self.evaluator = evaluator or UniformRolloutEvaluator(seed=self.config.seed)
+        self.clock = TimeControl(seconds_per_move, safety_margin)
+        self.search: MCTS | None = None
+        self.last_result = None
+
+    # ----------------------------------------------------------------- Agent
+    def reset(self) -> None:
+        if self.search is not None:
+            self.search.reset()
+        self.clock.reset()
+
+    def select_move(self, state: GameState) -> int:
+        me = state.to_play
+        if state.passes == 1 and self._wins_now(state, me):
+            return state.pass_move  # the opponent passed and the count already favours us
+        search = self._search_for(state)
+        start = time.perf_counter()
+        budget = self.clock.budget(me, int(state.m[K.M_NEMPTY]))
+        self.last_result = search.search(state, seconds=budget)
+        self.clock.spent(me, time.perf_counter() - start)
+        winrate = (search.root_value() + 1) / 2
+        if winrate < self.config.resign_threshold and search.root_visits() >= RESIGN_MIN_VISITS:
+            return RESIGN
+        move = search.choose_move(proportional=state.move_number < self.config.temperature_moves)
+        if move == state.pass_move and winrate < 0.5:
+            move = self._best_non_pass(search, move)
+        return move
+
+    def ponder(self, state: GameState) -> None:
+        self._search_for(state).search(state, playouts=UNLIMITED)
+
+    def analysis(self) -> list[MoveInfo]:
+        if self.search is None:
+            return []
+        return [MoveInfo(c.move, c.visits, c.winrate, c.prior, c.pv) for c in self.search.candidates()]
+
+    def stop(self) -> None:
+        if self.search is not None:
+            self.search.stop()
+
+    def set_time(self, main_time: float, byo_yomi_time: float, byo_yomi_stones: int) -> None:
+        self.clock.set_time(main_time, byo_yomi_time, byo_yomi_stones)
+
+    def time_left(self, color: int, seconds: float, stones: int) -> None:
+        self.clock.time_left(color, seconds, stones)
+
+    # ----------------------------------------------------------------- helpers
+    def _search_for(self, state: GameState) -> MCTS:
+        if self.search is None or self.search.size != state.size:
+            self.search = MCTS(state.size, self.evaluator, self.config)
+        return self.search
+
+    @staticmethod
+    def _wins_now(state: GameState, color: int) -> bool:
+        score = state.score()
+        return score > 0 if color == BLACK else score < 0
+
+    @staticmethod
+    def _best_non_pass(search: MCTS, fallback: int) -> int:
+        """Most visited root move other than pass (we are behind: passing cannot help), else `fallback`."""
+        visits = search.visit_counts()
+        visits[-1] = 0
+        return int(visits.argmax()) if visits.max() > 0 else fallback
+
+
+def _from_spec(size: int, rules, playouts: int | None = None, time: float | None = None, seed: int = 0,
+               resign: float | None = None) -> MCTSAgent:
+    """Spec factory: `mcts:playouts=2000`, `mcts:time=2` (then the clock alone limits the search)."""
+    changes = {"seed": seed}
+    if playouts is not None:
+        changes["playouts"] = playouts
+    elif time is not None:
+        changes["playouts"] = UNLIMITED
+    if resign is not None:
+        changes["resign_threshold"] = resign
+    return MCTSAgent(seconds_per_move=time, **changes)
+
+
+register_agent("mcts", _from_spec, {
+    "playouts": (int, f"simulations per move (default {ROLLOUT_CONFIG.playouts})"),
+    "time": (float, "seconds per move (without playouts= the clock alone limits the search)"),
+    "seed": (int, "random seed"),
+    "resign": (float, f"resign below this win rate (default {ROLLOUT_CONFIG.resign_threshold}; 0 = never)"),
+}, help="Monte-Carlo tree search with random playouts (UCT)")

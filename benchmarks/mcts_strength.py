@@ -1,0 +1,71 @@
+"""MCTSAgent strength: a match against RandomAgent and a short one against GNU Go, with Wilson intervals.
+
+    python -m benchmarks.mcts_strength --opponent random --games 20 --playouts 1000
+    python -m benchmarks.mcts_strength --opponent gnugo:level=1 --games 10 --playouts 20000
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import time
+
+from agents.mcts_agent import MCTSAgent
+from agents.specs import make_agent
+from rlgo.arena.game import GameConfig, play_game
+from rlgo.go.rules import Rules
+from rlgo.go.state import BLACK, WHITE
+
+
+def wilson(wins: float, games: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a win rate (jigo counts half)."""
+    if games == 0:
+        return 0.0, 1.0
+    p = wins / games
+    centre = (p + z * z / (2 * games)) / (1 + z * z / games)
+    half = z * math.sqrt(p * (1 - p) / games + z * z / (4 * games * games)) / (1 + z * z / games)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def match(opponent: str, games: int, playouts: int, size: int = 9, seconds: float | None = None,
+          seed: int = 0, verbose: bool = True) -> dict:
+    """MCTSAgent (alternating colours, Black first) against the `opponent` spec; returns a summary."""
+    rules = Rules()
+    wins = 0.0
+    start = time.perf_counter()
+    for game in range(games):
+        ours = MCTSAgent(playouts=playouts, seed=seed + game) if seconds is None else \
+            MCTSAgent(playouts=playouts, seconds_per_move=seconds, seed=seed + game)
+        theirs = make_agent(opponent, size, rules, seed=seed + 1000 + game)
+        color = BLACK if game % 2 == 0 else WHITE
+        black, white = (ours, theirs) if color == BLACK else (theirs, ours)
+        try:
+            result = play_game(black, white, GameConfig(size=size, rules=rules, seed=seed + game))
+        finally:
+            theirs.close()
+        wins += 1.0 if result.winner == color else 0.5 if result.winner not in (BLACK, WHITE) else 0.0
+        if verbose:
+            side = "B" if color == BLACK else "W"
+            print(f"game {game + 1}: mcts as {side}: {result.result} ({result.reason}, {result.moves} moves, "
+                  f"{result.seconds[color - 1]:.1f} s thinking)", flush=True)
+    low, high = wilson(wins, games)
+    return {"opponent": opponent, "games": games, "playouts": playouts, "wins": wins,
+            "winrate": wins / games, "ci95": (low, high), "seconds": time.perf_counter() - start}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--opponent", default="random", help="agent spec (default: random)")
+    parser.add_argument("--games", type=int, default=20)
+    parser.add_argument("--playouts", type=int, default=1000)
+    parser.add_argument("--seconds", type=float, default=None, help="time per move on top of playouts")
+    parser.add_argument("--size", type=int, default=9)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    summary = match(args.opponent, args.games, args.playouts, args.size, args.seconds, args.seed)
+    low, high = summary["ci95"]
+    print(f"mcts ({args.playouts} playouts) vs {args.opponent}: {summary['wins']:g}/{args.games} "
+          f"= {summary['winrate']:.1%} (95% CI {low:.1%}..{high:.1%}), {summary['seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

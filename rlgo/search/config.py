@@ -1,0 +1,84 @@
+"""Search settings (frozen dataclass) and the errors the search raises before it starts."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+SELECTIONS = ("puct", "uct")
+
+
+class SearchError(ValueError):
+    """Base class of the search's input errors."""
+
+
+class SearchConfigError(SearchError):
+    """A SearchConfig field has a value the search cannot use."""
+
+
+class BoardSizeError(SearchError):
+    """A position's board size differs from the size a tree or evaluator was made for."""
+
+
+@dataclass(frozen=True)
+class SearchConfig:
+    """How a Monte-Carlo tree search runs (defaults: AlphaGo Zero-style PUCT)."""
+
+    playouts: int = 800
+    """Simulations per move (one simulation = one leaf evaluation or one terminal back-up)."""
+    selection: str = "puct"
+    """'puct' (AlphaGo Zero: Q + c_puct * P * sqrt(N) / (1 + n)) or 'uct' (UCB1, rollout search)."""
+    c_puct: float = 1.5
+    """Exploration constant of PUCT (values in [-1, 1])."""
+    c_uct: float = 1.0
+    """Exploration constant of UCB1: Q + c_uct * sqrt(ln N / n) (values in [-1, 1])."""
+    fpu: float = 0.25
+    """PUCT first-play urgency reduction: an unvisited child's Q is the parent's Q minus this."""
+    batch_size: int = 8
+    """Leaves gathered (with virtual loss) per evaluator call."""
+    node_budget: int = 1_000_000
+    """Tree nodes preallocated; the search stops early (and answers) when the tree is full."""
+    expand_visits: int = 1
+    """Visits a leaf needs before it gets children (1 = expand at its first evaluation)."""
+    dirichlet_alpha: float = 0.03
+    """Dirichlet concentration of the root noise (AlphaGo Zero: 0.03 on 19x19, ~0.1-0.3 on 9x9)."""
+    dirichlet_epsilon: float = 0.0
+    """Weight of the Dirichlet noise in the root priors (0 = no noise; 0.25 for self-play)."""
+    temperature_moves: int = 0
+    """Game moves (from the start) chosen in proportion to visits (tau = 1); later moves take the most visited."""
+    resign_threshold: float = 0.0
+    """Resign when the root win rate for the side to move falls below this (0 = never)."""
+    rollout_lambda: float = 0.5
+    """AlphaGo mixing weight: V = (1 - lambda) * v_net + lambda * z_rollout."""
+    prune_eye_fills: bool = False
+    """Leave moves that fill one's own single-point eye out of the tree (rollout search)."""
+    seed: int = 0
+    """Seed of the search's random choices (noise, child order, temperature)."""
+
+    def __post_init__(self):
+        checks = (
+            ("playouts", self.playouts > 0, "must be > 0"),
+            ("selection", self.selection in SELECTIONS, f"must be one of {', '.join(SELECTIONS)}"),
+            ("c_puct", self.c_puct >= 0, "must be >= 0"),
+            ("c_uct", self.c_uct >= 0, "must be >= 0"),
+            ("fpu", -2 <= self.fpu <= 2, "must be in [-2, 2]"),
+            ("batch_size", 1 <= self.batch_size <= 32767, "must be in 1..32767"),
+            ("node_budget", self.node_budget >= 2, "must be >= 2"),
+            ("expand_visits", self.expand_visits >= 1, "must be >= 1"),
+            ("dirichlet_alpha", self.dirichlet_alpha > 0, "must be > 0"),
+            ("dirichlet_epsilon", 0 <= self.dirichlet_epsilon <= 1, "must be in [0, 1]"),
+            ("temperature_moves", self.temperature_moves >= 0, "must be >= 0"),
+            ("resign_threshold", 0 <= self.resign_threshold < 1, "must be in [0, 1)"),
+            ("rollout_lambda", 0 <= self.rollout_lambda <= 1, "must be in [0, 1]"),
+        )
+        for name, ok, rule in checks:
+            if not ok:
+                raise SearchConfigError(f"SearchConfig.{name} {rule}, got {getattr(self, name)!r}")
+        if self.batch_size > self.node_budget:
+            raise SearchConfigError(f"SearchConfig.batch_size {self.batch_size} exceeds node_budget "
+                                    f"{self.node_budget}")
+
+    def replace(self, **changes) -> "SearchConfig":
+        """A copy with some fields changed (validated); unknown names raise SearchConfigError."""
+        unknown = set(changes) - {f.name for f in fields(self)}
+        if unknown:
+            raise SearchConfigError(f"unknown SearchConfig fields {sorted(unknown)}")
+        return replace(self, **changes)

@@ -1,0 +1,145 @@
+"""The evaluator protocol: a batch of leaves in, priors and values out (no torch here).
+
+An evaluator has
+- `feature_set`: a feature-set name (rlgo.go.features) whose planes the search computes
+  into `LeafBatch.planes`, or None when the evaluator reads raw boards only;
+- `history_length`: positions of history it wants in `LeafBatch.history` (0 = none);
+- `evaluate(batch) -> (priors float32 [B, N*N+1], values float32 [B])`: priors over the
+  legal moves (`batch.legal`; the search renormalises them over the legal set) and values
+  in [-1, 1], both for each leaf's side to move.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+import numpy as np
+
+from rlgo.go import features
+from rlgo.search.rollout import UniformRolloutPolicy
+
+
+class EvaluatorError(ValueError):
+    """An evaluator returned arrays of the wrong shape or non-finite numbers."""
+
+
+@dataclass(frozen=True)
+class LeafBatch:
+    """Leaves gathered by one search step (arrays are views into the search's buffers: copy to keep)."""
+
+    size: int
+    """Board size N."""
+    b: np.ndarray
+    """int32 [B, 7, (N+2)**2]: kernel board arrays of the leaves (see rlgo.go.kernels)."""
+    m: np.ndarray
+    """int64 [B, NMETA]: kernel meta rows (side to move in column M_TOPLAY)."""
+    legal: np.ndarray
+    """bool [B, N*N+1]: legal moves (superko included) of each leaf's side to move; pass always legal."""
+    history: np.ndarray
+    """int8 [B, K, (N+2)**2]: colour rows, [:, 0] the leaf, [:, j] j moves earlier (K = history_length)."""
+    planes: np.ndarray | None
+    """float32 [B, C, N, N] feature planes, or None when the evaluator has no feature_set."""
+    zob: np.ndarray
+    """int64 [3, (N+2)**2]: the Zobrist table the boards use (for playouts)."""
+    komi: float
+    """Komi of the game (for playout scoring)."""
+
+
+class Evaluator(Protocol):
+    """What the search calls once per batch."""
+
+    feature_set: str | None
+    history_length: int
+
+    def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
+        """(priors float32 [B, N*N+1], values float32 [B]) for each leaf's side to move."""
+
+
+class RolloutPolicy(Protocol):
+    """Playouts from raw boards (see rlgo.search.rollout)."""
+
+    def playout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float) -> np.ndarray:
+        """float32 [B]: playout result in [-1, 1] for each leaf's side to move."""
+
+
+def uniform_priors(legal: np.ndarray) -> np.ndarray:
+    """float32 [B, N*N+1]: equal priors over each row's legal moves."""
+    legal = legal.astype(np.float32)
+    return legal / legal.sum(axis=1, keepdims=True)
+
+
+class RolloutEvaluator:
+    """Uniform priors, values from a rollout policy (plain Monte-Carlo tree search)."""
+
+    feature_set = None
+    history_length = 0
+
+    def __init__(self, policy: RolloutPolicy):
+        self.policy = policy
+
+    def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
+        return uniform_priors(batch.legal), self.policy.playout_values(batch.b, batch.m, batch.zob, batch.komi)
+
+
+class UniformRolloutEvaluator(RolloutEvaluator):
+    """Uniform priors and uniformly random playouts (`rollouts` per leaf), seeded."""
+
+    def __init__(self, seed: int = 0, rollouts: int = 1, max_moves: int | None = None):
+        super().__init__(UniformRolloutPolicy(seed, rollouts, max_moves))
+
+
+class NetworkEvaluator:
+    """Adapter for any callable (planes float32 [B, C, N, N], legal bool [B, N*N+1]) -> (priors, values),
+    such as rlgo.nn.evaluator.TorchEvaluator; `board_size` (optional) is checked by the search."""
+
+    def __init__(self, net: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]],
+                 feature_set: str = "agz", history_length: int = features.HISTORY_LENGTH,
+                 board_size: int | None = None):
+        self.net = net
+        self.feature_set = feature_set
+        self.history_length = history_length
+        self.board_size = board_size if board_size is not None else getattr(net, "board_size", None)
+
+    def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
+        return self.net(batch.planes, batch.legal)
+
+
+class MixedEvaluator:
+    """AlphaGo (2016) leaf evaluation: priors from `network`, V = (1 - lam) * v_net + lam * z_rollout."""
+
+    def __init__(self, network: Evaluator, rollout: RolloutPolicy, lam: float = 0.5):
+        if not 0 <= lam <= 1:
+            raise ValueError(f"mixing weight lam must be in [0, 1], got {lam!r}")
+        self.network = network
+        self.rollout = rollout
+        self.lam = lam
+        self.feature_set = network.feature_set
+        self.history_length = network.history_length
+        self.board_size = getattr(network, "board_size", None)
+
+    def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
+        priors, v_net = self.network.evaluate(batch)
+        if self.lam == 0:
+            return priors, v_net
+        z = self.rollout.playout_values(batch.b, batch.m, batch.zob, batch.komi)
+        return priors, ((1 - self.lam) * np.asarray(v_net, np.float32) + self.lam * z).astype(np.float32)
+
+
+def encode_planes(feature_set: str, size: int, b: np.ndarray, m: np.ndarray, history: np.ndarray) -> np.ndarray:
+    """float32 [B, C, N, N] planes of each leaf with rlgo.go.features.encode_arrays."""
+    out = np.zeros((b.shape[0], features.feature_planes(feature_set), size, size), np.float32)
+    for i in range(b.shape[0]):
+        features.encode_arrays(feature_set, b[i], m[i], history[i], out[i])
+    return out
+
+
+def check_outputs(priors, values, count: int, moves: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (priors float32 [count, moves], values float32 [count]) or EvaluatorError."""
+    priors = np.asarray(priors, dtype=np.float32)
+    values = np.asarray(values, dtype=np.float32)
+    if priors.shape != (count, moves) or values.shape != (count,):
+        raise EvaluatorError(f"evaluator must return priors [{count}, {moves}] and values [{count}], "
+                             f"got {list(priors.shape)} and {list(values.shape)}")
+    if not (np.isfinite(priors).all() and np.isfinite(values).all()):
+        raise EvaluatorError("evaluator returned non-finite priors or values")
+    return priors, np.clip(values, -1.0, 1.0)

@@ -1,0 +1,189 @@
+"""Numba kernels that walk the tree on real positions: gather a batch of leaves, apply their results.
+
+A simulation copies the root board (b, m), descends by the selection rule playing each
+child's move with rlgo.go.kernels, and stops at an unexpanded node. Tree moves obey the
+root's ko rule: simple ko always, and for superko the position key after a move must be
+neither among the root game's keys (`root_keys`, sorted int64) nor on the path. A node
+reached by two passes in a row is terminal and scored exactly (area, komi): no evaluator.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rlgo.go.kernels import (
+    BLACK, COL, LEGAL, M_HASH, M_N, M_NEMPTY, M_PASSES, M_TOPLAY, WHITE, EMP,
+    area_counts, is_eyeish, legality, play_pass, play_vertex, result_hash,
+)
+from rlgo.search.tree import (
+    NO_NODE, ROOT, UNEXPANDED, add_virtual_loss, backup, expand, find_child, select_child,
+)
+
+KO_SIMPLE, KO_POSITIONAL, KO_SITUATIONAL = 0, 1, 2
+KO_MODES = {"simple": KO_SIMPLE, "positional": KO_POSITIONAL, "situational": KO_SITUATIONAL}
+
+
+@njit(cache=True, inline="always")
+def _point_to_vertex(point, n):
+    return (point // n + 1) * (n + 2) + point % n + 1
+
+
+@njit(cache=True, inline="always")
+def _vertex_to_point(v, n):
+    return (v // (n + 2) - 1) * n + v % (n + 2) - 1
+
+
+@njit(cache=True)
+def position_key(stones_hash, next_to_play, ko_mode, zob):
+    """The superko key of a position (GameState's convention: situational keys mark White to move)."""
+    if ko_mode == KO_SITUATIONAL and next_to_play == WHITE:
+        return stones_hash ^ zob[0, 0]
+    return stones_hash
+
+
+@njit(cache=True)
+def terminal_value(b, m, komi):
+    """Exact result for the side to move of a finished position: +1 win, -1 loss, 0 jigo (area scoring)."""
+    black, white = area_counts(b, m)
+    score = black - white - komi
+    result = 1.0 if score > 0 else -1.0 if score < 0 else 0.0
+    return result if m[M_TOPLAY] == BLACK else -result
+
+
+@njit(cache=True)
+def _in_sorted(keys, key):
+    i = np.searchsorted(keys, key)
+    return i < keys.shape[0] and keys[i] == key
+
+
+@njit(cache=True)
+def leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, out):
+    """Legal moves of the side to move into out bool [N*N+1] (pass always legal); returns the count.
+
+    Superko: a move whose resulting key is in root_keys or path_keys[1..depth] is illegal.
+    `prune_eyes`: also leave out moves filling one's own single-point eye.
+    """
+    n = m[M_N]
+    color = m[M_TOPLAY]
+    out[:] = False
+    count = 1
+    out[n * n] = True
+    for i in range(m[M_NEMPTY]):
+        v = b[EMP, i]
+        if legality(b, m, v, color) != LEGAL:
+            continue
+        if prune_eyes and is_eyeish(b, m, v, color):
+            continue
+        if ko_mode != KO_SIMPLE:
+            key = position_key(result_hash(b, m, zob, v, color), 3 - color, ko_mode, zob)
+            if _in_sorted(root_keys, key):
+                continue
+            repeat = False
+            for d in range(1, depth + 1):
+                if path_keys[d] == key:
+                    repeat = True
+                    break
+            if repeat:
+                continue
+        out[_vertex_to_point(v, n)] = True
+        count += 1
+    return count
+
+
+@njit(cache=True)
+def play_point(b, m, zob, point):
+    """Play a point (N*N = pass) for the side to move; assumes it is legal."""
+    n = m[M_N]
+    if point == n * n:
+        play_pass(m)
+    else:
+        play_vertex(b, m, zob, _point_to_vertex(point, n), m[M_TOPLAY])
+
+
+@njit(cache=True)
+def gather_leaves(t, root_b, root_m, zob, root_keys, root_hist, ko_mode, komi, use_uct, c, fpu,
+                  prune_eyes, max_leaves, max_sims, path_keys, ring,
+                  out_leaf, out_b, out_m, out_legal, out_hist):
+    """Descend from the root up to `max_sims` times, collecting up to `max_leaves` distinct leaves.
+
+    Leaves get virtual loss and are written to out_leaf int32 [B], out_b int32 [B, 7, A],
+    out_m int64 [B, NMETA], out_legal bool [B, N*N+1] and, when out_hist has K > 0 rows,
+    out_hist int8 [B, K, A] (colour rows: [0] the leaf, [j] j moves earlier; root_hist
+    int8 [K, A] continues the path into the game). Terminal leaves are backed up at once.
+    A descent that ends on a leaf already in the batch is dropped; after `max_leaves` such
+    collisions gathering stops. Returns (leaves, simulations done: leaves + terminals).
+    """
+    k_hist = out_hist.shape[1]
+    n_leaves = 0
+    sims = 0
+    collisions = 0
+    while n_leaves < max_leaves and sims < max_sims and collisions < max_leaves:
+        b = out_b[n_leaves]
+        m = out_m[n_leaves]
+        b[:] = root_b
+        m[:] = root_m
+        node = ROOT
+        depth = 0
+        path_keys[0] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
+        if k_hist > 0:
+            ring[0] = b[COL]
+        while t.first_child[node] != UNEXPANDED and m[M_PASSES] < 2:
+            node = select_child(t, node, use_uct, c, fpu)
+            play_point(b, m, zob, t.move[node])
+            depth += 1
+            path_keys[depth] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
+            if k_hist > 0:
+                ring[depth % k_hist] = b[COL]
+        if m[M_PASSES] >= 2:
+            backup(t, node, terminal_value(b, m, komi), False)
+            sims += 1
+            continue
+        if t.virtual_loss[node] > 0:
+            collisions += 1
+            continue
+        add_virtual_loss(t, node)
+        out_leaf[n_leaves] = node
+        leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, out_legal[n_leaves])
+        for j in range(k_hist):
+            if j <= depth:
+                out_hist[n_leaves, j] = ring[(depth - j) % k_hist]
+            else:
+                out_hist[n_leaves, j] = root_hist[j - depth]
+        n_leaves += 1
+        sims += 1
+    return n_leaves, sims
+
+
+@njit(cache=True)
+def apply_results(t, leaves, count, legal, priors, values, expand_visits, moves, move_priors):
+    """Expand the leaves that reached `expand_visits` (children = legal moves, priors renormalised),
+    then back up values float32 [B] (side to move at each leaf) and remove their virtual loss.
+
+    legal bool [B, N*N+1], priors float32 [B, N*N+1]; moves / move_priors are scratch [N*N+1].
+    Returns False when some leaf could not be expanded for lack of nodes (the tree is full).
+    """
+    room = True
+    for i in range(count):
+        leaf = leaves[i]
+        if t.first_child[leaf] == UNEXPANDED and t.visits[leaf] + 1 >= expand_visits:
+            k = 0
+            for p in range(legal.shape[1]):
+                if legal[i, p]:
+                    moves[k] = p
+                    move_priors[k] = max(priors[i, p], 0.0)
+                    k += 1
+            if not expand(t, leaf, moves, move_priors, k):
+                room = False
+        backup(t, leaf, values[i], True)
+    return room
+
+
+@njit(cache=True)
+def descend_moves(t, points, count):
+    """The node reached from the root by points[:count], or NO_NODE if the tree stops earlier."""
+    node = ROOT
+    for i in range(count):
+        node = find_child(t, node, points[i])
+        if node == NO_NODE:
+            break
+    return node

@@ -1,0 +1,234 @@
+"""The search tree: a preallocated struct of arrays and its Numba kernels (select, expand, back up).
+
+Node i's statistics live at index i of every array of a `TreeArrays`; a node's children
+are the contiguous block first_child[i] .. first_child[i] + num_children[i] - 1. Nothing
+about positions is stored: the search replays the moves from the root.
+
+Perspective: value_sum[i] sums values (in [-1, 1]) from the point of view of the player who
+played move[i], i.e. the side to move at parent(i). So a parent compares its children by
+value_sum[c] / visits[c] directly, and the root's value for its own side to move is
+-value_sum[ROOT] / visits[ROOT].
+"""
+from __future__ import annotations
+
+import math
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+ROOT = 0
+"""Index of the root node."""
+NO_NODE = -1
+"""parent[] of the root."""
+UNEXPANDED = -1
+"""first_child[] of a node that has no children yet (unvisited, terminal, or below expand_visits)."""
+NO_MOVE = -1
+"""move[] of the root."""
+
+# meta slots
+META_USED, META_FULL, META_RNG = 0, 1, 2
+
+TreeArrays = namedtuple("TreeArrays", [
+    "visits",        # int32 [C]: completed simulations through the node
+    "value_sum",     # float64 [C]: sum of backed-up values, perspective of the player of move[i]
+    "prior",         # float32 [C]: prior probability of move[i] at the parent
+    "first_child",   # int32 [C]: index of the first child or UNEXPANDED
+    "num_children",  # int16 [C]: number of children
+    "move",          # int16 [C]: point (N*N = pass) played to reach the node; NO_MOVE at the root
+    "virtual_loss",  # int16 [C]: simulations in flight through the node
+    "parent",        # int32 [C]: parent index, NO_NODE at the root
+    "meta",          # int64 [3]: nodes used, full flag, child-order random state
+])
+
+
+def new_tree(capacity: int, seed: int = 0) -> TreeArrays:
+    """A tree with room for `capacity` nodes holding only an unexpanded root (memory is touched lazily)."""
+    tree = TreeArrays(
+        visits=np.zeros(capacity, np.int32),
+        value_sum=np.zeros(capacity, np.float64),
+        prior=np.zeros(capacity, np.float32),
+        first_child=np.zeros(capacity, np.int32),
+        num_children=np.zeros(capacity, np.int16),
+        move=np.zeros(capacity, np.int16),
+        virtual_loss=np.zeros(capacity, np.int16),
+        parent=np.zeros(capacity, np.int32),
+        meta=np.zeros(3, np.int64),
+    )
+    reset(tree, seed)
+    return tree
+
+
+def bytes_per_node(tree: TreeArrays) -> int:
+    """Memory of one node over all per-node arrays."""
+    return sum(a.itemsize for a in tree[:-1])
+
+
+@njit(cache=True)
+def _init_node(t, i, parent, move, prior):
+    t.visits[i] = 0
+    t.value_sum[i] = 0.0
+    t.prior[i] = prior
+    t.first_child[i] = UNEXPANDED
+    t.num_children[i] = 0
+    t.move[i] = move
+    t.virtual_loss[i] = 0
+    t.parent[i] = parent
+
+
+@njit(cache=True)
+def reset(t, seed):
+    """Forget every node but a fresh root; reseed the child-order generator."""
+    _init_node(t, ROOT, NO_NODE, NO_MOVE, 1.0)
+    t.meta[META_USED] = 1
+    t.meta[META_FULL] = 0
+    t.meta[META_RNG] = seed
+
+
+@njit(cache=True)
+def _next_random(t):
+    """splitmix64 step on meta[META_RNG]; a non-negative int64."""
+    z = np.uint64(t.meta[META_RNG]) + np.uint64(0x9E3779B97F4A7C15)
+    t.meta[META_RNG] = np.int64(z)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return np.int64(z >> np.uint64(1))
+
+
+@njit(cache=True)
+def node_value(t, node):
+    """Mean value of `node` for its own side to move (0 when unvisited)."""
+    if t.visits[node] == 0:
+        return 0.0
+    return -t.value_sum[node] / t.visits[node]
+
+
+@njit(cache=True)
+def select_child(t, node, use_uct, c, fpu):
+    """The child maximising PUCT (or UCB1 when use_uct) with virtual loss counted as losses.
+
+    PUCT: Q + c * P * sqrt(N) / (1 + n), an unvisited child's Q = parent's Q - fpu.
+    UCB1: Q + c * sqrt(ln N / n); unvisited children first, highest prior first.
+    """
+    parent_n = t.visits[node] + t.virtual_loss[node]
+    scale = c * math.sqrt(max(parent_n, 1)) if not use_uct else 0.0
+    log_n = math.log(max(parent_n, 1))
+    fpu_q = node_value(t, node) - fpu
+    first = t.first_child[node]
+    best = first
+    best_score = -np.inf
+    for ch in range(first, first + t.num_children[node]):
+        vl = t.virtual_loss[ch]
+        n = t.visits[ch] + vl
+        if use_uct:
+            if n == 0:
+                score = 1e9 + t.prior[ch]
+            else:
+                score = (t.value_sum[ch] - vl) / n + c * math.sqrt(log_n / n)
+        else:
+            q = fpu_q if n == 0 else (t.value_sum[ch] - vl) / n
+            score = q + scale * t.prior[ch] / (1 + n)
+        if score > best_score:
+            best_score = score
+            best = ch
+    return best
+
+
+@njit(cache=True)
+def expand(t, node, moves, priors, count):
+    """Give `node` children moves[:count] with priors[:count] (renormalised) in a shuffled order.
+
+    Returns False (and sets the full flag, node left unexpanded) when the budget has no room.
+    """
+    start = t.meta[META_USED]
+    if start + count > t.visits.shape[0]:
+        t.meta[META_FULL] = 1
+        return False
+    for k in range(count - 1, 0, -1):  # Fisher-Yates: ties between equal priors fall at random
+        j = _next_random(t) % (k + 1)
+        moves[k], moves[j] = moves[j], moves[k]
+        priors[k], priors[j] = priors[j], priors[k]
+    total = 0.0
+    for k in range(count):
+        total += priors[k]
+    for k in range(count):
+        p = priors[k] / total if total > 0 else 1.0 / count
+        _init_node(t, start + k, node, moves[k], p)
+    t.first_child[node] = start
+    t.num_children[node] = count
+    t.meta[META_USED] = start + count
+    return True
+
+
+@njit(cache=True)
+def add_virtual_loss(t, leaf):
+    """Mark one simulation in flight on every node from `leaf` up to the root."""
+    node = leaf
+    while node != NO_NODE:
+        t.virtual_loss[node] += 1
+        node = t.parent[node]
+
+
+@njit(cache=True)
+def backup(t, leaf, value, in_flight):
+    """Add `value` (for the side to move at `leaf`) from leaf to root, sign flipping each ply.
+
+    `in_flight`: the simulation had added virtual loss, which is removed on the way.
+    """
+    node = leaf
+    v = -value  # for the player who moved into `leaf`
+    while node != NO_NODE:
+        t.visits[node] += 1
+        t.value_sum[node] += v
+        if in_flight:
+            t.virtual_loss[node] -= 1
+        v = -v
+        node = t.parent[node]
+
+
+@njit(cache=True)
+def find_child(t, node, move):
+    """Index of `node`'s child reached by `move`, or NO_NODE."""
+    first = t.first_child[node]
+    if first == UNEXPANDED:
+        return NO_NODE
+    for ch in range(first, first + t.num_children[node]):
+        if t.move[ch] == move:
+            return ch
+    return NO_NODE
+
+
+@njit(cache=True)
+def compact(src, new_root, dst):
+    """Copy the subtree of `src` rooted at `new_root` into `dst` (breadth first); returns its size.
+
+    dst.first_child temporarily holds each copied node's source index until that node is processed.
+    """
+    _init_node(dst, ROOT, NO_NODE, NO_MOVE, 1.0)
+    dst.visits[ROOT] = src.visits[new_root]
+    dst.value_sum[ROOT] = src.value_sum[new_root]
+    dst.first_child[ROOT] = new_root
+    dst.meta[META_RNG] = src.meta[META_RNG]
+    dst.meta[META_FULL] = 0
+    used = 1
+    i = 0
+    while i < used:
+        s = dst.first_child[i]
+        first = src.first_child[s]
+        count = src.num_children[s]
+        if first == UNEXPANDED:
+            dst.first_child[i] = UNEXPANDED
+            dst.num_children[i] = 0
+        else:
+            for k in range(count):
+                _init_node(dst, used + k, i, src.move[first + k], src.prior[first + k])
+                dst.visits[used + k] = src.visits[first + k]
+                dst.value_sum[used + k] = src.value_sum[first + k]
+                dst.first_child[used + k] = first + k
+            dst.first_child[i] = used
+            dst.num_children[i] = count
+            used += count
+        i += 1
+    dst.meta[META_USED] = used
+    return used
