@@ -71,7 +71,7 @@ def run(board_size: int = 9, quick: bool = False) -> list[dict]:
 def _print(rows: list[dict], board_size: int) -> None:
     table = Table(title=f"nn on {board_size}x{board_size}: CPU, {torch.get_num_threads()} threads, "
                         f"torch {torch.__version__}",
-                  caption="fwd: positions/s at batch 1, 64 (eval); train: samples/s (batch 64, SGD)")
+                  caption="fwd: pos/s at batch 1 and 64; train: samples/s, batch 64 SGD")
     for header in ("net", "params", "MFLOP/pos", "fwd b1", "fwd b64", "train"):
         table.add_column(header, justify="left" if header == "net" else "right", no_wrap=True)
     for r in rows:
