@@ -68,10 +68,15 @@ class GameResult:
     """Points of the stones removed as dead before scoring."""
     seconds: tuple[float, float]
     """Thinking time of Black and White."""
-    sgf: str
-    """The game record (FF[4])."""
+    record: GameRecord
+    """The game record (names, result, reason and dead stones in the root comment)."""
     detail: str = ""
     """Extra information for forfeits (the exception text of a crash)."""
+
+    @property
+    def sgf(self) -> str:
+        """The record as FF[4] text."""
+        return write_sgf(self.record)
 
 
 class _Forfeit(Exception):
@@ -158,5 +163,5 @@ def _finish(state: GameState, names: dict[int, str], winner: int, result: str, r
     record = GameRecord.from_state(state, black=names[BLACK], white=names[WHITE], result=result, root_comment=note)
     moves = sum(1 for _, p in state.moves if p >= 0)
     return GameResult(winner=winner, result=result, reason=reason, moves=moves, score=score, dead=dead,
-                      seconds=(round(seconds[BLACK], 3), round(seconds[WHITE], 3)), sgf=write_sgf(record),
+                      seconds=(round(seconds[BLACK], 3), round(seconds[WHITE], 3)), record=record,
                       detail=detail)

@@ -1,0 +1,127 @@
+"""`rlgo tournament`: play agents against each other, log every game, fit Elo ratings."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from rlgo.commands import CommandError, add_options, positive_float, positive_int, rules_from_args
+from rlgo.go.rules import KO_RULES
+
+EPILOG = """\
+examples:
+  rlgo tournament --agents random mcts:playouts=200 gnugo:level=1 --games-per-pair 10 --out runs/t1
+  rlgo tournament --agents zero:ckpt=new.pt zero:ckpt=best.pt gnugo --mode gauntlet --parallel 2 --out runs/g
+  rlgo tournament --agents random gnugo:level=1 --anchor gnugo:level=1=0 --time 5 --out runs/t2
+  rlgo tournament --report --out runs/t1          tables of an existing tournament, playing nothing
+
+Agent specs: random[:seed=N], mcts:playouts=N|time=S, policy:ckpt=PATH, zero:ckpt=PATH,sims=N,
+gnugo[:level=N], gtp:"COMMAND". Colours alternate within each pair. Rerunning the same command
+resumes: games already in OUT/results.jsonl are never played again. Forfeits (crash, timeout,
+illegal move) lose the game and are listed after the tables.
+"""
+
+
+def anchor_value(text: str) -> tuple[str, float]:
+    """argparse type: SPEC=ELO (the last '=' separates the rating)."""
+    spec, sep, value = text.rpartition("=")
+    try:
+        elo = float(value)
+    except ValueError:
+        elo = None
+    if not sep or not spec or elo is None:
+        raise argparse.ArgumentTypeError(f"expected SPEC=ELO such as random=0, got {text!r}")
+    return spec, elo
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "tournament", help="rate agents: round-robin or gauntlet, Elo with 95%% intervals",
+        description="Play a tournament between agent specs and fit maximum-likelihood Elo ratings.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--agents", nargs="+", metavar="SPEC", help="agent specs (at least two)")
+    parser.add_argument("--mode", choices=("round-robin", "gauntlet"), default="round-robin",
+                        help="every pair, or the first agent against each other one (default: %(default)s)")
+    parser.add_argument("--games-per-pair", type=positive_int, default=2, metavar="N",
+                        help="games per pair, colours alternating (default: %(default)s)")
+    add_options(parser, "size", "komi", "rules", "seed", "out")
+    parser.add_argument("--ko", choices=KO_RULES, default=None, help="ko rule, overriding the preset's")
+    parser.add_argument("--parallel", type=positive_int, default=1, metavar="P",
+                        help="games at once in worker processes (default: %(default)s)")
+    parser.add_argument("--anchor", type=anchor_value, default=None, metavar="SPEC=ELO",
+                        help="fix one agent's rating (default: the first agent at 0)")
+    parser.add_argument("--move-cap", type=positive_int, default=None, metavar="N",
+                        help="stop and score a game after N moves (default: 3*N*N)")
+    parser.add_argument("--time", type=positive_float, default=None, metavar="SECONDS",
+                        help="seconds per move; an agent past it (plus grace) forfeits (default: none)")
+    parser.add_argument("--scoring", choices=("estimate", "area"), default="estimate",
+                        help="estimate: dead stones removed by random-playout ownership (as a human would); "
+                             "area: Tromp-Taylor on the final board (default: %(default)s)")
+    parser.add_argument("--report", action="store_true", help="only print the tables of the games in --out")
+
+
+def run(args) -> int:
+    from rich.console import Console
+
+    from agents.specs import make_agent, parse_spec
+    from rlgo.arena.game import GameConfig
+    from rlgo.arena.results import load_results
+    from rlgo.arena.tournament import TournamentConfig, run_tournament
+
+    if args.out is None:
+        raise CommandError("--out DIR is required (results.jsonl, games/*.sgf and ratings go there)")
+    console = Console(stderr=False)
+    if args.report:
+        records = list(load_results(args.out).values())
+        if not records:
+            raise CommandError(f"no finished games in {args.out}")
+        _print_tables(console, records, args.agents or (), args.anchor, args.out)
+        return 0
+    if not args.agents or len(args.agents) < 2:
+        raise CommandError("--agents needs at least two specs")
+    for spec in args.agents:
+        parse_spec(spec)  # unknown names or keys fail now, not inside a worker
+    if args.anchor is not None and args.anchor[0] not in args.agents:
+        raise CommandError(f"--anchor {args.anchor[0]!r} is not one of --agents")
+    rules = rules_from_args(args)
+    if args.ko is not None:
+        rules = dataclasses.replace(rules, ko=args.ko)
+    game = GameConfig(size=args.size, rules=rules, move_cap=args.move_cap, time_per_move=args.time,
+                      scoring=args.scoring)
+    config = TournamentConfig(agents=tuple(args.agents), out=args.out, mode=args.mode,
+                              games_per_pair=args.games_per_pair, game=game, parallel=args.parallel,
+                              seed=args.seed or 0)
+    records = _play(console, config, make_agent, run_tournament)
+    _print_tables(console, records, args.agents, args.anchor, args.out)
+    return 0
+
+
+def _play(console, config, factory, run_tournament) -> list[dict]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("games"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as progress:
+        bar = progress.add_task("games", total=None)
+
+        def on_result(record: dict, finished: int, total: int) -> None:
+            progress.update(bar, completed=finished, total=total)
+            detail = f" ({record['detail']})" if record.get("detail") else ""
+            progress.console.print(f"{record['id']}  B {record['black']}  W {record['white']}  "
+                                   f"{record['result']}  {record['reason']}{detail}  {record['moves']} moves")
+
+        try:
+            return run_tournament(config, factory, on_result)
+        except KeyboardInterrupt:
+            console.print(f"interrupted: finished games are kept in {config.out}; rerun the same command to resume")
+            raise
+
+
+def _print_tables(console, records, agents, anchor, out) -> None:
+    from rlgo.arena.report import crosstable, forfeits, rating_table, ratings_of, save_ratings
+
+    name, elo = anchor if anchor is not None else (None, 0.0)
+    ratings = ratings_of(records, agents, anchor=name, anchor_elo=elo)
+    console.print(rating_table(ratings))
+    console.print(crosstable(records, agents))
+    for (loser, reason), count in sorted(forfeits(records).items()):
+        console.print(f"forfeits: {loser}: {count} x {reason}")
+    save_ratings(out, ratings, records, agents)

@@ -1,0 +1,187 @@
+"""Tournament runner: schedule, results log, resume without replaying, forfeits, parallel workers, CLI."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+
+from agents.specs import make_agent
+from rlgo.arena.game import GameConfig
+from rlgo.arena.report import ratings_of
+from rlgo.arena.results import RESULTS_FILE, load_results
+from rlgo.arena.tournament import TournamentConfig, TournamentError, run_tournament, schedule
+from rlgo.go.sgf import load_sgf
+from tests.conftest import have_gnugo
+
+AGENTS = ("random:seed=1", "random:seed=2", "random:seed=3")
+
+
+def config(tmp_path, **changes) -> TournamentConfig:
+    values = dict(agents=AGENTS, out=tmp_path / "t", games_per_pair=2, game=GameConfig(size=7, move_cap=12))
+    values.update(changes)
+    return TournamentConfig(**values)
+
+
+class CountingFactory:
+    """make_agent that counts how many agents it built."""
+
+    def __init__(self, broken: str | None = None):
+        self.built = Counter()
+        self.broken = broken
+
+    def __call__(self, spec, size, rules, seed):
+        self.built[spec] += 1
+        if spec == self.broken:
+            raise RuntimeError(f"cannot build {spec}")
+        return make_agent(spec, size=size, rules=rules, seed=seed)
+
+
+def test_schedule_covers_pairs_alternates_colours_and_ids_are_stable(tmp_path):
+    tasks = schedule(config(tmp_path, games_per_pair=4))
+    assert len(tasks) == 3 * 4 and len({t.id for t in tasks}) == 12
+    for pair in [(AGENTS[0], AGENTS[1]), (AGENTS[0], AGENTS[2]), (AGENTS[1], AGENTS[2])]:
+        games = [t for t in tasks if t.pair == pair]
+        assert len(games) == 4
+        assert Counter(t.black for t in games) == Counter({pair[0]: 2, pair[1]: 2})
+    assert [t.id for t in schedule(config(tmp_path, games_per_pair=4))] == [t.id for t in tasks]
+    gauntlet = schedule(config(tmp_path, mode="gauntlet"))
+    assert {t.pair for t in gauntlet} == {(AGENTS[0], AGENTS[1]), (AGENTS[0], AGENTS[2])}
+    assert {t.id for t in gauntlet} <= {t.id for t in schedule(config(tmp_path))}  # same pair, same ids
+
+
+def test_every_game_is_logged_with_its_sgf(tmp_path):
+    cfg = config(tmp_path)
+    records = run_tournament(cfg, CountingFactory())
+    assert len(records) == 6
+    lines = (cfg.out / RESULTS_FILE).read_text().splitlines()
+    assert len(lines) == 6
+    for record in map(json.loads, lines):
+        sgf = load_sgf(cfg.out / record["sgf"])
+        assert (sgf.black, sgf.white, sgf.result) == (record["black"], record["white"], record["result"])
+        assert len(sgf.moves) == record["moves"] == 12 and record["reason"] == "move cap"
+
+
+def test_interrupted_tournament_resumes_without_replaying(tmp_path):
+    cfg = config(tmp_path)
+    first = CountingFactory()
+
+    def interrupt_after_three(record, finished, total):
+        if finished == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_tournament(cfg, first, interrupt_after_three)
+    done_before = set(load_results(cfg.out))
+    assert len(done_before) == 3 and sum(first.built.values()) == 6
+    second = CountingFactory()
+    records = run_tournament(cfg, second)
+    assert sum(second.built.values()) == 6  # three games, two agents each: none of the first three again
+    assert len(records) == 6 and len(set(load_results(cfg.out))) == 6
+    assert len((cfg.out / RESULTS_FILE).read_text().splitlines()) == 6
+    third = CountingFactory()
+    run_tournament(cfg, third)
+    assert sum(third.built.values()) == 0
+
+
+def test_torn_last_line_is_played_again(tmp_path):
+    cfg = config(tmp_path)
+    run_tournament(cfg, CountingFactory())
+    path = cfg.out / RESULTS_FILE
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join(lines[:-1]) + lines[-1][:25])  # a crash in the middle of the last write
+    again = CountingFactory()
+    records = run_tournament(cfg, again)
+    assert sum(again.built.values()) == 2 and len(records) == 6
+    assert len(load_results(cfg.out)) == 6
+
+
+def test_more_games_later_extend_the_same_tournament(tmp_path):
+    run_tournament(config(tmp_path, games_per_pair=1), CountingFactory())
+    more = CountingFactory()
+    records = run_tournament(config(tmp_path, games_per_pair=2), more)
+    assert sum(more.built.values()) == 6 and len(records) == 6
+
+
+def test_folder_with_other_settings_is_refused(tmp_path):
+    run_tournament(config(tmp_path, games_per_pair=1), CountingFactory())
+    with pytest.raises(TournamentError, match="other settings"):
+        run_tournament(config(tmp_path, game=GameConfig(size=9, move_cap=12)), CountingFactory())
+
+
+def test_agent_that_cannot_be_built_forfeits_and_tournament_goes_on(tmp_path):
+    cfg = config(tmp_path)
+    records = run_tournament(cfg, CountingFactory(broken=AGENTS[2]))
+    assert len(records) == 6
+    for r in records:
+        if AGENTS[2] in (r["black"], r["white"]):
+            assert r["reason"] == "forfeit: crash" and "cannot build" in r["detail"]
+            assert (r["winner"] == "B") == (r["white"] == AGENTS[2])
+        else:
+            assert r["reason"] == "move cap"
+    ratings = {r.name: r for r in ratings_of(records, AGENTS)}
+    assert ratings[AGENTS[2]].elo < min(ratings[AGENTS[0]].elo, ratings[AGENTS[1]].elo)
+
+
+def test_bad_configs():
+    with pytest.raises(TournamentError, match="two agents"):
+        TournamentConfig(agents=("random",), out="x")
+    with pytest.raises(TournamentError, match="different"):
+        TournamentConfig(agents=("random", "random"), out="x")
+    with pytest.raises(TournamentError, match="mode"):
+        TournamentConfig(agents=("random", "random:seed=1"), out="x", mode="swiss")
+
+
+def test_parallel_workers_play_the_same_schedule(tmp_path):
+    cfg = config(tmp_path, agents=AGENTS[:2], games_per_pair=2, parallel=2)
+    records = run_tournament(cfg, make_agent)
+    assert sorted(r["id"] for r in records) == sorted(t.id for t in schedule(cfg))
+    assert all(r["reason"] == "move cap" for r in records)
+
+
+@pytest.mark.gnugo
+@pytest.mark.skipif(not have_gnugo(), reason="GNU Go not installed")
+def test_rlgo_gtp_against_gnugo_through_the_cli(tmp_path):
+    ours = f'gtp:"{sys.executable} -m cli gtp --agent random --ko simple --rules gnugo",name=rlgo'
+    out = tmp_path / "vs_gnugo"
+    command = [sys.executable, "-m", "cli", "tournament", "--agents", ours, "gnugo:level=1", "--games-per-pair", "2",
+               "--move-cap", "10", "--rules", "gnugo", "--out", str(out)]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    records = list(load_results(out).values())
+    assert len(records) == 2 and {r["reason"] for r in records} == {"move cap"}
+    assert {r["black"] for r in records} == {ours, "gnugo:level=1"}
+    assert "Ratings" in proc.stdout and "gnugo:level=1" in proc.stdout
+    assert json.loads((out / "ratings.json").read_text())[0]["games"] == 2
+
+
+def test_cli_usage_errors_name_the_problem(tmp_path, capsys):
+    import cli
+    assert cli.main(["tournament", "--agents", "random", "nosuchagent", "--out", str(tmp_path / "x")]) != 0
+    err = capsys.readouterr().err
+    assert "nosuchagent" in err and "random" in err and "Traceback" not in err
+    assert cli.main(["tournament", "--agents", "random", "random:seed=1"]) != 0
+    assert "--out" in capsys.readouterr().err
+    assert cli.main(["tournament", "--agents", "random", "random:seed=1", "--anchor", "random",
+                     "--out", str(tmp_path / "y")]) == 2
+    assert "SPEC=ELO" in capsys.readouterr().err
+    assert cli.main(["tournament", "--agents", "random", "random:seed=1", "--anchor", "gnugo=0",
+                     "--out", str(tmp_path / "z")]) != 0
+    assert "gnugo" in capsys.readouterr().err
+
+
+def test_cli_plays_and_reports(tmp_path, capsys):
+    import cli
+    out = tmp_path / "t"
+    args = ["tournament", "--agents", "random:seed=1", "random:seed=2", "--games-per-pair", "2", "--size", "7",
+            "--move-cap", "8", "--anchor", "random:seed=2=1000", "--out", str(out)]
+    assert cli.main(args) == 0
+    text = capsys.readouterr().out
+    assert "Ratings" in text and "Crosstable" in text and text.count("move cap") == 2
+    ratings = {r["agent"]: r for r in json.loads((out / "ratings.json").read_text())}
+    assert ratings["random:seed=2"]["elo"] == 1000 and ratings["random:seed=1"]["games"] == 2
+    assert (out / "ratings.md").read_text().startswith("| # | agent | Elo |")
+    assert cli.main(["tournament", "--report", "--out", str(out)]) == 0
+    assert "Ratings" in capsys.readouterr().out
