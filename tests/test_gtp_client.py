@@ -17,7 +17,8 @@ FAKE_ENGINE = textwrap.dedent('''
 
     Modes: ok, crash N (exit after N genmoves; a second process started with the same LOG
     does not crash), hang (genmove never answers), illegal (genmove answers an occupied point),
-    garbage (genmove answers 'Z99'), resign, noid (answers without ids).
+    garbage (genmove answers 'Z99'), resign, noid (answers without ids), chatty (a debug line before
+    every answer).
     genmove answers the first point, top row first, that no move so far has taken.
     """
     import os, sys, time
@@ -71,6 +72,8 @@ FAKE_ENGINE = textwrap.dedent('''
                 taken.append(answer)
         elif name == "fail":
             ok, answer = False, "deliberate failure"
+        if mode == "chatty":
+            print("debug: thinking hard", flush=True)
         print(f"{'=' if ok else '?'}{cid} {answer}\\n", flush=True)
 ''')
 
@@ -101,6 +104,12 @@ def test_send_returns_text_and_error_raises_gtp_error(tmp_path):
 
 def test_responses_without_ids_are_accepted(tmp_path):
     with GTPClient(fake_engine_command(tmp_path, "noid"), timeout=10) as client:
+        assert client.send("name") == "fake"
+        assert client.send("genmove b") == "A9"
+
+
+def test_debug_text_before_answers_is_skipped(tmp_path):
+    with GTPClient(fake_engine_command(tmp_path, "chatty"), timeout=10) as client:
         assert client.send("name") == "fake"
         assert client.send("genmove b") == "A9"
 

@@ -14,8 +14,16 @@ examples:
   rlgo gtp --agent random --ko simple                   GNU Go's rules (simple ko, no suicide)
   gogui-twogtp -black "rlgo gtp --agent mcts:playouts=500" -white "gnugo --mode gtp" -games 10
 
+connecting a GUI (the engine reads GTP on stdin and writes it on stdout):
+  Sabaki   Engines > Manage Engines > Add: path `rlgo`, arguments `gtp --agent mcts:time=2`
+  GoGui    Program > New Program: command `rlgo gtp --agent mcts:playouts=2000`
+  Lizzie   config.txt "engine-command": "rlgo gtp --agent mcts:time=5" (uses lz-analyze)
+  KGS      kgsGtp.ini: engine=rlgo gtp --agent mcts:time=5 (kgs-genmove_cleanup, kgs-time_settings)
+
 Analysis for GUIs: lz-analyze (Sabaki, Lizzie) and kata-analyze stream until the next command.
 Scoring (final_score, final_status_list) uses the agent's ownership or random playouts.
+Time: time_settings / time_left are passed to the agent, and the engine stops any search at
+its own per-move deadline, so it does not lose on time.
 """
 
 

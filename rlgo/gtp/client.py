@@ -134,15 +134,12 @@ class GTPClient:
             if line is _EOF:
                 self._lines.put(_EOF)  # later sends see the EOF too
                 raise self._died(command)
-            if not lines and not line.strip():
-                continue  # blank lines between responses
+            if not lines and not line.startswith(("=", "?")):
+                continue  # blank lines between responses, or debug text some engines print
             if lines and not line.strip():
                 break
             lines.append(line)
-        try:
-            ok, resp_id, first = split_response(lines[0])
-        except ValueError as exc:
-            raise GTPClientError(f"GTP engine {self.argv[0]!r} answered {command!r} with garbage: {exc}") from None
+        ok, resp_id, first = split_response(lines[0])
         return ok, resp_id, "\n".join([first] + lines[1:]).strip("\n").rstrip()
 
     def _died(self, command: str) -> GTPEngineDied:
