@@ -62,7 +62,7 @@ def from_gtp(vertex: str, size: int) -> int:
     text = vertex.strip().upper()
     if text == "PASS":
         return size * size
-    if len(text) < 2 or not text[1:].isdigit() or text[0] not in GTP_LETTERS:
+    if len(text) < 2 or not (text[1:].isascii() and text[1:].isdigit()) or text[0] not in GTP_LETTERS:
         raise CoordinateError(f"invalid vertex {vertex!r}")
     col = GTP_LETTERS.index(text[0])
     number = int(text[1:])
