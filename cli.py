@@ -5,7 +5,7 @@ import argparse
 import importlib
 import sys
 
-from rlgo.commands import apply_config, is_user_error
+from rlgo.commands import apply_config, is_user_error, subcommand_parser
 
 COMMANDS = ("play", "gtp", "datagen", "dataset", "train", "tournament", "bench")
 """Subcommand modules under rlgo.commands, in help order; ones not written yet are skipped."""
@@ -54,8 +54,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     argv = [token for token in argv if token != "--debug"]
+    prog = "rlgo"
     try:
         parser = build_parser()
+        prog = subcommand_parser(parser, argv).prog
         apply_config(parser, argv)
         args = parser.parse_args(argv)
         return int(args.run(args) or 0)
@@ -70,9 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if debug or not is_user_error(exc):
             raise
-        command = next((t for t in argv if t in COMMANDS), None)
-        prefix = f"rlgo {command}" if command else "rlgo"
-        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 1
 
 

@@ -148,7 +148,7 @@ def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     path = _config_path(argv)
     if path is None:
         return
-    target = _target_parser(parser, argv)
+    target = subcommand_parser(parser, argv)
     actions = {a.dest: a for a in target._actions if a.option_strings}
     if "config" not in actions:
         return
@@ -166,6 +166,8 @@ def load_config(path: Path, actions: dict[str, argparse.Action]) -> dict:
     for key, value in data.items():
         dest = key.replace("-", "_")
         action = actions.get(dest)
+        if isinstance(value, dict):
+            raise ConfigError(f"{path}: [{key}] is a table; use top-level keys only")
         if action is None or dest in ("config", "help"):
             valid = ", ".join(sorted(d for d in actions if d not in ("config", "help")))
             raise ConfigError(f"{path}: unknown key {key!r}; valid keys: {valid}")
@@ -174,8 +176,6 @@ def load_config(path: Path, actions: dict[str, argparse.Action]) -> dict:
 
 
 def _config_value(path: Path, key: str, value, action: argparse.Action):
-    if isinstance(value, dict):
-        raise ConfigError(f"{path}: {key} is a table; use top-level keys only")
     if action.nargs == 0:  # store_true / store_false
         if not isinstance(value, bool):
             raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
@@ -206,8 +206,8 @@ def _config_path(argv: list[str]) -> Path | None:
     return None
 
 
-def _target_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
-    """The innermost subcommand parser named by the positional words of `argv`."""
+def subcommand_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:
+    """The innermost subcommand parser named by the words of `argv` (its .prog is e.g. 'rlgo train zero')."""
     for token in argv:
         subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         if subs and token in subs[0].choices:

@@ -91,8 +91,6 @@ class GameConfig:
     """Fixed handicap stones for Black (0 = none)."""
     move_time: float = 1.5
     """Seconds the agent may think per move (sent as GTP byo-yomi: 1 stone per period)."""
-    hint_time: float = 1.0
-    """Seconds of search behind a hint."""
 
 
 class Game:
@@ -134,7 +132,7 @@ class Game:
 
     def agent_move(self, on_update=None) -> Thought:
         """Let the agent think and play its move (or resign)."""
-        thought = think(self.agent, self.state, on_update=on_update)
+        thought = think(self.agent, self.state, on_update)
         if thought.move == RESIGN:
             self.state.resign(self.agent_color)
             return thought
@@ -157,16 +155,16 @@ class Game:
                 return count
 
     # ----------------------------------------------------------------- analysis
-    def hint(self) -> list[MoveInfo]:
-        """Top moves for the side to move after a short search (the agent's, or a hint agent's)."""
-        thought = think(self.agent, self.state, deadline=self.config.hint_time)
+    def hint(self, on_update=None) -> list[MoveInfo]:
+        """Top moves for the side to move: the agent's analysis after one move's search, else a hint agent's."""
+        thought = think(self.agent, self.state, on_update)
         if thought.analysis:
             return thought.analysis
         if self.make_hint_agent is None:
             raise PlayError(f"agent {self.agent.name} gives no analysis and no hint agent is available")
         if self._hinter is None:
             self._hinter = self.make_hint_agent(self.state.size, self.state.rules)
-        return think(self._hinter, self.state, deadline=self.config.hint_time).analysis
+        return think(self._hinter, self.state, on_update).analysis
 
     # ----------------------------------------------------------------- files
     def record(self, result: str | None = None) -> GameRecord:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,8 @@ class Terminal:
         """Play until the game ends or the human quits; returns the exit code."""
         game = self.game
         n = game.state.size
+        # Ctrl-C must reach us even when started with SIGINT ignored (e.g. from a background job)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         self.say(f"rlgo play: {n}x{n}, you are {COLOR_WORDS[game.human]} ({PLAIN.stone[game.human]}) "
                  f"against {game.agent.name}, komi {game.state.rules.komi:g}. Type 'help' for commands.", "bold")
         self.show()
@@ -132,8 +135,8 @@ class Terminal:
             return self._dispatch(parse_command(line, self.game.state.size))
         except IllegalMoveError as exc:
             self.say(explain(exc), "bold red")
-        except (PlayError, GoError, OSError) as exc:
-            self.say(f"Error: {exc}" if isinstance(exc, OSError) else str(exc), "bold red")
+        except (PlayError, GoError, OSError, ValueError) as exc:  # SGF, spec and file errors: say why, go on
+            self.say(str(exc) if isinstance(exc, PlayError) else f"Error: {exc}", "bold red")
         return None
 
     def _dispatch(self, cmd: Command) -> str | None:
@@ -168,24 +171,19 @@ class Terminal:
     # ----------------------------------------------------------------- agent
     def agent_turn(self) -> None:
         game = self.game
-        who = f"{COLOR_WORDS[game.agent_color]} ({game.agent.name})"
-        if self.config.plain:
-            self.say(f"{who} is thinking...")
-            thought = game.agent_move()
-        else:
-            with self.console.status(f"{who} is thinking...") as status:
-                thought = game.agent_move(lambda infos, t: status.update(f"{who} {_progress(infos, t, game.state.size)}"))
+        thought = self._with_status(f"{COLOR_WORDS[game.agent_color]} ({game.agent.name})", game.agent_move)
         if thought.interrupted:
             self.say("Interrupted: the agent answers with its best move so far.")
         n = game.state.size
-        move = "resigns" if thought.move < 0 else f"plays {to_gtp(thought.move, n)}"
+        move = ("resigns" if thought.move < 0 else "passes" if thought.move == n * n
+                else f"plays {to_gtp(thought.move, n)}")
         self.say(f"{COLOR_WORDS[game.agent_color]} {move}" + _summary(thought.analysis, thought.seconds), "bold")
         if not game.state.is_over:
             self.show()
 
     def hint(self) -> None:
         state = self.game.state
-        infos = self.game.hint()[:HINTS_SHOWN]
+        infos = self._with_status("Looking for hints,", self.game.hint)[:HINTS_SHOWN]
         if not infos:
             raise PlayError("no hint: the search returned no candidates")
         self.say(f"Hints for {COLOR_WORDS[state.to_play]}:")
@@ -194,6 +192,15 @@ class Terminal:
             self.say(f"  {i}. {to_gtp(info.move, state.size):<5} win {info.winrate:6.1%}  "
                      f"{info.visits:>6} playouts" + (f"  pv {pv}" if pv else ""))
         self.show(marks={info.move: str(i) for i, info in enumerate(infos, 1) if info.move < state.pass_move})
+
+    def _with_status(self, who: str, search):
+        """Run `search(on_update)`; a live status line (colour mode) or one 'thinking' line (plain)."""
+        if self.config.plain:
+            self.say(f"{who} is thinking...")
+            return search(None)
+        size = self.game.state.size
+        with self.console.status(f"{who} is thinking...") as status:
+            return search(lambda infos, seconds: status.update(f"{who} {_progress(infos, seconds, size)}"))
 
     def score(self) -> None:
         state = self.game.state

@@ -24,12 +24,11 @@ class Thought:
     seconds: float = 0.0
     """Wall time the agent took."""
     interrupted: bool = False
-    """Whether Ctrl-C (or the deadline) asked the agent to answer early."""
+    """Whether Ctrl-C asked the agent to answer early."""
 
 
-def think(agent: Agent, state: GameState, deadline: float | None = None,
-          on_update: Callable[[list[MoveInfo], float], None] | None = None) -> Thought:
-    """`agent.select_move(copy of state)` in a thread; Ctrl-C or `deadline` seconds call `agent.stop()`.
+def think(agent: Agent, state: GameState, on_update: Callable[[list[MoveInfo], float], None] | None = None) -> Thought:
+    """`agent.select_move(copy of state)` in a thread; Ctrl-C calls `agent.stop()` and waits for the answer.
 
     `on_update(analysis, elapsed)` runs in the calling thread every POLL_SECONDS. Errors of the
     agent are re-raised here.
@@ -50,12 +49,8 @@ def think(agent: Agent, state: GameState, deadline: float | None = None,
     while worker.is_alive():
         try:
             worker.join(POLL_SECONDS)
-            elapsed = time.perf_counter() - start
-            if deadline is not None and elapsed >= deadline and not stopped:
-                agent.stop()
-                stopped = True
             if on_update is not None and worker.is_alive():
-                on_update(agent.analysis(), elapsed)
+                on_update(agent.analysis(), time.perf_counter() - start)
         except KeyboardInterrupt:
             agent.stop()
             stopped = True

@@ -66,7 +66,7 @@ def board_lines(state: GameState, glyphs: Glyphs, owner: np.ndarray | None = Non
             line.append(*_cell(glyphs, int(stones[r, c]), point, (r, c) in stars, owned, dead, marks))
         line.append(")" if last == r * n + n - 1 else " ",
                     style=glyphs.mark_style if last == r * n + n - 1 else glyphs.board_style)
-        line.append(f"{n - r:<2d} ", style=glyphs.board_style)
+        line.append(f" {n - r:<2d}", style=glyphs.board_style)
         lines.append(line)
     lines.append(letters.copy())
     return lines

@@ -1,0 +1,261 @@
+"""The `rlgo` entry point: every --help, exit codes, one-line user errors, TOML configs."""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+import cli
+from rlgo.commands import (
+    ConfigError, add_config_option, add_options, apply_config, dataclass_from_args, is_user_error, rules_from_args,
+)
+from rlgo.go.errors import GoError
+from rlgo.go.rules import PRESETS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def rlgo(*argv: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run `python cli.py ARGV` in a subprocess (no terminal)."""
+    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *argv], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
+def command_paths() -> list[tuple[str, ...]]:
+    """Every (sub)command path of the current parser, e.g. ('play',), ('train', 'zero')."""
+    paths = []
+
+    def walk(parser, prefix):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    paths.append(prefix + (name,))
+                    walk(sub, prefix + (name,))
+
+    walk(cli.build_parser(), ())
+    return paths
+
+
+def test_known_commands_are_registered():
+    names = {p[0] for p in command_paths()}
+    assert {"play", "train", "bench"} <= names
+    assert names <= set(cli.COMMANDS)
+
+
+@pytest.mark.parametrize("path", command_paths(), ids=" ".join)
+def test_every_subcommand_help_exits_0_with_examples(path):
+    out = rlgo(*path, "--help")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith(f"usage: rlgo {' '.join(path)}")
+    assert "example" in out.stdout.lower(), f"`rlgo {' '.join(path)} --help` shows no examples"
+
+
+def test_top_level_help_lists_commands():
+    out = rlgo("--help")
+    assert out.returncode == 0
+    for path in command_paths():
+        if len(path) == 1:
+            assert path[0] in out.stdout
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (("play", "--size", "30"), "--size"),
+    (("play", "--size", "nine"), "--size"),
+    (("play", "--rules", "klingon"), "klingon"),
+    (("play", "--color", "red"), "--color"),
+    (("play", "--time", "-1"), "--time"),
+    (("frobnicate",), "frobnicate"),
+    ((), "COMMAND"),
+])
+def test_usage_errors_exit_2_without_traceback(argv, needle):
+    out = rlgo(*argv)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+    assert needle in out.stderr.splitlines()[-1]
+
+
+@pytest.mark.parametrize("argv, needle", [
+    (("play", "--agent", "nosuchagent", "--no-color"), "nosuchagent"),
+    (("play", "--agent", "random:depth=3", "--no-color"), "depth"),
+    (("play", "--size", "5", "--handicap", "4", "--no-color"), "handicap"),
+    (("bench", "board", "--quick", "--debug-nothing"), "--debug-nothing"),
+])
+def test_user_errors_are_one_line(argv, needle):
+    out = rlgo(*argv)
+    assert out.returncode in (1, 2), out.stderr
+    assert "Traceback" not in out.stderr
+    lines = [line for line in out.stderr.splitlines() if line.strip()]
+    assert needle in lines[-1]
+    if out.returncode == 1:
+        assert len(lines) == 1
+
+
+def test_missing_config_file_is_a_one_line_error(tmp_path):
+    missing = tmp_path / "nope.toml"
+    status, err = run_main_with(fake_module(lambda args: 0), ["fake", "--config", str(missing)])
+    assert status == 1
+    assert str(missing) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------- in-process: errors and --debug
+def fake_module(run, name="fake"):
+    """A command module with one subcommand whose options mimic a training command."""
+    def register(subparsers):
+        parser = subparsers.add_parser(name, help="fake command", epilog="examples: none")
+        add_options(parser, "size", "seed", "out", "resume", "playouts")
+        parser.add_argument("--lr", type=float, default=0.1)
+        parser.add_argument("--games", type=int, required=True)
+        parser.add_argument("--opt", choices=("sgd", "adam"), default="sgd")
+        parser.add_argument("--tags", nargs="*", default=[])
+        add_config_option(parser)
+    return types.SimpleNamespace(register=register, run=run)
+
+
+def run_main_with(module, argv, monkeypatch=None):
+    """cli.main with only `module` registered; returns (exit code, stderr text)."""
+    import contextlib
+    import io
+    original = cli.command_modules
+    cli.command_modules = lambda: iter([module])
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            status = cli.main(argv)
+    finally:
+        cli.command_modules = original
+    return status, err.getvalue()
+
+
+@pytest.mark.parametrize("exc", [GoError("bad vertex 'Z9'"), FileNotFoundError(2, "No such file", "x.sgf"),
+                                 ConfigError("cfg.toml: unknown key 'lrr'")])
+def test_project_and_file_errors_print_one_line(exc):
+    def run(args):
+        raise exc
+    status, err = run_main_with(fake_module(run), ["fake", "--games", "1"])
+    assert status == 1
+    assert err.count("\n") == 1 and err.startswith("rlgo fake: error: ")
+    assert str(exc) in err
+
+
+def test_bugs_keep_their_traceback():
+    def run(args):
+        raise KeyError("internal")
+    with pytest.raises(KeyError):
+        run_main_with(fake_module(run), ["fake", "--games", "1"])
+
+
+def test_debug_anywhere_shows_the_traceback():
+    def run(args):
+        raise GoError("boom")
+    for argv in (["--debug", "fake", "--games", "1"], ["fake", "--games", "1", "--debug"]):
+        with pytest.raises(GoError):
+            run_main_with(fake_module(run), argv)
+
+
+def test_run_return_value_is_the_exit_code():
+    assert run_main_with(fake_module(lambda args: 3), ["fake", "--games", "1"])[0] == 3
+    assert run_main_with(fake_module(lambda args: None), ["fake", "--games", "1"])[0] == 0
+
+
+def test_is_user_error_by_defining_package():
+    project_error = type("DatasetError", (Exception,), {"__module__": "rlgo.train.data.x"})
+    foreign_error = type("DatasetError", (Exception,), {"__module__": "torch.utils.data"})
+    assert is_user_error(project_error("x"))
+    assert is_user_error(type("Sub", (project_error,), {"__module__": "tests"})("x"))
+    assert not is_user_error(foreign_error("x"))
+    assert not is_user_error(ValueError("x")) and not is_user_error(TypeError("x"))
+
+
+def test_missing_command_modules_are_skipped_but_broken_ones_raise(monkeypatch):
+    monkeypatch.setattr(cli, "COMMANDS", ("play", "no_such_command"))
+    assert [m.__name__ for m in cli.command_modules()] == ["rlgo.commands.play"]
+
+    def broken_import(name):
+        raise ModuleNotFoundError("No module named 'torchvision'", name="torchvision")
+    monkeypatch.setattr(cli.importlib, "import_module", broken_import)
+    with pytest.raises(ModuleNotFoundError):
+        list(cli.command_modules())
+
+
+# ----------------------------------------------------------------- TOML configs
+def parse_with_config(argv, text, tmp_path):
+    """Parse `argv` (config path appended) with a fake command, the way cli.main does."""
+    path = tmp_path / "cfg.toml"
+    path.write_text(text)
+    parser = argparse.ArgumentParser(prog="rlgo")
+    sub = parser.add_subparsers(dest="command")
+    fake_module(lambda a: 0).register(sub)
+    argv = ["fake", *argv, "--config", str(path)]
+    apply_config(parser, argv)
+    return parser.parse_args(argv)
+
+
+@settings(max_examples=25, deadline=None)
+@given(lr_file=st.floats(0.001, 10), lr_cli=st.one_of(st.none(), st.floats(0.001, 10)),
+       games=st.integers(1, 10**6), size=st.integers(2, 25))
+def test_config_sets_defaults_and_flags_win(tmp_path_factory, lr_file, lr_cli, games, size):
+    tmp = tmp_path_factory.mktemp("cfg")
+    argv = [] if lr_cli is None else ["--lr", repr(lr_cli)]
+    args = parse_with_config(argv, f"lr = {lr_file!r}\ngames = {games}\nsize = {size}\n", tmp)
+    assert args.lr == (lr_file if lr_cli is None else lr_cli)
+    assert args.games == games and args.size == size  # a required option may come from the file
+
+
+def test_config_dash_keys_lists_and_flags(tmp_path):
+    args = parse_with_config(["--games", "2"], 'opt = "adam"\ntags = ["a", "b"]\nresume = true\nout = "runs/x"\n',
+                             tmp_path)
+    assert (args.opt, args.tags, args.resume, args.out) == ("adam", ["a", "b"], True, Path("runs/x"))
+
+
+@pytest.mark.parametrize("text, needle", [
+    ("lrr = 0.1\n", "'lrr'"),
+    ("size = 99\n", "size"),
+    ('opt = "rmsprop"\n', "rmsprop"),
+    ('resume = "yes"\n', "resume"),
+    ("lr = [0.1, 0.2]\n", "lr"),
+    ("[train]\nlr = 0.1\n", "table"),
+])
+def test_bad_config_names_the_key(tmp_path, text, needle):
+    with pytest.raises(ConfigError, match=needle):
+        parse_with_config(["--games", "1"], text, tmp_path)
+
+
+def test_config_through_main(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("games = 7\nlr = 0.5\n")
+    seen = {}
+
+    def run(args):
+        seen.update(vars(args))
+        return 0
+    assert run_main_with(fake_module(run), ["fake", "--config", str(cfg), "--lr", "0.25"])[0] == 0
+    assert (seen["games"], seen["lr"]) == (7, 0.25)
+    cfg.write_text("games = 'many'\n")
+    status, err = run_main_with(fake_module(run), ["fake", "--config", str(cfg)])
+    assert status == 1 and "games" in err and "many" in err
+
+
+# ----------------------------------------------------------------- option helpers
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_rules_from_args_applies_komi(name):
+    parser = argparse.ArgumentParser()
+    add_options(parser, "rules", "komi")
+    assert rules_from_args(parser.parse_args(["--rules", name.upper()])) == PRESETS[name]
+    assert rules_from_args(parser.parse_args(["--rules", name, "--komi", "0.5"])).komi == 0.5
+
+
+def test_dataclass_from_args_takes_matching_fields():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Cfg:
+        size: int = 9
+        lr: float = 0.1
+    args = argparse.Namespace(size=13, lr=None, unrelated="x")
+    assert dataclass_from_args(Cfg, args) == Cfg(size=13, lr=0.1)
+    assert dataclass_from_args(Cfg, args, lr=0.5) == Cfg(size=13, lr=0.5)
