@@ -34,7 +34,10 @@ class LeafBatch:
     m: np.ndarray
     """int64 [B, NMETA]: kernel meta rows (side to move in column M_TOPLAY)."""
     legal: np.ndarray
-    """bool [B, N*N+1]: legal moves (superko included) of each leaf's side to move; pass always legal."""
+    """bool [B, N*N+1]: legal moves (superko included) of each leaf's side to move; pass always legal.
+
+    For evaluators without a feature_set, a leaf that gets no children at this evaluation
+    (SearchConfig.expand_visits > 1) shows pass only: its priors are not used."""
     history: np.ndarray
     """int8 [B, K, (N+2)**2]: colour rows, [:, 0] the leaf, [:, j] j moves earlier (K = history_length)."""
     planes: np.ndarray | None

@@ -135,6 +135,7 @@ class MCTS:
         use_uct = cfg.selection == "uct"
         c = cfg.c_uct if use_uct else cfg.c_puct
         noise = cfg.dirichlet_epsilon > 0
+        all_legal = self.evaluator.feature_set is not None  # networks read every leaf's legal moves
         clean_priors = None
         done, reason = 0, "playouts"
         try:
@@ -144,7 +145,8 @@ class MCTS:
                 with self._lock:
                     count, sims = gather_leaves(
                         self.tree, self._root_b, self._root_m, state.zob, root_keys, root_hist, ko_mode, komi,
-                        use_uct, c, cfg.fpu, cfg.prune_eye_fills, cfg.batch_size, min(cfg.batch_size, playouts - done),
+                        use_uct, c, cfg.fpu, cfg.prune_eye_fills, cfg.expand_visits, all_legal, cfg.batch_size,
+                        min(cfg.batch_size, playouts - done),
                         self._path_keys, self._ring, self._leaf, self._b, self._m, self._legal, self._hist)
                 room = True
                 if count:

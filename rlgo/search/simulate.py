@@ -12,8 +12,8 @@ import numpy as np
 from numba import njit
 
 from rlgo.go.kernels import (
-    BLACK, COL, LEGAL, M_HASH, M_N, M_NEMPTY, M_PASSES, M_TOPLAY, WHITE, EMP,
-    area_counts, is_eyeish, legality, play_pass, play_vertex, result_hash,
+    BLACK, COL, EMP, HEAD, LEGAL, M_HASH, M_N, M_NEMPTY, M_PASSES, M_SUICIDE, M_TOPLAY, PLIBS, WHITE,
+    area_counts, edges_to, is_eyeish, legality, play_pass, play_vertex, result_hash,
 )
 from rlgo.search.tree import (
     NO_NODE, ROOT, UNEXPANDED, add_virtual_loss, backup, expand, find_child, select_child,
@@ -57,6 +57,18 @@ def _in_sorted(keys, key):
 
 
 @njit(cache=True)
+def _captures(b, m, v, color):
+    """Whether `color` playing vertex v takes an opponent chain off the board."""
+    stride = m[M_N] + 2
+    for u in (v - 1, v + 1, v - stride, v + stride):
+        if b[COL, u] == 3 - color:
+            h = b[HEAD, u]
+            if b[PLIBS, h] == edges_to(b, v, h, stride):
+                return True
+    return False
+
+
+@njit(cache=True)
 def leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, out):
     """Legal moves of the side to move into out bool [N*N+1] (pass always legal); returns the count.
 
@@ -75,7 +87,11 @@ def leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, out)
         if prune_eyes and is_eyeish(b, m, v, color):
             continue
         if ko_mode != KO_SIMPLE:
-            key = position_key(result_hash(b, m, zob, v, color), 3 - color, ko_mode, zob)
+            if m[M_SUICIDE] or _captures(b, m, v, color):
+                stones = result_hash(b, m, zob, v, color)
+            else:
+                stones = m[M_HASH] ^ zob[color, v]  # the new stone is all that changes
+            key = position_key(stones, 3 - color, ko_mode, zob)
             if _in_sorted(root_keys, key):
                 continue
             repeat = False
@@ -102,7 +118,7 @@ def play_point(b, m, zob, point):
 
 @njit(cache=True)
 def gather_leaves(t, root_b, root_m, zob, root_keys, root_hist, ko_mode, komi, use_uct, c, fpu,
-                  prune_eyes, max_leaves, max_sims, path_keys, ring,
+                  prune_eyes, expand_visits, all_legal, max_leaves, max_sims, path_keys, ring,
                   out_leaf, out_b, out_m, out_legal, out_hist):
     """Descend from the root up to `max_sims` times, collecting up to `max_leaves` distinct leaves.
 
@@ -143,7 +159,11 @@ def gather_leaves(t, root_b, root_m, zob, root_keys, root_hist, ko_mode, komi, u
             continue
         add_virtual_loss(t, node)
         out_leaf[n_leaves] = node
-        leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, out_legal[n_leaves])
+        if all_legal or t.visits[node] + 1 >= expand_visits:
+            leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, out_legal[n_leaves])
+        else:  # the leaf gets no children this time: its priors are not used
+            out_legal[n_leaves, :] = False
+            out_legal[n_leaves, -1] = True
         for j in range(k_hist):
             if j <= depth:
                 out_hist[n_leaves, j] = ring[(depth - j) % k_hist]

@@ -1,0 +1,292 @@
+"""MCTSAgent with random playouts: 9x9 tactics, endgames, stop/ponder/analysis, time control, evaluators."""
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from agents.base import RESIGN
+from agents.mcts_agent import MCTSAgent
+from agents.specs import make_agent
+from rlgo.go import coords, kernels as K
+from rlgo.go.state import BLACK, WHITE, GameState
+from rlgo.search.config import SearchConfigError
+from rlgo.search.evaluator import LeafBatch, MixedEvaluator, UniformRolloutEvaluator
+from rlgo.search.mcts import UNLIMITED
+from rlgo.search.rollout import UniformRolloutPolicy
+from rlgo.search.timecontrol import TimeControl
+from tests.conftest import board_from_ascii
+
+TACTICS = {
+    # the 8 white stones have one liberty, F5; White playing there would connect them to the south
+    "capture": ("""
+        . . . . . . . . .
+        . . X X X X . . .
+        . X O O O O X . .
+        . X O O O O X . .
+        X X X X X . X X X
+        O O O O O . O O O
+        . . . . . O . . .
+        . . . . . . . . .
+        . . . . . . . . .
+    """, "F5"),
+    # Black's 8 stones are in atari: F5 joins them to the wall below
+    "save": ("""
+        . . . . . . . . .
+        . . O O O O . . .
+        . O X X X X O . .
+        . O X X X X O . .
+        O O O O O . X X X
+        X X X X X X X X X
+        . . . . . . . . .
+        . . . . . . . . .
+        . . . . . . . . .
+    """, "F5"),
+    # two liberties, but only F5 connects the group home; White F5 would leave it in atari
+    "connect": ("""
+        . . . . . . . . .
+        . . . O O O . . .
+        . O X X X X O . .
+        . O X X X X O . .
+        O O O O O . X X X
+        X X X X X X X X X
+        . . . . . . . . .
+        . . . . . . . . .
+        . . . . . . . . .
+    """, "F5"),
+}
+
+# Black owns columns A-E (45 points), White F-J (36 + 7.5 komi): Black is 1.5 points ahead.
+SETTLED = """
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+    . . . . X O . . .
+"""
+# Black owns columns A-F (54 points, single-point eyes only), White H-J (27 + 7.5): White is far behind.
+HOPELESS = """
+    . X . X . X O . .
+    X X X X X X O . .
+    . X . X . X O . .
+    X X X X X X O . .
+    . X . X . X O . .
+    X X X X X X O . .
+    . X . X . X O . .
+    X X X X X X O . .
+    . X . X . X O . .
+"""
+
+
+def after_pass(diagram: str, to_play: int) -> GameState:
+    """The diagram with `to_play` to move just after the opponent passed."""
+    state = board_from_ascii(diagram, to_play=3 - to_play)
+    state.play(state.pass_move)
+    return state
+
+
+@pytest.mark.parametrize("name", sorted(TACTICS))
+@pytest.mark.parametrize("seed", [0, 1])
+def test_rollout_search_finds_the_deciding_move(name, seed):
+    diagram, answer = TACTICS[name]
+    state = board_from_ascii(diagram, to_play=BLACK)
+    agent = MCTSAgent(playouts=2000, seed=seed)
+    assert coords.to_gtp(agent.select_move(state), 9) == answer
+
+
+def test_a_won_game_is_ended_by_passing_after_the_opponent_passed():
+    state = after_pass(SETTLED, BLACK)
+    assert MCTSAgent(playouts=500).select_move(state) == state.pass_move
+
+
+def test_the_search_alone_scores_the_final_pass_exactly():
+    state = after_pass(SETTLED, WHITE)
+    agent = MCTSAgent(playouts=500, resign_threshold=0.0)
+    agent.select_move(state)
+    passing = [c for c in agent.search.candidates(limit=82) if c.move == state.pass_move]
+    assert passing and passing[0].winrate == 0.0  # two passes: White loses by 1.5, no playout involved
+
+
+def test_a_lost_game_is_not_given_up_by_passing():
+    state = after_pass(SETTLED, WHITE)
+    move = MCTSAgent(playouts=1000, resign_threshold=0.0).select_move(state)
+    assert move != state.pass_move and state.is_legal(move)
+
+
+def test_a_hopeless_game_is_resigned():
+    state = after_pass(HOPELESS, WHITE)
+    assert MCTSAgent(playouts=1000).select_move(state) == RESIGN
+
+
+def test_rollout_agent_plays_a_whole_game_legally():
+    state = GameState(5)
+    agent = MCTSAgent(playouts=100, seed=3)
+    while not state.is_over and state.move_number < 60:
+        move = agent.select_move(state)
+        if move == RESIGN:
+            break
+        state.play(move)
+    assert state.move_number > 5
+
+
+# ----------------------------------------------------------------- stop, ponder, analysis
+def test_stop_makes_an_unbounded_search_answer_at_once():
+    agent = MCTSAgent(playouts=UNLIMITED)
+    state = GameState(9)
+    timer = threading.Timer(0.3, agent.stop)
+    timer.start()
+    start = time.perf_counter()
+    move = agent.select_move(state)
+    assert time.perf_counter() - start < 5
+    assert agent.last_result.reason == "stopped" and state.is_legal(move)
+
+
+def test_ponder_streams_analysis_until_stopped():
+    agent = MCTSAgent()
+    state = GameState(9)
+    state.play_gtp("E5")
+    thread = threading.Thread(target=agent.ponder, args=(state,))
+    thread.start()
+    snapshots = []
+    deadline = time.perf_counter() + 20
+    while time.perf_counter() < deadline and (not snapshots or snapshots[-1][0].visits < 50):
+        time.sleep(0.05)
+        infos = agent.analysis()
+        if infos:
+            snapshots.append(infos)
+    agent.stop()
+    thread.join(10)
+    assert not thread.is_alive() and snapshots
+    for infos in snapshots:
+        visits = [i.visits for i in infos]
+        assert visits == sorted(visits, reverse=True)
+        for info in infos:
+            assert state.is_legal(info.move) and 0 <= info.winrate <= 1 and info.pv[0] == info.move
+    assert snapshots[-1][0].visits > snapshots[0][0].visits
+    visits = agent.search.root_visits()
+    assert agent.search.set_root(state) and agent.search.root_visits() == visits  # kept for the next move
+
+
+def test_agent_follows_the_board_size_and_spec():
+    agent = make_agent("mcts:playouts=50,seed=2", 9)
+    assert agent.config.playouts == 50 and agent.config.seed == 2
+    for size in (5, 7):
+        state = GameState(size)
+        assert state.is_legal(agent.select_move(state))
+        assert agent.search.size == size
+
+
+def test_time_limit_ends_the_search():
+    agent = make_agent("mcts:time=0.4", 9)
+    start = time.perf_counter()
+    agent.select_move(GameState(9))
+    assert agent.last_result.reason == "time"
+    assert time.perf_counter() - start < 3
+
+
+# ----------------------------------------------------------------- time control
+def test_seconds_per_move_keep_a_safety_margin():
+    assert TimeControl(2.0, safety_margin=0.3).budget(BLACK, 81) == pytest.approx(1.7)
+    assert TimeControl().budget(BLACK, 81) is None
+
+
+def test_main_time_is_spread_over_the_moves_left():
+    clock = TimeControl(safety_margin=0.0)
+    clock.set_time(300, 0, 0)
+    early, late = clock.budget(BLACK, 80), clock.budget(BLACK, 10)
+    assert early == pytest.approx(300 / 32) and late == pytest.approx(30)
+    clock.spent(BLACK, 100)
+    assert clock.budget(BLACK, 80) == pytest.approx(200 / 32)
+    assert clock.budget(WHITE, 80) == pytest.approx(300 / 32)
+
+
+def test_canadian_byo_yomi_budget_and_periods():
+    clock = TimeControl(safety_margin=0.5)
+    clock.set_time(10, 60, 5)
+    clock.spent(BLACK, 12)  # main time gone, 2 s taken from the first period
+    assert clock.clocks[BLACK].byo_stones == 4 and clock.clocks[BLACK].byo_time == pytest.approx(58)
+    assert clock.budget(BLACK, 50) == pytest.approx(58 / 4 - 0.5)
+    for _ in range(4):
+        clock.spent(BLACK, 1)
+    assert clock.clocks[BLACK].byo_stones == 5 and clock.clocks[BLACK].byo_time == 60  # a new period
+    clock.time_left(BLACK, 20, 2)  # the controller's word wins
+    assert clock.budget(BLACK, 50) == pytest.approx(9.5)
+
+
+def test_gtp_no_time_limit_and_bad_settings():
+    clock = TimeControl(seconds_per_move=1.0)
+    clock.set_time(0, 1, 0)
+    assert clock.budget(BLACK, 81) == pytest.approx(0.8)  # unlimited clock: seconds_per_move still applies
+    with pytest.raises(SearchConfigError, match="-1"):
+        clock.set_time(-1, 0, 0)
+    with pytest.raises(SearchConfigError, match="seconds_per_move"):
+        TimeControl(0)
+
+
+# ----------------------------------------------------------------- evaluators
+def leaf_batch(states: list[GameState]) -> LeafBatch:
+    n = states[0].size
+    legal = np.stack([s.legal_mask() for s in states])
+    return LeafBatch(n, np.stack([s.b for s in states]), np.stack([s.m for s in states]), legal,
+                     np.zeros((len(states), 0, (n + 2) ** 2), np.int8), None, states[0].zob, states[0].rules.komi)
+
+
+def test_playouts_of_a_decided_position_are_won_by_the_owner():
+    black = board_from_ascii(HOPELESS, to_play=BLACK)
+    white = board_from_ascii(HOPELESS, to_play=WHITE)
+    batch = leaf_batch([black, white])
+    values = UniformRolloutPolicy(seed=1, rollouts=8).playout_values(batch.b, batch.m, batch.zob, batch.komi)
+    assert values.tolist() == [1.0, -1.0]
+    assert (batch.b == np.stack([black.b, white.b])).all()  # the leaves themselves are untouched
+
+
+def test_rollout_evaluator_is_seeded():
+    batch = leaf_batch([GameState(9)] * 32)
+    a = UniformRolloutEvaluator(seed=5).evaluate(batch)[1]
+    b = UniformRolloutEvaluator(seed=5).evaluate(batch)[1]
+    assert (a == b).all() and set(np.unique(a)) <= {-1.0, 1.0} and len(np.unique(a)) == 2
+
+
+def test_mixed_evaluator_blends_network_and_rollout_values():
+    class Net:
+        feature_set, history_length = None, 0
+
+        def evaluate(self, batch):
+            priors = np.zeros(batch.legal.shape, np.float32)
+            priors[:, 40] = 1
+            return priors, np.full(len(batch.b), 0.5, np.float32)
+
+    class Loses:
+        def playout_values(self, b, m, zob, komi):
+            return np.full(len(b), -1.0, np.float32)
+
+    batch = leaf_batch([GameState(9)] * 3)
+    priors, values = MixedEvaluator(Net(), Loses(), lam=0.25).evaluate(batch)
+    assert np.allclose(values, 0.75 * 0.5 - 0.25) and (priors[:, 40] == 1).all()
+    assert np.allclose(MixedEvaluator(Net(), Loses(), lam=0.0).evaluate(batch)[1], 0.5)
+    with pytest.raises(ValueError, match="1.5"):
+        MixedEvaluator(Net(), Loses(), lam=1.5)
+
+
+def test_the_search_reads_leaf_boards_it_can_replay():
+    """Rollout evaluators get kernel boards: each leaf is the root plus legal moves (stone count check)."""
+    seen = []
+
+    class Recorder:
+        feature_set, history_length = None, 0
+
+        def evaluate(self, batch):
+            seen.extend(int(m[K.M_MOVENUM]) for m in batch.m)
+            return batch.legal / batch.legal.sum(1, keepdims=True), np.zeros(len(batch.b), np.float32)
+
+    agent = MCTSAgent(evaluator=Recorder(), playouts=300, batch_size=8)
+    state = GameState(9)
+    state.play_gtp("C3")
+    agent.select_move(state)
+    assert min(seen) == 1 and max(seen) > 2
