@@ -350,6 +350,8 @@ class GameState:
         return coords.to_vertex(int(point), self.size)
 
     def _move_name(self, move) -> str:
+        if not isinstance(move, (int, np.integer)):
+            return repr(move)
         try:
             return coords.to_gtp(int(move), self.size)
         except (GoError, TypeError, ValueError):
