@@ -192,3 +192,30 @@ def test_area_counts_cover_the_board(game):
     assert int(np.sum(owner == BLACK)) == black and int(np.sum(owner == WHITE)) == white
     assert int(np.sum(owner == EMPTY)) == dame
     assert state.area_score() == black - white - rules.komi == state.score()
+
+
+@SETTINGS
+@given(games, st.sampled_from(["simple", "positional"]))
+def test_out_of_turn_move_equals_pass_then_move(game, ko):
+    """GTP lets either colour play: `play(move, other)` must act like a pass followed by the move."""
+    size, rules, choices = game
+    rules = Rules(ko=ko, suicide=rules.suicide, komi=rules.komi)
+
+    def each(state, move):
+        if state.passes == 0 and move != state.pass_move:
+            other = 3 - state.to_play
+            twin = state.copy()
+            twin.play(twin.pass_move)
+            reason = state.illegal_reason(move, other)
+            assert reason == twin.illegal_reason(move)
+            if reason is None:
+                probe = state.copy()
+                assert probe.play(move, other) == twin.play(move)
+                check_consistency(probe)
+                assert np.array_equal(probe.board(), twin.board()) and probe.hash == twin.hash
+                assert probe.captures == twin.captures and probe.to_play == twin.to_play == 3 - other
+                assert probe.ko_point == twin.ko_point
+        if state.is_legal(move):
+            state.play(move)
+
+    replay(size, rules, choices, each)
