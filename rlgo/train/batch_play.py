@@ -20,6 +20,7 @@ from rlgo.go import kernels as K
 from rlgo.go.features import HISTORY_LENGTH
 from rlgo.go.rules import Rules
 from rlgo.go.state import zobrist
+from rlgo.nn.checkpoint import CheckpointError, load_checkpoint
 from rlgo.nn.model import GoNet
 from rlgo.search.evaluator import encode_planes
 from rlgo.search.simulate import KO_MODES, leaf_legal, play_point, position_key
@@ -161,6 +162,16 @@ class PolicyNet:
         x = torch.from_numpy(planes).to(self.device)
         logits = self.model(x, torch.from_numpy(legal).to(self.device))["policy"].float()
         return torch.log_softmax(logits, dim=-1).cpu().numpy()
+
+
+def load_policy(path, device: str | torch.device = "cpu", board_size: int | None = None,
+                feature_set: str | None = None) -> PolicyNet:
+    """A checkpoint's policy network; CheckpointError if it is missing, for another board size or
+    feature set (None: any), or without a policy head."""
+    model, _ = load_checkpoint(path, board_size, feature_set, map_location=device)
+    if "policy" not in model.cfg.heads:
+        raise CheckpointError(f"checkpoint {str(path)!r} has no policy head (heads: {list(model.cfg.heads)})")
+    return PolicyNet(model, device)
 
 
 def sample_moves(log_probs: np.ndarray, legal: np.ndarray, rng: np.random.Generator,

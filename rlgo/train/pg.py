@@ -26,7 +26,7 @@ from rlgo.go import kernels as K
 from rlgo.go.rules import Rules
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet
-from rlgo.train.batch_play import GameBatch, PlayConfig, PolicyNet, match, play_out, policy_chooser
+from rlgo.train.batch_play import GameBatch, PlayConfig, PolicyNet, load_policy, match, play_out, policy_chooser
 from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, load_training_state, make_optimizer,
                                progress_bar, save_training_state, select_device)
 from rlgo.train.pool import SnapshotPool
@@ -167,13 +167,8 @@ class _Run:
         self.cfg = cfg
         self.out = Path(cfg.out)
         self.device = select_device(cfg.device)
-        if not Path(cfg.sl).is_file():
-            raise CheckpointError(f"SL checkpoint {cfg.sl!r} does not exist")
-        sl, sl_meta = load_checkpoint(cfg.sl)
-        if "policy" not in sl.cfg.heads:
-            raise CheckpointError(f"SL checkpoint {cfg.sl!r} has no policy head (heads: {list(sl.cfg.heads)})")
-        self.size, self.features = sl_meta.board_size, sl_meta.feature_set
-        self.sl = PolicyNet(sl.to(self.device), self.device)
+        self.sl = load_policy(cfg.sl, self.device)
+        self.size, self.features = self.sl.board_size, self.sl.feature_set
         self.value_model = None
         if cfg.value:
             self.value_model, _ = load_checkpoint(cfg.value, self.size, self.features, map_location=self.device)
@@ -201,7 +196,7 @@ class _Run:
             if cfg.pool:
                 self.pool.copy_from(cfg.pool)
         for path in self.pool.paths():
-            self.pool.load(path)  # every opponent fits (board size, features, policy head) before play starts
+            self.pool.load(path, self.device)  # every opponent fits (board size, features, policy head) before play starts
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.optim.lr
         self.learner = PolicyNet(self.model, self.device)
@@ -214,7 +209,7 @@ class _Run:
         rng = np.random.default_rng([cfg.seed, self.iteration])
         start = time.perf_counter()
         opponent_path = self.pool.sample(rng)
-        opponent = PolicyNet(self.pool.load(opponent_path).to(self.device), self.device)
+        opponent = self.pool.load(opponent_path, self.device)
         ep = play_episodes(self.learner, opponent, cfg.games_per_iter, self.play, rng, cfg.temperature)
         played = time.perf_counter()
         loss = reinforce_step(self.model, self.optimizer, ep, advantages(ep, cfg.baseline, self.value_model,

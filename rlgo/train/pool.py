@@ -14,14 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
-from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
+from rlgo.nn.checkpoint import save_checkpoint
 from rlgo.nn.model import GoNet
+from rlgo.train.batch_play import PolicyNet, load_policy
 
 _SNAP = re.compile(r"snap-(\d{6})\.pt\Z")
 
 
 class PoolError(ValueError):
-    """A pool folder that is missing, empty, or holds a checkpoint that does not fit the learner."""
+    """A pool folder that is missing or holds no snapshot."""
 
 
 class SnapshotPool:
@@ -31,7 +32,7 @@ class SnapshotPool:
         self.folder = Path(folder)
         self.board_size = board_size
         self.feature_set = feature_set
-        self._cache: dict[Path, GoNet] = {}
+        self._cache: dict[Path, PolicyNet] = {}
 
     def paths(self) -> list[Path]:
         """Every snapshot file, in name order (the order `sample` draws from)."""
@@ -80,14 +81,11 @@ class SnapshotPool:
         paths = self.paths()
         return paths[int(rng.integers(len(paths)))]
 
-    def load(self, path: Path) -> GoNet:
-        """The policy network of a snapshot (cached, eval mode); CheckpointError if its board size or
-        feature set is not the pool's."""
+    def load(self, path: Path, device: str = "cpu") -> PolicyNet:
+        """The policy of a snapshot (the last 8 cached); CheckpointError if its board size or feature
+        set is not the pool's or it has no policy head."""
         if path not in self._cache:
-            model, _ = load_checkpoint(path, self.board_size, self.feature_set)
-            if "policy" not in model.cfg.heads:
-                raise PoolError(f"snapshot {str(path)!r} has no policy head (heads: {list(model.cfg.heads)})")
             if len(self._cache) >= 8:
                 self._cache.pop(next(iter(self._cache)))
-            self._cache[path] = model
+            self._cache[path] = load_policy(path, device, self.board_size, self.feature_set)
         return self._cache[path]

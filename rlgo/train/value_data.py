@@ -25,8 +25,8 @@ from rich.console import Console
 
 from rlgo.go import kernels as K
 from rlgo.go.rules import Rules
-from rlgo.nn.checkpoint import CheckpointError, load_checkpoint
-from rlgo.train.batch_play import GameBatch, PlayConfig, PolicyNet, play_out, sample_moves, uniform_moves
+from rlgo.train.batch_play import (GameBatch, PlayConfig, PolicyNet, load_policy, play_out, sample_moves,
+                                   uniform_moves)
 from rlgo.train.common import progress_bar, select_device
 
 SHARD_KEYS = ("b", "m", "history", "z", "u", "final_colors", "final_score")
@@ -156,14 +156,6 @@ def load_samples(folder: str | os.PathLike) -> dict[str, np.ndarray]:
         with np.load(p, allow_pickle=False) as z:
             parts.append({k: z[k] for k in SHARD_KEYS})
     return {k: np.concatenate([p[k] for p in parts]) for k in SHARD_KEYS}
-
-
-def load_policy(path: str, device, board_size: int | None = None) -> PolicyNet:
-    """A policy checkpoint as a PolicyNet; CheckpointError if missing, of another board size, or headless."""
-    model, _ = load_checkpoint(path, expect_board_size=board_size, map_location=device)
-    if "policy" not in model.cfg.heads:
-        raise CheckpointError(f"checkpoint {path!r} has no policy head (heads: {list(model.cfg.heads)})")
-    return PolicyNet(model, device)
 
 
 def generate_data(sl: str, rl: str, games: int, out: str | os.PathLike, rules: Rules, cap: int = 0,

@@ -1,0 +1,112 @@
+"""AlphaGoAgent (2016): PUCT search with policy-network priors, leaves valued by a value net and a rollout.
+
+Leaf value V = (1 - lambda) * v_net + lambda * z_rollout (rlgo.search.evaluator.MixedEvaluator);
+the rollout is the trained fast rollout policy (rlgo.search.rollout_policy) or, without one,
+uniformly random playouts. Time per move comes from `time=` or the GTP clock, as for MCTSAgent.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from agents.mcts_agent import MCTSAgent
+from agents.specs import SpecError, register_agent
+from rlgo.go.features import HISTORY_LENGTH
+from rlgo.nn.checkpoint import CheckpointError, load_checkpoint
+from rlgo.nn.model import GoNet
+from rlgo.search.config import SearchConfig
+from rlgo.search.evaluator import LeafBatch, MixedEvaluator, RolloutPolicy, encode_planes
+from rlgo.search.mcts import UNLIMITED
+from rlgo.search.rollout import UniformRolloutPolicy
+from rlgo.search.rollout_policy import RolloutPolicy as FastRolloutPolicy
+from rlgo.train.batch_play import PolicyNet, load_policy
+from rlgo.train.value import predict_values
+
+ALPHAGO_CONFIG = SearchConfig(playouts=800, selection="puct", c_puct=1.5, batch_size=8, expand_visits=1,
+                              prune_eye_fills=True, resign_threshold=0.05, rollout_lambda=0.5)
+"""Defaults of the AlphaGo search (the tree leaves own-eye fills out, as the policies were trained)."""
+
+
+class PolicyValueEvaluator:
+    """Evaluator protocol: priors from a policy net, values from a separate value net (0 without one)."""
+
+    history_length = HISTORY_LENGTH
+
+    def __init__(self, policy: PolicyNet, value: GoNet | None = None, device: str | torch.device = "cpu"):
+        if value is not None and value.cfg.board_size != policy.board_size:
+            raise CheckpointError(f"value net is for {value.cfg.board_size}x{value.cfg.board_size}, "
+                                  f"policy for {policy.board_size}x{policy.board_size}")
+        self.policy = policy
+        self.value = value
+        self.device = device
+        self.feature_set = policy.feature_set
+        self.board_size = policy.board_size
+
+    def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
+        priors = np.exp(self.policy.log_probs(batch.planes, batch.legal)) * batch.legal
+        if self.value is None:
+            return priors, np.zeros(len(priors), np.float32)
+        planes = batch.planes
+        if self.value.cfg.feature_set != self.feature_set:
+            planes = encode_planes(self.value.cfg.feature_set, batch.size, batch.b, batch.m, batch.history)
+        return priors, predict_values(self.value, planes, self.device)
+
+
+class AlphaGoAgent(MCTSAgent):
+    """AlphaGo: SL-policy priors, mixed value-net / rollout leaf values, PUCT (see module docstring)."""
+
+    name = "alphago"
+
+    def __init__(self, policy: PolicyNet, value: GoNet | None, rollout: RolloutPolicy, lam: float = 0.5,
+                 seconds_per_move: float | None = None, device: str | torch.device = "cpu",
+                 config: SearchConfig | None = None, **overrides):
+        if value is None and lam < 1:
+            raise SpecError(f"alphago: lambda {lam} < 1 mixes in a value network; give value=PATH or lambda=1")
+        config = (config or ALPHAGO_CONFIG).replace(rollout_lambda=lam, **overrides)
+        evaluator = MixedEvaluator(PolicyValueEvaluator(policy, value, device), rollout, lam)
+        super().__init__(config, evaluator, seconds_per_move)
+
+
+def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = None, rollout: str | None = None,
+               playouts: int | None = None, time: float | None = None, seed: int = 0, device: str = "cpu",
+               rollouts: int = 1, c_puct: float | None = None, resign: float | None = None, threads: int = 1,
+               **extra) -> AlphaGoAgent:
+    lam = extra.pop("lambda", ALPHAGO_CONFIG.rollout_lambda)
+    if threads > 0:
+        torch.set_num_threads(threads)
+    if not ckpt:
+        raise SpecError("alphago: needs a policy checkpoint, e.g. alphago:ckpt=sl.pt,value=value.pt")
+    if not 0 <= lam <= 1:
+        raise SpecError(f"alphago: lambda must be in [0, 1], got {lam}")
+    policy = load_policy(ckpt, device, size)
+    value_net = None
+    if value:
+        value_net, _ = load_checkpoint(value, expect_board_size=size, map_location=device)
+        if "value" not in value_net.cfg.heads:
+            raise CheckpointError(f"checkpoint {value!r} has no value head (heads: {list(value_net.cfg.heads)})")
+    roll = (FastRolloutPolicy.load(rollout, seed=seed, rollouts=rollouts) if rollout
+            else UniformRolloutPolicy(seed, rollouts))
+    changes: dict = {"seed": seed}
+    if playouts is not None or time is not None:
+        changes["playouts"] = playouts if playouts is not None else UNLIMITED
+    if c_puct is not None:
+        changes["c_puct"] = c_puct
+    if resign is not None:
+        changes["resign_threshold"] = resign
+    return AlphaGoAgent(policy, value_net, roll, lam, time, device, **changes)
+
+
+register_agent("alphago", _from_spec, {
+    "ckpt": (str, "policy network giving the priors (AlphaGo: the SL policy)"),
+    "value": (str, "value network checkpoint (needed unless lambda=1)"),
+    "rollout": (str, "fast rollout policy .npz (default: uniform random playouts)"),
+    "lambda": (float, f"leaf value mix: (1-lambda) v_net + lambda z_rollout (default {ALPHAGO_CONFIG.rollout_lambda})"),
+    "playouts": (int, f"simulations per move (default {ALPHAGO_CONFIG.playouts}, or unlimited when time is given)"),
+    "time": (float, "seconds per move (GTP time settings replace it)"),
+    "rollouts": (int, "playouts per leaf (default 1)"),
+    "c_puct": (float, f"PUCT exploration constant (default {ALPHAGO_CONFIG.c_puct})"),
+    "resign": (float, f"resign below this win rate (default {ALPHAGO_CONFIG.resign_threshold}; 0 = never)"),
+    "seed": (int, "random seed of the search and rollouts"),
+    "device": (str, "torch device (default cpu)"),
+    "threads": (int, "torch CPU threads of the process (default 1: fastest for small batches; 0 = torch's)"),
+}, positional="ckpt", help="AlphaGo 2016: policy priors, value net + rollouts at the leaves, PUCT search")

@@ -1,0 +1,67 @@
+"""PolicyAgent: plays a policy network's move directly, no search (argmax, or sampled at a temperature)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from agents.base import Agent, MoveInfo
+from agents.specs import SpecError, register_agent
+from rlgo.go.features import encode
+from rlgo.go.state import GameState
+from rlgo.train.batch_play import PolicyNet, load_policy, sample_moves
+
+
+def playable_mask(state: GameState, eye_fills: bool = False) -> np.ndarray:
+    """bool [N*N+1]: legal moves (superko included), without own-eye fills unless `eye_fills`
+    (the move set of rlgo.train.batch_play, so agents play as they were trained)."""
+    mask = state.legal_mask()
+    if not eye_fills:
+        for p in np.flatnonzero(mask[:-1]):
+            mask[p] = not state.fills_own_eye(int(p))
+    return mask
+
+
+class PolicyAgent(Agent):
+    """The move of a policy network for the side to move: its argmax (temperature 0) or a sample of pi^(1/T)."""
+
+    name = "policy"
+
+    def __init__(self, policy: PolicyNet, temperature: float = 0.0, seed: int | None = None,
+                 eye_fills: bool = False):
+        if temperature < 0:
+            raise SpecError(f"policy: temperature must be >= 0, got {temperature!r}")
+        self.policy = policy
+        self.temperature = temperature
+        self.eye_fills = eye_fills
+        self.rng = np.random.default_rng(seed)
+        self._last: list[MoveInfo] = []
+
+    def select_move(self, state: GameState) -> int:
+        legal = playable_mask(state, self.eye_fills)[None]
+        log_probs = self.policy.log_probs(encode(state, self.policy.feature_set)[None], legal)
+        probs = np.where(legal[0], np.exp(log_probs[0]), 0.0)
+        top = np.argsort(-probs)[:10]
+        self._last = [MoveInfo(int(p), 0, 0.5, float(probs[p])) for p in top if probs[p] > 0]
+        return int(sample_moves(log_probs, legal, self.rng, self.temperature)[0])
+
+    def analysis(self) -> list[MoveInfo]:
+        return list(self._last)
+
+
+def _from_spec(size: int, rules, ckpt: str | None = None, temperature: float = 0.0, seed: int | None = None,
+               device: str = "cpu", eye_fills: bool = False, threads: int = 1) -> PolicyAgent:
+    if threads > 0:
+        torch.set_num_threads(threads)
+    if not ckpt:
+        raise SpecError("policy: needs a checkpoint, e.g. policy:ckpt=runs/pg9/last.pt")
+    return PolicyAgent(load_policy(ckpt, device, size), temperature, seed, eye_fills)
+
+
+register_agent("policy", _from_spec, {
+    "ckpt": (str, "policy network checkpoint"),
+    "temperature": (float, "0 = always the most likely move (default); 1 = sample from the policy"),
+    "seed": (int, "random seed of the sampling"),
+    "device": (str, "torch device (default cpu)"),
+    "eye_fills": (bool, "allow filling its own single-point eyes (default false, as in training)"),
+    "threads": (int, "torch CPU threads of the process (default 1: fastest for one position; 0 = torch's)"),
+}, positional="ckpt", help="a policy network's move, no search (argmax or sampled)")
