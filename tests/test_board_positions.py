@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlgo.go import coords
+from rlgo.go import coords, kernels as K
+from rlgo.go.consistency import ConsistencyError, check_consistency
 from rlgo.go.errors import IllegalMoveError
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, WHITE, GameState
@@ -337,3 +338,63 @@ def test_off_board_moves_are_rejected(move):
         state.play(move)
     assert err.value.reason == "off-board" and str(move) in str(err.value)
     assert state.move_number == 0
+
+
+def _corrupt_position() -> GameState:
+    state = board_from_ascii("""
+        . X O . .
+        X O . O .
+        . X O . .
+        . X X . .
+        . . . O .
+    """)
+    _play_all(state, ["C4", "D2"])  # a ko capture, then a white stone joining nothing
+    return state
+
+
+def _vertex(state: GameState, vertex: str) -> int:
+    return coords.to_vertex(coords.from_gtp(vertex, state.size), state.size)
+
+
+@pytest.mark.parametrize("what,corrupt", [
+    ("PLIBS", lambda s: s.b.__setitem__((K.PLIBS, s.b[K.HEAD, _vertex(s, "B2")]), 9)),
+    ("SIZE", lambda s: s.b.__setitem__((K.SIZE, s.b[K.HEAD, _vertex(s, "B2")]), 1)),
+    ("head", lambda s: s.b.__setitem__((K.HEAD, _vertex(s, "B2")), _vertex(s, "A4"))),
+    ("NEXT|ring", lambda s: s.b.__setitem__((K.NEXT, _vertex(s, "B2")), _vertex(s, "B2"))),
+    ("EPOS", lambda s: s.b.__setitem__((K.EPOS, _vertex(s, "E5")), 0)),
+    ("empty", lambda s: s.b.__setitem__((K.EMP, 0), _vertex(s, "B5"))),
+    ("M_NEMPTY", lambda s: s.m.__setitem__(K.M_NEMPTY, s.m[K.M_NEMPTY] - 1)),
+    ("hash", lambda s: s.m.__setitem__(K.M_HASH, s.m[K.M_HASH] ^ 1)),
+    ("lost|placed", lambda s: s.m.__setitem__(K.M_CAP_B, 0)),
+    ("ko vertex", lambda s: s.m.__setitem__(K.M_KO, _vertex(s, "E5"))),
+    ("M_LAST", lambda s: s.m.__setitem__(K.M_LAST, _vertex(s, "E5"))),
+    ("M_MOVENUM", lambda s: s.m.__setitem__(K.M_MOVENUM, 7)),
+    ("M_PASSES", lambda s: s.m.__setitem__(K.M_PASSES, 1)),
+    ("side to move", lambda s: s.m.__setitem__(K.M_TOPLAY, s.to_play ^ 3)),
+    ("border", lambda s: s.b.__setitem__((K.COL, 0), K.EMPTY)),
+    ("colour", lambda s: s.b.__setitem__((K.COL, _vertex(s, "E5")), 7)),
+    ("superko history", lambda s: s._seen.clear()),
+    ("M_SUICIDE", lambda s: s.m.__setitem__(K.M_SUICIDE, 1)),
+])
+def test_consistency_checker_names_each_corruption(what, corrupt):
+    state = _corrupt_position()
+    check_consistency(state)
+    corrupt(state)
+    with pytest.raises(ConsistencyError, match=what):
+        check_consistency(state)
+
+
+def test_a_stone_without_liberties_is_inconsistent():
+    state = board_from_ascii("X O .\n. . .\n. . .")
+    state.b[K.COL, _vertex(state, "A2")] = WHITE  # drawn in behind the kernel's back
+    with pytest.raises(ConsistencyError):
+        check_consistency(state)
+
+
+def test_ascii_fixture(board_from_ascii):
+    state = board_from_ascii("X O\n. .", to_play=WHITE)
+    assert state.size == 2 and state.to_play == WHITE
+    assert state.board().tolist() == [[BLACK, WHITE], [0, 0]]
+    for bad in ("X O\n. . .", "X Q\n. .", "X .\n. .\n. ."):
+        with pytest.raises(ValueError):
+            parse_ascii(bad)
