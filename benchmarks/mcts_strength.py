@@ -9,11 +9,13 @@ import argparse
 import math
 import time
 
-from agents.mcts_agent import MCTSAgent
+from agents.mcts_agent import ROLLOUT_CONFIG, MCTSAgent
 from agents.specs import make_agent
 from rlgo.arena.game import GameConfig, play_game
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, WHITE
+from rlgo.search.evaluator import RolloutEvaluator
+from rlgo.search.rollout import HeuristicRolloutPolicy, UniformRolloutPolicy
 
 
 def wilson(wins: float, games: int, z: float = 1.96) -> tuple[float, float]:
@@ -26,15 +28,19 @@ def wilson(wins: float, games: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
+ROLLOUTS = {"uniform": UniformRolloutPolicy, "heuristic": HeuristicRolloutPolicy}
+
+
 def match(opponent: str, games: int, playouts: int, size: int = 9, seconds: float | None = None,
-          seed: int = 0, verbose: bool = True) -> dict:
+          seed: int = 0, rollout: str = "heuristic", verbose: bool = True, **overrides) -> dict:
     """MCTSAgent (alternating colours, Black first) against the `opponent` spec; returns a summary."""
     rules = Rules()
     wins = 0.0
     start = time.perf_counter()
     for game in range(games):
-        ours = MCTSAgent(playouts=playouts, seed=seed + game) if seconds is None else \
-            MCTSAgent(playouts=playouts, seconds_per_move=seconds, seed=seed + game)
+        evaluator = RolloutEvaluator(ROLLOUTS[rollout](seed=seed + game))
+        ours = MCTSAgent(evaluator=evaluator, seconds_per_move=seconds, playouts=playouts, seed=seed + game,
+                         **overrides)
         theirs = make_agent(opponent, size, rules, seed=seed + 1000 + game)
         color = BLACK if game % 2 == 0 else WHITE
         black, white = (ours, theirs) if color == BLACK else (theirs, ours)
@@ -60,10 +66,18 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=None, help="time per move on top of playouts")
     parser.add_argument("--size", type=int, default=9)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rollout", choices=sorted(ROLLOUTS), default="heuristic", help="our playout policy")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="SearchConfig override for our agent, e.g. --set c_uct=0.5 (repeatable)")
     args = parser.parse_args()
-    summary = match(args.opponent, args.games, args.playouts, args.size, args.seconds, args.seed)
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        overrides[key] = type(getattr(ROLLOUT_CONFIG, key))(value) if value not in ("True", "False") else value == "True"
+    summary = match(args.opponent, args.games, args.playouts, args.size, args.seconds, args.seed, args.rollout,
+                    **overrides)
     low, high = summary["ci95"]
-    print(f"mcts ({args.playouts} playouts) vs {args.opponent}: {summary['wins']:g}/{args.games} "
+    print(f"mcts ({args.rollout} playouts, {args.playouts} playouts, {overrides}) vs {args.opponent}: {summary['wins']:g}/{args.games} "
           f"= {summary['winrate']:.1%} (95% CI {low:.1%}..{high:.1%}), {summary['seconds']:.0f} s")
 
 

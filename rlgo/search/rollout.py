@@ -11,8 +11,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from rlgo.go.kernels import BLACK, M_N, M_TOPLAY
-from rlgo.go.playout import playout_score, seed as seed_playouts
+from rlgo.go.kernels import (
+    BLACK, COL, EMPTY, HEAD, LEGAL, M_LAST, M_N, M_PASSES, M_TOPLAY, NEXT, PLIBS,
+    area_counts, is_eyeish, legality, play_pass, play_vertex,
+)
+from rlgo.go.playout import playout_score, random_move, seed as seed_playouts
 
 
 @njit(cache=True)
@@ -35,8 +38,105 @@ def uniform_playout_scores(b, m, zob, komi, max_moves, out):
             out[i, r] = playout_score(b[i], m[i], zob, komi, max_moves)
 
 
-class UniformRolloutPolicy:
-    """Uniformly random playouts (moves that fill one's own eye excluded), seeded per batch."""
+@njit(cache=True)
+def _atari_liberty(b, h, stride):
+    """The only liberty of the chain headed by h, or -1 when it has none or several."""
+    if b[PLIBS, h] > 4:  # one liberty touches at most 4 stones of the chain
+        return -1
+    lib = -1
+    s = h
+    while True:
+        for u in (s - 1, s + 1, s - stride, s + stride):
+            if b[COL, u] == EMPTY:
+                if lib == -1:
+                    lib = u
+                elif u != lib:
+                    return -1
+        s = b[NEXT, s]
+        if s == h:
+            return lib
+
+
+@njit(cache=True)
+def _playable(b, m, v, color):
+    return legality(b, m, v, color) == LEGAL and not is_eyeish(b, m, v, color)
+
+
+@njit(cache=True)
+def _escape_gains(b, v, chain, color, stride):
+    """Whether playing v (the last liberty of `chain`) leaves the merged chain with 2+ liberties (estimate)."""
+    libs = 0
+    for u in (v - 1, v + 1, v - stride, v + stride):
+        c = b[COL, u]
+        if c == EMPTY:
+            libs += 1
+        elif c == color and b[HEAD, u] != chain and b[PLIBS, b[HEAD, u]] > 1:
+            libs += 2  # another friendly chain with room
+    return libs >= 2
+
+
+@njit(cache=True)
+def local_move(b, m):
+    """A tactical reply to the last move, or -1: capture a chain it left in atari (the last stone's own
+    chain included), else save an own chain it put in atari by capturing an attacker or extending."""
+    last = m[M_LAST]
+    if last <= 0:
+        return -1
+    stride = m[M_N] + 2
+    color = m[M_TOPLAY]
+    opp = 3 - color
+    for u in (last, last - 1, last + 1, last - stride, last + stride):
+        if b[COL, u] == opp:
+            lib = _atari_liberty(b, b[HEAD, u], stride)
+            if lib >= 0 and _playable(b, m, lib, color):
+                return lib
+    for u in (last - 1, last + 1, last - stride, last + stride):
+        if b[COL, u] != color:
+            continue
+        h = b[HEAD, u]
+        lib = _atari_liberty(b, h, stride)
+        if lib < 0:
+            continue
+        s = h
+        while True:  # capture an adjacent attacker that is itself in atari
+            for w in (s - 1, s + 1, s - stride, s + stride):
+                if b[COL, w] == opp:
+                    take = _atari_liberty(b, b[HEAD, w], stride)
+                    if take >= 0 and _playable(b, m, take, color):
+                        return take
+            s = b[NEXT, s]
+            if s == h:
+                break
+        if _escape_gains(b, lib, h, color, stride) and _playable(b, m, lib, color):
+            return lib
+    return -1
+
+
+@njit(cache=True)
+def heuristic_playout_scores(b, m, zob, komi, max_moves, out):
+    """Playouts that answer ataris (`local_move`) and otherwise play uniformly at random: out[i, r] = B - W - komi."""
+    for i in range(out.shape[0]):
+        for r in range(out.shape[1]):
+            bb = b[i].copy()
+            mm = m[i].copy()
+            moves = 0
+            while mm[M_PASSES] < 2 and moves < max_moves:
+                v = local_move(bb, mm)
+                if v < 0:
+                    v = random_move(bb, mm)
+                if v == 0:
+                    play_pass(mm)
+                else:
+                    play_vertex(bb, mm, zob, v, mm[M_TOPLAY])
+                moves += 1
+            black, white = area_counts(bb, mm)
+            out[i, r] = black - white - komi
+
+
+class KernelRolloutPolicy:
+    """Playouts by a Numba kernel `kernel(b, m, zob, komi, max_moves, out [B, R])` writing B - W - komi."""
+
+    kernel = None
 
     def __init__(self, seed: int = 0, rollouts: int = 1, max_moves: int | None = None):
         if rollouts < 1:
@@ -54,7 +154,19 @@ class UniformRolloutPolicy:
         max_moves = self.max_moves or 3 * int(m[0, M_N]) ** 2
         seed_playouts(int(self.rng.integers(2**31)))
         scores = np.empty((count, self.rollouts), np.float64)
-        uniform_playout_scores(b, m, zob, float(komi), max_moves, scores)
+        type(self).kernel(b, m, zob, float(komi), max_moves, scores)
         values = np.empty(count, np.float32)
         playout_values_from_scores(scores, m, values)
         return values
+
+
+class UniformRolloutPolicy(KernelRolloutPolicy):
+    """Uniformly random playouts (moves that fill one's own eye excluded), seeded per batch."""
+
+    kernel = uniform_playout_scores
+
+
+class HeuristicRolloutPolicy(KernelRolloutPolicy):
+    """Random playouts that first answer the last move's ataris (capture, or save by capture / extension)."""
+
+    kernel = heuristic_playout_scores
