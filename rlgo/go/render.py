@@ -10,7 +10,7 @@ def star_points(size: int) -> set[tuple[int, int]]:
     """(row, col) of the hoshi drawn on a `size` board."""
     if size < 7:
         return set()
-    edge = 2 if size <= 12 else 3
+    edge = 2 if size < 12 else 3
     lines = [edge, size - 1 - edge]
     if size % 2 == 1 and size >= 9:
         lines.append(size // 2)
