@@ -3,12 +3,21 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import sys
 
 from rlgo.commands import apply_config, is_user_error, subcommand_parser
 
-COMMANDS = ("play", "gtp", "datagen", "dataset", "train", "tournament", "bench")
-"""Subcommand modules under rlgo.commands, in help order; ones not written yet are skipped."""
+COMMANDS = {
+    "play": "play a game against an agent in the terminal",
+    "gtp": "run an agent as a GTP engine on stdin/stdout (Sabaki, GoGui, Lizzie)",
+    "datagen": "generate SGF games with a GTP engine (e.g. GNU Go)",
+    "dataset": "build training datasets from SGF records",
+    "train": "train networks: sl, pg, value, zero",
+    "tournament": "rate agents: round-robin or gauntlet, Elo with 95%% intervals",
+    "bench": "speed benchmarks (board, search, nn, features)",
+}
+"""Subcommand modules under rlgo.commands with their one-line summaries, in help order."""
 
 EXAMPLES = """\
 examples:
@@ -23,29 +32,39 @@ examples:
 """
 
 
-def command_modules():
-    """The command modules that exist (a missing module is skipped; other import errors propagate)."""
-    for name in COMMANDS:
+def command_modules(names=None):
+    """(name, module) of the command modules that exist among `names` (default: all).
+
+    A module not written yet is skipped; an import error inside a module propagates.
+    """
+    for name in COMMANDS if names is None else names:
         module_name = f"rlgo.commands.{name}"
-        try:
-            yield importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
+        if importlib.util.find_spec(module_name) is not None:
+            yield name, importlib.import_module(module_name)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser; each subcommand parser carries its module's `run` as `args.run`."""
+def build_parser(argv: list[str] = (), load_all: bool = False) -> argparse.ArgumentParser:
+    """The parser; each subcommand parser carries its module's `run` as `args.run`.
+
+    Only the command named in `argv` is imported (some pull in torch); the others get a
+    placeholder with their summary, unless `load_all`.
+    """
     parser = argparse.ArgumentParser(
         prog="rlgo", description="rlgo: a Go engine and reinforcement-learning lab.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in command_modules():
-        before = set(subparsers.choices)
-        module.register(subparsers)
-        for name in set(subparsers.choices) - before:
-            subparsers.choices[name].set_defaults(run=module.run)
+    chosen = next((token for token in argv if not token.startswith("-")), None)
+    wanted = list(COMMANDS) if load_all else [chosen] if chosen in COMMANDS else []
+    modules = dict(command_modules(wanted))
+    for name, summary in COMMANDS.items():
+        if name in modules:
+            before = set(subparsers.choices)
+            modules[name].register(subparsers)
+            for added in set(subparsers.choices) - before:
+                subparsers.choices[added].set_defaults(run=modules[name].run)
+        elif importlib.util.find_spec(f"rlgo.commands.{name}") is not None:
+            subparsers.add_parser(name, help=summary)
     return parser
 
 
@@ -56,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = [token for token in argv if token != "--debug"]
     prog = "rlgo"
     try:
-        parser = build_parser()
+        parser = build_parser(argv)
         prog = subcommand_parser(parser, argv).prog
         apply_config(parser, argv)
         args = parser.parse_args(argv)

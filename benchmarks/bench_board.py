@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.table import Table
 
+from benchmarks import figure_table
 from rlgo.go.playout import playouts_from, seed
 from rlgo.go.state import GameState
 
@@ -92,24 +92,21 @@ def run(quick: bool = False) -> dict[str, float]:
     return figures
 
 
+ROWS = [
+    ("playouts_per_s_9x9", "9x9 random playouts/s", "{:,.0f}"),
+    ("playouts_per_s_19x19", "19x19 random playouts/s", "{:,.0f}"),
+    ("playout_cache_load_s", "playout kernels warm-up, cache load (s)", "{:.2f}"),
+    ("playout_compile_s", "playout kernels warm-up, cold compile (s)", "{:.1f}"),
+    ("first_move_warm_s", "import rlgo -> first legal move, warm cache (s)", "{:.2f}"),
+    ("openspiel_games_per_s_9x9", "OpenSpiel C++ random games/s 9x9", "{:,.0f}"),
+    ("ratio_vs_openspiel_9x9", "rlgo / OpenSpiel (9x9)", "{:.2f}x"),
+]
+"""(figure key, label, format) of the printed table."""
+
+
 def _print(figures: dict[str, float], no_openspiel: bool) -> None:
-    table = Table(title="board: uniform random playouts, one core")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    rows = [
-        ("playouts_per_s_9x9", "9x9 random playouts/s", "{:,.0f}"),
-        ("playouts_per_s_19x19", "19x19 random playouts/s", "{:,.0f}"),
-        ("playout_cache_load_s", "playout kernels warm-up, cache load (s)", "{:.2f}"),
-        ("playout_compile_s", "playout kernels warm-up, cold compile (s)", "{:.1f}"),
-        ("first_move_warm_s", "import rlgo -> first legal move, warm cache (s)", "{:.2f}"),
-        ("openspiel_games_per_s_9x9", "OpenSpiel C++ random games/s 9x9", "{:,.0f}"),
-        ("ratio_vs_openspiel_9x9", "rlgo / OpenSpiel (9x9)", "{:.2f}x"),
-    ]
-    for key, label, fmt in rows:
-        if key in figures:
-            table.add_row(label, fmt.format(figures[key]))
     console = Console()
-    console.print(table)
+    console.print(figure_table("board: uniform random playouts, one core", ROWS, figures))
     if no_openspiel:
         console.print("OpenSpiel column skipped: `pip install open_spiel` to compare with its C++ game loop.")
     else:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import subprocess
 import sys
 import types
@@ -37,7 +39,7 @@ def command_paths() -> list[tuple[str, ...]]:
                     paths.append(prefix + (name,))
                     walk(sub, prefix + (name,))
 
-    walk(cli.build_parser(), ())
+    walk(cli.build_parser(load_all=True), ())
     return paths
 
 
@@ -45,14 +47,30 @@ def test_known_commands_are_registered():
     names = {p[0] for p in command_paths()}
     assert {"play", "train", "bench"} <= names
     assert names <= set(cli.COMMANDS)
+    placeholders = cli.build_parser(["play"])._actions[-1].choices
+    assert set(placeholders) == names  # every command is listed even when only `play` is imported
+
+
+def is_leaf(path: tuple[str, ...]) -> bool:
+    return not any(other[:len(path)] == path and len(other) > len(path) for other in command_paths())
 
 
 @pytest.mark.parametrize("path", command_paths(), ids=" ".join)
-def test_every_subcommand_help_exits_0_with_examples(path):
+def test_every_subcommand_help_exits_0(path, capsys):
+    assert cli.main([*path, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: rlgo {' '.join(path)}")
+    if is_leaf(path):
+        assert "example" in out.lower(), f"`rlgo {' '.join(path)} --help` shows no examples"
+
+
+@pytest.mark.parametrize("path", [("play",), ("gtp",), ("tournament",), ("bench",), ("train", "zero")], ids=" ".join)
+def test_help_through_the_real_entry_point(path):
+    if path not in command_paths():
+        pytest.skip(f"rlgo {' '.join(path)} not written yet")
     out = rlgo(*path, "--help")
     assert out.returncode == 0, out.stderr
-    assert out.stdout.startswith(f"usage: rlgo {' '.join(path)}")
-    assert "example" in out.stdout.lower(), f"`rlgo {' '.join(path)} --help` shows no examples"
+    assert out.stdout.startswith(f"usage: rlgo {' '.join(path)}") and not out.stderr
 
 
 def test_top_level_help_lists_commands():
@@ -95,6 +113,23 @@ def test_user_errors_are_one_line(argv, needle):
         assert len(lines) == 1
 
 
+@pytest.mark.skipif(not {"policy", "mcts"} <= set(__import__("agents.specs").specs.agent_names()),
+                    reason="policy agent not written yet")
+def test_missing_checkpoint_is_a_one_line_error(tmp_path):
+    out = rlgo("play", "--agent", f"policy:ckpt={tmp_path / 'missing.pt'}", "--no-color")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert out.stderr.count("\n") == 1 and "missing.pt" in out.stderr
+
+
+def test_real_training_config_is_checked_before_training(tmp_path):
+    if ("train", "zero") not in command_paths():
+        pytest.skip("rlgo train zero not written yet")
+    cfg = tmp_path / "zero.toml"
+    cfg.write_text("no_such_option = 3\n")
+    status, err = run_main(["train", "zero", "--config", str(cfg)])
+    assert status == 1 and "no_such_option" in err and err.startswith("rlgo train zero: error:")
+
+
 def test_missing_config_file_is_a_one_line_error(tmp_path):
     missing = tmp_path / "nope.toml"
     status, err = run_main_with(fake_module(lambda args: 0), ["fake", "--config", str(missing)])
@@ -116,19 +151,23 @@ def fake_module(run, name="fake"):
     return types.SimpleNamespace(register=register, run=run)
 
 
-def run_main_with(module, argv, monkeypatch=None):
-    """cli.main with only `module` registered; returns (exit code, stderr text)."""
-    import contextlib
-    import io
-    original = cli.command_modules
-    cli.command_modules = lambda: iter([module])
+def run_main(argv):
+    """cli.main in this process; returns (exit code, stderr text)."""
     err = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(err):
-            status = cli.main(argv)
-    finally:
-        cli.command_modules = original
+    with contextlib.redirect_stderr(err):
+        status = cli.main(argv)
     return status, err.getvalue()
+
+
+def run_main_with(module, argv):
+    """run_main with only `module` registered, as command 'fake'."""
+    original = cli.command_modules, cli.COMMANDS
+    cli.command_modules = lambda names=None: iter([("fake", module)])
+    cli.COMMANDS = {"fake": "a fake command"}
+    try:
+        return run_main(argv)
+    finally:
+        cli.command_modules, cli.COMMANDS = original
 
 
 @pytest.mark.parametrize("exc", [GoError("bad vertex 'Z9'"), FileNotFoundError(2, "No such file", "x.sgf"),
@@ -172,8 +211,8 @@ def test_is_user_error_by_defining_package():
 
 
 def test_missing_command_modules_are_skipped_but_broken_ones_raise(monkeypatch):
-    monkeypatch.setattr(cli, "COMMANDS", ("play", "no_such_command"))
-    assert [m.__name__ for m in cli.command_modules()] == ["rlgo.commands.play"]
+    monkeypatch.setattr(cli, "COMMANDS", {"play": "p", "no_such_command": "n"})
+    assert [name for name, _ in cli.command_modules()] == ["play"]
 
     def broken_import(name):
         raise ModuleNotFoundError("No module named 'torchvision'", name="torchvision")

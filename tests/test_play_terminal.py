@@ -225,6 +225,12 @@ def spawn(tmp_path: Path, *extra: str) -> pexpect.spawn:
     return pexpect.spawn(sys.executable, argv, cwd=str(ROOT), encoding="utf-8", timeout=60, dimensions=(50, 100))
 
 
+def assert_exits_0(child: pexpect.spawn) -> None:
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
 def test_full_game_in_a_terminal(tmp_path):
     child = spawn(tmp_path, "--agent", "random", "--seed", "1")
     moves: list[tuple[int, str]] = []  # what the SGF must hold, as (colour, GTP vertex)
@@ -273,9 +279,7 @@ def test_full_game_in_a_terminal(tmp_path):
     path = Path(child.match.group(1))
     child.expect(r"Result: (\S+)")
     result = child.match.group(1)
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    assert_exits_0(child)
     assert path.parent == tmp_path / "games" and path.exists()
     record = load_sgf(path)
     assert record.result == result
@@ -297,9 +301,7 @@ def test_ctrl_c_at_the_prompt_asks_before_quitting(tmp_path):
     child.expect(r"Quit\? \[y/N\] ")
     child.sendline("y")
     child.expect("Bye")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    assert_exits_0(child)
     assert len(load_sgf(tmp_path / "mid.sgf").moves) == 1
 
 
@@ -312,6 +314,4 @@ def test_default_mcts_agent_answers(tmp_path):
     child.expect(r"White (plays [A-HJ-T]\d+|passes)")
     child.expect("Black 3> ")
     child.sendline("quit")
-    child.expect(pexpect.EOF)
-    child.close()
-    assert child.exitstatus == 0
+    assert_exits_0(child)

@@ -84,7 +84,7 @@ class Terminal:
         game = self.game
         width = shutil.get_terminal_size((80, 24)).columns
         board = board_lines(game.state, self.glyphs, owner=owner, dead=dead, marks=marks)
-        for line in compose(board, info_lines(game.state, game.players()), width):
+        for line in compose(board, info_lines(game.state, game.players(), self.glyphs), width):
             if self.config.plain:
                 print(line.plain.rstrip(), flush=True)
             else:
@@ -208,7 +208,8 @@ class Terminal:
         likely = np.where(own > 0.5, BLACK, np.where(own < -0.5, WHITE, EMPTY)).astype(np.int8)
         self.show(owner=likely, dead=dead_stones(state, own))
         self.say(f"Score estimate: {_margin(expected)} (mean of random playouts; as the board stands "
-                 f"{_margin(state.area_score())}). {self._legend('likely territory', 'likely dead')}")
+                 f"{_margin(state.area_score())})")
+        self.say(self._legend("likely territory", "likely dead"))
 
     # ----------------------------------------------------------------- end
     def finish(self) -> None:

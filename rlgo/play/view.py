@@ -90,29 +90,28 @@ def _on_board(glyphs: Glyphs, style: str) -> str:
     return f"{style} on {glyphs.board_style.split(' on ')[-1]}" if glyphs.board_style else style
 
 
-def info_lines(state: GameState, players: dict[int, str]) -> list[str]:
+def info_lines(state: GameState, players: dict[int, str], glyphs: Glyphs = PLAIN) -> list[Text]:
     """Side panel (at most 30 columns): move number, side to move, players with captures, komi, last move."""
-    lines = [f"Move {state.move_number}" + ("" if state.is_over else f", {COLOR_WORDS[state.to_play]} to play")]
+    lines = [Text(f"Move {state.move_number}" + ("" if state.is_over else f", {COLOR_WORDS[state.to_play]} to play"))]
     for color in (BLACK, WHITE):
-        lines.append(f"{PLAIN.stone[color]} {COLOR_WORDS[color]} {players[color]:<8.8} captures {state.captures[color]}")
-    lines.append(f"Komi {state.rules.komi:g}, {state.rules.scoring} scoring")
+        line = Text().append(glyphs.stone[color], style=_on_board(glyphs, glyphs.stone_style[color]))
+        lines.append(line.append(f" {COLOR_WORDS[color]} {players[color]:<8.8} captures {state.captures[color]}"))
+    lines.append(Text(f"Komi {state.rules.komi:g}, {state.rules.scoring} scoring"))
     if state.moves:
         color, point = state.moves[-1]
-        lines.append(f"Last: {COLOR_WORDS[color]} {'resigns' if point < 0 else to_gtp(point, state.size)}")
+        lines.append(Text(f"Last: {COLOR_WORDS[color]} {'resigns' if point < 0 else to_gtp(point, state.size)}"))
     return lines
 
 
-def compose(board: list[Text], info: list[str], width: int) -> list[Text]:
+def compose(board: list[Text], info: list[Text], width: int) -> list[Text]:
     """The info panel to the right of the board when it fits in `width` columns, else below it."""
-    panel_width = max((len(s) for s in info), default=0)
-    if board[0].cell_len + 3 + panel_width > width:
-        return board + [Text(s) for s in info]
+    panel_width = max((t.cell_len for t in info), default=0)
+    if board[0].cell_len + 3 + panel_width > width or len(info) >= len(board):
+        return board + info
     out = []
     for i, line in enumerate(board):
         row = line.copy()
         if 1 <= i <= len(info):
-            row.append("   " + info[i - 1])
+            row.append("   ").append_text(info[i - 1])
         out.append(row)
-    for extra in info[len(board) - 1:]:
-        out.append(Text(" " * (board[0].cell_len + 3) + extra))
     return out
