@@ -1,0 +1,59 @@
+"""ZeroAgent: PUCT tree search guided by a policy + value network checkpoint, no rollouts (AlphaGo Zero)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from agents.mcts_agent import MCTSAgent
+from agents.specs import SpecError, register_agent
+from rlgo.go.rules import Rules
+from rlgo.nn.checkpoint import load_checkpoint
+from rlgo.nn.evaluator import TorchEvaluator
+from rlgo.search.config import SearchConfig
+from rlgo.search.evaluator import NetworkEvaluator
+from rlgo.search.mcts import UNLIMITED
+
+ZERO_CONFIG = SearchConfig(playouts=200, selection="puct", c_puct=1.5, fpu=0.25, batch_size=8,
+                           resign_threshold=0.02)
+"""Defaults of the zero agent: PUCT over network priors, network values at the leaves."""
+
+
+class ZeroAgent(MCTSAgent):
+    """MCTS with PUCT on the priors and values of an rlgo checkpoint with policy and value heads.
+
+    `checkpoint`: path of the network; `size`: board size the checkpoint must be for (None: any);
+    `playouts` per move, `seconds_per_move` (a clock on top of or instead of the playouts),
+    `symmetries`: average the net over the 8 board symmetries; other SearchConfig fields as keywords.
+    """
+
+    name = "zero"
+
+    def __init__(self, checkpoint: str | Path, size: int | None = None, playouts: int | None = 200,
+                 seconds_per_move: float | None = None, device: str = "cpu", symmetries: bool = False,
+                 **overrides):
+        model, meta = load_checkpoint(checkpoint, expect_board_size=size)
+        net = TorchEvaluator(model, device=device, symmetries=symmetries)
+        evaluator = NetworkEvaluator(net, feature_set=meta.feature_set, board_size=meta.board_size)
+        overrides["playouts"] = UNLIMITED if playouts is None else playouts
+        super().__init__(ZERO_CONFIG, evaluator, seconds_per_move, **overrides)
+        self.name = f"zero-{Path(checkpoint).stem}"
+
+
+def _from_spec(size: int, rules: Rules, ckpt: str | None = None, sims: int | None = None,
+               time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu") -> ZeroAgent:
+    """Spec factory: `zero:ckpt=PATH,sims=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
+    if not ckpt:
+        raise SpecError("zero: needs a checkpoint, e.g. zero:ckpt=runs/zero9/checkpoints/gen-0010.pt,sims=200")
+    if sims is not None and sims <= 0:
+        raise SpecError(f"zero: sims must be > 0, got {sims}")
+    playouts = sims if sims is not None else (None if time is not None else ZERO_CONFIG.playouts)
+    return ZeroAgent(ckpt, size, playouts, time, device, symmetries, seed=seed)
+
+
+register_agent("zero", _from_spec, {
+    "ckpt": (str, "rlgo checkpoint with policy and value heads (e.g. a zero run's best network)"),
+    "sims": (int, f"simulations per move (default {ZERO_CONFIG.playouts}, or unlimited when time is given)"),
+    "time": (float, "seconds per move (without sims= the clock alone limits the search)"),
+    "seed": (int, "random seed of the search"),
+    "symmetries": (bool, "average the network over the 8 board symmetries"),
+    "device": (str, "torch device (default cpu)"),
+}, positional="ckpt", help="AlphaGo Zero: PUCT search on a policy + value network, no rollouts")

@@ -1,0 +1,238 @@
+"""The replay buffer on disk: self-play games in compact shards, the last W games sampled with symmetries.
+
+A shard `gen{G:04d}-{seq:06d}-{games:04d}.npz` (written atomically, numpy only) holds whole
+games of generation G; its name carries the game count, so counting needs no reading, and a
+shard torn by a crash is a hidden temp file that is never listed.
+
+| array           | dtype / shape          | meaning                                                  |
+|-----------------|------------------------|----------------------------------------------------------|
+| stones          | uint8 [S, 8, 2, P]     | packed black / white stones now and 7 positions before   |
+| to_play         | int8 [S]               | side to move (1 black, 2 white)                          |
+| ko, last_move   | int16 [S]              | simple-ko point / previous move (-1 none, N*N pass)      |
+| move_number     | int16 [S]              | moves played before the position                        |
+| policy          | float16 [S, N*N+1]     | root visit distribution of the full search               |
+| outcome         | int8 [S]               | game result for the side to move (+1, -1, 0 jigo)        |
+| ownership       | int8 [S, N*N]          | final area owner (+1 side to move, -1 opponent, 0 dame)  |
+| score           | float32 [S]            | final area score for the side to move (komi included)    |
+| scored          | bool [S]               | the game was counted (ownership and score are exact)     |
+| game            | int32 [S]              | game index in the shard                                  |
+| game_*          | [G]                    | winner, length, resigned, playthrough, score per game    |
+| values          | float16 [M]            | resign value before each move of playthrough games       |
+| values_game     | int32 [M]              | game index of each entry of `values`                     |
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+
+from rlgo.go import symmetry
+from rlgo.go.state import BLACK
+from rlgo.train.data.reader import PositionEncoder
+from rlgo.train.data.shards import ShardError
+from rlgo.train.zero.selfplay import SelfPlayGame
+from rlgo.train.zero.storage import atomic_write
+
+SAMPLE_FIELDS = ("stones", "to_play", "ko", "last_move", "move_number", "policy", "outcome", "ownership", "score",
+                 "scored")
+_NAME = re.compile(r"gen(\d{4})-(\d{6})-(\d{4})\.npz\Z")
+
+
+class Shard(NamedTuple):
+    """A shard file listed by name."""
+
+    generation: int
+    seq: int
+    games: int
+    path: Path
+
+
+class ZeroBatch(NamedTuple):
+    """Training targets for the side to move of each position (after a random symmetry)."""
+
+    planes: np.ndarray
+    """float32 [B, C, N, N]."""
+    policy: np.ndarray
+    """float32 [B, N*N+1] visit distribution."""
+    value: np.ndarray
+    """float32 [B] game outcome."""
+    ownership: np.ndarray
+    """float32 [B, N*N] final ownership."""
+    score: np.ndarray
+    """float32 [B] final score."""
+    scored: np.ndarray
+    """float32 [B] 1 where ownership and score are exact."""
+
+
+def pack_games(games: list[SelfPlayGame]) -> dict[str, np.ndarray]:
+    """The arrays of one shard holding `games`."""
+    out = {k: np.concatenate([g.samples[k] for g in games]) for k in SAMPLE_FIELDS}
+    out["game"] = np.concatenate([np.full(len(g.samples["to_play"]), i, np.int32) for i, g in enumerate(games)])
+    out["game_winner"] = np.array([g.winner for g in games], np.int8)
+    out["game_length"] = np.array([len(g.moves) for g in games], np.int16)
+    out["game_resigned"] = np.array([g.resigned for g in games], bool)
+    out["game_playthrough"] = np.array([g.playthrough for g in games], bool)
+    out["game_score"] = np.array([g.score for g in games], np.float32)
+    through = [(i, g) for i, g in enumerate(games) if g.playthrough]
+    out["values"] = np.concatenate([g.values for _, g in through] or [np.zeros(0)]).astype(np.float16)
+    out["values_game"] = np.concatenate([np.full(len(g.values), i, np.int32) for i, g in through]
+                                        or [np.zeros(0, np.int32)])
+    return out
+
+
+class ReplayBuffer:
+    """Shards of self-play games under `folder`; samples from the newest `window_games` games."""
+
+    def __init__(self, folder: str | os.PathLike, size: int, window_games: int, feature_set: str = "agz"):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for stale in self.folder.glob(".*.tmp"):  # torn writes of a killed run
+            stale.unlink()
+        self.size, self.window_games = size, window_games
+        self.encoder = PositionEncoder(size, feature_set)
+        self._cache: dict[Path, dict[str, np.ndarray]] = {}
+        self._window: tuple[tuple[Path, ...], dict[str, np.ndarray]] | None = None
+
+    # ----------------------------------------------------------------- writing
+    def add(self, generation: int, games: list[SelfPlayGame]) -> Path:
+        """Write `games` as a new shard of `generation` (atomically) and return its path."""
+        seq = max((s.seq for s in self.shards()), default=-1) + 1
+        path = self.folder / f"gen{generation:04d}-{seq:06d}-{len(games):04d}.npz"
+        arrays = pack_games(games)
+        atomic_write(path, lambda f: np.savez_compressed(f, size=np.int64(self.size), **arrays))
+        return path
+
+    def prune(self) -> int:
+        """Delete the shards entirely older than the window; returns how many."""
+        keep = set(s.path for s in self.window_shards())
+        old = [s for s in self.shards() if s.path not in keep]
+        for s in old:
+            s.path.unlink(missing_ok=True)
+            self._cache.pop(s.path, None)
+        return len(old)
+
+    # ----------------------------------------------------------------- listing
+    def shards(self) -> list[Shard]:
+        """Complete shards, oldest first."""
+        found = []
+        for path in self.folder.iterdir():
+            match = _NAME.match(path.name)
+            if match:
+                found.append(Shard(int(match[1]), int(match[2]), int(match[3]), path))
+        return sorted(found, key=lambda s: s.seq)
+
+    def games(self, generation: int | None = None) -> int:
+        """Games stored (of one generation, or all)."""
+        return sum(s.games for s in self.shards() if generation is None or s.generation == generation)
+
+    def window_shards(self) -> list[Shard]:
+        """The newest shards holding at least `window_games` games (fewer if the buffer is smaller)."""
+        chosen, count = [], 0
+        for s in reversed(self.shards()):
+            if count >= self.window_games:
+                break
+            chosen.append(s)
+            count += s.games
+        return chosen[::-1]
+
+    def read(self, path: Path) -> dict[str, np.ndarray]:
+        """All arrays of a shard (cached); raises ShardError when unreadable or of another size."""
+        if path not in self._cache:
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    data = {k: z[k] for k in z.files}
+            except (OSError, ValueError, EOFError) as e:
+                raise ShardError(f"replay shard {str(path)!r} is unreadable: {e}") from None
+            if int(data.get("size", -1)) != self.size:
+                raise ShardError(f"replay shard {str(path)!r} is not a {self.size}x{self.size} shard")
+            self._cache[path] = data
+        return self._cache[path]
+
+    def window(self) -> dict[str, np.ndarray]:
+        """The positions of the window's games, concatenated (SAMPLE_FIELDS)."""
+        paths = tuple(s.path for s in self.window_shards())
+        if self._window is None or self._window[0] != paths:
+            parts = [self.read(p) for p in paths]
+            self._window = (paths, {k: np.concatenate([p[k] for p in parts]) for k in SAMPLE_FIELDS} if parts
+                            else {})
+            self._cache = {p: self._cache[p] for p in paths if p in self._cache}
+        return self._window[1]
+
+    def positions(self) -> int:
+        """Positions in the window."""
+        data = self.window()
+        return len(data["to_play"]) if data else 0
+
+    def playthrough(self, generations: range) -> list[tuple[np.ndarray, int]]:
+        """(values float32 [moves], winner) of the playthrough games of `generations` (resign calibration)."""
+        out = []
+        for s in self.shards():
+            if s.generation in generations:
+                data = self.read(s.path)
+                for i in np.flatnonzero(data["game_playthrough"]):
+                    out.append((data["values"][data["values_game"] == i].astype(np.float32),
+                                int(data["game_winner"][i])))
+        return out
+
+    # ----------------------------------------------------------------- sampling
+    def sample(self, batch_size: int, rng: np.random.Generator, symmetries: bool = True) -> ZeroBatch:
+        """`batch_size` positions drawn uniformly (with replacement) from the window, each in a random symmetry."""
+        data = self.window()
+        if not data or len(data["to_play"]) == 0:
+            raise ShardError(f"replay buffer {str(self.folder)!r} has no positions to sample")
+        index = rng.integers(len(data["to_play"]), size=batch_size)
+        n = self.size
+        planes = self.encoder(data, index)
+        policy = data["policy"][index].astype(np.float32)
+        ownership = data["ownership"][index].astype(np.float32).reshape(-1, n, n)
+        if symmetries:
+            ks = rng.integers(symmetry.NUM_SYMMETRIES, size=batch_size)
+            for k in range(1, symmetry.NUM_SYMMETRIES):
+                sel = ks == k
+                if sel.any():
+                    planes[sel] = symmetry.apply_planes(planes[sel], k)
+                    policy[sel] = symmetry.apply_policy(policy[sel], k, n)
+                    ownership[sel] = symmetry.apply_planes(ownership[sel], k)
+        return ZeroBatch(planes, policy, data["outcome"][index].astype(np.float32), ownership.reshape(-1, n * n),
+                         data["score"][index].astype(np.float32), data["scored"][index].astype(np.float32))
+
+
+def false_positive_rate(games: list[tuple[np.ndarray, int]], threshold: float) -> tuple[float, int]:
+    """(share of would-be resignations by the eventual winner, number of would-be resignations).
+
+    A game would have ended at the first move whose side to move (Black at even moves) had a
+    value below `threshold`; it is a false positive when that side went on to win.
+    """
+    resigned = wrong = 0
+    for values, winner in games:
+        below = np.flatnonzero(values < threshold)
+        if below.size:
+            resigned += 1
+            wrong += (BLACK if below[0] % 2 == 0 else 3 - BLACK) == winner
+    return (wrong / resigned if resigned else 0.0), resigned
+
+
+RESIGN_GRID = tuple(float(t) for t in np.round(np.arange(-0.99, -0.795, 0.01), 2))
+"""Thresholds the calibration chooses from (never above -0.8: early values are poorly calibrated)."""
+
+
+def calibrate_resign(games: list[tuple[np.ndarray, int]], current: float, target: float,
+                     min_resignations: int = 20) -> float:
+    """The highest threshold of RESIGN_GRID whose false-positive rate on `games` is <= target.
+
+    A threshold with fewer than `min_resignations` would-be resignations is not measurable and
+    not chosen. With no acceptable candidate the threshold drops to -0.99 if the current one
+    measurably errs too often, else it stays.
+    """
+    best = None
+    for t in RESIGN_GRID:
+        rate, count = false_positive_rate(games, t)
+        if count >= min_resignations and rate <= target:
+            best = t
+    if best is not None:
+        return best
+    rate, count = false_positive_rate(games, current)
+    return RESIGN_GRID[0] if count >= min_resignations and rate > target else current

@@ -1,0 +1,215 @@
+"""ZeroConfig: every setting of an AlphaGo Zero run (frozen; stored as config.json in the run folder)."""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+
+from rlgo.go import coords, features
+from rlgo.go.rules import Rules, rules_from_name
+from rlgo.nn.model import NetConfig
+from rlgo.train.common import OptimConfig, TrainError
+
+GATE_RULES = ("sprt", "fixed")
+
+
+class ZeroConfigError(TrainError):
+    """A ZeroConfig field with a value the loop cannot use, or a run folder that does not match."""
+
+
+@dataclass(frozen=True)
+class ZeroConfig:
+    """An AlphaGo Zero run: board, network, self-play search, replay window, training, gating."""
+
+    out: str
+    """Run folder (config.json, state.json, best.json, checkpoints/, buffer/, sgf/, metrics.csv)."""
+    size: int = 9
+    """Board size N."""
+    rules: str = "chinese"
+    """Rules preset (rlgo.go.rules.PRESETS); games are scored by area, so territory rules are refused."""
+    komi: float | None = None
+    """Komi (None: the preset's)."""
+    # ------------------------------------------------------------- network
+    backbone: str = "resnet"
+    """Trunk of rlgo.nn."""
+    blocks: int = 4
+    """Trunk depth."""
+    width: int = 32
+    """Trunk channels."""
+    feature_set: str = "agz"
+    """Input planes (rlgo.go.features)."""
+    aux_heads: bool = False
+    """KataGo-style auxiliary ownership and score heads, trained on the final position of scored games."""
+    # ------------------------------------------------------------- self-play
+    games_per_generation: int = 200
+    """Self-play games by the best network per generation."""
+    playouts: int = 200
+    """Simulations of a full search (recorded as a training target)."""
+    fast_playouts: int = 0
+    """Playout cap randomization (KataGo): simulations of a fast, unrecorded search (0: every search is full)."""
+    full_search_prob: float = 0.25
+    """With fast_playouts > 0: share of moves searched with the full budget and recorded."""
+    c_puct: float = 1.5
+    """PUCT exploration constant."""
+    fpu: float = 0.25
+    """First-play urgency reduction (an unvisited child's Q = parent Q - fpu)."""
+    leaves_per_game: int = 4
+    """Leaves gathered per tree per step (virtual loss); the network batch is about this times parallel_games."""
+    parallel_games: int = 64
+    """Games stepped together by one worker, each with its own tree."""
+    dirichlet_alpha: float = 0.0
+    """Root noise concentration (0: 0.03 * 361 / N**2, AlphaGo Zero's scaled to the board)."""
+    dirichlet_epsilon: float = 0.25
+    """Weight of the root noise in full searches."""
+    temperature_moves: int = -1
+    """Moves chosen in proportion to visits at the start of a game, argmax after (-1: N*N // 8)."""
+    resign_threshold: float = -0.9
+    """Initial resignation value: resign when max(root value, best child value) falls below it (-1: never)."""
+    resign_playthrough: float = 0.1
+    """Share of games with resignation disabled, played out to measure false-positive resignations."""
+    resign_fp_target: float = 0.05
+    """The threshold is adjusted each generation to keep false-positive resignations under this share."""
+    max_moves: int = 0
+    """Move cap of a game, then scored as it stands (0: 2 * N * N)."""
+    workers: int = 0
+    """Self-play / gating processes (0: the number of cores; 1: in the main process)."""
+    # ------------------------------------------------------------- replay and training
+    window_games: int = 2000
+    """Replay buffer: the last this many games are kept and sampled."""
+    steps_per_generation: int = 200
+    """Optimizer steps between candidates."""
+    batch_size: int = 256
+    """Positions per optimizer step (uniform from the window, random symmetry each)."""
+    optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=0.02, schedule="constant", warmup=0.0))
+    """Optimizer and LR schedule (progress = step / (generations * steps_per_generation))."""
+    value_weight: float = 1.0
+    """Weight of the value MSE (policy cross-entropy has weight 1; L2 is the optimizer's weight decay)."""
+    aux_weight: float = 0.5
+    """Weight of the ownership MSE and of the score loss when aux_heads."""
+    # ------------------------------------------------------------- gating and rating
+    gating: bool = True
+    """AlphaGo Zero gating (candidate replaces best only if it wins); False: AlphaZero continuous replacement."""
+    gate_games: int = 40
+    """Most games of a gate match (with gating off: the rating match against the previous network)."""
+    gate_rule: str = "sprt"
+    """'sprt' (stop early on an SPRT decision, H1 = gate_threshold) or 'fixed' (play all gate_games)."""
+    gate_threshold: float = 0.55
+    """Score the candidate needs against the best to replace it."""
+    gate_playouts: int = 0
+    """Simulations per move in gate games (0: playouts)."""
+    gate_temperature_moves: int = -1
+    """Opening moves of gate games drawn in proportion to visits, for variety (-1: N*N // 20 + 1)."""
+    # ------------------------------------------------------------- run
+    generations: int = 20
+    """Stop after this many generations (candidates)."""
+    hours: float = 0.0
+    """Also stop after this many hours of this process (0: no limit); resume continues."""
+    sgf_per_generation: int = 2
+    """Self-play games saved as SGF per generation."""
+    seed: int = 0
+    """Seed of network init, self-play, sampling and gating."""
+    device: str = "cpu"
+    """Torch device of training (self-play workers evaluate on the CPU)."""
+    threads: int = 0
+    """Torch threads of the main process (0: torch's default); workers use 1 each."""
+
+    def __post_init__(self):
+        def bad(name: str, rule: str):
+            raise ZeroConfigError(f"ZeroConfig.{name} {rule}, got {getattr(self, name)!r}")
+
+        try:
+            coords.check_size(self.size)
+            rules = self.game_rules()
+            features.feature_planes(self.feature_set)
+        except (ValueError, TypeError) as e:
+            raise ZeroConfigError(str(e)) from None
+        if rules.scoring != "area":
+            bad("rules", "must score by area (self-play games are counted Tromp-Taylor style)")
+        for name in ("blocks", "width", "games_per_generation", "playouts", "leaves_per_game", "parallel_games",
+                     "window_games", "steps_per_generation", "batch_size", "gate_games", "generations"):
+            if not getattr(self, name) > 0:
+                bad(name, "must be > 0")
+        for name in ("fast_playouts", "max_moves", "workers", "gate_playouts", "sgf_per_generation", "threads"):
+            if not getattr(self, name) >= 0:
+                bad(name, "must be >= 0")
+        for name in ("full_search_prob", "dirichlet_epsilon", "resign_playthrough", "resign_fp_target"):
+            if not 0 <= getattr(self, name) <= 1:
+                bad(name, "must be in [0, 1]")
+        if self.fast_playouts and not 0 < self.full_search_prob:
+            bad("full_search_prob", "must be > 0 with playout cap randomization")
+        if self.window_games < self.games_per_generation:
+            bad("window_games", f"must hold at least one generation ({self.games_per_generation} games)")
+        if self.fast_playouts >= self.playouts:
+            bad("fast_playouts", f"must be below playouts ({self.playouts})")
+        if not -1 <= self.resign_threshold <= 0:
+            bad("resign_threshold", "must be in [-1, 0]")
+        if not 0.5 < self.gate_threshold < 1:
+            bad("gate_threshold", "must be in (0.5, 1)")
+        if self.gate_rule not in GATE_RULES:
+            bad("gate_rule", f"must be one of {', '.join(GATE_RULES)}")
+        if self.dirichlet_alpha < 0 or self.value_weight < 0 or self.aux_weight < 0 or self.hours < 0:
+            raise ZeroConfigError("dirichlet_alpha, value_weight, aux_weight and hours must be >= 0")
+        if self.temperature_moves < -1 or self.gate_temperature_moves < -1:
+            raise ZeroConfigError("temperature_moves and gate_temperature_moves must be >= -1 (-1: auto)")
+
+    # ------------------------------------------------------------- derived settings
+    def game_rules(self) -> Rules:
+        """The Rules of every game of the run."""
+        rules = rules_from_name(self.rules)
+        return rules if self.komi is None else rules.with_komi(self.komi)
+
+    @property
+    def alpha(self) -> float:
+        """Dirichlet concentration in use."""
+        return self.dirichlet_alpha or 0.03 * 361 / self.size ** 2
+
+    @property
+    def opening_moves(self) -> int:
+        """Moves played with temperature 1 in self-play."""
+        return self.size * self.size // 8 if self.temperature_moves < 0 else self.temperature_moves
+
+    @property
+    def gate_opening_moves(self) -> int:
+        """Moves played with temperature 1 in gate games."""
+        return self.size * self.size // 20 + 1 if self.gate_temperature_moves < 0 else self.gate_temperature_moves
+
+    @property
+    def move_cap(self) -> int:
+        """Moves after which a game is scored as it stands."""
+        return self.max_moves or 2 * self.size * self.size
+
+    @property
+    def worker_count(self) -> int:
+        """Processes for self-play and gating (1 = in the main process)."""
+        return self.workers or os.cpu_count() or 1
+
+    def net_config(self) -> NetConfig:
+        """The network of the run: policy + value (+ ownership + score with aux_heads)."""
+        heads = ("policy", "value", "ownership", "score") if self.aux_heads else ("policy", "value")
+        return NetConfig(backbone=self.backbone, width=self.width, depth=self.blocks, board_size=self.size,
+                         in_planes=features.feature_planes(self.feature_set), feature_set=self.feature_set,
+                         feature_version=features.feature_version(self.feature_set), heads=heads)
+
+    # ------------------------------------------------------------- (de)serialisation
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (tuples as lists)."""
+        d = dataclasses.asdict(self)
+        d["optim"]["step_at"] = list(self.optim.step_at)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ZeroConfig":
+        """Inverse of to_dict; unknown keys raise ZeroConfigError."""
+        valid = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - valid)
+        if unknown:
+            raise ZeroConfigError(f"unknown ZeroConfig keys {unknown}")
+        d = dict(d)
+        if isinstance(d.get("optim"), dict):
+            optim = dict(d["optim"])
+            optim["step_at"] = tuple(optim.get("step_at", OptimConfig.step_at))
+            try:
+                d["optim"] = OptimConfig(**optim)
+            except TypeError as e:
+                raise ZeroConfigError(f"bad optim settings: {e}") from None
+        return cls(**d)

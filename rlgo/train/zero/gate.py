@@ -1,0 +1,72 @@
+"""Gating (AlphaGo Zero: the candidate replaces the best network only if it wins) and Elo per generation."""
+from __future__ import annotations
+
+import os
+
+from rlgo.arena.elo import Rating, elo_from_score, fit_elo
+from rlgo.arena.results import append_result, load_results, rated_games
+from rlgo.arena.sprt import ACCEPT_H0, ACCEPT_H1, sprt
+from rlgo.go.state import COLOR_NAMES, EMPTY
+from rlgo.train.zero.selfplay import MatchGame
+
+ACCEPT, REJECT, CONTINUE = "accept", "reject", "continue"
+
+
+def generation_name(generation: int) -> str:
+    """Label of a generation's network in logs and ratings, e.g. 'gen-0003'."""
+    return f"gen-{generation:04d}"
+
+
+def gate_decision(scores: list[float], max_games: int, threshold: float = 0.55, rule: str = "sprt") -> str:
+    """'accept', 'reject' or 'continue' for the candidate's game scores (1 win, 0.5 jigo, 0 loss).
+
+    'sprt': Wald's test of H0 = equal strength against H1 = the Elo gap of `threshold`
+    (35 Elo for 55%) may stop the match early. Once `max_games` are played (or with 'fixed'),
+    the candidate is accepted when its score is at least `threshold`.
+    """
+    n = len(scores)
+    if rule == "sprt" and n:
+        wins, draws = scores.count(1.0), scores.count(0.5)
+        decision = sprt(wins, draws, n - wins - draws, 0.0, elo_from_score(threshold)).decision
+        if decision == ACCEPT_H1:
+            return ACCEPT
+        if decision == ACCEPT_H0:
+            return REJECT
+    if n >= max_games:
+        return ACCEPT if sum(scores) / n >= threshold else REJECT
+    return CONTINUE
+
+
+def match_record(generation: int, candidate: int, opponent: int, game: MatchGame) -> dict:
+    """A results.jsonl record (rlgo.arena.results format) of a gate game of `generation`."""
+    first, second = generation_name(candidate), generation_name(opponent)
+    black, white = (first, second) if game.first_black else (second, first)
+    winner = "0" if game.winner == EMPTY else COLOR_NAMES[game.winner][0].upper()
+    return {"id": f"gate-{generation:04d}-{game.index:03d}", "generation": generation, "black": black,
+            "white": white, "winner": winner, "result": game.result, "moves": len(game.moves),
+            "candidate_black": game.first_black}
+
+
+def log_games(folder: str | os.PathLike, records: list[dict]) -> None:
+    """Append gate records to <folder>/results.jsonl (fsynced one by one)."""
+    for record in records:
+        append_result(folder, record)
+
+
+def gate_scores(folder: str | os.PathLike, generation: int) -> dict[int, float]:
+    """Candidate's score of each logged gate game of `generation`, by game index."""
+    out = {}
+    for rid, r in load_results(folder).items():
+        if r.get("generation") == generation and rid.startswith("gate-"):
+            black_wins = {"B": 1.0, "W": 0.0, "0": 0.5}[r["winner"]]
+            out[int(rid.rsplit("-", 1)[1])] = black_wins if r["candidate_black"] else 1.0 - black_wins
+    return out
+
+
+def ratings(folder: str | os.PathLike) -> dict[str, Rating]:
+    """Elo of every rated generation relative to generation 0 (Bradley-Terry fit of all gate games)."""
+    games = rated_games(load_results(folder).values())
+    if not games:
+        return {}
+    return {r.name: r for r in fit_elo(games, anchor=generation_name(0))}
+

@@ -1,0 +1,290 @@
+"""The AlphaGo Zero loop, top to bottom: self-play -> replay buffer -> train -> gate -> next generation.
+
+Run folder:
+    config.json            the ZeroConfig of the run
+    state.json             generation, phase (selfplay / train / gate), best generation, resign threshold
+    best.json              {"generation": g, "checkpoint": "checkpoints/gen-000g.pt"}: the self-play network
+    checkpoints/gen-*.pt   generation 0 = random init, generation g + 1 = the candidate trained after g
+    train_state.pt         optimizer state, step, and the generation holding the trainer's weights
+    buffer/*.npz           replay shards (rlgo.train.zero.buffer)
+    results.jsonl          every gate game (rlgo.arena.results format), the source of the Elo ratings
+    metrics.csv            one row per generation (+ tb/ for TensorBoard when installed)
+    sgf/gen-*-*.sgf        sample self-play games
+Every file is written atomically and each phase is idempotent, so a kill -9 at any moment
+loses at most the games in flight; `resume=True` continues from state.json.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+
+from rlgo.go.sgf import GameRecord, save_sgf
+from rlgo.go.state import GameState
+from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rlgo.nn.model import build_model
+from rlgo.train.common import MetricsLogger, select_device
+from rlgo.train.zero.buffer import ReplayBuffer, calibrate_resign, false_positive_rate
+from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
+from rlgo.train.zero.display import Dashboard, generation_line, summary_table
+from rlgo.train.zero.gate import ACCEPT, CONTINUE, gate_decision, gate_scores, generation_name, log_games, \
+    match_record, ratings
+from rlgo.train.zero.pool import Workers, split
+from rlgo.train.zero.selfplay import NEVER_RESIGN, MatchTask, PlaySettings, SelfPlayTask, play_match, play_selfplay
+from rlgo.train.zero.storage import read_json, write_json
+from rlgo.train.zero.trainer import Trainer
+
+CONFIG, STATE, BEST, TRAIN_STATE = "config.json", "state.json", "best.json", "train_state.pt"
+RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation")
+"""ZeroConfig fields that `--resume` may change; the others must match the stored config."""
+
+
+@dataclass
+class LoopState:
+    """Where the loop stands (state.json)."""
+
+    generation: int = 0
+    """Current generation: its self-play uses the best network; its candidate becomes generation + 1."""
+    phase: str = "selfplay"
+    """Next step of the generation: 'selfplay', 'train' or 'gate'."""
+    best: int = 0
+    """Generation of the best network (the one in best.json)."""
+    resign_threshold: float = NEVER_RESIGN
+    """Current resignation value."""
+    selfplay_seconds: float = 0.0
+    """Self-play wall time of the current generation so far."""
+    selfplay_moves: int = 0
+    """Moves played (recorded or not) in the current generation so far."""
+    resign_fp_rate: float = 0.0
+    """False-positive resignation rate of this generation's playthrough games at the threshold they used."""
+
+
+def checkpoint_path(run: Path, generation: int) -> Path:
+    """The checkpoint of a generation's network."""
+    return run / "checkpoints" / f"gen-{generation:04d}.pt"
+
+
+def read_best(run: str | Path) -> tuple[int, Path]:
+    """(generation, checkpoint path) of best.json."""
+    run = Path(run)
+    best = read_json(run / BEST)
+    return int(best["generation"]), run / best["checkpoint"]
+
+
+def _write_best(run: Path, generation: int, elo: float) -> None:
+    write_json(run / BEST, {"generation": generation, "elo": elo,
+                            "checkpoint": str(checkpoint_path(run, generation).relative_to(run))})
+
+
+def resume_config(run: str | Path, **changes) -> ZeroConfig:
+    """The stored config of a run folder with some RUN_CONTROL fields changed."""
+    try:
+        stored = ZeroConfig.from_dict({**read_json(Path(run) / CONFIG), "out": str(run)})
+    except FileNotFoundError:
+        raise ZeroConfigError(f"cannot resume: {str(run)!r} holds no zero run (no {CONFIG})") from None
+    return dataclasses.replace(stored, **changes)
+
+
+def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
+    """Create a run folder (config, generation 0, best.json) or reopen one; returns its config and state."""
+    run = Path(cfg.out)
+    if resume:
+        stored = resume_config(run)
+        try:
+            state = LoopState(**read_json(run / STATE))
+        except FileNotFoundError:
+            raise ZeroConfigError(f"cannot resume: {str(run)!r} has no {STATE}") from None
+        changed = [f.name for f in dataclasses.fields(cfg) if f.name not in RUN_CONTROL + ("out",)
+                   and getattr(cfg, f.name) != getattr(stored, f.name)]
+        if changed:
+            raise ZeroConfigError(f"cannot resume {str(run)!r} with other {', '.join(changed)} "
+                                  f"(only {', '.join(RUN_CONTROL)} may change)")
+        cfg = dataclasses.replace(stored, **{k: getattr(cfg, k) for k in RUN_CONTROL})
+        read_best(run)  # fails loudly on a damaged pointer
+        return cfg, state
+    if (run / CONFIG).exists():
+        raise ZeroConfigError(f"{str(run)!r} already holds a zero run; resume it or choose another folder")
+    (run / "checkpoints").mkdir(parents=True, exist_ok=True)
+    write_json(run / CONFIG, cfg.to_dict())
+    torch.manual_seed(cfg.seed)
+    save_checkpoint(checkpoint_path(run, 0), build_model(cfg.net_config()), 0)
+    _write_best(run, 0, 0.0)
+    state = LoopState(resign_threshold=cfg.resign_threshold if cfg.resign_threshold > -1 else NEVER_RESIGN)
+    write_json(run / STATE, dataclasses.asdict(state))
+    return cfg, state
+
+
+def train_zero(cfg: ZeroConfig, resume: bool = False, console: Console | None = None) -> list[dict]:
+    """Run (or continue) the loop until cfg.generations candidates exist or cfg.hours pass; returns the
+    metrics rows of the run."""
+    cfg, state = open_run(cfg, resume)
+    run = Path(cfg.out)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    deadline = time.monotonic() + cfg.hours * 3600 if cfg.hours else float("inf")
+    device = select_device(cfg.device)
+    buffer = ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.feature_set)
+    trainer, trained = _trainer(cfg, run, device)
+    metrics = MetricsLogger(run, "metrics", resume_step=state.generation)
+    rows = MetricsLogger.read(metrics.path) if metrics.fields else []
+
+    def save_state() -> None:
+        write_json(run / STATE, dataclasses.asdict(state))
+
+    with Workers(cfg.worker_count) as workers, Dashboard(console) as show:
+        while state.generation < cfg.generations and time.monotonic() < deadline:
+            g = state.generation
+            rng = np.random.default_rng([cfg.seed, g])
+
+            # 1. Self-play: the best network plays games_per_generation games into the replay buffer.
+            if state.phase == "selfplay":
+                settings = PlaySettings.selfplay(cfg, state.resign_threshold)
+                best_ckpt = str(checkpoint_path(run, state.best))
+                done = buffer.games(g)
+                show.phase(f"gen {g} self-play", cfg.games_per_generation, done)
+                sizes = split(cfg.games_per_generation - done, workers.count, cfg.parallel_games)
+                tasks = [SelfPlayTask(best_ckpt, settings, n, _seed(cfg.seed, g, done + i))
+                         for i, n in enumerate(sizes)]
+                last = time.perf_counter()
+                for result in workers.run(play_selfplay, tasks):
+                    buffer.add(g, result.games)
+                    _save_sgfs(run, cfg, g, result.games)
+                    done += len(result.games)
+                    state.selfplay_seconds += time.perf_counter() - last
+                    last = time.perf_counter()
+                    state.selfplay_moves += result.moves
+                    show.update(done, f"{done / max(state.selfplay_seconds, 1e-9):.2f} games/s")
+                    save_state()
+                state.resign_fp_rate = false_positive_rate(buffer.playthrough(range(g, g + 1)),
+                                                           state.resign_threshold)[0]
+                if cfg.resign_threshold > -1:
+                    state.resign_threshold = calibrate_resign(buffer.playthrough(range(g - 3, g + 1)),
+                                                              state.resign_threshold, cfg.resign_fp_target)
+                buffer.prune()
+                state.phase = "train"
+                save_state()
+
+            # 2. Training: S steps on uniform samples of the window -> candidate network g + 1.
+            if state.phase == "train" and time.monotonic() < deadline:
+                if trained != g + 1:  # a kill after saving the candidate must not train it twice
+                    show.phase(f"gen {g} train", cfg.steps_per_generation)
+                    start = time.perf_counter()
+                    losses = trainer.train(buffer, cfg.steps_per_generation, cfg.batch_size, rng,
+                                           lambda i, l: show.update(i, f"loss {l['loss']:.3f}"))
+                    losses["train_samples_per_s"] = cfg.steps_per_generation * cfg.batch_size / (
+                        time.perf_counter() - start)
+                    save_checkpoint(checkpoint_path(run, g + 1), trainer.model, trainer.step, losses)
+                    trainer.save(run / TRAIN_STATE, g + 1)
+                    trained = g + 1
+                state.phase = "gate"
+                save_state()
+
+            # 3. Gate: candidate vs best (AlphaGo Zero) or vs the previous network (rating only, no gating).
+            if state.phase == "gate" and time.monotonic() < deadline:
+                opponent = state.best if cfg.gating else g
+                scores = _gate(cfg, run, workers, show, g, opponent, state.resign_threshold)
+                decision = gate_decision(scores, cfg.gate_games, cfg.gate_threshold, cfg.gate_rule)
+                elo = ratings(run)
+                if decision == ACCEPT or not cfg.gating:
+                    state.best = g + 1
+                    _write_best(run, g + 1, elo[generation_name(g + 1)].elo)
+                row = _metrics_row(cfg, run, buffer, state, g, scores, decision, elo)
+                metrics.log(g + 1, **row)
+                rows.append(row)
+                show.print(generation_line(row, [float(r["elo"]) for r in rows]))
+                state = LoopState(g + 1, "selfplay", state.best, state.resign_threshold)
+                save_state()
+        metrics.close()
+    if rows:
+        show.print(summary_table(rows))
+    return rows
+
+
+def _seed(base: int, generation: int, index: int) -> int:
+    return int(np.random.SeedSequence([base, generation, index]).generate_state(1)[0])
+
+
+def _trainer(cfg: ZeroConfig, run: Path, device: torch.device) -> tuple[Trainer, int]:
+    """The network under training and the generation whose checkpoint holds its weights."""
+    generation = 0
+    if (run / TRAIN_STATE).exists():
+        generation = int(torch.load(run / TRAIN_STATE, map_location="cpu", weights_only=True)["generation"])
+    model, meta = load_checkpoint(checkpoint_path(run, generation), expect_board_size=cfg.size,
+                                  expect_feature_set=cfg.feature_set)
+    if meta.config != cfg.net_config():
+        raise CheckpointError(f"{checkpoint_path(run, generation)} holds {meta.config.name}, the run is "
+                              f"{cfg.net_config().name}")
+    trainer = Trainer(model, cfg.optim, cfg.generations * cfg.steps_per_generation, device, cfg.value_weight,
+                      cfg.aux_weight)
+    if (run / TRAIN_STATE).exists():
+        trainer.load(run / TRAIN_STATE)
+    return trainer, generation
+
+
+def _gate(cfg: ZeroConfig, run: Path, workers: Workers, show: Dashboard, g: int, opponent: int,
+          resign_threshold: float) -> list[float]:
+    """Play (or finish) the gate match of generation g; returns the candidate's game scores."""
+    settings = PlaySettings.match(cfg, resign_threshold)
+    scores = gate_scores(run, g)
+    show.phase(f"gen {g} gate", cfg.gate_games, len(scores))
+    first, second = str(checkpoint_path(run, g + 1)), str(checkpoint_path(run, opponent))
+    while gate_decision(list(scores.values()), cfg.gate_games, cfg.gate_threshold, cfg.gate_rule) == CONTINUE:
+        start = max(scores, default=-1) + 1
+        count = min(cfg.gate_games - len(scores), cfg.parallel_games * workers.count)
+        sizes = split(count, workers.count, cfg.parallel_games)
+        offsets = np.cumsum([0] + sizes)
+        tasks = [MatchTask(first, second, settings, tuple(range(start + a, start + b)), _seed(cfg.seed, g, start + a))
+                 for a, b in zip(offsets[:-1], offsets[1:])]
+        for result in workers.run(play_match, tasks):
+            log_games(run, [match_record(g, g + 1, opponent, game) for game in result.games])
+            scores.update({game.index: game.first_score for game in result.games})
+            show.update(len(scores), f"score {sum(scores.values()) / len(scores):.2f}")
+    return list(scores.values())
+
+
+def _save_sgfs(run: Path, cfg: ZeroConfig, g: int, games: list) -> None:
+    """Save the first cfg.sgf_per_generation games of generation g as SGF."""
+    folder = run / "sgf"
+    folder.mkdir(exist_ok=True)
+    have = len(list(folder.glob(f"gen-{g:04d}-*.sgf")))
+    for i, game in enumerate(games[:max(cfg.sgf_per_generation - have, 0)]):
+        state = GameState(cfg.size, cfg.game_rules())
+        for point in game.moves:
+            state.play(point)
+        if game.resigned:
+            state.resign()
+        name = generation_name(g)
+        record = GameRecord.from_state(state, black=name, white=name, game_name=f"{name} self-play",
+                                       root_comment=f"rlgo zero self-play, score {game.score:+g} by area")
+        save_sgf(folder / f"gen-{g:04d}-{have + i:03d}.sgf", record)
+
+
+def _metrics_row(cfg: ZeroConfig, run: Path, buffer: ReplayBuffer, state: LoopState, g: int, scores: list[float],
+                 decision: str, elo: dict) -> dict:
+    """The metrics.csv row of generation g (its self-play, training losses, gate and ratings)."""
+    shards = [buffer.read(s.path) for s in buffer.shards() if s.generation == g]
+    games = sum(len(d["game_winner"]) for d in shards)
+    positions = sum(len(d["to_play"]) for d in shards)
+    resigned = sum(int(d["game_resigned"].sum()) for d in shards)
+    _, meta = load_checkpoint(checkpoint_path(run, g + 1))
+    seconds = max(state.selfplay_seconds, 1e-9)
+    cand = elo.get(generation_name(g + 1))
+    best = elo.get(generation_name(state.best))
+    return {
+        "generation": g + 1, "best": state.best, "accepted": int(decision == ACCEPT or not cfg.gating),
+        "games": games, "positions": positions, "avg_length": float(sum(int(d["game_length"].sum())
+                                                                         for d in shards) / max(games, 1)),
+        "resign_rate": resigned / max(games, 1), "resign_threshold": state.resign_threshold,
+        "resign_fp_rate": state.resign_fp_rate, "playthrough_games": len(buffer.playthrough(range(g, g + 1))),
+        "games_per_s": games / seconds, "positions_per_s": state.selfplay_moves / seconds,
+        "buffer_games": sum(s.games for s in buffer.window_shards()), "buffer_positions": buffer.positions(),
+        **{k: v for k, v in meta.metrics.items()},
+        "gate_games": len(scores), "gate_score": sum(scores) / max(len(scores), 1),
+        "elo": cand.elo if cand else 0.0, "elo_95": (cand.high - cand.elo) if cand else 0.0,
+        "best_elo": best.elo if best else 0.0,
+    }

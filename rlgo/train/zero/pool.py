@@ -1,0 +1,75 @@
+"""Where worker tasks run: in this process (one worker) or in spawned processes, results as they finish.
+
+Tasks and results are plain picklable values and the worker functions are module-level, so
+a Ray backend (`ray.remote(play_selfplay)`) could run the same functions.
+"""
+from __future__ import annotations
+
+import multiprocessing
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Callable, Iterable, Iterator, TypeVar
+
+import torch
+
+from rlgo.train.zero.selfplay import init_worker
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Workers:
+    """`count` worker processes (spawn start method, 1 torch thread each); count 1 runs tasks inline,
+    also on 1 torch thread (small batches gain nothing from more, and spinning threads hurt on a busy machine)."""
+
+    def __init__(self, count: int):
+        self.count = max(1, count)
+        self._pool = None
+        if self.count > 1:
+            self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=init_worker, initargs=(1,))
+
+    def run(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
+        """fn(task) for every task, yielded in order of completion (pending tasks are cancelled if the
+        caller stops early)."""
+        if self._pool is None:
+            for task in tasks:
+                threads = torch.get_num_threads()
+                torch.set_num_threads(1)
+                try:
+                    result = fn(task)
+                finally:
+                    torch.set_num_threads(threads)
+                yield result
+            return
+        pending = {self._pool.submit(fn, task) for task in tasks}
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+    def close(self) -> None:
+        """Stop the processes (cancelling tasks not started)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def __enter__(self) -> "Workers":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def split(total: int, parts: int, most: int) -> list[int]:
+    """Sizes of tasks covering `total` items: about total / parts each, at most `most`, none empty."""
+    if total <= 0:
+        return []
+    per = min(most, -(-total // max(parts, 1)))
+    sizes = [per] * (total // per)
+    if total % per:
+        sizes.append(total % per)
+    return sizes

@@ -1,0 +1,323 @@
+"""Self-play and match games, many at once: the worker functions of the zero loop.
+
+`play_selfplay(task)` and `play_match(task)` take a frozen task (checkpoint paths, settings,
+seed) and return plain results (numpy arrays, ints), so the same functions run in this
+process, in spawned worker processes, or under Ray.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from rlgo.go import coords, features, kernels as K
+from rlgo.go.rules import Rules
+from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
+from rlgo.nn.checkpoint import load_checkpoint
+from rlgo.nn.evaluator import TorchEvaluator
+from rlgo.train.data.shards import pack_stones
+from rlgo.train.zero.config import ZeroConfig
+from rlgo.train.zero.multisearch import BatchedSearch, GameSearch, Net
+
+NEVER_RESIGN = -1.0
+"""A resign threshold no value falls below."""
+
+
+@dataclass(frozen=True)
+class PlaySettings:
+    """How self-play and match games are searched and ended (derived from a ZeroConfig)."""
+
+    size: int
+    """Board size N."""
+    rules: Rules
+    """Rules of every game (area scoring)."""
+    playouts: int
+    """Simulations of a full search."""
+    fast_playouts: int = 0
+    """Simulations of a fast unrecorded search (0: every search is full)."""
+    full_search_prob: float = 1.0
+    """Share of full searches when fast_playouts > 0."""
+    c_puct: float = 1.5
+    """PUCT exploration constant."""
+    fpu: float = 0.25
+    """First-play urgency reduction."""
+    leaves_per_game: int = 4
+    """Leaves per tree per network batch."""
+    parallel_games: int = 64
+    """Games stepped together."""
+    alpha: float = 0.3
+    """Dirichlet concentration of the root noise."""
+    noise_epsilon: float = 0.25
+    """Root noise weight in full searches (0 in matches)."""
+    opening_moves: int = 10
+    """Moves drawn in proportion to visits at the start of a game."""
+    resign_threshold: float = NEVER_RESIGN
+    """Resign when the side to move's resign value falls below this."""
+    resign_playthrough: float = 0.0
+    """Share of self-play games with resignation disabled (their values are kept for calibration)."""
+    move_cap: int = 162
+    """Moves after which a game is scored as it stands."""
+    feature_set: str = "agz"
+    """Input planes of the networks."""
+
+    @classmethod
+    def selfplay(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
+        """Self-play settings of a run with the current resign threshold."""
+        return cls(cfg.size, cfg.game_rules(), cfg.playouts, cfg.fast_playouts,
+                   cfg.full_search_prob if cfg.fast_playouts else 1.0, cfg.c_puct, cfg.fpu, cfg.leaves_per_game,
+                   cfg.parallel_games, cfg.alpha, cfg.dirichlet_epsilon, cfg.opening_moves, resign_threshold,
+                   cfg.resign_playthrough, cfg.move_cap, cfg.feature_set)
+
+    @classmethod
+    def match(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
+        """Gate / rating match settings: no noise, short random opening, full searches only."""
+        return cls(cfg.size, cfg.game_rules(), cfg.gate_playouts or cfg.playouts, 0, 1.0, cfg.c_puct, cfg.fpu,
+                   cfg.leaves_per_game, cfg.parallel_games, cfg.alpha, 0.0, cfg.gate_opening_moves,
+                   resign_threshold, 0.0, cfg.move_cap, cfg.feature_set)
+
+
+@dataclass(frozen=True)
+class SelfPlayTask:
+    """Play `games` self-play games with the network at `checkpoint`."""
+
+    checkpoint: str
+    settings: PlaySettings
+    games: int
+    seed: int
+
+
+@dataclass(frozen=True)
+class MatchTask:
+    """Play games `indices` of a match: `first` takes Black in even-numbered games."""
+
+    first: str
+    second: str
+    settings: PlaySettings
+    indices: tuple[int, ...]
+    seed: int
+
+
+@dataclass
+class SelfPlayGame:
+    """A finished self-play game with one training sample per full search."""
+
+    moves: list[int]
+    """Points played in order (N*N = pass)."""
+    winner: int
+    """BLACK, WHITE or EMPTY (jigo)."""
+    score: float
+    """Area score Black - White - komi of the final position (the game may have ended by resignation)."""
+    resigned: bool
+    """The loser resigned."""
+    playthrough: bool
+    """Resignation was disabled in this game."""
+    values: np.ndarray
+    """float32 [moves]: resign value of the side to move before each move (Black moves first)."""
+    samples: dict[str, np.ndarray]
+    """Per recorded position (see rlgo.train.zero.buffer.SAMPLE_FIELDS)."""
+
+
+@dataclass
+class MatchGame:
+    """A finished match game."""
+
+    index: int
+    """Game number in the match (first plays Black when even)."""
+    winner: int
+    """BLACK, WHITE or EMPTY."""
+    moves: list[int]
+    """Points played in order."""
+    result: str
+    """SGF result, e.g. 'B+R', 'W+3.5'."""
+
+    @property
+    def first_black(self) -> bool:
+        return self.index % 2 == 0
+
+    @property
+    def first_score(self) -> float:
+        """The first network's points: 1 win, 0.5 jigo, 0 loss."""
+        if self.winner == EMPTY:
+            return 0.5
+        return float((self.winner == BLACK) == self.first_black)
+
+
+@dataclass
+class WorkerResult:
+    """What one task returns: its games and how much searching it did."""
+
+    games: list = field(default_factory=list)
+    """SelfPlayGame or MatchGame records."""
+    moves: int = 0
+    """Moves played."""
+    evaluations: int = 0
+    """Positions evaluated by the networks."""
+    seconds: float = 0.0
+    """Wall time of the task."""
+
+
+@dataclass
+class _Live:
+    """A game in progress and its bookkeeping."""
+
+    search: GameSearch
+    index: int
+    playthrough: bool = False
+    full: bool = True
+    values: list[float] = field(default_factory=list)
+    samples: list[tuple] = field(default_factory=list)
+
+
+def _drive(searcher: BatchedSearch, new_games: Iterator[_Live], parallel: int, begin: Callable[[_Live], None],
+           after_search: Callable[[_Live], bool], result: WorkerResult) -> list[_Live]:
+    """Keep `parallel` games in flight until `new_games` runs out; returns the finished games in order.
+
+    `begin(game)` starts the search of the side to move; `after_search(game)` plays a move and
+    says whether the game is over.
+    """
+    live, done = [], []
+    while True:
+        while len(live) < parallel:
+            game = next(new_games, None)
+            if game is None:
+                break
+            begin(game)
+            live.append(game)
+        if not live:
+            return done
+        result.evaluations += searcher.step([g.search for g in live])
+        for game in [g for g in live if g.search.done]:
+            result.moves += 1
+            if after_search(game):
+                live.remove(game)
+                done.append(game)
+            else:
+                begin(game)
+
+
+def _interior(size: int) -> np.ndarray:
+    return np.array([coords.to_vertex(p, size) for p in range(size * size)], np.int64)
+
+
+def run_selfplay(net: Net, s: PlaySettings, games: int, seed: int) -> WorkerResult:
+    """Play `games` self-play games with `net` (TorchEvaluator or any Net) and return them with samples."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    searcher = BatchedSearch(s.size, [net], s.rules, s.playouts, s.leaves_per_game, min(s.parallel_games, games),
+                             s.c_puct, s.fpu, s.feature_set, s.alpha, seed)
+    interior = _interior(s.size)
+    result = WorkerResult()
+
+    def new_games() -> Iterator[_Live]:
+        for i in range(games):
+            state = GameState(s.size, s.rules)
+            yield _Live(searcher.new_game(state, seed=seed * 1000 + i), i,
+                        playthrough=rng.random() < s.resign_playthrough)
+
+    def begin(g: _Live) -> None:
+        g.full = s.fast_playouts == 0 or rng.random() < s.full_search_prob
+        searcher.begin(g.search, s.playouts if g.full else s.fast_playouts, s.noise_epsilon if g.full else 0.0)
+
+    def after_search(g: _Live) -> bool:
+        search, state = g.search, g.search.state
+        value = search.resign_value()
+        g.values.append(value)
+        if value < s.resign_threshold and not g.playthrough:
+            state.resign()
+            return True
+        if g.full:
+            visits = search.visit_counts()
+            g.samples.append((state.position_history(features.HISTORY_LENGTH)[:, interior], state.to_play,
+                              _or(state.ko_point, -1), _or(state.last_move, -1), int(state.m[K.M_MOVENUM]),
+                              (visits / visits.sum()).astype(np.float16)))
+        searcher.play(search, search.choose(rng, proportional=state.move_number < s.opening_moves))
+        return state.is_over or state.move_number >= s.move_cap
+
+    finished = _drive(searcher, new_games(), s.parallel_games, begin, after_search, result)
+    result.games = [_selfplay_game(g, s.size) for g in finished]
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _or(value, default):
+    return default if value is None else value
+
+
+def _selfplay_game(g: _Live, size: int) -> SelfPlayGame:
+    """Finished game -> record with outcome, ownership and score targets for each side to move."""
+    state = g.search.state
+    winner, score = state.winner(), state.area_score()
+    owner = state.ownership().ravel()
+    t = len(g.samples)
+    to_play = np.array([x[1] for x in g.samples], np.int8)
+    sign = np.where(to_play == BLACK, 1, -1).astype(np.int8)
+    own = np.where(owner == BLACK, 1, np.where(owner == WHITE, -1, 0)).astype(np.int8)
+    samples = {
+        "stones": pack_stones(np.stack([x[0] for x in g.samples]) if t else np.zeros((0, 8, size * size), np.int8)),
+        "to_play": to_play,
+        "ko": np.array([x[2] for x in g.samples], np.int16),
+        "last_move": np.array([x[3] for x in g.samples], np.int16),
+        "move_number": np.array([x[4] for x in g.samples], np.int16),
+        "policy": np.stack([x[5] for x in g.samples]) if t else np.zeros((0, size * size + 1), np.float16),
+        "outcome": (np.zeros(t, np.int8) if winner == EMPTY else np.where(to_play == winner, 1, -1).astype(np.int8)),
+        "ownership": sign[:, None] * own[None, :],
+        "score": (sign * score).astype(np.float32),
+        "scored": np.full(t, state.resigned == EMPTY),
+    }
+    moves = [p for _, p in state.moves if p >= 0]
+    return SelfPlayGame(moves, winner, score, state.resigned != EMPTY, g.playthrough,
+                        np.array(g.values, np.float32), samples)
+
+
+def run_match(nets: tuple[Net, Net], s: PlaySettings, indices: tuple[int, ...], seed: int) -> WorkerResult:
+    """Games `indices` between nets[0] (Black in even games) and nets[1]; each side searches its own tree."""
+    start = time.perf_counter()
+    rng = np.random.default_rng(seed)
+    searcher = BatchedSearch(s.size, list(nets), s.rules, s.playouts, s.leaves_per_game,
+                             min(s.parallel_games, len(indices)), s.c_puct, s.fpu, s.feature_set, s.alpha, seed)
+    result = WorkerResult()
+
+    def new_games() -> Iterator[_Live]:
+        for i in indices:
+            colours = (0, 1) if i % 2 == 0 else (1, 0)
+            yield _Live(searcher.new_game(GameState(s.size, s.rules), colours, seed * 1000 + i), i)
+
+    def after_search(g: _Live) -> bool:
+        search, state = g.search, g.search.state
+        if search.resign_value() < s.resign_threshold:
+            state.resign()
+            return True
+        searcher.play(search, search.choose(rng, proportional=state.move_number < s.opening_moves))
+        return state.is_over or state.move_number >= s.move_cap
+
+    finished = _drive(searcher, new_games(), s.parallel_games, lambda g: searcher.begin(g.search, s.playouts),
+                      after_search, result)
+    result.games = [MatchGame(g.index, g.search.state.winner(), [p for _, p in g.search.state.moves if p >= 0],
+                              g.search.state.result()) for g in finished]
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def load_net(checkpoint: str, s: PlaySettings) -> TorchEvaluator:
+    """The CPU evaluator of a checkpoint, checked against the settings' board size and feature set."""
+    model, _ = load_checkpoint(checkpoint, expect_board_size=s.size, expect_feature_set=s.feature_set)
+    return TorchEvaluator(model)
+
+
+def play_selfplay(task: SelfPlayTask) -> WorkerResult:
+    """Worker entry point: self-play games of the network at task.checkpoint."""
+    return run_selfplay(load_net(task.checkpoint, task.settings), task.settings, task.games, task.seed)
+
+
+def play_match(task: MatchTask) -> WorkerResult:
+    """Worker entry point: match games between task.first and task.second."""
+    nets = (load_net(task.first, task.settings), load_net(task.second, task.settings))
+    return run_match(nets, task.settings, task.indices, task.seed)
+
+
+def init_worker(threads: int = 1) -> None:
+    """Process initializer: torch threads per worker (1 keeps the cores busy without oversubscription)."""
+    torch.set_num_threads(threads)
