@@ -177,6 +177,60 @@ def test_handicap_and_human_white():
     assert len(game.state.setup_stones) == 3 and game.agent_to_play  # White (the agent) moves first
 
 
+def test_save_and_load_continue_the_same_game(tmp_path):
+    game = Game(GameConfig(size=9), lambda size, rules: RandomAgent(4))
+    mover = RandomAgent(5)
+    for _ in range(6):
+        game.play_human(mover.select_move(game.state))
+        game.agent_move()
+    game.save(tmp_path / "g.sgf")
+    other = Game(GameConfig(size=13), lambda size, rules: RandomAgent(size))
+    other.load(tmp_path / "g.sgf")
+    assert other.state.size == 9 and other.state.moves == game.state.moves and other.state.hash == game.state.hash
+    assert other.undo() == 2 and other.state.moves == game.state.moves[:-2]
+
+
+def scripted(monkeypatch, lines: list[str]) -> None:
+    """Answer `input()` with `lines`, then end of file."""
+    answers = iter(lines)
+
+    def fake_input(prompt=""):
+        try:
+            return next(answers)
+        except StopIteration:
+            raise EOFError from None
+    monkeypatch.setattr("builtins.input", fake_input)
+
+
+def test_resigning_saves_the_game_with_the_result(tmp_path, monkeypatch, capsys):
+    from rlgo.play.terminal import Terminal, TerminalConfig
+    scripted(monkeypatch, ["d4", "resign"])
+    game = Game(GameConfig(size=9), lambda size, rules: RandomAgent(6))
+    assert Terminal(game, TerminalConfig(plain=True, sgf_dir=tmp_path)).run() == 0
+    out = capsys.readouterr().out
+    assert "Result: W+R  (White wins by resignation: random wins)" in out
+    [path] = tmp_path.glob("*.sgf")
+    record = load_sgf(path)
+    assert record.result == "W+R" and len(record.moves) == 2 and record.black == "human"
+
+
+def test_two_passes_score_the_board_and_mark_territory(tmp_path, monkeypatch, capsys):
+    from rlgo.play.terminal import Terminal, TerminalConfig
+
+    class Passer(Agent):
+        name = "passer"
+
+        def select_move(self, state):
+            return state.pass_move
+    scripted(monkeypatch, ["c3", "pass"])
+    game = Game(GameConfig(size=5, rules=Rules(komi=0.5)), lambda size, rules: Passer())
+    Terminal(game, TerminalConfig(plain=True, sgf_dir=tmp_path)).run()
+    out = capsys.readouterr().out
+    final = out.split("Both players passed")[1]
+    assert final.count("b") >= 24 and "Result: B+24.5" in final  # a lone black stone owns the whole 5x5 board
+    assert load_sgf(next(tmp_path.glob("*.sgf"))).result == "B+24.5"
+
+
 class SlowAgent(Agent):
     """Counts playouts until stopped; analysis shows progress."""
 
@@ -307,11 +361,17 @@ def test_ctrl_c_at_the_prompt_asks_before_quitting(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_MCTS, reason="agents/mcts_agent.py not available")
-def test_default_mcts_agent_answers(tmp_path):
-    child = spawn(tmp_path, "--agent", "mcts:playouts=64", "--seed", "3", "--time", "0.5")
+def test_default_mcts_agent_answers_and_ctrl_c_hurries_it(tmp_path):
+    child = spawn(tmp_path, "--agent", "mcts", "--seed", "3", "--time", "60")
     child.expect("Black 1> ")
     child.sendline("d4")
-    child.expect(r"White (plays [A-HJ-T]\d+|passes)")
+    child.expect(r"White \(mcts\) is thinking")
+    time.sleep(1.0)
+    start = time.perf_counter()
+    child.sendintr()
+    child.expect("Interrupted: the agent answers with its best move so far", timeout=20)
+    child.expect(r"White (plays [A-HJ-T]\d+|passes)  \(\d+\.\ds, \d+ playouts")
+    assert time.perf_counter() - start < 20  # far below the 60 s it was given
     child.expect("Black 3> ")
     child.sendline("quit")
     assert_exits_0(child)

@@ -34,6 +34,7 @@ def think(agent: Agent, state: GameState, on_update: Callable[[list[MoveInfo], f
     agent are re-raised here.
     """
     box: dict = {}
+    done = threading.Event()  # not Thread.is_alive: a join() cut short by Ctrl-C can leave it wrong
     position = state.copy()
 
     def work():
@@ -41,15 +42,15 @@ def think(agent: Agent, state: GameState, on_update: Callable[[list[MoveInfo], f
             box["move"] = agent.select_move(position)
         except BaseException as exc:  # handed to the caller's thread
             box["error"] = exc
+        finally:
+            done.set()
 
-    worker = threading.Thread(target=work, name=f"{agent.name}-think", daemon=True)
     start = time.perf_counter()
-    worker.start()
+    threading.Thread(target=work, name=f"{agent.name}-think", daemon=True).start()
     stopped = False
-    while worker.is_alive():
+    while not done.is_set():
         try:
-            worker.join(POLL_SECONDS)
-            if on_update is not None and worker.is_alive():
+            if not done.wait(POLL_SECONDS) and on_update is not None:
                 on_update(agent.analysis(), time.perf_counter() - start)
         except KeyboardInterrupt:
             agent.stop()
