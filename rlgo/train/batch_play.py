@@ -145,12 +145,13 @@ class GameBatch:
 
 
 class PolicyNet:
-    """A policy network as a batch move sampler: planes of its feature set in, log-probabilities out."""
+    """A policy network (put in eval mode) as a batch move sampler: planes of its feature set in,
+    log-probabilities out."""
 
     def __init__(self, model: GoNet, device: str | torch.device = "cpu"):
         if "policy" not in model.cfg.heads:
             raise ValueError(f"{model.name} has no policy head (heads: {list(model.cfg.heads)})")
-        self.model = model
+        self.model = model.eval()
         self.device = torch.device(device)
         self.feature_set = model.cfg.feature_set
         self.board_size = model.cfg.board_size
@@ -158,7 +159,6 @@ class PolicyNet:
     @torch.inference_mode()
     def log_probs(self, planes: np.ndarray, legal: np.ndarray) -> np.ndarray:
         """float32 [B, N*N+1]: log pi(move) over the legal moves (very negative on illegal ones)."""
-        self.model.eval()
         x = torch.from_numpy(planes).to(self.device)
         logits = self.model(x, torch.from_numpy(legal).to(self.device))["policy"].float()
         return torch.log_softmax(logits, dim=-1).cpu().numpy()

@@ -70,8 +70,9 @@ class ValueConfig:
 @torch.inference_mode()
 def predict_values(model: GoNet, planes: np.ndarray, device: str | torch.device = "cpu",
                    chunk: int = 1024) -> np.ndarray:
-    """float32 [B]: the value head on planes float32 [B, C, N, N] (side to move), eval mode."""
-    model.eval()
+    """float32 [B]: the value head on planes float32 [B, C, N, N] (side to move); leaves the model in eval mode."""
+    if model.training:
+        model.eval()
     out = [model(torch.from_numpy(planes[s:s + chunk]).to(device))["value"].float().cpu().numpy()
            for s in range(0, len(planes), chunk)]
     return np.concatenate(out) if out else np.zeros(0, np.float32)
