@@ -163,3 +163,46 @@ def test_gnugo_beats_random_in_a_short_game():
     result = play_game(gnugo, RandomAgent(0), GameConfig(size=9, move_cap=40))
     gnugo.close()
     assert result.reason in ("move cap", "score", "resign") and result.winner == BLACK
+
+
+class Intruder(Agent):
+    """Plays the listed vertices that are still legal, then passes for good."""
+
+    def __init__(self, vertices):
+        self.vertices = vertices
+        self.reset()
+
+    def reset(self):
+        self.left = list(self.vertices)
+
+    def select_move(self, state):
+        while self.left:
+            point = coords.from_gtp(self.left.pop(0), state.size)
+            if state.is_legal(point):
+                return point
+        return state.pass_move
+
+
+@pytest.mark.gnugo
+@pytest.mark.parametrize("intrusions", [["C3", "G7", "E5", "C7", "G3", "E3"], ["E5", "D5", "E4", "C6", "G6"]])
+def test_dead_stone_estimate_agrees_with_gnugo(intrusions):
+    """GNU Go surrounds stones dropped into its area and passes; our estimate must find the same dead stones."""
+    from tests.conftest import have_gnugo
+    if not have_gnugo():
+        pytest.skip("GNU Go not installed")
+    from agents.specs import gnugo_command
+    from rlgo.gtp.client import GTPClient
+    rules = Rules(ko="simple")
+    gnugo = GTPAgent(gnugo_command(1, rules))
+    result = play_game(gnugo, Intruder(intrusions), GameConfig(size=9, rules=rules, scoring="estimate"))
+    gnugo.close()
+    assert result.reason == "score" and len(result.dead) >= 4
+    judge = GTPClient(gnugo_command(1, rules), timeout=60)
+    judge.send("boardsize 9")
+    judge.send("komi 7.5")
+    for color, point in result.record.moves:
+        judge.send(f"play {'b' if color == BLACK else 'w'} {coords.to_gtp(point, 9)}")
+    verdict, dead = judge.send("final_score"), judge.send("final_status_list dead")
+    judge.close()
+    assert verdict == result.result
+    assert {coords.from_gtp(v, 9) for v in dead.split()} == set(result.dead)
