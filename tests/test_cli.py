@@ -87,6 +87,7 @@ def test_top_level_help_lists_commands():
     (("play", "--rules", "klingon"), "klingon"),
     (("play", "--color", "red"), "--color"),
     (("play", "--time", "-1"), "--time"),
+    (("play", "--handicap", "1"), "--handicap"),
     (("frobnicate",), "frobnicate"),
     ((), "COMMAND"),
 ])

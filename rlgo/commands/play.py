@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rlgo.commands import CommandError, add_options, positive_float, rules_from_args
+from rlgo.commands import add_options, positive_float, rules_from_args
 
 DEFAULT_AGENT = "mcts"
 """The strongest agent that needs no download (Monte-Carlo tree search with random playouts)."""
@@ -24,6 +24,14 @@ At the prompt: a move (D4, d4), pass, resign, undo, hint, score, save FILE.sgf, 
 """
 
 
+def handicap_count(text: str) -> int:
+    """argparse type: 0 (no handicap) or 2..9 stones."""
+    value = int(text) if text.isdigit() else -1
+    if value not in (0, *range(2, 10)):
+        raise argparse.ArgumentTypeError(f"expected 0 or 2..9 stones, got {text!r}")
+    return value
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "play", help="play a game against an agent in the terminal",
@@ -31,7 +39,7 @@ def register(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(parser, "agent", "size", "komi", "rules", "seed", agent=DEFAULT_AGENT)
     parser.add_argument("--color", choices=("black", "white"), default="black", help="your colour (default: black)")
-    parser.add_argument("--handicap", type=int, default=0, metavar="N",
+    parser.add_argument("--handicap", type=handicap_count, default=0, metavar="N",
                         help="fixed handicap stones for Black, 2..9 (komi defaults to 0.5)")
     parser.add_argument("--time", type=positive_float, default=1.5, metavar="SECONDS",
                         help="the agent's thinking time per move (default: %(default)s)")
@@ -42,6 +50,7 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    # imported here so that `rlgo play --help` does not wait for Numba
     from agents.specs import make_agent
     from rlgo.go.handicap import fixed_handicap_points
     from rlgo.go.state import BLACK, WHITE
@@ -50,9 +59,7 @@ def run(args) -> int:
 
     rules = rules_from_args(args)
     if args.handicap:
-        if args.handicap == 1 or args.handicap < 0:
-            raise CommandError(f"--handicap must be 0 or 2..9, got {args.handicap}")
-        fixed_handicap_points(args.size, args.handicap)  # raises HandicapError for this size
+        fixed_handicap_points(args.size, args.handicap)  # HandicapError when the board size does not allow it
         if args.komi is None:
             rules = rules.with_komi(0.5)
     config = GameConfig(size=args.size, rules=rules, human=BLACK if args.color == "black" else WHITE,

@@ -105,10 +105,7 @@ class Terminal:
                 self.agent_turn()
                 continue
             line = self.read()
-            if line is None:
-                self.say("Bye.")
-                return 0
-            if self.handle(line) == "quit":
+            if line is None or self.handle(line) == "quit":
                 self.say("Bye.")
                 return 0
         self.finish()

@@ -60,8 +60,9 @@ def board_lines(state: GameState, glyphs: Glyphs, owner: np.ndarray | None = Non
         line = Text().append(f"{n - r:2d}", style=glyphs.board_style)
         for c in range(n):
             point = r * n + c
-            line.append("(" if point == last else ")" if point - 1 == last and c > 0 else " ",
-                        style=glyphs.mark_style if last in (point, point - 1) else glyphs.board_style)
+            opening, closing = point == last, c > 0 and point - 1 == last
+            line.append("(" if opening else ")" if closing else " ",
+                        style=glyphs.mark_style if opening or closing else glyphs.board_style)
             owned = EMPTY if owner is None else int(owner[r, c])
             line.append(*_cell(glyphs, int(stones[r, c]), point, (r, c) in stars, owned, dead, marks))
         line.append(")" if last == r * n + n - 1 else " ",
