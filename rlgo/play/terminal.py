@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,6 +98,8 @@ class Terminal:
         n = game.state.size
         # Ctrl-C must reach us even when started with SIGINT ignored (e.g. from a background job)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        if not self.config.plain and sys.stdin.isatty():
+            import readline  # noqa: F401  (importing it gives input() line editing and history)
         self.say(f"rlgo play: {n}x{n}, you are {COLOR_WORDS[game.human]} ({PLAIN.stone[game.human]}) "
                  f"against {game.agent.name}, komi {game.state.rules.komi:g}. Type 'help' for commands.", "bold")
         self.show()
