@@ -216,25 +216,8 @@ def _gnugo(size: int, rules: Rules, level: int = 10, path: str = GNUGO_PATH, tim
     return GTPAgent(gnugo_command(level, rules, path), per_move_timeout=timeout, name=f"gnugo-{level}")
 
 
-def _mcts(size: int, rules: Rules, playouts: int | None = None, time: float | None = None, **overrides):
-    from agents.mcts_agent import MCTSAgent
-    from rlgo.search.mcts import UNLIMITED
-    if playouts is None and time is not None:
-        playouts = UNLIMITED  # a time budget alone: search until the clock says stop
-    if playouts is not None:
-        overrides["playouts"] = playouts
-    return MCTSAgent(seconds_per_move=time, **overrides)
-
-
 register_agent("random", _random, {"seed": (int, "random seed")},
                help="uniformly random legal moves, never filling its own eyes")
-register_agent("mcts", _mcts, {
-    "playouts": (int, "playouts per move (default 8000, or unlimited when time is given)"),
-    "time": (float, "seconds per move (GTP time settings replace it)"),
-    "seed": (int, "random seed of the search and rollouts"),
-    "c_uct": (float, "UCB1 exploration constant (default 0.8)"),
-    "resign_threshold": (float, "resign below this win rate (0 = never; default 0.05)"),
-}, help="Monte-Carlo tree search with random rollouts (agents.mcts_agent)")
 register_agent("gtp", _gtp, {
     "command": (str, "engine command line (quote it)"),
     "timeout": (float, "seconds per genmove before the engine is killed (default 60)"),
