@@ -234,7 +234,8 @@ def leaf_batch(states: list[GameState]) -> LeafBatch:
     n = states[0].size
     legal = np.stack([s.legal_mask() for s in states])
     return LeafBatch(n, np.stack([s.b for s in states]), np.stack([s.m for s in states]), legal,
-                     np.zeros((len(states), 0, (n + 2) ** 2), np.int8), None, states[0].zob, states[0].rules.komi)
+                     np.zeros((len(states), 0, (n + 2) ** 2), np.int8), None, states[0].zob, states[0].rules.komi,
+                     np.zeros((len(states), 0), np.int8))
 
 
 def test_playouts_of_a_decided_position_are_won_by_the_owner():

@@ -181,7 +181,7 @@ def test_node_budget_exhaustion_stops_gracefully_and_resets_cleanly():
 
 
 def test_bytes_per_node_counts_every_node_array():
-    assert bytes_per_node(MCTS(9, FakeEvaluator(), SearchConfig(node_budget=1000)).tree) == 30
+    assert bytes_per_node(MCTS(9, FakeEvaluator(), SearchConfig(node_budget=1000)).tree) == 38
 
 
 # ----------------------------------------------------------------- determinism, noise, temperature
@@ -344,3 +344,31 @@ def test_network_evaluator_sees_the_feature_planes_of_each_leaf():
     depth_one = [planes for batch in seen[1:] for planes in batch
                  if any(np.array_equal(planes, e) for e in expected.values())]
     assert len(depth_one) == sum(len(batch) for batch in seen[1:])  # 39 playouts: all depth-one leaves
+
+
+# ----------------------------------------------------------------- RAVE
+def test_amaf_backup_credits_moves_first_played_by_the_same_side():
+    from rlgo.search.simulate import amaf_backup
+    from rlgo.search.tree import expand, find_child, new_tree
+    a, b, c, d, e = 10, 11, 12, 13, 14
+    t = new_tree(100)
+    expand(t, ROOT, np.array([a, b, c]), np.full(3, 1 / 3, np.float32), 3)  # Black to move at the root
+    node_a = find_child(t, ROOT, a)
+    expand(t, node_a, np.array([d, e]), np.full(2, 0.5, np.float32), 2)  # White to move
+    node_d = find_child(t, node_a, d)
+    first = np.zeros(81, np.int8)
+    first[b] = BLACK
+    first[e] = WHITE
+    first[d] = BLACK  # in the playout Black played D, but White played it earlier, in the tree
+    first[c] = WHITE
+    amaf_backup(t, node_d, first, BLACK, 1.0)  # Black to move at the leaf, and Black won
+    credited = {mv: (int(t.amaf_visits[find_child(t, parent, mv)]), float(t.amaf_sum[find_child(t, parent, mv)]))
+                for parent, moves in ((ROOT, (a, b, c)), (node_a, (d, e))) for mv in moves}
+    assert credited == {a: (1, 1.0), b: (1, 1.0), c: (0, 0.0), d: (1, -1.0), e: (1, -1.0)}
+
+
+def test_rave_needs_uct_and_a_non_negative_k():
+    with pytest.raises(SearchConfigError, match="needs selection 'uct'"):
+        SearchConfig(rave=100.0)
+    with pytest.raises(SearchConfigError, match="-1"):
+        SearchConfig(rave=-1.0, selection="uct")

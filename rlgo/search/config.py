@@ -48,6 +48,9 @@ class SearchConfig:
     """Resign when the root win rate for the side to move falls below this (0 = never)."""
     rollout_lambda: float = 0.5
     """AlphaGo mixing weight: V = (1 - lambda) * v_net + lambda * z_rollout."""
+    rave: float = 0.0
+    """UCT-RAVE equivalence parameter k (0 = off): Q is blended with the all-moves-as-first value
+    by beta = sqrt(k / (3n + k)); needs selection 'uct' and a rollout policy that reports its moves."""
     prune_eye_fills: bool = False
     """Leave moves that fill one's own single-point eye out of the tree (rollout search)."""
     seed: int = 0
@@ -68,10 +71,13 @@ class SearchConfig:
             ("temperature_moves", self.temperature_moves >= 0, "must be >= 0"),
             ("resign_threshold", 0 <= self.resign_threshold < 1, "must be in [0, 1)"),
             ("rollout_lambda", 0 <= self.rollout_lambda <= 1, "must be in [0, 1]"),
+            ("rave", self.rave >= 0, "must be >= 0"),
         )
         for name, ok, rule in checks:
             if not ok:
                 raise SearchConfigError(f"SearchConfig.{name} {rule}, got {getattr(self, name)!r}")
+        if self.rave > 0 and self.selection != "uct":
+            raise SearchConfigError(f"SearchConfig.rave {self.rave!r} needs selection 'uct', got {self.selection!r}")
         if self.batch_size > self.node_budget:
             raise SearchConfigError(f"SearchConfig.batch_size {self.batch_size} exceeds node_budget "
                                     f"{self.node_budget}")

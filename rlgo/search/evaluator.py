@@ -46,6 +46,9 @@ class LeafBatch:
     """int64 [3, (N+2)**2]: the Zobrist table the boards use (for playouts)."""
     komi: float
     """Komi of the game (for playout scoring)."""
+    amaf: np.ndarray
+    """int8 [B, N*N] zeros for a playout evaluator to fill with the colour that first played each
+    point (UCT-RAVE), or [B, 0] when the search does not use RAVE."""
 
 
 class Evaluator(Protocol):
@@ -81,7 +84,11 @@ class RolloutEvaluator:
         self.policy = policy
 
     def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
-        return uniform_priors(batch.legal), self.policy.playout_values(batch.b, batch.m, batch.zob, batch.komi)
+        if batch.amaf.shape[1]:
+            values = self.policy.playout_values(batch.b, batch.m, batch.zob, batch.komi, amaf=batch.amaf)
+        else:
+            values = self.policy.playout_values(batch.b, batch.m, batch.zob, batch.komi)
+        return uniform_priors(batch.legal), values
 
 
 class UniformRolloutEvaluator(RolloutEvaluator):

@@ -72,6 +72,7 @@ class MCTS:
         self._m = np.zeros((batch, K.NMETA), np.int64)
         self._legal = np.zeros((batch, n_moves), bool)
         self._hist = np.zeros((batch, self.history_length, area), np.int8)
+        self._amaf = np.zeros((batch, size * size if self.config.rave > 0 else 0), np.int8)
         self._ring = np.zeros((max(self.history_length, 1), area), np.int8)
         self._path_keys = np.zeros(self.config.node_budget + 1, np.int64)
         self._moves = np.zeros(n_moves, np.int64)
@@ -145,7 +146,7 @@ class MCTS:
                 with self._lock:
                     count, sims = gather_leaves(
                         self.tree, self._root_b, self._root_m, state.zob, root_keys, root_hist, ko_mode, komi,
-                        use_uct, c, cfg.fpu, cfg.prune_eye_fills, cfg.expand_visits, all_legal, cfg.batch_size,
+                        use_uct, c, cfg.fpu, cfg.rave, cfg.prune_eye_fills, cfg.expand_visits, all_legal, cfg.batch_size,
                         min(cfg.batch_size, playouts - done),
                         self._path_keys, self._ring, self._leaf, self._b, self._m, self._legal, self._hist)
                 room = True
@@ -153,7 +154,8 @@ class MCTS:
                     priors, values = self._evaluate(count, state.zob, komi)
                     with self._lock:
                         room = apply_results(self.tree, self._leaf, count, self._legal, priors, values,
-                                             cfg.expand_visits, self._moves, self._move_priors)
+                                             self._m[:, K.M_TOPLAY], self._amaf, cfg.expand_visits, self._moves,
+                                             self._move_priors)
                 done += sims
                 if done >= playouts:
                     break
@@ -249,7 +251,9 @@ class MCTS:
         fs = self.evaluator.feature_set
         b, m, hist = self._b[:count], self._m[:count], self._hist[:count]
         planes = encode_planes(fs, self.size, b, m, hist) if fs is not None else None
-        batch = LeafBatch(self.size, b, m, self._legal[:count], hist, planes, zob, komi)
+        amaf = self._amaf[:count]
+        amaf[:] = 0
+        batch = LeafBatch(self.size, b, m, self._legal[:count], hist, planes, zob, komi, amaf)
         priors, values = self.evaluator.evaluate(batch)
         return check_outputs(priors, values, count, self.size * self.size + 1)
 

@@ -4,7 +4,9 @@ A rollout policy is any object with `playout_values(b, m, zob, komi) -> float32 
 b int32 [B, 7, A] and m int64 [B, NMETA] (left untouched) and returning the mean playout
 result in [-1, 1] for each leaf's side to move. A trained fast policy plugs in by wrapping
 its Numba kernel (`policy_playout_score(b, m, zob, komi, max_moves, weights)` -> B - W - komi)
-in such a class; `playout_values_from_scores` turns scores into values.
+in such a class; `playout_values_from_scores` turns scores into values. Policies that also
+accept `amaf=` int8 [B, N*N] write the colour that first played each point in a leaf's
+(first) playout there, which UCT-RAVE (SearchConfig.rave) needs.
 """
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from rlgo.go.kernels import (
     BLACK, COL, EMPTY, HEAD, LEGAL, M_LAST, M_N, M_PASSES, M_TOPLAY, NEXT, PLIBS,
     area_counts, is_eyeish, legality, play_pass, play_vertex,
 )
-from rlgo.go.playout import playout_score, random_move, seed as seed_playouts
+from rlgo.go.playout import random_move, seed as seed_playouts
 
 
 @njit(cache=True)
@@ -28,14 +30,6 @@ def playout_values_from_scores(scores, m, out):
             total += 1.0 if s > 0 else -1.0 if s < 0 else 0.0
         value = total / scores.shape[1]
         out[i] = value if m[i, M_TOPLAY] == BLACK else -value
-
-
-@njit(cache=True)
-def uniform_playout_scores(b, m, zob, komi, max_moves, out):
-    """Uniform random playouts (no own-eye filling, simple ko): out[i, r] = B - W - komi of playout r."""
-    for i in range(out.shape[0]):
-        for r in range(out.shape[1]):
-            out[i, r] = playout_score(b[i], m[i], zob, komi, max_moves)
 
 
 @njit(cache=True)
@@ -113,30 +107,41 @@ def local_move(b, m):
 
 
 @njit(cache=True)
-def heuristic_playout_scores(b, m, zob, komi, max_moves, out):
-    """Playouts that answer ataris (`local_move`) and otherwise play uniformly at random: out[i, r] = B - W - komi."""
+def playout_scores(b, m, zob, komi, max_moves, heuristic, out, amaf):
+    """Random playouts from each leaf (no own-eye filling, simple ko): out[i, r] = B - W - komi.
+
+    `heuristic`: answer the last move's ataris first (`local_move`). When amaf has N*N columns,
+    amaf[i, p] gets the colour that first played point p in leaf i's first playout (0: nobody).
+    """
+    n = m[0, M_N]
+    stride = n + 2
+    record = amaf.shape[1] > 0
     for i in range(out.shape[0]):
         for r in range(out.shape[1]):
             bb = b[i].copy()
             mm = m[i].copy()
             moves = 0
             while mm[M_PASSES] < 2 and moves < max_moves:
-                v = local_move(bb, mm)
+                v = local_move(bb, mm) if heuristic else -1
                 if v < 0:
                     v = random_move(bb, mm)
                 if v == 0:
                     play_pass(mm)
                 else:
+                    if record and r == 0:
+                        p = (v // stride - 1) * n + v % stride - 1
+                        if amaf[i, p] == 0:
+                            amaf[i, p] = mm[M_TOPLAY]
                     play_vertex(bb, mm, zob, v, mm[M_TOPLAY])
                 moves += 1
             black, white = area_counts(bb, mm)
             out[i, r] = black - white - komi
 
 
-class KernelRolloutPolicy:
-    """Playouts by a Numba kernel `kernel(b, m, zob, komi, max_moves, out [B, R])` writing B - W - komi."""
+class PlayoutPolicy:
+    """Random playouts (own eyes never filled), optionally answering ataris first; seeded per batch."""
 
-    kernel = None
+    heuristic = False
 
     def __init__(self, seed: int = 0, rollouts: int = 1, max_moves: int | None = None):
         if rollouts < 1:
@@ -146,27 +151,27 @@ class KernelRolloutPolicy:
         self.max_moves = max_moves
         """Moves per playout before it is scored anyway (default 3 * N * N)."""
 
-    def playout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float) -> np.ndarray:
-        """float32 [B]: mean playout result in [-1, 1] for each leaf's side to move."""
+    def playout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
+                       amaf: np.ndarray | None = None) -> np.ndarray:
+        """float32 [B]: mean playout result in [-1, 1] for each leaf's side to move (see module doc for amaf)."""
         count = b.shape[0]
         if count == 0:
             return np.zeros(0, np.float32)
         max_moves = self.max_moves or 3 * int(m[0, M_N]) ** 2
         seed_playouts(int(self.rng.integers(2**31)))
         scores = np.empty((count, self.rollouts), np.float64)
-        type(self).kernel(b, m, zob, float(komi), max_moves, scores)
+        amaf = np.zeros((count, 0), np.int8) if amaf is None else amaf
+        playout_scores(b, m, zob, float(komi), max_moves, self.heuristic, scores, amaf)
         values = np.empty(count, np.float32)
         playout_values_from_scores(scores, m, values)
         return values
 
 
-class UniformRolloutPolicy(KernelRolloutPolicy):
-    """Uniformly random playouts (moves that fill one's own eye excluded), seeded per batch."""
-
-    kernel = uniform_playout_scores
+class UniformRolloutPolicy(PlayoutPolicy):
+    """Uniformly random playouts (moves that fill one's own eye excluded)."""
 
 
-class HeuristicRolloutPolicy(KernelRolloutPolicy):
+class HeuristicRolloutPolicy(PlayoutPolicy):
     """Random playouts that first answer the last move's ataris (capture, or save by capture / extension)."""
 
-    kernel = heuristic_playout_scores
+    heuristic = True

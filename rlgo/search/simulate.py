@@ -16,7 +16,7 @@ from rlgo.go.kernels import (
     area_counts, edges_to, is_eyeish, legality, play_pass, play_vertex, result_hash,
 )
 from rlgo.search.tree import (
-    NO_NODE, ROOT, UNEXPANDED, add_virtual_loss, backup, expand, find_child, select_child,
+    NO_NODE, ROOT, UNEXPANDED, add_virtual_loss, backup, expand, find_child, select_child, update_amaf,
 )
 
 KO_SIMPLE, KO_POSITIONAL, KO_SITUATIONAL = 0, 1, 2
@@ -117,17 +117,20 @@ def play_point(b, m, zob, point):
 
 
 @njit(cache=True)
-def gather_leaves(t, root_b, root_m, zob, root_keys, root_hist, ko_mode, komi, use_uct, c, fpu,
+def gather_leaves(t, root_b, root_m, zob, root_keys, root_hist, ko_mode, komi, use_uct, c, fpu, rave,
                   prune_eyes, expand_visits, all_legal, max_leaves, max_sims, path_keys, ring,
                   out_leaf, out_b, out_m, out_legal, out_hist):
     """Descend from the root up to `max_sims` times, collecting up to `max_leaves` distinct leaves.
 
-    Leaves get virtual loss and are written to out_leaf int32 [B], out_b int32 [B, 7, A],
-    out_m int64 [B, NMETA], out_legal bool [B, N*N+1] and, when out_hist has K > 0 rows,
-    out_hist int8 [B, K, A] (colour rows: [0] the leaf, [j] j moves earlier; root_hist
-    int8 [K, A] continues the path into the game). Terminal leaves are backed up at once.
-    A descent that ends on a leaf already in the batch is dropped; after `max_leaves` such
-    collisions gathering stops. Returns (leaves, simulations done: leaves + terminals).
+    Selection: PUCT (c, fpu) or UCB1 when use_uct (c, RAVE weight `rave`, 0 = off). Leaves get
+    virtual loss and are written to out_leaf int32 [B], out_b int32 [B, 7, A], out_m int64
+    [B, NMETA], out_legal bool [B, N*N+1] (computed only when all_legal or the leaf reaches
+    expand_visits now; else pass only) and, when out_hist has K > 0 rows, out_hist int8
+    [B, K, A] (colour rows: [0] the leaf, [j] j moves earlier; root_hist int8 [K, A] continues
+    the path into the game). path_keys int64 [D] and ring int8 [max(K, 1), A] are scratch.
+    Terminal leaves are backed up at once. A descent that ends on a leaf already in the batch
+    is dropped; after `max_leaves` such collisions gathering stops. Returns (leaves,
+    simulations done: leaves + terminals).
     """
     k_hist = out_hist.shape[1]
     n_leaves = 0
@@ -144,7 +147,7 @@ def gather_leaves(t, root_b, root_m, zob, root_keys, root_hist, ko_mode, komi, u
         if k_hist > 0:
             ring[0] = b[COL]
         while t.first_child[node] != UNEXPANDED and m[M_PASSES] < 2:
-            node = select_child(t, node, use_uct, c, fpu)
+            node = select_child(t, node, use_uct, c, fpu, rave)
             play_point(b, m, zob, t.move[node])
             depth += 1
             path_keys[depth] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
@@ -159,11 +162,12 @@ def gather_leaves(t, root_b, root_m, zob, root_keys, root_hist, ko_mode, komi, u
             continue
         add_virtual_loss(t, node)
         out_leaf[n_leaves] = node
+        legal = out_legal[n_leaves]
         if all_legal or t.visits[node] + 1 >= expand_visits:
-            leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, out_legal[n_leaves])
+            leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, legal)
         else:  # the leaf gets no children this time: its priors are not used
-            out_legal[n_leaves, :] = False
-            out_legal[n_leaves, -1] = True
+            legal[:] = False
+            legal[-1] = True
         for j in range(k_hist):
             if j <= depth:
                 out_hist[n_leaves, j] = ring[(depth - j) % k_hist]
@@ -175,26 +179,51 @@ def gather_leaves(t, root_b, root_m, zob, root_keys, root_hist, ko_mode, komi, u
 
 
 @njit(cache=True)
-def apply_results(t, leaves, count, legal, priors, values, expand_visits, moves, move_priors):
-    """Expand the leaves that reached `expand_visits` (children = legal moves, priors renormalised),
-    then back up values float32 [B] (side to move at each leaf) and remove their virtual loss.
+def amaf_backup(t, leaf, first_player, color, value):
+    """RAVE statistics of one simulation, from `leaf` (side to move `color`, `value` for it) to the root.
 
-    legal bool [B, N*N+1], priors float32 [B, N*N+1]; moves / move_priors are scratch [N*N+1].
-    Returns False when some leaf could not be expanded for lack of nodes (the tree is full).
+    first_player int8 [N*N]: who played each point first in the playout; the tree moves of the
+    path are written into it on the way up (an earlier move overrides a later one).
+    """
+    node = leaf
+    update_amaf(t, node, first_player, color, value)
+    while node != ROOT:
+        mover = 3 - color
+        move = t.move[node]
+        if move < first_player.shape[0]:
+            first_player[move] = mover
+        node = t.parent[node]
+        color = mover
+        value = -value
+        update_amaf(t, node, first_player, color, value)
+
+
+@njit(cache=True)
+def apply_results(t, leaves, count, legal, priors, values, colors, amaf, expand_visits, moves, move_priors):
+    """Expand the leaves that reached `expand_visits` (children = legal moves, priors renormalised),
+    then back up values float32 [B] (side to move at each leaf), remove their virtual loss and,
+    with RAVE, back up AMAF statistics.
+
+    legal bool [B, N*N+1], priors float32 [B, N*N+1], colors int64 [B] (side to move at each leaf);
+    amaf int8 [B, N*N] playout first-play colours for RAVE, or [B, 0] without RAVE; moves /
+    move_priors are scratch [N*N+1]. Returns False when some leaf could not be expanded for
+    lack of nodes (the tree is full).
     """
     room = True
     for i in range(count):
         leaf = leaves[i]
         if t.first_child[leaf] == UNEXPANDED and t.visits[leaf] + 1 >= expand_visits:
             k = 0
-            for p in range(legal.shape[1]):
-                if legal[i, p]:
-                    moves[k] = p
-                    move_priors[k] = max(priors[i, p], 0.0)
+            for point in range(legal.shape[1]):
+                if legal[i, point]:
+                    moves[k] = point
+                    move_priors[k] = max(priors[i, point], 0.0)
                     k += 1
             if not expand(t, leaf, moves, move_priors, k):
                 room = False
         backup(t, leaf, values[i], True)
+        if amaf.shape[1] > 0:
+            amaf_backup(t, leaf, amaf[i], colors[i], values[i])
     return room
 
 

@@ -38,6 +38,8 @@ TreeArrays = namedtuple("TreeArrays", [
     "move",          # int16 [C]: point (N*N = pass) played to reach the node; NO_MOVE at the root
     "virtual_loss",  # int16 [C]: simulations in flight through the node
     "parent",        # int32 [C]: parent index, NO_NODE at the root
+    "amaf_visits",   # int32 [C]: all-moves-as-first visits (RAVE): move[i] first played later by its player
+    "amaf_sum",      # float32 [C]: sum of those simulations' values, same perspective as value_sum
     "meta",          # int64 [3]: nodes used, full flag, child-order random state
 ])
 
@@ -53,6 +55,8 @@ def new_tree(capacity: int, seed: int = 0) -> TreeArrays:
         move=np.zeros(capacity, np.int16),
         virtual_loss=np.zeros(capacity, np.int16),
         parent=np.zeros(capacity, np.int32),
+        amaf_visits=np.zeros(capacity, np.int32),
+        amaf_sum=np.zeros(capacity, np.float32),
         meta=np.zeros(3, np.int64),
     )
     reset(tree, seed)
@@ -74,6 +78,8 @@ def _init_node(t, i, parent, move, prior):
     t.move[i] = move
     t.virtual_loss[i] = 0
     t.parent[i] = parent
+    t.amaf_visits[i] = 0
+    t.amaf_sum[i] = 0.0
 
 
 @njit(cache=True)
@@ -105,11 +111,13 @@ def node_value(t, node):
 
 
 @njit(cache=True)
-def select_child(t, node, use_uct, c, fpu):
+def select_child(t, node, use_uct, c, fpu, rave):
     """The child maximising PUCT (or UCB1 when use_uct) with virtual loss counted as losses.
 
     PUCT: Q + c * P * sqrt(N) / (1 + n), an unvisited child's Q = parent's Q - fpu.
-    UCB1: Q + c * sqrt(ln N / n); unvisited children first, highest prior first.
+    UCB1: Q + c * sqrt(ln N / n); children never tried go first, highest prior first. With
+    rave = k > 0, Q is blended with the child's AMAF value by beta = sqrt(k / (3n + k)) and a
+    child is "tried" once it has AMAF visits.
     """
     parent_n = t.visits[node] + t.virtual_loss[node]
     scale = c * math.sqrt(max(parent_n, 1)) if not use_uct else 0.0
@@ -122,10 +130,13 @@ def select_child(t, node, use_uct, c, fpu):
         vl = t.virtual_loss[ch]
         n = t.visits[ch] + vl
         if use_uct:
-            if n == 0:
-                score = 1e9 + t.prior[ch]
-            else:
-                score = (t.value_sum[ch] - vl) / n + c * math.sqrt(log_n / n)
+            q = (t.value_sum[ch] - vl) / n if n > 0 else 0.0
+            tried = n > 0
+            if rave > 0 and t.amaf_visits[ch] > 0:
+                beta = math.sqrt(rave / (3 * n + rave))
+                q = beta * t.amaf_sum[ch] / t.amaf_visits[ch] + (1 - beta) * q
+                tried = True
+            score = q + c * math.sqrt(log_n / max(n, 1)) if tried else 1e9 + t.prior[ch]
         else:
             q = fpu_q if n == 0 else (t.value_sum[ch] - vl) / n
             score = q + scale * t.prior[ch] / (1 + n)
@@ -133,6 +144,21 @@ def select_child(t, node, use_uct, c, fpu):
             best_score = score
             best = ch
     return best
+
+
+@njit(cache=True)
+def update_amaf(t, node, first_player, color, value):
+    """AMAF back-up at `node` (whose side to move is `color`): every child whose move `color` played
+    first afterwards (first_player int8 [N*N], 0 = nobody) counts `value` (for `color`)."""
+    first = t.first_child[node]
+    if first == UNEXPANDED:
+        return
+    n_points = first_player.shape[0]
+    for ch in range(first, first + t.num_children[node]):
+        mv = t.move[ch]
+        if mv < n_points and first_player[mv] == color:
+            t.amaf_visits[ch] += 1
+            t.amaf_sum[ch] += value
 
 
 @njit(cache=True)
@@ -225,6 +251,8 @@ def compact(src, new_root, dst):
                 _init_node(dst, used + k, i, src.move[first + k], src.prior[first + k])
                 dst.visits[used + k] = src.visits[first + k]
                 dst.value_sum[used + k] = src.value_sum[first + k]
+                dst.amaf_visits[used + k] = src.amaf_visits[first + k]
+                dst.amaf_sum[used + k] = src.amaf_sum[first + k]
                 dst.first_child[used + k] = first + k
             dst.first_child[i] = used
             dst.num_children[i] = count
