@@ -68,7 +68,7 @@ def move_weights(b, m, tables, out):
         code, flags, d = move_features(b, m, v, color, last_lib, work, mark)
         if code == NOT_CANDIDATE:
             continue
-        g = tables[code]
+        g = np.float64(tables[code])  # float64 products: the cache and this agree to rounding
         if d > 0:
             g *= tables[DIST_OFFSET + d]
         if d == 1 or d == 2:  # orthogonal or diagonal neighbour of the last move: response patterns
@@ -124,7 +124,7 @@ def _flush(b, m, tables, cache):
         if b[COL, p] == EMPTY:
             code, flags = point_features(b, p, color, stride, ko, suicide, work, mark)
             if code != NOT_CANDIDATE:
-                g = _times_flag_gammas(tables, tables[code], flags)
+                g = _times_flag_gammas(tables, np.float64(tables[code]), flags)
         gam[ci, p] = g
         codes[ci, p] = code
     nqueue[ci] = 0

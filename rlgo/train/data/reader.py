@@ -123,9 +123,9 @@ class ShardReader:
         with the same rng seed gives the remaining batches of the same order).
         """
         order = list(self.files)
-        sym_rng = None
+        sym_seed = None
         if rng is not None:
-            sym_rng = rng.spawn(1)[0] if symmetries else None  # own stream: skipping keeps the order
+            sym_seed = int(rng.integers(2**63)) if symmetries else None
             rng.shuffle(order)
         count = 0
         for start in range(0, len(order), self.shards_in_memory):
@@ -134,7 +134,8 @@ class ShardReader:
             stop = len(index) - (len(index) % batch_size if drop_last else 0)
             for s in range(0, stop, batch_size):
                 count += 1
-                if count > skip:
+                if count > skip:  # symmetries seeded per batch, so skipping changes nothing after
+                    sym_rng = None if sym_seed is None else np.random.default_rng([sym_seed, count])
                     yield self.batch(data, index[s:s + batch_size], sym_rng)
 
     def batch(self, data: dict[str, np.ndarray], index: np.ndarray, rng: np.random.Generator | None) -> Batch:
