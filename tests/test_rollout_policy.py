@@ -189,3 +189,13 @@ def test_fit_on_gnugo_games_beats_chance(tmp_path):
     result = accuracy(trained.weights, cands)
     assert result["top1_all"] > 4 / mean_candidates
     assert accuracy(np.zeros_like(trained.weights), cands)["top1_all"] < result["top1_all"]
+
+
+def test_amaf_records_who_played_each_point_first(policy):
+    state = random_position(9, 20, 4)
+    b, m = np.stack([state.b] * 2), np.stack([state.m] * 2)
+    amaf = np.zeros((2, 81), np.int8)
+    RolloutPolicy(policy.weights, seed=1).playout_values(b, m, state.zob, 7.5, amaf=amaf)
+    assert set(np.unique(amaf)) <= {0, 1, 2} and (amaf == 1).any() and (amaf == 2).any()
+    empty = state.board().ravel() == 0
+    assert (amaf[:, empty] > 0).mean() > 0.5  # most empty points get played in a 9x9 playout

@@ -316,13 +316,22 @@ def cache_sample(b, m, tables, cache):
 
 
 @njit(cache=True)
-def policy_playout(b, m, zob, max_moves, tables):
-    """Play policy moves on (b, m) in place until two passes or `max_moves`; returns moves made."""
+def policy_playout(b, m, zob, max_moves, tables, amaf):
+    """Play policy moves on (b, m) in place until two passes or `max_moves`; returns moves made.
+
+    amaf: int8 [N*N] that receives the colour first playing each point (empty array: not kept).
+    """
     cache = new_cache(b.shape[1])
     cache_init(b, m, tables, cache)
+    n = m[M_N]
     moves = 0
     while m[M_PASSES] < 2 and moves < max_moves:
-        cache_play(b, m, zob, cache_sample(b, m, tables, cache), tables, cache)
+        v = cache_sample(b, m, tables, cache)
+        if v > 0 and amaf.shape[0] > 0:
+            p = (v // (n + 2) - 1) * n + v % (n + 2) - 1
+            if amaf[p] == 0:
+                amaf[p] = m[M_TOPLAY]
+        cache_play(b, m, zob, v, tables, cache)
         moves += 1
     return moves
 
@@ -332,17 +341,25 @@ def policy_playout_score(b, m, zob, komi, max_moves, weights):
     """One policy playout on copies of (b, m); returns Black - White - komi (area). `weights` = tables()."""
     bb = b.copy()
     mm = m.copy()
-    policy_playout(bb, mm, zob, max_moves, weights)
+    policy_playout(bb, mm, zob, max_moves, weights, np.zeros(0, np.int8))
     black, white = area_counts(bb, mm)
     return black - white - komi
 
 
 @njit(cache=True)
-def policy_playout_scores(b, m, zob, komi, max_moves, tables, out):
-    """out[i, r] = B - W - komi of playout r from leaf i (b [B, 7, A], m [B, NMETA])."""
+def policy_playout_scores(b, m, zob, komi, max_moves, tables, out, amaf):
+    """out[i, r] = B - W - komi of playout r from leaf i (b [B, 7, A], m [B, NMETA], left untouched).
+
+    When amaf has N*N columns, amaf[i] records the first player of each point in leaf i's first playout.
+    """
+    none = np.zeros(0, np.int8)
     for i in range(out.shape[0]):
         for r in range(out.shape[1]):
-            out[i, r] = policy_playout_score(b[i], m[i], zob, komi, max_moves, tables)
+            bb = b[i].copy()
+            mm = m[i].copy()
+            policy_playout(bb, mm, zob, max_moves, tables, amaf[i] if r == 0 and amaf.shape[1] > 0 else none)
+            black, white = area_counts(bb, mm)
+            out[i, r] = black - white - komi
 
 
 class RolloutPolicy:
@@ -372,15 +389,21 @@ class RolloutPolicy:
             self._tables = np.exp(np.concatenate(parts)).astype(np.float32)
         return self._tables
 
-    def playout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float) -> np.ndarray:
-        """float32 [B]: mean playout result in [-1, 1] for each leaf's side to move (b [B, 7, A], m [B, NMETA])."""
+    def playout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
+                       amaf: np.ndarray | None = None) -> np.ndarray:
+        """float32 [B]: mean playout result in [-1, 1] for each leaf's side to move (b [B, 7, A], m [B, NMETA]).
+
+        amaf int8 [B, N*N] (optional, for UCT-RAVE): the colour that first played each point
+        in each leaf's first playout.
+        """
         count = b.shape[0]
         if count == 0:
             return np.zeros(0, np.float32)
         max_moves = self.max_moves or 3 * int(m[0, M_N]) ** 2
         seed_playouts(int(self.rng.integers(2**31)))
         scores = np.empty((count, self.rollouts), np.float64)
-        policy_playout_scores(b, m, zob, float(komi), max_moves, self.tables(), scores)
+        amaf = np.zeros((count, 0), np.int8) if amaf is None else amaf
+        policy_playout_scores(b, m, zob, float(komi), max_moves, self.tables(), scores, amaf)
         values = np.empty(count, np.float32)
         playout_values_from_scores(scores, m, values)
         return values
