@@ -92,11 +92,12 @@ def after_pass(diagram: str, to_play: int) -> GameState:
 
 
 @pytest.mark.parametrize("name", sorted(TACTICS))
-@pytest.mark.parametrize("seed", [0, 1])
-def test_rollout_search_finds_the_deciding_move(name, seed):
+@pytest.mark.parametrize("settings", [{"seed": 0}, {"seed": 1}, {"seed": 0, "rave": 0.0, "c_uct": 0.8}],
+                         ids=["rave-seed0", "rave-seed1", "plain-uct"])
+def test_rollout_search_finds_the_deciding_move(name, settings):
     diagram, answer = TACTICS[name]
     state = board_from_ascii(diagram, to_play=BLACK)
-    agent = MCTSAgent(playouts=2000, seed=seed)
+    agent = MCTSAgent(playouts=2000, **settings)
     assert coords.to_gtp(agent.select_move(state), 9) == answer
 
 
@@ -291,3 +292,14 @@ def test_the_search_reads_leaf_boards_it_can_replay():
     state.play_gtp("C3")
     agent.select_move(state)
     assert min(seen) == 1 and max(seen) > 2
+
+
+@pytest.mark.slow
+def test_beats_the_random_agent():
+    from agents.random_agent import RandomAgent
+    from rlgo.arena.game import GameConfig, play_game
+    for game in range(4):
+        ours, theirs = MCTSAgent(playouts=300, seed=game), RandomAgent(seed=game)
+        ours_black = game % 2 == 0
+        result = play_game(*((ours, theirs) if ours_black else (theirs, ours)), GameConfig(seed=game))
+        assert result.winner == (BLACK if ours_black else WHITE), result.result  # P(a loss) is tiny
