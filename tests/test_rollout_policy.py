@@ -177,11 +177,17 @@ def test_save_load_round_trip_and_errors(policy, tmp_path):
         RolloutPolicy.load(tmp_path / "junk.npz")
 
 
-def test_fit_on_gnugo_games_beats_chance(tmp_path):
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
     from rlgo.train.data.build import BuildConfig, build_dataset
+    out = tmp_path_factory.mktemp("ds")
+    build_dataset(FIXTURES, out, BuildConfig(size=9, val_fraction=0.2, shard_size=10_000))
+    return out
+
+
+def test_fit_on_gnugo_games_beats_chance(dataset):
     from rlgo.train.rollout_train import RolloutTrainConfig, accuracy, extract_candidates, fit, load_split
-    build_dataset(FIXTURES, tmp_path, BuildConfig(size=9, val_fraction=0.0, shard_size=10_000))
-    data, size = load_split(tmp_path, "train")
+    data, size = load_split(dataset, "train")
     cands = extract_candidates(data, size)
     assert len(cands.target) == len(data["move"]) and (cands.target >= 0).mean() > 0.9
     mean_candidates = np.diff(cands.start).mean()
@@ -199,3 +205,11 @@ def test_amaf_records_who_played_each_point_first(policy):
     assert set(np.unique(amaf)) <= {0, 1, 2} and (amaf == 1).any() and (amaf == 2).any()
     empty = state.board().ravel() == 0
     assert (amaf[:, empty] > 0).mean() > 0.5  # most empty points get played in a 9x9 playout
+
+
+def test_train_rollout_command(dataset, tmp_path, capsys):
+    from cli import main
+    out = tmp_path / "rollout.npz"
+    assert main(["train", "rollout", "--data", str(dataset), "--out", str(out), "--iterations", "5"]) == 0
+    assert "validation top-1" in capsys.readouterr().out
+    assert RolloutPolicy.load(out).weights.any()

@@ -16,9 +16,10 @@ import numpy as np
 from numba import njit
 
 from rlgo.go import coords, kernels as K
-from rlgo.go.patterns import NOT_CANDIDATE, NUM_DIST, NUM_FLAGS, canonical_codes, last_chain_liberty, move_features
+from rlgo.go.patterns import NOT_CANDIDATE, NUM_DIST, canonical_codes, last_chain_liberty, move_features
 from rlgo.go.state import zobrist
 from rlgo.search.rollout_policy import RolloutPolicy, num_weights
+from rlgo.train.common import TrainError
 from rlgo.train.data.reader import rebuild_board
 from rlgo.train.data.shards import FIELDS, Manifest, read_shard, unpack_stones
 
@@ -213,5 +214,21 @@ def fit(train: CandidateSet, cfg: RolloutTrainConfig = RolloutTrainConfig(),
     return RolloutPolicy(w.astype(np.float32))
 
 
+def train_rollout_policy(data: str | os.PathLike, out: str | os.PathLike,
+                         cfg: RolloutTrainConfig = RolloutTrainConfig()) -> dict[str, float]:
+    """Fit on the train split of a dataset, save the weights to `out`, return train/val accuracy."""
+    train, size = load_split(data, "train")
+    if len(train["move"]) == 0:
+        raise TrainError(f"dataset {str(data)!r} has no training positions")
+    cands = extract_candidates(train, size)
+    policy = fit(cands, cfg)
+    policy.save(out)
+    result = {f"train_{k}": v for k, v in accuracy(policy.weights, cands).items()}
+    val, _ = load_split(data, "val")
+    if len(val["move"]):
+        result.update({f"val_{k}": v for k, v in accuracy(policy.weights, extract_candidates(val, size)).items()})
+    return result
+
+
 __all__ = ["CandidateSet", "RolloutTrainConfig", "accuracy", "extract_candidates", "fit", "load_split",
-           "NUM_FLAGS"]
+           "train_rollout_policy"]
