@@ -1,4 +1,4 @@
-"""MCTSAgent: a tree search wired to an evaluator and a time policy (default: plain rollout MCTS)."""
+"""MCTSAgent: a tree search wired to an evaluator and a time policy (default: UCT-RAVE with playouts)."""
 from __future__ import annotations
 
 import time
@@ -9,8 +9,8 @@ from rlgo.go import kernels as K
 from rlgo.go.state import BLACK, GameState
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import Evaluator, RolloutEvaluator
-from rlgo.search.rollout import HeuristicRolloutPolicy
 from rlgo.search.mcts import MCTS, UNLIMITED
+from rlgo.search.rollout import HeuristicRolloutPolicy
 from rlgo.search.timecontrol import TimeControl
 
 ROLLOUT_CONFIG = SearchConfig(playouts=8000, selection="uct", c_uct=0.3, rave=1000.0, batch_size=8, expand_visits=2,
@@ -118,4 +118,4 @@ register_agent("mcts", _from_spec, {
     "time": (float, "seconds per move (without playouts= the clock alone limits the search)"),
     "seed": (int, "random seed"),
     "resign": (float, f"resign below this win rate (default {ROLLOUT_CONFIG.resign_threshold}; 0 = never)"),
-}, help="Monte-Carlo tree search with random playouts (UCT)")
+}, help="Monte-Carlo tree search (UCT-RAVE) with random playouts that answer ataris")

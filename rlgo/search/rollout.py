@@ -138,6 +138,27 @@ def playout_scores(b, m, zob, komi, max_moves, heuristic, out, amaf):
             out[i, r] = black - white - komi
 
 
+def run_playouts(kernel, args: tuple, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
+                 rng: np.random.Generator, rollouts: int, max_moves: int | None,
+                 amaf: np.ndarray | None) -> np.ndarray:
+    """The body of a kernel policy's `playout_values`: seed the playouts from `rng`, run
+    `kernel(b, m, zob, komi, max_moves, *args, scores [B, rollouts], amaf)`, turn scores into values.
+
+    max_moves None means 3 * N * N; amaf None means no first-play record. Returns float32 [B].
+    """
+    count = b.shape[0]
+    if count == 0:
+        return np.zeros(0, np.float32)
+    max_moves = max_moves or 3 * int(m[0, M_N]) ** 2
+    seed_playouts(int(rng.integers(2**31)))
+    scores = np.empty((count, rollouts), np.float64)
+    amaf = np.zeros((count, 0), np.int8) if amaf is None else amaf
+    kernel(b, m, zob, float(komi), max_moves, *args, scores, amaf)
+    values = np.empty(count, np.float32)
+    playout_values_from_scores(scores, m, values)
+    return values
+
+
 class PlayoutPolicy:
     """Random playouts (own eyes never filled), optionally answering ataris first; seeded per batch."""
 
@@ -154,17 +175,8 @@ class PlayoutPolicy:
     def playout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
                        amaf: np.ndarray | None = None) -> np.ndarray:
         """float32 [B]: mean playout result in [-1, 1] for each leaf's side to move (see module doc for amaf)."""
-        count = b.shape[0]
-        if count == 0:
-            return np.zeros(0, np.float32)
-        max_moves = self.max_moves or 3 * int(m[0, M_N]) ** 2
-        seed_playouts(int(self.rng.integers(2**31)))
-        scores = np.empty((count, self.rollouts), np.float64)
-        amaf = np.zeros((count, 0), np.int8) if amaf is None else amaf
-        playout_scores(b, m, zob, float(komi), max_moves, self.heuristic, scores, amaf)
-        values = np.empty(count, np.float32)
-        playout_values_from_scores(scores, m, values)
-        return values
+        return run_playouts(playout_scores, (self.heuristic,), b, m, zob, komi, self.rng, self.rollouts,
+                            self.max_moves, amaf)
 
 
 class UniformRolloutPolicy(PlayoutPolicy):
