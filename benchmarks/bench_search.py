@@ -11,7 +11,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from agents.mcts_agent import ROLLOUT_CONFIG
+from agents.mcts_agent import ROLLOUT_CONFIG, MCTSAgent
 from rlgo.go.state import GameState
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import NetworkEvaluator, UniformRolloutEvaluator, uniform_priors
@@ -80,10 +80,12 @@ def run(quick: bool = False) -> dict[str, float]:
     """Measure and print the search figures; `quick` shortens every timing."""
     playouts, repeats = (2000, 1) if quick else (10000, 3)
     figures: dict[str, float] = {}
-    rollout = ROLLOUT_CONFIG
-    figures["rollout_sims_per_s"] = sims_per_second(UniformRolloutEvaluator(seed=1), rollout, playouts, repeats)
+    plain = ROLLOUT_CONFIG.replace(rave=0.0)  # plain UCT with uniform playouts: what OpenSpiel's MCTSBot does
+    figures["rollout_sims_per_s"] = sims_per_second(UniformRolloutEvaluator(seed=1), plain, playouts, repeats)
     figures["rollout_sims_per_s_batch1"] = sims_per_second(UniformRolloutEvaluator(seed=1),
-                                                           rollout.replace(batch_size=1), playouts, repeats)
+                                                           plain.replace(batch_size=1), playouts, repeats)
+    agent = MCTSAgent()
+    figures["agent_sims_per_s"] = sims_per_second(agent.evaluator, agent.config, playouts, repeats)
     spiel = openspiel_sims_per_second(playouts, repeats)
     if spiel is not None:
         figures["openspiel_sims_per_s"] = spiel
@@ -105,11 +107,12 @@ def _print(figures: dict[str, float], playouts: int, no_openspiel: bool, no_net:
     table.add_column("measure")
     table.add_column("value", justify="right")
     rows = [
-        ("rollout_sims_per_s", "rollout MCTS (UCT, batch 8) simulations/s", "{:,.0f}"),
-        ("rollout_sims_per_s_batch1", "rollout MCTS (UCT, batch 1) simulations/s", "{:,.0f}"),
+        ("rollout_sims_per_s", "UCT + uniform playouts, batch 8: simulations/s", "{:,.0f}"),
+        ("rollout_sims_per_s_batch1", "UCT + uniform playouts, batch 1: simulations/s", "{:,.0f}"),
         ("openspiel_sims_per_s", "OpenSpiel C++ MCTSBot + RandomRolloutEvaluator sims/s", "{:,.0f}"),
         ("ratio_vs_openspiel", "rlgo batch 8 / OpenSpiel", "{:.2f}x"),
         ("ratio_vs_openspiel_batch1", "rlgo batch 1 / OpenSpiel", "{:.2f}x"),
+        ("agent_sims_per_s", "MCTSAgent default (UCT-RAVE + heuristic playouts, batch 8) sims/s", "{:,.0f}"),
         ("tree_us_per_sim_batch1", "tree + plumbing per simulation, no-op evaluator, batch 1 (us)", "{:.1f}"),
         ("tree_us_per_sim_batch8", "tree + plumbing per simulation, no-op evaluator, batch 8 (us)", "{:.1f}"),
         ("tree_us_per_sim_batch32", "tree + plumbing per simulation, no-op evaluator, batch 32 (us)", "{:.1f}"),

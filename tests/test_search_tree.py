@@ -372,3 +372,13 @@ def test_rave_needs_uct_and_a_non_negative_k():
         SearchConfig(rave=100.0)
     with pytest.raises(SearchConfigError, match="-1"):
         SearchConfig(rave=-1.0, selection="uct")
+
+
+def test_non_finite_evaluator_outputs_are_reported():
+    class NaN(FakeEvaluator):
+        def evaluate(self, batch):
+            priors, values = super().evaluate(batch)
+            values[-1] = np.nan
+            return priors, values
+    with pytest.raises(EvaluatorError, match="non-finite"):
+        MCTS(9, NaN()).search(GameState(9))

@@ -144,12 +144,12 @@ def encode_planes(feature_set: str, size: int, b: np.ndarray, m: np.ndarray, his
 
 
 def check_outputs(priors, values, count: int, moves: int) -> tuple[np.ndarray, np.ndarray]:
-    """Validated (priors float32 [count, moves], values float32 [count]) or EvaluatorError."""
+    """Validated (priors float32 [count, moves], values float32 [count] clipped to [-1, 1]) or EvaluatorError."""
     priors = np.asarray(priors, dtype=np.float32)
     values = np.asarray(values, dtype=np.float32)
     if priors.shape != (count, moves) or values.shape != (count,):
         raise EvaluatorError(f"evaluator must return priors [{count}, {moves}] and values [{count}], "
                              f"got {list(priors.shape)} and {list(values.shape)}")
-    if not (np.isfinite(priors).all() and np.isfinite(values).all()):
+    if not (np.isfinite(priors.sum(dtype=np.float64)) and np.isfinite(values.sum(dtype=np.float64))):
         raise EvaluatorError("evaluator returned non-finite priors or values")
     return priors, np.clip(values, -1.0, 1.0)
