@@ -5,6 +5,7 @@
     simulate.py     descents on real positions (superko, terminal scoring), batch gather and back-up
     evaluator.py    the evaluator protocol (LeafBatch in, priors + values out) and its adapters
     rollout.py      playout policies (uniform, atari-answering heuristic) for rollout evaluators
+    rollout_policy.py  the trained fast rollout policy of AlphaGo (pattern features, softmax)
     mcts.py         MCTS: the search loop, subtree reuse, root noise, move choice, analysis
     timecontrol.py  seconds per move from a fixed budget or a GTP clock (Canadian byo-yomi)
 """
