@@ -58,7 +58,7 @@ def _pick(state, rng) -> int:
 def test_random_play_accepted_and_refused_alike(size, seed):
     rng = np.random.default_rng(seed)
     pair = Pair(size)
-    color, refused, played, kos = "b", 0, 0, 0
+    color, refused, played = "b", 0, 0
     for move in KO_OPENING:  # black C4 takes B4: white may not retake at once
         assert pair.send(f"play {move}") == ((True, ""), (True, ""))
     assert pair.send("play w B4") == ((False, "illegal move"), (False, "illegal move"))
