@@ -89,6 +89,8 @@ class PGConfig:
         for name in ("iterations", "games_per_iter", "snapshot_every", "checkpoint_every", "eval_games"):
             if getattr(self, name) < 1:
                 raise TrainError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if self.eval_every < 0 or self.move_cap < 0:
+            raise TrainError(f"eval_every and move_cap must be >= 0, got {self.eval_every!r} and {self.move_cap!r}")
         if self.temperature <= 0:
             raise TrainError(f"temperature must be > 0, got {self.temperature!r}")
 
@@ -188,7 +190,10 @@ class _Run:
             if (self.out / LAST).exists() or len(self.pool):
                 raise TrainError(f"{str(self.out)!r} already holds a run; pass --resume or choose another --out")
             if cfg.pool:
-                SnapshotPool(cfg.pool).require()
+                seeds = SnapshotPool(cfg.pool, self.size, self.features)
+                seeds.require()
+                for path in seeds.paths():
+                    seeds.load(path)  # a foreign snapshot fails here, before the run folder is made
             self.out.mkdir(parents=True, exist_ok=True)
             self.model, _ = load_checkpoint(cfg.sl, map_location=self.device)
             self.optimizer = make_optimizer(self.model.parameters(), cfg.optim)
@@ -196,7 +201,7 @@ class _Run:
             if cfg.pool:
                 self.pool.copy_from(cfg.pool)
         for path in self.pool.paths():
-            self.pool.load(path, self.device)  # every opponent fits (board size, features, policy head) before play starts
+            self.pool.load(path, self.device)  # every opponent fits (board size, features, policy head)
         for group in self.optimizer.param_groups:
             group["lr"] = cfg.optim.lr
         self.learner = PolicyNet(self.model, self.device)
