@@ -118,61 +118,58 @@ def legality(b, m, v, color):
     return SUICIDE
 
 
+@njit(cache=True, inline="always")
+def _chain_hash(b, zob, h):
+    """XOR of the Zobrist keys of the chain headed by h."""
+    color = b[COL, h]
+    x = np.int64(0)
+    s = h
+    while True:
+        x ^= zob[color, s]
+        s = b[NEXT, s]
+        if s == h:
+            return x
+
+
+@njit(cache=True, inline="always")
+def _listed_before(b, nbrs, i, h):
+    """Whether one of nbrs[:i] is a stone of the chain headed by h."""
+    for j in range(i):
+        c = b[COL, nbrs[j]]
+        if (c == BLACK or c == WHITE) and b[HEAD, nbrs[j]] == h:
+            return True
+    return False
+
+
 @njit(cache=True)
 def result_hash(b, m, zob, v, color):
     """Zobrist hash of the stones after a legal move by `color` at v (board untouched)."""
     hsh = m[M_HASH] ^ zob[color, v]
     stride = m[M_N] + 2
-    opp = 3 - color
-    heads = np.full(4, -1, dtype=np.int64)
-    n_heads = 0
+    nbrs = (v - 1, v + 1, v - stride, v + stride)
     self_dies = True
     captures = False
-    for u in (v - 1, v + 1, v - stride, v + stride):
-        c = b[COL, u]
+    for i in range(4):
+        c = b[COL, nbrs[i]]
         if c == EMPTY:
             self_dies = False
-        elif c == color:
-            h = b[HEAD, u]
-            if b[PLIBS, h] > edges_to(b, v, h, stride):
-                self_dies = False
-        elif c == opp:
-            h = b[HEAD, u]
-            if b[PLIBS, h] == edges_to(b, v, h, stride):
-                seen = False
-                for k in range(n_heads):
-                    if heads[k] == h:
-                        seen = True
-                if not seen:
-                    heads[n_heads] = h
-                    n_heads += 1
-                    captures = True
-                    s = h
-                    while True:
-                        hsh ^= zob[opp, s]
-                        s = b[NEXT, s]
-                        if s == h:
-                            break
+        elif c == BLACK or c == WHITE:
+            h = b[HEAD, nbrs[i]]
+            if _listed_before(b, nbrs, i, h):
+                continue
+            edges = edges_to(b, v, h, stride)
+            if c == color:
+                if b[PLIBS, h] > edges:
+                    self_dies = False
+            elif b[PLIBS, h] == edges:
+                captures = True
+                hsh ^= _chain_hash(b, zob, h)
     if self_dies and not captures:
         # suicide (only reached when allowed): the new stone and its friendly chains vanish
         hsh ^= zob[color, v]
-        n_heads = 0
-        for u in (v - 1, v + 1, v - stride, v + stride):
-            if b[COL, u] == color:
-                h = b[HEAD, u]
-                seen = False
-                for k in range(n_heads):
-                    if heads[k] == h:
-                        seen = True
-                if not seen:
-                    heads[n_heads] = h
-                    n_heads += 1
-                    s = h
-                    while True:
-                        hsh ^= zob[color, s]
-                        s = b[NEXT, s]
-                        if s == h:
-                            break
+        for i in range(4):
+            if b[COL, nbrs[i]] == color and not _listed_before(b, nbrs, i, b[HEAD, nbrs[i]]):
+                hsh ^= _chain_hash(b, zob, b[HEAD, nbrs[i]])
     return hsh
 
 
