@@ -146,8 +146,10 @@ class ReplayBuffer:
                     data = {k: z[k] for k in z.files}
             except (OSError, ValueError, EOFError) as e:
                 raise ShardError(f"replay shard {str(path)!r} is unreadable: {e}") from None
-            if int(data.get("size", -1)) != self.size:
-                raise ShardError(f"replay shard {str(path)!r} is not a {self.size}x{self.size} shard")
+            size = int(data.get("size", -1))
+            if size != self.size:
+                raise ShardError(f"replay shard {str(path)!r} holds {size}x{size} positions, "
+                                 f"expected {self.size}x{self.size}")
             self._cache[path] = data
         return self._cache[path]
 

@@ -106,6 +106,8 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
                                   f"(only {', '.join(RUN_CONTROL)} may change)")
         cfg = dataclasses.replace(stored, **{k: getattr(cfg, k) for k in RUN_CONTROL})
         read_best(run)  # fails loudly on a damaged pointer
+        for stale in [*run.glob(".*.tmp"), *(run / "checkpoints").glob(".*.tmp")]:  # torn writes of a kill
+            stale.unlink()
         return cfg, state
     if (run / CONFIG).exists():
         raise ZeroConfigError(f"{str(run)!r} already holds a zero run; resume it or choose another folder")

@@ -157,6 +157,8 @@ class WorkerResult:
     """Positions evaluated by the networks."""
     seconds: float = 0.0
     """Wall time of the task."""
+    cpu_seconds: float = 0.0
+    """CPU time of the process running the task (all its threads)."""
 
 
 @dataclass
@@ -309,13 +311,19 @@ def load_net(checkpoint: str, s: PlaySettings) -> TorchEvaluator:
 
 def play_selfplay(task: SelfPlayTask) -> WorkerResult:
     """Worker entry point: self-play games of the network at task.checkpoint."""
-    return run_selfplay(load_net(task.checkpoint, task.settings), task.settings, task.games, task.seed)
+    cpu = time.process_time()
+    result = run_selfplay(load_net(task.checkpoint, task.settings), task.settings, task.games, task.seed)
+    result.cpu_seconds = time.process_time() - cpu
+    return result
 
 
 def play_match(task: MatchTask) -> WorkerResult:
     """Worker entry point: match games between task.first and task.second."""
+    cpu = time.process_time()
     nets = (load_net(task.first, task.settings), load_net(task.second, task.settings))
-    return run_match(nets, task.settings, task.indices, task.seed)
+    result = run_match(nets, task.settings, task.indices, task.seed)
+    result.cpu_seconds = time.process_time() - cpu
+    return result
 
 
 def init_worker(threads: int = 1) -> None:

@@ -1,0 +1,75 @@
+"""ZeroAgent and its `zero:` spec: loads a checkpoint, searches with PUCT, plays legal moves, refuses bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents.base import RESIGN
+from agents.specs import SpecError, make_agent
+from rlgo.go.rules import Rules
+from rlgo.go.state import GameState
+from rlgo.nn.checkpoint import CheckpointError, save_checkpoint
+from rlgo.nn.model import NetConfig, build_model
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: tiny batches gain nothing from more, and idle spinning threads crawl on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("zero") / "net.pt"
+    save_checkpoint(path, build_model(NetConfig(board_size=5, depth=1, width=8)))
+    return path
+
+
+def test_spec_builds_an_agent_that_plays_a_legal_game(ckpt):
+    agent = make_agent(f"zero:ckpt={ckpt},sims=24,seed=3", size=5, rules=Rules(komi=2.5))
+    state = GameState(5, Rules(komi=2.5))
+    while not state.is_over and state.move_number < 60:
+        move = agent.select_move(state)
+        if move == RESIGN:
+            break
+        assert state.is_legal(move)
+        state.play(move)
+        assert agent.last_result.playouts == 24
+        infos = agent.analysis()
+        assert infos and infos[0].visits >= infos[-1].visits and 0 <= infos[0].winrate <= 1
+    assert agent.name == "zero-net"
+
+
+def test_same_seed_same_moves_and_positional_checkpoint(ckpt):
+    def game(spec):
+        agent, state = make_agent(spec, size=5), GameState(5)
+        return [state.play(agent.select_move(state)) or state.moves[-1][1] for _ in range(6)]
+    assert game(f"zero:{ckpt},sims=16,seed=1") == game(f"zero:ckpt={ckpt},sims=16,seed=1")
+
+
+def test_bad_specs_and_checkpoints_are_refused(ckpt, tmp_path):
+    with pytest.raises(SpecError, match="checkpoint"):
+        make_agent("zero:sims=10", size=5)
+    with pytest.raises(SpecError, match="sims"):
+        make_agent(f"zero:ckpt={ckpt},sims=0", size=5)
+    with pytest.raises(CheckpointError, match="board size"):
+        make_agent(f"zero:ckpt={ckpt}", size=9)
+    with pytest.raises(CheckpointError, match="does not exist"):
+        make_agent(f"zero:ckpt={tmp_path / 'missing.pt'}", size=5)
+    value_only = tmp_path / "value.pt"
+    save_checkpoint(value_only, build_model(NetConfig(board_size=5, depth=1, width=8, heads=("value",))))
+    with pytest.raises(ValueError, match="policy"):
+        make_agent(f"zero:ckpt={value_only}", size=5)
+
+
+def test_time_limit_alone_bounds_the_search(ckpt):
+    agent = make_agent(f"zero:ckpt={ckpt},time=0.3", size=5)
+    state = GameState(5)
+    agent.select_move(state)
+    assert agent.last_result.reason == "time" and agent.last_result.playouts > 8
+    assert np.isfinite(agent.last_result.seconds)

@@ -1,0 +1,202 @@
+"""The zero loop: config, gating rule, Elo chain, a tiny run end to end, resume after kill -9, the CLI."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import cli
+from rlgo.arena.results import append_result
+from rlgo.nn.checkpoint import load_checkpoint
+from rlgo.train.zero.buffer import ReplayBuffer
+from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
+from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, gate_decision, ratings
+from rlgo.train.zero.loop import read_best, train_zero
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = dict(size=5, komi=2.5, blocks=1, width=8, playouts=8, games_per_generation=4, parallel_games=2,
+            steps_per_generation=3, batch_size=16, gate_games=4, window_games=20, generations=1, workers=1,
+            threads=1, sgf_per_generation=1)
+TINY_FLAGS = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+
+
+def state_of(run: Path) -> dict:
+    return json.loads((run / "state.json").read_text())
+
+
+# ----------------------------------------------------------------- config, gate, ratings
+def test_config_checks_fields_and_round_trips():
+    cfg = ZeroConfig(out="r", size=7, komi=8.5, fast_playouts=20, aux_heads=True)
+    assert ZeroConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
+    assert cfg.alpha == pytest.approx(0.03 * 361 / 49) and cfg.opening_moves == 6 and cfg.move_cap == 98
+    assert cfg.net_config().heads == ("policy", "value", "ownership", "score")
+    for bad, match in (({"rules": "japanese"}, "area"), ({"fast_playouts": 300}, "fast_playouts"),
+                       ({"window_games": 10}, "window_games"), ({"gate_threshold": 0.5}, "gate_threshold"),
+                       ({"size": 40}, "size"), ({"gate_rule": "vote"}, "gate_rule")):
+        with pytest.raises(ZeroConfigError, match=match):
+            ZeroConfig(out="r", **bad)
+    with pytest.raises(ZeroConfigError, match="unknown"):
+        ZeroConfig.from_dict({"out": "r", "sise": 9})
+
+
+def test_gate_needs_the_threshold_score_or_an_sprt_verdict():
+    assert gate_decision([1, 1, 0, 1], 4, 0.55, "fixed") == ACCEPT
+    assert gate_decision([1, 0, 0.5, 0.5], 4, 0.55, "fixed") == REJECT
+    assert gate_decision([1, 1, 1], 4, 0.55, "fixed") == CONTINUE
+    assert gate_decision([1] * 31, 400, 0.55, "sprt") == ACCEPT  # 31 straight wins: llr 2.95 > log(19)
+    assert gate_decision([1] * 30, 400, 0.55, "sprt") == CONTINUE
+    assert gate_decision([0] * 30, 400, 0.55, "sprt") == REJECT
+    assert gate_decision([1, 0] * 10, 400, 0.55, "sprt") == CONTINUE
+    assert gate_decision([1, 0] * 10 + [1], 21, 0.55, "sprt") == REJECT  # 11/21 = 0.524 at the cap
+
+
+def test_elo_chains_gate_results_back_to_generation_zero(tmp_path):
+    def games(gen, first, second, wins, n):
+        for i in range(n):
+            black_first = i % 2 == 0
+            first_wins = i < wins
+            winner = "B" if first_wins == black_first else "W"
+            black, white = (first, second) if black_first else (second, first)
+            append_result(tmp_path, {"id": f"gate-{gen:04d}-{i:03d}", "generation": gen, "black": black,
+                                     "white": white, "winner": winner, "candidate_black": black_first})
+    games(0, "gen-0001", "gen-0000", 30, 40)  # 75%: about +190
+    games(1, "gen-0002", "gen-0001", 30, 40)  # another +190
+    elo = ratings(tmp_path)
+    assert elo["gen-0000"].elo == 0
+    assert 120 < elo["gen-0001"].elo < 260
+    assert elo["gen-0002"].elo == pytest.approx(2 * elo["gen-0001"].elo, rel=0.1)
+
+
+# ----------------------------------------------------------------- the loop
+def test_a_tiny_run_writes_every_file_and_resumes_for_more_generations(tmp_path):
+    run = tmp_path / "run"
+    rows = train_zero(ZeroConfig(out=str(run), **TINY))
+    assert [int(r["generation"]) for r in rows] == [1]
+    assert state_of(run)["generation"] == 1 and state_of(run)["phase"] == "selfplay"
+    best, path = read_best(run)
+    assert best in (0, 1) and path.exists()
+    model, meta = load_checkpoint(run / "checkpoints" / "gen-0001.pt", expect_board_size=5)
+    assert meta.step == 3 and "policy_loss" in meta.metrics
+    assert ReplayBuffer(run / "buffer", 5, 20).games(0) == 4
+    assert len(list((run / "sgf").glob("gen-0000-*.sgf"))) == 1
+    gate = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
+    assert len(gate) <= 4 and {g["generation"] for g in gate} == {0}
+    shard_bytes = {p.name: p.read_bytes() for p in (run / "buffer").glob("*.npz")}
+    with pytest.raises(ZeroConfigError, match="already holds"):
+        train_zero(ZeroConfig(out=str(run), **TINY))
+    rows = train_zero(ZeroConfig(out=str(run), **{**TINY, "generations": 2}), resume=True)
+    assert [int(r["generation"]) for r in rows] == [1, 2]
+    assert state_of(run)["generation"] == 2
+    assert all((run / "buffer" / name).read_bytes() == data for name, data in shard_bytes.items())
+    with pytest.raises(ZeroConfigError, match="playouts"):
+        train_zero(ZeroConfig(out=str(run), **{**TINY, "playouts": 9}), resume=True)
+
+
+def _start(args: list[str], patch: str = "") -> subprocess.Popen:
+    """`rlgo` in a subprocess, after running `patch` (Python) in it."""
+    code = textwrap.dedent(patch) + f"\nimport cli, sys\nsys.exit(cli.main({args!r}))\n"
+    return subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(predicate, proc: subprocess.Popen, seconds: float = 240) -> None:
+    end = time.monotonic() + seconds
+    while not predicate():
+        assert proc.poll() is None, f"run ended early: {proc.stderr.read()[-2000:]}"
+        assert time.monotonic() < end, "timed out waiting for the run"
+        time.sleep(0.05)
+
+
+def _resume(run: Path) -> None:
+    """Resume in this process (the kill needed a subprocess; the resume does not)."""
+    assert cli.main(["train", "zero", "--resume", str(run)]) == 0
+
+
+@pytest.mark.slow
+def test_kill_during_selfplay_keeps_finished_games_and_resumes(tmp_path):
+    run = tmp_path / "run"
+    flags = [*TINY_FLAGS, "--games-per-generation=8", "--window-games=20"]
+    proc = _start(["train", "zero", "--out", str(run), *flags])
+    _wait_for(lambda: len(list((run / "buffer").glob("*.npz"))) >= 1 if (run / "buffer").exists() else False, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    kept = {p.name: p.read_bytes() for p in (run / "buffer").glob("*.npz")}
+    assert state_of(run)["phase"] == "selfplay" and read_best(run) == (0, run / "checkpoints" / "gen-0000.pt")
+    _resume(run)
+    buffer = ReplayBuffer(run / "buffer", 5, 20)
+    assert buffer.games(0) == 8  # the rest of the generation, no more, no less
+    assert all((run / "buffer" / name).read_bytes() == data for name, data in kept.items())
+    assert state_of(run) == {**state_of(run), "generation": 1, "phase": "selfplay"}
+    load_checkpoint(read_best(run)[1], expect_board_size=5)
+
+
+@pytest.mark.slow
+def test_kill_while_the_candidate_checkpoint_is_half_written(tmp_path):
+    run = tmp_path / "run"
+    marker = tmp_path / "writing"
+    # torch.save of the candidate (step > 0) writes half its bytes, then hangs: the kill lands mid-write
+    patch = f"""
+        import io, time, pathlib, torch
+        _save = torch.save
+        def save(obj, f, *args, **kwargs):
+            if isinstance(obj, dict) and obj.get("format") == "rlgo-checkpoint" and obj.get("step", 0) > 0:
+                buffer = io.BytesIO()
+                _save(obj, buffer, *args, **kwargs)
+                f.write(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+                f.flush()
+                pathlib.Path({str(marker)!r}).touch()
+                time.sleep(600)
+            return _save(obj, f, *args, **kwargs)
+        torch.save = save
+    """
+    proc = _start(["train", "zero", "--out", str(run), *TINY_FLAGS], patch)
+    _wait_for(marker.exists, proc)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert not (run / "checkpoints" / "gen-0001.pt").exists()
+    assert list((run / "checkpoints").glob(".gen-0001.pt.*.tmp"))  # the torn file is a hidden temp file
+    assert state_of(run)["phase"] == "train" and read_best(run)[0] == 0
+    load_checkpoint(read_best(run)[1], expect_board_size=5)
+    _resume(run)
+    assert state_of(run)["generation"] == 1
+    assert not list((run / "checkpoints").glob(".*.tmp"))
+    _, meta = load_checkpoint(run / "checkpoints" / "gen-0001.pt", expect_board_size=5)
+    assert meta.step == 3
+    load_checkpoint(read_best(run)[1], expect_board_size=5)
+
+
+# ----------------------------------------------------------------- command line
+def test_cli_help_and_user_errors(tmp_path, capsys):
+    assert cli.main(["train", "zero", "--help"]) == 0
+    assert "--no-gating" in capsys.readouterr().out
+    assert cli.main(["train", "zero", "--resume", str(tmp_path / "none")]) == 1
+    err = capsys.readouterr().err
+    assert "cannot resume" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert cli.main(["train", "zero", "--size", "5"]) == 1
+    assert "--out" in capsys.readouterr().err
+    assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--rules", "japanese"]) == 1
+    assert "area" in capsys.readouterr().err
+    (tmp_path / "r2").mkdir()
+    (tmp_path / "r2" / "config.json").write_text(json.dumps(ZeroConfig(out="x", **TINY).to_dict()))
+    assert cli.main(["train", "zero", "--resume", str(tmp_path / "r2"), "--playouts", "3"]) == 1
+    assert "cannot change playouts" in capsys.readouterr().err
+
+
+def test_cli_reads_a_toml_config(tmp_path, capsys):
+    config = tmp_path / "zero.toml"
+    values = {**TINY, "steps_per_generation": 2, "gating": False}
+    config.write_text("".join(f"{k.replace('_', '-')} = {json.dumps(v)}\n" for k, v in values.items()))
+    run = tmp_path / "run"
+    assert cli.main(["train", "zero", "--config", str(config), "--out", str(run)]) == 0
+    stored = json.loads((run / "config.json").read_text())
+    assert stored["steps_per_generation"] == 2 and stored["size"] == 5 and stored["gating"] is False
+    assert "best network" in capsys.readouterr().out
+    assert np.isfinite(float(json.loads((run / "best.json").read_text())["elo"]))
