@@ -193,7 +193,7 @@ def test_dead_stone_estimate_agrees_with_gnugo(intrusions):
     from agents.specs import gnugo_command
     from rlgo.gtp.client import GTPClient
     rules = Rules(ko="simple")
-    gnugo = GTPAgent(gnugo_command(1, rules) + ["--seed", "1"])
+    gnugo = GTPAgent(gnugo_command(1, rules) + ["--seed", "1"], per_move_timeout=600, startup_timeout=600)
     result = play_game(gnugo, Intruder(intrusions), GameConfig(size=9, rules=rules, scoring="estimate"))
     gnugo.close()
     assert result.reason == "score" and len(result.dead) >= 3
