@@ -7,14 +7,18 @@ _STONE = {0: ".", 1: "X", 2: "O"}
 
 
 def star_points(size: int) -> set[tuple[int, int]]:
-    """(row, col) of the hoshi drawn on a `size` board."""
+    """(row, col) of the hoshi drawn on a `size` board (5 on 9x9 and 13x13, 9 on 19x19)."""
     if size < 7:
         return set()
     edge = 2 if size < 12 else 3
     lines = [edge, size - 1 - edge]
+    points = {(r, c) for r in lines for c in lines}
     if size % 2 == 1 and size >= 9:
-        lines.append(size // 2)
-    return {(r, c) for r in lines for c in lines}
+        mid = size // 2
+        points.add((mid, mid))
+        if size >= 15:
+            points |= {(mid, edge), (mid, size - 1 - edge), (edge, mid), (size - 1 - edge, mid)}
+    return points
 
 
 def board_text(state) -> str:
