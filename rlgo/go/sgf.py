@@ -17,9 +17,9 @@ from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
-from rlgo.go import coords, kernels as K
+from rlgo.go import coords
 from rlgo.go.errors import CoordinateError, GoError, IllegalMoveError
-from rlgo.go.rules import PRESETS, Rules, rules_from_name
+from rlgo.go.rules import PRESETS, Rules
 from rlgo.go.sgf_parse import GameTree, Node, Prop, SGFError, escape_text, parse_trees, text_value
 from rlgo.go.state import BLACK, COLOR_NAMES, EMPTY, WHITE, GameState
 
@@ -298,7 +298,7 @@ def record_to_state(record: GameRecord, rules: Rules | None = None) -> GameState
     first = record.to_play or (record.moves[0][0] if record.moves else None)
     if first is None:
         first = WHITE if record.handicap >= 2 and record.setup_black and not record.setup_white else BLACK
-    state.m[K.M_TOPLAY] = first  # place() keeps the side to move and restarts the superko history with it
+    state.set_to_play(first)  # place() keeps the side to move and restarts the superko history with it
     try:
         state.place([(BLACK, p) for p in record.setup_black] + [(WHITE, p) for p in record.setup_white])
     except GoError as e:

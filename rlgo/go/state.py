@@ -109,13 +109,22 @@ class GameState:
         return np.array(sorted(self._seen), dtype=np.int64)
 
     def set_to_play(self, color: int) -> None:
-        """Set the side to move before the first move (SGF PL, handicap); restarts the superko history."""
-        if self.moves:
-            raise GoError("the side to move can only be set before the first move")
+        """Give the move to `color` (GTP, SGF PL, handicap); clears the simple-ko point.
+
+        Before the first move the superko history restarts with `color` to move.
+        """
         if color not in (BLACK, WHITE):
             raise GoError(f"invalid color {color!r}")
-        self.m[K.M_TOPLAY] = color
-        self._seen = {self._position_key(self.hash, color)}
+        if color != self.to_play:
+            self.m[K.M_TOPLAY] = color
+            self.m[K.M_KO] = K.NO_VERTEX
+        if not self.moves:
+            self._seen = {self._position_key(self.hash, color)}
+
+    def reopen(self) -> None:
+        """Let play go on after two passes (GTP allows it; some records play on)."""
+        if self.resigned == EMPTY:
+            self.m[K.M_PASSES] = 0
 
     def position_history(self, k: int) -> np.ndarray:
         """int8 [k, (N+2)**2]: kernel colour rows, [0] now, [i] i moves ago; all 0 before the start."""

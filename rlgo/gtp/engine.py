@@ -306,13 +306,12 @@ class GTPEngine:
         if color == self.state.to_play:
             return self.state
         position = self.state.copy()
-        _set_to_play(position, color)
+        position.set_to_play(color)
         return position
 
     def _reopen(self) -> None:
         """GTP lets play go on after two passes; GameState would call the game over."""
-        if self.state.passes >= 2:
-            self.state.m[K.M_PASSES] = 0
+        self.state.reopen()
 
     def _ownership(self, state: GameState) -> np.ndarray:
         """Black-positive ownership [N, N]: the agent's own estimate if it has one, else playouts."""
@@ -337,20 +336,10 @@ class GTPEngine:
         except GoError as exc:
             self.state = GameState(self.size, self.rules)
             raise GTPCommandError(f"bad vertex list: {exc}") from None
-        _set_to_play(self.state, WHITE)
+        self.state.set_to_play(WHITE)
 
     def _vertices(self, points) -> str:
         return " ".join(coords.to_gtp(int(p), self.size) for p in points)
-
-
-def _set_to_play(state: GameState, color: int) -> None:
-    """Give the move to `color` (GTP lets either colour move; GameState has no public setter)."""
-    if state.to_play == color:
-        return
-    state.m[K.M_TOPLAY] = color
-    state.m[K.M_KO] = K.NO_VERTEX
-    if not state.moves:
-        state._seen = {state._position_key(state.hash, color)}
 
 
 def _free_handicap_points(size: int, count: int) -> list[int]:

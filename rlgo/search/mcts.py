@@ -129,7 +129,7 @@ class MCTS:
         start = time.perf_counter()
         self.set_root(state)
         rules = state.rules
-        root_keys = np.array(sorted(state._seen), dtype=np.int64)  # noqa: SLF001 (see report: needs a public accessor)
+        root_keys = state.position_keys()
         root_hist = state.position_history(self.history_length) if self.history_length else self._ring[:0]
         ko_mode, komi = KO_MODES[rules.ko], float(rules.komi)
         cfg = self.config
