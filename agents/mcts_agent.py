@@ -69,7 +69,8 @@ class MCTSAgent(Agent):
     def analysis(self) -> list[MoveInfo]:
         if self.search is None:
             return []
-        return [MoveInfo(c.move, c.visits, c.winrate, c.prior, c.pv) for c in self.search.candidates()]
+        every = self.search.size ** 2 + 1  # all visited moves, so visit totals are the real playouts
+        return [MoveInfo(c.move, c.visits, c.winrate, c.prior, c.pv) for c in self.search.candidates(limit=every)]
 
     def stop(self) -> None:
         if self.search is not None:
