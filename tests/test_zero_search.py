@@ -129,3 +129,26 @@ def test_root_noise_changes_priors_once_and_keeps_them_normalised():
     again = p_noisy.copy()
     searched(search, [noisy], 20)
     assert np.array_equal(noisy.tree.prior[1:1 + count], again)
+
+
+def test_pass_guard_plays_on_while_the_count_favours_the_opponent():
+    def loves_pass(planes, legal):
+        priors = np.where(legal, 1e-3, 0.0)
+        priors[:, -1] = 1.0
+        return (priors / priors.sum(axis=1, keepdims=True)).astype(np.float32), np.zeros(len(legal), np.float32)
+
+    state = GameState(SIZE, Rules(komi=2.5))
+    state.play(12)  # one black stone: Black owns the whole board, White to move is behind
+    search = BatchedSearch(SIZE, [loves_pass], state.rules, 20, 4, 1)
+    game = search.new_game(state)
+    searched(search, [game], 20)
+    rng = np.random.default_rng(0)
+    assert game.choose(rng, proportional=False) == state.pass_move
+    guarded = game.choose(rng, proportional=False, pass_guard=True)
+    assert guarded != state.pass_move and state.is_legal(guarded)
+    assert all(game.choose(rng, proportional=True, pass_guard=True) != state.pass_move for _ in range(20))
+    state.play(guarded)
+    state.play(state.pass_move)  # Black passes; now White leads on the count and may pass
+    ahead = search.new_game(state)
+    searched(search, [ahead], 20)
+    assert state.area_score() < 0 and ahead.choose(rng, proportional=False, pass_guard=True) == state.pass_move

@@ -81,6 +81,8 @@ def register(subparsers) -> None:
     p.add_argument("--aux-heads", action="store_const", const=True, help="KataGo ownership + score heads")
     p.add_argument("--no-gating", dest="gating", action="store_const", const=False,
                    help="AlphaZero: every candidate replaces the network (a rating match still runs)")
+    p.add_argument("--no-pass-guard", dest="pass_guard", action="store_const", const=False,
+                   help="allow passing while the area count favours the opponent (pure Tromp-Taylor choices)")
     p.add_argument("--seed", type=int, help="random seed (default: 0)")
     p.add_argument("--device", help="torch device of training (default: cpu)")
     for name, kind, text in _FIELDS:

@@ -71,6 +71,9 @@ class ZeroConfig:
     """The threshold is adjusted each generation to keep false-positive resignations under this share."""
     max_moves: int = 0
     """Move cap of a game, then scored as it stands (0: 2 * N * N)."""
+    pass_guard: bool = True
+    """Never pass while the area count says the opponent would win by passing back (the search's
+    shallow look at the pass-pass ending makes early networks throw games away otherwise)."""
     workers: int = 0
     """Self-play / gating processes (0: the number of cores; 1: in the main process)."""
     # ------------------------------------------------------------- replay and training

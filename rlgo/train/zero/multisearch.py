@@ -84,15 +84,27 @@ class GameSearch:
         best = int(np.argmax(visits))
         return max(self.root_value(), float(sums[best] / visits[best]))
 
-    def choose(self, rng: np.random.Generator, proportional: bool) -> int:
-        """A move drawn in proportion to root visits, or the most visited (ties: higher value)."""
+    def choose(self, rng: np.random.Generator, proportional: bool, pass_guard: bool = False) -> int:
+        """A move drawn in proportion to root visits, or the most visited (ties: higher value).
+
+        `pass_guard`: no pass while the area count (komi included) is not in the mover's favour, since
+        the opponent would pass back and win; the best other move is played instead, if there is one.
+        """
         moves, visits, sums = self.children()
-        if not visits.size or visits.sum() == 0:
+        if pass_guard and self._count_for_mover() <= 0:
+            keep = moves != self.state.pass_move
+            if keep.any():
+                moves, visits, sums = moves[keep], visits[keep], sums[keep]
+        if not visits.size:
             return self.state.pass_move
-        if proportional:
+        if proportional and visits.sum() > 0:
             return int(rng.choice(moves, p=visits / visits.sum()))
         q = np.where(visits > 0, sums / np.maximum(visits, 1), -2.0)
         return int(moves[np.lexsort((q, visits))[-1]])
+
+    def _count_for_mover(self) -> float:
+        score = self.state.area_score()
+        return score if self.state.to_play == BLACK else -score
 
 
 class BatchedSearch:

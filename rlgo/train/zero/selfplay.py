@@ -60,6 +60,8 @@ class PlaySettings:
     """Share of self-play games with resignation disabled (their values are kept for calibration)."""
     move_cap: int = 162
     """Moves after which a game is scored as it stands."""
+    pass_guard: bool = True
+    """No pass while the area count favours the opponent (see ZeroConfig.pass_guard)."""
     feature_set: str = "agz"
     """Input planes of the networks."""
 
@@ -69,14 +71,14 @@ class PlaySettings:
         return cls(cfg.size, cfg.game_rules(), cfg.playouts, cfg.fast_playouts,
                    cfg.full_search_prob if cfg.fast_playouts else 1.0, cfg.c_puct, cfg.fpu, cfg.leaves_per_game,
                    cfg.parallel_games, cfg.alpha, cfg.dirichlet_epsilon, cfg.opening_moves, resign_threshold,
-                   cfg.resign_playthrough, cfg.move_cap, cfg.feature_set)
+                   cfg.resign_playthrough, cfg.move_cap, cfg.pass_guard, cfg.feature_set)
 
     @classmethod
     def match(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
         """Gate / rating match settings: no noise, short random opening, full searches only."""
         return cls(cfg.size, cfg.game_rules(), cfg.gate_playouts or cfg.playouts, 0, 1.0, cfg.c_puct, cfg.fpu,
                    cfg.leaves_per_game, cfg.parallel_games, cfg.alpha, 0.0, cfg.gate_opening_moves,
-                   resign_threshold, 0.0, cfg.move_cap, cfg.feature_set)
+                   resign_threshold, 0.0, cfg.move_cap, cfg.pass_guard, cfg.feature_set)
 
 
 @dataclass(frozen=True)
@@ -235,7 +237,7 @@ def run_selfplay(net: Net, s: PlaySettings, games: int, seed: int) -> WorkerResu
             g.samples.append((state.position_history(features.HISTORY_LENGTH)[:, interior], state.to_play,
                               _or(state.ko_point, -1), _or(state.last_move, -1), int(state.m[K.M_MOVENUM]),
                               (visits / visits.sum()).astype(np.float16)))
-        searcher.play(search, search.choose(rng, proportional=state.move_number < s.opening_moves))
+        searcher.play(search, search.choose(rng, state.move_number < s.opening_moves, s.pass_guard))
         return state.is_over or state.move_number >= s.move_cap
 
     finished = _drive(searcher, new_games(), s.parallel_games, begin, after_search, result)
@@ -292,7 +294,7 @@ def run_match(nets: tuple[Net, Net], s: PlaySettings, indices: tuple[int, ...], 
         if search.resign_value() < s.resign_threshold:
             state.resign()
             return True
-        searcher.play(search, search.choose(rng, proportional=state.move_number < s.opening_moves))
+        searcher.play(search, search.choose(rng, state.move_number < s.opening_moves, s.pass_guard))
         return state.is_over or state.move_number >= s.move_cap
 
     finished = _drive(searcher, new_games(), s.parallel_games, lambda g: searcher.begin(g.search, s.playouts),
