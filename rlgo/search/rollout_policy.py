@@ -415,6 +415,7 @@ class RolloutPolicy:
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez_compressed(f, format=np.str_(FORMAT), version=np.int64(FORMAT_VERSION), weights=self.weights)
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are meant to be shared
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
