@@ -1,9 +1,14 @@
-"""Zero loop speed on 9x9 with the default small net (ZeroConfig: resnet-b4c32).
+"""Zero loop speed on 9x9 with the default small net (ZeroConfig: resnet-b4c32), and an ablation.
 
-Self-play moves/s and network evaluations/s at 64 and 200 playouts (one worker process
-per core, each stepping many games at once), the CPU use of those workers (their CPU
-seconds over wall seconds times cores; 100% = every core busy), and training samples/s
-(batch 256 drawn from a replay buffer with symmetries, policy + value loss, one SGD step).
+Speed (`run`): self-play moves/s and network evaluations/s at 64 and 200 playouts (one
+worker process per core, each stepping many games at once), the CPU use of those workers
+(their CPU seconds over wall seconds times cores; 100% = every core busy), and training
+samples/s (batch 256 drawn from a replay buffer with symmetries, policy + value loss, one
+SGD step).
+
+Ablation (`ablation`, --ablation): four AlphaZero-style generations on 5x5 from the same
+random network, plain vs playout cap randomization vs auxiliary ownership/score targets at
+about the same self-play compute; each final network plays the plain one and generation 0.
 """
 from __future__ import annotations
 
@@ -19,11 +24,13 @@ from rich.console import Console
 from rich.table import Table
 
 from rlgo.nn.checkpoint import save_checkpoint
+from rlgo.train.common import OptimConfig
 from rlgo.nn.model import build_model
 from rlgo.train.zero.buffer import ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.pool import Workers
-from rlgo.train.zero.selfplay import NEVER_RESIGN, PlaySettings, SelfPlayTask, play_selfplay
+from rlgo.train.zero.loop import checkpoint_path, train_zero
+from rlgo.train.zero.selfplay import NEVER_RESIGN, PlaySettings, SelfPlayTask, load_net, play_selfplay, run_match
 from rlgo.train.zero.trainer import Trainer
 
 
@@ -85,9 +92,55 @@ def _print(out: dict) -> None:
     Console().print(table)
 
 
+ABLATION_BASE = dict(size=5, komi=2.5, blocks=2, width=16, playouts=16, games_per_generation=48, parallel_games=48,
+                     steps_per_generation=80, batch_size=128, window_games=192, generations=4, gating=False,
+                     gate_games=2, workers=1, threads=1, sgf_per_generation=0,
+                     optim=OptimConfig(lr=0.05, schedule="constant", warmup=0.0))
+ABLATION_VARIANTS = {
+    "plain": {},
+    "playout cap 32/8 (25% full)": dict(playouts=32, fast_playouts=8, full_search_prob=0.25),  # 14 sims/move
+    "aux ownership + score": dict(aux_heads=True),
+}
+
+
+def ablation(seed: int = 0, games: int = 64) -> list[dict]:
+    """Train each variant of ABLATION_VARIANTS; score its last network against the plain one and generation 0."""
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        finals = {}
+        for name, changes in ABLATION_VARIANTS.items():
+            cfg = ZeroConfig(out=f"{tmp}/{len(finals)}", seed=seed, **{**ABLATION_BASE, **changes})
+            start = time.process_time()
+            train_zero(cfg, console=Console(quiet=True))
+            finals[name] = (cfg, time.process_time() - start)
+        match = PlaySettings(**{**PlaySettings.match(finals["plain"][0], NEVER_RESIGN).__dict__, "playouts": 32})
+        plain = load_net(str(checkpoint_path(Path(finals["plain"][0].out), 4)), match)
+        random_net = load_net(str(checkpoint_path(Path(finals["plain"][0].out), 0)), match)
+        for name, (cfg, cpu) in finals.items():
+            net = load_net(str(checkpoint_path(Path(cfg.out), cfg.generations)), match)
+            score = {}
+            for label, other in (("vs plain", plain), ("vs gen 0", random_net)):
+                result = run_match((net, other), match, tuple(range(games)), seed=123)
+                score[label] = sum(g.first_score for g in result.games) / games
+            rows.append({"variant": name, "train_cpu_s": cpu, **score})
+    table = Table(title=f"zero ablation on 5x5: 4 generations, {games} games per match at 32 playouts")
+    for header in ("variant", "loop CPU s", "score vs plain", "score vs gen 0"):
+        table.add_column(header, justify="right")
+    for r in rows:
+        table.add_row(r["variant"], f"{r['train_cpu_s']:.0f}", f"{r['vs plain']:.2f}", f"{r['vs gen 0']:.2f}")
+    Console().print(table)
+    return rows
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short timings")
     parser.add_argument("--workers", type=int, default=0, help="self-play processes (default: one per core)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of the training measure")
+    parser.add_argument("--ablation", action="store_true", help="run the 5x5 ablation instead of the speed test")
     args = parser.parse_args()
-    run(args.quick, args.workers)
+    torch.set_num_threads(args.threads)
+    if args.ablation:
+        ablation()
+    else:
+        run(args.quick, args.workers)

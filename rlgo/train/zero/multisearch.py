@@ -55,20 +55,20 @@ class GameSearch:
         """Whether the current search has its simulations (or its tree is full)."""
         return not self.room or self.tree.visits[ROOT] >= self.target
 
-    def children(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(moves, visits, value sums) of the root's children (values for the side to move at the root)."""
+    def children(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(moves, visits, value sums, priors) of the root's children (values for the side to move at the root)."""
         t = self.tree
         first = int(t.first_child[ROOT])
         if first == UNEXPANDED:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.float32)
         stop = first + int(t.num_children[ROOT])
         return (t.move[first:stop].astype(np.int64), t.visits[first:stop].astype(np.int64),
-                t.value_sum[first:stop].copy())
+                t.value_sum[first:stop].copy(), t.prior[first:stop].copy())
 
     def visit_counts(self) -> np.ndarray:
         """int64 [N*N+1]: visits of each root move."""
         out = np.zeros(self.state.size ** 2 + 1, np.int64)
-        moves, visits, _ = self.children()
+        moves, visits, _, _ = self.children()
         out[moves] = visits
         return out
 
@@ -78,29 +78,29 @@ class GameSearch:
 
     def resign_value(self) -> float:
         """max(root value, most visited child's value) for the side to move (AlphaGo Zero's resign test)."""
-        moves, visits, sums = self.children()
+        moves, visits, sums, _ = self.children()
         if not visits.size or visits.max() == 0:
             return self.root_value()
         best = int(np.argmax(visits))
         return max(self.root_value(), float(sums[best] / visits[best]))
 
     def choose(self, rng: np.random.Generator, proportional: bool, pass_guard: bool = False) -> int:
-        """A move drawn in proportion to root visits, or the most visited (ties: higher value).
+        """A move drawn in proportion to root visits, or the most visited (ties: higher value, then prior).
 
         `pass_guard`: no pass while the area count (komi included) is not in the mover's favour, since
         the opponent would pass back and win; the best other move is played instead, if there is one.
         """
-        moves, visits, sums = self.children()
+        moves, visits, sums, priors = self.children()
         if pass_guard and self._count_for_mover() <= 0:
             keep = moves != self.state.pass_move
             if keep.any():
-                moves, visits, sums = moves[keep], visits[keep], sums[keep]
+                moves, visits, sums, priors = moves[keep], visits[keep], sums[keep], priors[keep]
         if not visits.size:
             return self.state.pass_move
         if proportional and visits.sum() > 0:
             return int(rng.choice(moves, p=visits / visits.sum()))
         q = np.where(visits > 0, sums / np.maximum(visits, 1), -2.0)
-        return int(moves[np.lexsort((q, visits))[-1]])
+        return int(moves[np.lexsort((priors, q, visits))[-1]])
 
     def _count_for_mover(self) -> float:
         score = self.state.area_score()
