@@ -3,6 +3,7 @@
     python -m benchmarks.bench_data                      reader batches/s vs SL train step, rollout us/move
     python -m benchmarks.bench_data --quick
     python -m benchmarks.bench_data mcts --games 20 --seconds 0.5 --rollout models/rollout9.npz
+    python -m benchmarks.bench_data mcts --games 20 --playouts 400      equal playouts instead of equal time
 
 Times are CPU time (`time.process_time`) of this process, best of several rounds, so other
 jobs on a shared machine inflate them less than wall-clock figures.
@@ -117,8 +118,10 @@ def run(quick: bool = False) -> dict:
     return result
 
 
-def mcts_match(rollout: Path, games: int, seconds: float, seed: int = 0, opponent: str = "uniform") -> dict:
-    """MCTS with the trained rollout policy vs MCTS with `opponent` rollouts, same seconds per move, 9x9.
+def mcts_match(rollout: Path, games: int, seconds: float | None, seed: int = 0, opponent: str = "uniform",
+               playouts: int | None = None) -> dict:
+    """MCTS with the trained rollout policy vs MCTS with `opponent` rollouts, 9x9, both with the same
+    seconds per move (playouts None) or the same playouts per move (seconds None).
 
     Colours alternate; returns wins (jigo = 1/2), win rate and its 95% Wilson interval.
     """
@@ -129,12 +132,15 @@ def mcts_match(rollout: Path, games: int, seconds: float, seed: int = 0, opponen
     from rlgo.go.state import BLACK, WHITE
     from rlgo.search.evaluator import RolloutEvaluator
     from rlgo.search.mcts import UNLIMITED
+    for rollout_policy in (load_rollout_policy(rollout), ROLLOUTS[opponent]()):  # compile before the clock runs
+        MCTSAgent(evaluator=RolloutEvaluator(rollout_policy), playouts=64).select_move(GameState(9))
     wins = 0.0
+    budget = dict(seconds_per_move=seconds, playouts=playouts or UNLIMITED)
     for game in range(games):
         ours = MCTSAgent(evaluator=RolloutEvaluator(load_rollout_policy(rollout, seed=seed + game)),
-                         seconds_per_move=seconds, playouts=UNLIMITED, seed=seed + game)
+                         seed=seed + game, **budget)
         theirs = MCTSAgent(evaluator=RolloutEvaluator(ROLLOUTS[opponent](seed=seed + 1000 + game)),
-                           seconds_per_move=seconds, playouts=UNLIMITED, seed=seed + 1000 + game)
+                           seed=seed + 1000 + game, **budget)
         color = BLACK if game % 2 == 0 else WHITE
         black, white = (ours, theirs) if color == BLACK else (theirs, ours)
         result = play_game(black, white, GameConfig(size=9, rules=Rules(), seed=seed + game))
@@ -142,7 +148,8 @@ def mcts_match(rollout: Path, games: int, seconds: float, seed: int = 0, opponen
         print(f"game {game + 1}: policy rollouts as {'BW'[color - 1]}: {result.result} ({result.reason}, "
               f"{result.moves} moves); {wins:g}/{game + 1}", flush=True)
     low, high = wilson(wins, games)
-    return {"games": games, "wins": wins, "winrate": wins / games, "ci95": (low, high), "seconds": seconds}
+    return {"games": games, "wins": wins, "winrate": wins / games, "ci95": (low, high), "seconds": seconds,
+            "playouts": playouts, "opponent": opponent}
 
 
 def main() -> None:
@@ -151,6 +158,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--games", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=0.5, help="seconds per move in the MCTS match")
+    parser.add_argument("--playouts", type=int, default=None,
+                        help="equal playouts per move instead of equal time (then --seconds is ignored)")
     parser.add_argument("--opponent", choices=("uniform", "heuristic"), default="uniform")
     parser.add_argument("--rollout", type=Path, default=ROLLOUT_WEIGHTS)
     parser.add_argument("--seed", type=int, default=0)
@@ -158,7 +167,8 @@ def main() -> None:
     if args.what == "speed":
         run(args.quick)
     else:
-        print(mcts_match(args.rollout, args.games, args.seconds, args.seed, args.opponent))
+        seconds = None if args.playouts else args.seconds
+        print(mcts_match(args.rollout, args.games, seconds, args.seed, args.opponent, args.playouts))
 
 
 if __name__ == "__main__":

@@ -36,8 +36,10 @@ FLAG_NAMES = ("capture", "capture a chain of >= 2 stones", "save own chain from 
 DISTANCES = ((0, 1), (1, 1), (0, 2), (1, 2), (2, 2), (0, 3), (1, 3))
 """(min, max) of |drow|, |dcol| for distance buckets 1..7 to the previous move (0: none or farther)."""
 NUM_DIST = len(DISTANCES) + 1
-NEAR_RADIUS = 3
-"""Largest |drow| or |dcol| of a non-zero distance bucket."""
+NEAR = np.array([(dr, dc, k + 1) for k, (lo, hi) in enumerate(DISTANCES)
+                 for dr in range(-hi, hi + 1) for dc in range(-hi, hi + 1)
+                 if sorted((abs(dr), abs(dc))) == [lo, hi]], dtype=np.int64)
+"""(drow, dcol, bucket) of every offset with a non-zero distance bucket (36 rows)."""
 
 
 @njit(cache=True)

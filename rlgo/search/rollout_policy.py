@@ -20,8 +20,8 @@ from numba import njit
 from rlgo.go.kernels import (COL, EMP, EMPTY, HEAD, M_KO, M_LAST, M_N, M_NEMPTY, M_PASSES, M_SUICIDE, M_TOPLAY, NEXT,
                              PLIBS,
                              WALL, area_counts, edges_to, play_pass, play_vertex)
-from rlgo.go.patterns import (F_CAPTURE_LAST, NEAR_RADIUS, NOT_CANDIDATE, NUM_CODES, NUM_DIST, NUM_FLAGS,
-                              canonical_codes, distance_bucket, last_chain_liberty, move_features, point_features)
+from rlgo.go.patterns import (F_CAPTURE_LAST, NEAR, NOT_CANDIDATE, NUM_CODES, NUM_DIST, NUM_FLAGS,
+                              canonical_codes, last_chain_liberty, move_features, point_features)
 from rlgo.go.playout import seed as seed_playouts
 from rlgo.search.rollout import playout_values_from_scores
 
@@ -85,7 +85,7 @@ def move_weights(b, m, tables, out):
 # changes those only on the 3x3 squares around the stones placed or captured, on the
 # liberties of the chains whose liberties changed, and at the old and new ko points: those
 # points are queued for both colours and recomputed when that colour is next to move. The
-# last-move terms (the 7x7 square around it) are applied at sampling time.
+# last-move terms (the 36 points of NEAR around it) are applied at sampling time.
 GAM, CODES, WORK, MARK, PEND, QUEUE, NQUEUE, STONES, SAVED_P, SAVED_G = range(10)
 
 
@@ -255,18 +255,19 @@ def _apply_last_move_terms(b, m, tables, cache):
     stride = n + 2
     lr, lc = last // stride, last % stride
     k = 0
-    for r in range(max(1, lr - NEAR_RADIUS), min(n, lr + NEAR_RADIUS) + 1):
-        for c in range(max(1, lc - NEAR_RADIUS), min(n, lc + NEAR_RADIUS) + 1):
-            p = r * stride + c
-            d = distance_bucket(p, last, stride)
-            if d == 0 or gam[ci, p] == 0.0:
-                continue
-            saved_p[k] = p
-            saved_g[k] = gam[ci, p]
-            k += 1
-            gam[ci, p] *= tables[DIST_OFFSET + d]
-            if d <= 2:  # orthogonal or diagonal neighbour of the last move: response patterns
-                gam[ci, p] *= tables[RESPONSE_OFFSET + codes[ci, p]]
+    for j in range(NEAR.shape[0]):
+        r, c, d = lr + NEAR[j, 0], lc + NEAR[j, 1], NEAR[j, 2]
+        if r < 1 or r > n or c < 1 or c > n:
+            continue
+        p = r * stride + c
+        if gam[ci, p] == 0.0:
+            continue
+        saved_p[k] = p
+        saved_g[k] = gam[ci, p]
+        k += 1
+        gam[ci, p] *= tables[DIST_OFFSET + d]
+        if d <= 2:  # orthogonal or diagonal neighbour of the last move: response patterns
+            gam[ci, p] *= tables[RESPONSE_OFFSET + codes[ci, p]]
     lib = last_chain_liberty(b, m)
     if lib > 0 and gam[ci, lib] > 0.0:
         saved_p[k] = lib
