@@ -2,7 +2,8 @@
 
 Speed (`run`): self-play moves/s and network evaluations/s at 64 and 200 playouts (one
 worker process per core, each stepping many games at once), the CPU use of those workers
-(their CPU seconds over wall seconds times cores; 100% = every core busy), and training
+(their CPU seconds over wall seconds times cores; 100% = every core busy; evaluations per
+CPU second is the rate per fully available core, independent of other jobs), and training
 samples/s (batch 256 drawn from a replay buffer with symmetries, policy + value loss, one
 SGD step).
 
@@ -44,7 +45,8 @@ def selfplay_speed(cfg: ZeroConfig, ckpt: str, playouts: int, games: int, worker
     wall = time.perf_counter() - start
     moves, evals = sum(r.moves for r in results), sum(r.evaluations for r in results)
     row = {"playouts": playouts, "games": games * workers.count, "moves_per_s": moves / wall,
-           "evals_per_s": evals / wall, "cpu_use": sum(r.cpu_seconds for r in results) / (wall * (os.cpu_count() or 1))}
+           "evals_per_s": evals / wall, "cpu_use": sum(r.cpu_seconds for r in results) / (wall * (os.cpu_count() or 1)),
+           "evals_per_cpu_s": evals / max(sum(r.cpu_seconds for r in results), 1e-9)}
     return row, [g for r in results for g in r.games]
 
 
@@ -84,11 +86,11 @@ def _print(out: dict) -> None:
     table = Table(title=f"zero on 9x9: {out['net']}, {out['workers']} self-play workers, {out['cores']} cores "
                         f"(load average {out['load_avg']:.1f})",
                   caption=f"training: {out['train_samples_per_s']:,.0f} samples/s (batch 256, 1 process)")
-    for header in ("playouts", "games", "moves/s", "evals/s", "CPU use"):
+    for header in ("playouts", "games", "moves/s", "evals/s", "CPU use", "evals/CPU-s"):
         table.add_column(header, justify="right")
     for r in out["selfplay"]:
         table.add_row(str(r["playouts"]), str(r["games"]), f"{r['moves_per_s']:,.1f}", f"{r['evals_per_s']:,.0f}",
-                      f"{100 * r['cpu_use']:.0f}%")
+                      f"{100 * r['cpu_use']:.0f}%", f"{r['evals_per_cpu_s']:,.0f}")
     Console().print(table)
 
 
