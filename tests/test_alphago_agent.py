@@ -17,16 +17,11 @@ from rlgo.nn.checkpoint import CheckpointError, save_checkpoint
 from rlgo.search.evaluator import LeafBatch, encode_planes
 from rlgo.train.batch_play import PolicyNet
 from tests.conftest import board_from_ascii
-from tests.test_pg import tiny_net
+from tests.test_pg import _one_thread, tiny_net  # noqa: F401 (autouse fixture: one torch thread)
 
 RULES = Rules(komi=0.5)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

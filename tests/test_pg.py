@@ -9,13 +9,13 @@ import pytest
 import torch
 
 import cli
-from rlgo.go import features, kernels as K
+from rlgo.go import features
 from rlgo.go.rules import Rules
 from rlgo.go.state import GameState
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rlgo.nn.model import NetConfig, build_model
 from rlgo.train import pg
-from rlgo.train.batch_play import (GameBatch, PlayConfig, PolicyNet, load_policy, match, play_out, sample_moves,
+from rlgo.train.batch_play import (GameBatch, PlayConfig, PolicyNet, load_policy, match, sample_moves,
                                    uniform_moves)
 from rlgo.train.common import OptimConfig, TrainError
 from rlgo.train.pool import PoolError, SnapshotPool

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import cli
 from rlgo.go import kernels as K
@@ -15,17 +14,11 @@ from rlgo.train import value_data as vd
 from rlgo.train.batch_play import PolicyNet
 from rlgo.train.value import ValueConfig, evaluate_by_move, split, train_value
 from tests.reference_board import ReferenceBoard
-from tests.test_pg import tiny_net
+from tests.test_pg import _one_thread, tiny_net  # noqa: F401 (autouse fixture: one torch thread)
 
 RULES = Rules(komi=0.5)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")
