@@ -8,7 +8,8 @@ from pathlib import Path
 from rich.table import Table
 
 from rlgo.arena.elo import Rating, fit_elo
-from rlgo.arena.results import WINNER_SCORES, rated_games, write_atomic
+from rlgo.arena.results import WINNER_SCORES, rated_games
+from rlgo.atomic import write_text_atomic
 
 
 def agent_order(records, agents=()) -> list[str]:
@@ -96,8 +97,8 @@ def save_ratings(folder, ratings: list[Rating], records, agents=()) -> None:
     """Write ratings.json and ratings.md into the tournament folder (atomically)."""
     data = [{"agent": r.name, "elo": r.elo, "low": r.low, "high": r.high, "stderr": r.stderr, "games": r.games,
              "score": r.score} for r in ratings]
-    write_atomic(Path(folder) / "ratings.json", json.dumps(data, indent=2) + "\n")
-    write_atomic(Path(folder) / "ratings.md", ratings_markdown(ratings, records, agents))
+    write_text_atomic(Path(folder) / "ratings.json", json.dumps(data, indent=2) + "\n")
+    write_text_atomic(Path(folder) / "ratings.md", ratings_markdown(ratings, records, agents))
 
 
 def _interval(r: Rating) -> str:

@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 RESULTS_FILE = "results.jsonl"
@@ -55,21 +54,6 @@ def append_result(folder: str | os.PathLike, record: dict) -> None:
         f.write(line)
         f.flush()
         os.fsync(f.fileno())
-
-
-def write_atomic(path: str | os.PathLike, text: str) -> None:
-    """Replace a text file atomically (temp file in the same folder, fsync, os.replace)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def rated_games(records) -> list[tuple[str, str, float]]:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Callable
 
 from rlgo.arena.game import GameConfig, play_game
-from rlgo.arena.results import append_result, game_id, load_results, write_atomic
+from rlgo.arena.results import append_result, game_id, load_results
+from rlgo.atomic import write_text_atomic
 from rlgo.go.sgf import save_sgf
 from rlgo.go.state import COLOR_NAMES, EMPTY
 
@@ -211,7 +212,7 @@ def _check_folder(config: TournamentConfig, out: Path) -> None:
             raise TournamentError(f"{out} holds a tournament with other settings ({saved}); "
                                   f"use another --out folder or the same settings")
     settings["agents"] = list(config.agents)
-    write_atomic(path, json.dumps(settings, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
 
 
 def _game_settings(game: GameConfig) -> dict:

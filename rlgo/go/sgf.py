@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 
+from rlgo.atomic import write_text_atomic
 from rlgo.go import coords
 from rlgo.go.errors import CoordinateError, GoError, IllegalMoveError
 from rlgo.go.rules import PRESETS, Rules
@@ -376,15 +376,4 @@ def _sgf_point(point: int, size: int, index: int | None = None) -> str:
 
 def save_sgf(path: str | os.PathLike, record: GameRecord) -> None:
     """Write a record atomically (temp file in the same folder, fsync, os.replace)."""
-    path = Path(path)
-    data = write_sgf(record).encode("utf-8")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_text_atomic(path, write_sgf(record))

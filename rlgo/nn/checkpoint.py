@@ -10,16 +10,15 @@ file never runs code from it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pickle
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from rlgo.atomic import atomic_write
 from rlgo.nn.model import GoNet, NetConfig, build_model
 
 FORMAT = "rlgo-checkpoint"
@@ -67,22 +66,7 @@ def save_checkpoint(path: str | os.PathLike, model: GoNet, step: int = 0,
         "feature_version": cfg.feature_version, "step": int(step), "metrics": clean_metrics,
         "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)  # make the rename itself durable
-    finally:
-        os.close(dir_fd)
+    atomic_write(path, lambda f: torch.save(payload, f))
     return path
 
 
