@@ -6,6 +6,7 @@ from pathlib import Path
 from agents.mcts_agent import MCTSAgent
 from agents.specs import SpecError, register_agent
 from rlgo.go.rules import Rules
+from rlgo.go.state import BLACK, GameState
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.evaluator import TorchEvaluator
 from rlgo.search.config import SearchConfig
@@ -22,31 +23,43 @@ class ZeroAgent(MCTSAgent):
 
     `checkpoint`: path of the network; `size`: board size the checkpoint must be for (None: any);
     `playouts` per move, `seconds_per_move` (a clock on top of or instead of the playouts),
-    `symmetries`: average the net over the 8 board symmetries; other SearchConfig fields as keywords.
+    `symmetries`: average the net over the 8 board symmetries; `pass_guard`: never pass while
+    the area count is not in our favour (as in zero self-play, see docs/zero.md); other
+    SearchConfig fields as keywords.
     """
 
     name = "zero"
 
     def __init__(self, checkpoint: str | Path, size: int | None = None, playouts: int | None = 200,
                  seconds_per_move: float | None = None, device: str = "cpu", symmetries: bool = False,
-                 **overrides):
+                 pass_guard: bool = True, **overrides):
         model, meta = load_checkpoint(checkpoint, expect_board_size=size)
         net = TorchEvaluator(model, device=device, symmetries=symmetries)
         evaluator = NetworkEvaluator(net, feature_set=meta.feature_set, board_size=meta.board_size)
         overrides["playouts"] = UNLIMITED if playouts is None else playouts
         super().__init__(ZERO_CONFIG, evaluator, seconds_per_move, **overrides)
         self.name = f"zero-{Path(checkpoint).stem}"
+        self.pass_guard = pass_guard
+
+    def select_move(self, state: GameState) -> int:
+        move = super().select_move(state)
+        if move == state.pass_move and self.pass_guard:
+            score = state.area_score()
+            if (score if state.to_play == BLACK else -score) <= 0:  # the opponent would pass back and win
+                move = self._best_non_pass(self.search, move)
+        return move
 
 
 def _from_spec(size: int, rules: Rules, ckpt: str | None = None, sims: int | None = None,
-               time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu") -> ZeroAgent:
+               time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu",
+               pass_guard: bool = True) -> ZeroAgent:
     """Spec factory: `zero:ckpt=PATH,sims=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
     if not ckpt:
         raise SpecError("zero: needs a checkpoint, e.g. zero:ckpt=runs/zero9/checkpoints/gen-0010.pt,sims=200")
     if sims is not None and sims <= 0:
         raise SpecError(f"zero: sims must be > 0, got {sims}")
     playouts = sims if sims is not None else (None if time is not None else ZERO_CONFIG.playouts)
-    return ZeroAgent(ckpt, size, playouts, time, device, symmetries, seed=seed)
+    return ZeroAgent(ckpt, size, playouts, time, device, symmetries, pass_guard, seed=seed)
 
 
 register_agent("zero", _from_spec, {
@@ -56,4 +69,5 @@ register_agent("zero", _from_spec, {
     "seed": (int, "random seed of the search"),
     "symmetries": (bool, "average the network over the 8 board symmetries"),
     "device": (str, "torch device (default cpu)"),
+    "pass_guard": (bool, "never pass while the area count favours the opponent (default true)"),
 }, positional="ckpt", help="AlphaGo Zero: PUCT search on a policy + value network, no rollouts")

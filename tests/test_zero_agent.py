@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from agents.base import RESIGN
+from agents.mcts_agent import MCTSAgent
 from agents.specs import SpecError, make_agent
 from rlgo.go.rules import Rules
 from rlgo.go.state import GameState
@@ -73,3 +74,21 @@ def test_time_limit_alone_bounds_the_search(ckpt):
     agent.select_move(state)
     assert agent.last_result.reason == "time" and agent.last_result.playouts > 8
     assert np.isfinite(agent.last_result.seconds)
+
+
+
+def test_pass_guard_replaces_a_pass_while_the_count_is_against_us(ckpt, monkeypatch):
+    rules = Rules(komi=2.5)
+    guarded = make_agent(f"zero:ckpt={ckpt},sims=16", size=5, rules=rules)
+    free = make_agent(f"zero:ckpt={ckpt},sims=16,pass_guard=false", size=5, rules=rules)
+    behind = GameState(5, rules)
+    behind.play(12)  # White to move owns nothing: passing would let Black pass back and win
+    for agent in (guarded, free):
+        agent.select_move(behind)  # a real search, so there are visited moves to fall back on
+    monkeypatch.setattr(MCTSAgent, "select_move", lambda self, state: state.pass_move)  # the search wants to pass
+    move = guarded.select_move(behind)
+    assert move != behind.pass_move and move == int(np.argmax(guarded.search.visit_counts()[:-1]))
+    assert free.select_move(behind) == behind.pass_move
+    ahead = GameState(5, rules)
+    ahead.play(ahead.pass_move)  # Black passed on an empty board: White leads by komi and may pass
+    assert guarded.select_move(ahead) == ahead.pass_move

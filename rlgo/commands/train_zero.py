@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rlgo.commands import CommandError, add_config_option, board_size, komi_value, positive_float, positive_int, \
     rules_name
-from rlgo.train.common import OPTIMIZERS, SCHEDULES, OptimConfig
+from rlgo.train.common import OPTIMIZERS, SCHEDULES
 from rlgo.train.zero.config import GATE_RULES, ZeroConfig
 from rlgo.train.zero.loop import RUN_CONTROL, read_best, resume_config, train_zero
 
