@@ -4,6 +4,7 @@
     python -m benchmarks.bench_data --quick
     python -m benchmarks.bench_data mcts --games 20 --seconds 0.5 --rollout models/rollout9.npz
     python -m benchmarks.bench_data mcts --games 20 --playouts 400      equal playouts instead of equal time
+    python -m benchmarks.bench_data outcome --sgf runs/sl/gnugo9_sgf --games 60   playouts as outcome predictors
 
 Times are CPU time (`time.process_time`) of this process, best of several rounds, so other
 jobs on a shared machine inflate them less than wall-clock figures.
@@ -152,9 +153,42 @@ def mcts_match(rollout: Path, games: int, seconds: float | None, seed: int = 0, 
             "playouts": playouts, "opponent": opponent}
 
 
+def outcome_agreement(sgf_dir: Path, games: int, rollouts: int = 64, cuts=(10, 20, 30),
+                      rollout: Path = ROLLOUT_WEIGHTS) -> dict[tuple[str, int], float]:
+    """How often the sign of the mean playout value after `cut` moves of a recorded game matches its result.
+
+    For the trained policy and uniform playouts, `rollouts` playouts per position; a measure
+    of the rollouts as evaluators, independent of any search.
+    """
+    import dataclasses
+
+    from rlgo.go.rules import Rules
+    from rlgo.go.sgf import load_sgf, record_to_state
+    from rlgo.search.rollout import UniformRolloutPolicy
+    policies = {"policy": load_rollout_policy(rollout, seed=1, rollouts=rollouts),
+                "uniform": UniformRolloutPolicy(seed=1, rollouts=rollouts)}
+    hits: dict[tuple[str, int], list[bool]] = {(name, cut): [] for name in policies for cut in cuts}
+    for path in sorted(sgf_dir.glob("*.sgf"))[:games]:
+        record = load_sgf(path)
+        winner = record.winner()
+        if winner not in (1, 2):
+            continue
+        for cut in cuts:
+            if len(record.moves) <= cut + 5:
+                continue
+            start = dataclasses.replace(record, moves=record.moves[:cut], move_where=[])
+            state = record_to_state(start, Rules(ko="simple", komi=record.komi))
+            for name, policy in policies.items():
+                value = policy.playout_values(state.b[None], state.m[None], state.zob, record.komi)[0]
+                black_wins = (value if state.to_play == 1 else -value) > 0
+                hits[(name, cut)].append(black_wins == (winner == 1))
+    return {key: float(np.mean(v)) for key, v in hits.items() if v}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", nargs="?", choices=("speed", "mcts"), default="speed")
+    parser.add_argument("what", nargs="?", choices=("speed", "mcts", "outcome"), default="speed")
+    parser.add_argument("--sgf", type=Path, default=FIXTURES, help="games for `outcome` (default: the test fixtures)")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--games", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=0.5, help="seconds per move in the MCTS match")
@@ -166,6 +200,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "speed":
         run(args.quick)
+    elif args.what == "outcome":
+        for (name, cut), share in outcome_agreement(args.sgf, args.games).items():
+            print(f"{name:8s} after {cut:2d} moves: playout sign = game result in {share:.1%}")
     else:
         seconds = None if args.playouts else args.seconds
         print(mcts_match(args.rollout, args.games, seconds, args.seed, args.opponent, args.playouts))

@@ -11,12 +11,12 @@ float32 [2 * NUM_CODES + NUM_DIST + NUM_FLAGS] = pattern gammas | response gamma
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from numba import njit
 
+from rlgo.atomic import atomic_write
 from rlgo.go.kernels import (COL, EMP, EMPTY, HEAD, M_KO, M_LAST, M_N, M_NEMPTY, M_PASSES, M_SUICIDE, M_TOPLAY, NEXT,
                              PLIBS,
                              WALL, area_counts, edges_to, play_pass, play_vertex)
@@ -411,17 +411,9 @@ class RolloutPolicy:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the weights as an npz file (atomically, no pickle); returns the path."""
-        path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, format=np.str_(FORMAT), version=np.int64(FORMAT_VERSION), weights=self.weights)
-            os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are meant to be shared
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        def write(f):
+            np.savez_compressed(f, format=np.str_(FORMAT), version=np.int64(FORMAT_VERSION), weights=self.weights)
+        return atomic_write(path, write)
 
     @classmethod
     def load(cls, path: str | os.PathLike, **kwargs) -> "RolloutPolicy":

@@ -3,9 +3,9 @@ cadence, resumable training state, progress display and device choice."""
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +14,7 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from rlgo.atomic import atomic_write, write_text_atomic
 from rlgo.nn.evaluator import resolve_device
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -98,16 +99,8 @@ def select_device(name: str) -> torch.device:
 
 
 def atomic_torch_save(obj, path: str | os.PathLike) -> None:
-    """torch.save to a temp file in the same folder, then rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """torch.save to a temp file in the same folder, then rename (rlgo.atomic)."""
+    atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def save_training_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer, **extra) -> None:
@@ -169,13 +162,12 @@ class MetricsLogger:
             return list(csv.DictReader(f))
 
     def _rewrite(self, rows: list[dict]) -> None:
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", newline="") as f:
-            if self.fields:
-                w = csv.DictWriter(f, self.fields)
-                w.writeheader()
-                w.writerows(rows)
-        os.replace(tmp, self.path)
+        text = io.StringIO(newline="")
+        if self.fields:
+            w = csv.DictWriter(text, self.fields)
+            w.writeheader()
+            w.writerows(rows)
+        write_text_atomic(self.path, text.getvalue())
 
     def log(self, step: int, **values: float) -> None:
         """Append a row {step, **values}; a new column rewrites the file with the wider header."""

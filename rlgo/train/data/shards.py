@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from rlgo.atomic import atomic_write
 
 HISTORY = 8
 """Positions stored per sample (now + 7 before), enough for the 'agz' feature set."""
@@ -51,20 +52,6 @@ def unpack_stones(packed: np.ndarray, size: int) -> np.ndarray:
     return bits[..., 0, :] + 2 * bits[..., 1, :]
 
 
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fchmod(f.fileno(), 0o644)
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_shard(path: str | os.PathLike, size: int, arrays: dict[str, np.ndarray], game_ids: list[str]) -> None:
     """Write one shard atomically; `arrays` holds every name of FIELDS (shapes as in the table)."""
     missing = set(FIELDS) - set(arrays)
@@ -73,7 +60,7 @@ def write_shard(path: str | os.PathLike, size: int, arrays: dict[str, np.ndarray
     payload = {k: arrays[k] for k in FIELDS}
     payload["game_ids"] = np.asarray(game_ids, dtype=np.str_)
     payload["size"] = np.int64(size)
-    _atomic_write(Path(path), lambda f: np.savez(f, **payload))
+    atomic_write(path, lambda f: np.savez(f, **payload))
 
 
 def read_shard(path: str | os.PathLike, size: int | None = None) -> dict[str, np.ndarray]:
@@ -116,7 +103,7 @@ class Manifest:
     def save(self, folder: str | os.PathLike) -> None:
         """Write manifest.json atomically."""
         text = json.dumps({"format_version": FORMAT_VERSION, **self.__dict__}, indent=1).encode()
-        _atomic_write(Path(folder) / MANIFEST, lambda f: f.write(text))
+        atomic_write(Path(folder) / MANIFEST, lambda f: f.write(text))
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "Manifest":
