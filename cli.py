@@ -15,7 +15,7 @@ COMMANDS = {
     "dataset": "build training datasets from SGF records",
     "train": "train networks: sl, pg, value, zero",
     "tournament": "rate agents: round-robin or gauntlet, Elo with 95%% intervals",
-    "bench": "speed benchmarks (board, search, nn, features)",
+    "bench": "speed benchmarks (board, search, nn, features, data, pg, zero)",
 }
 """Subcommand modules under rlgo.commands with their one-line summaries, in help order."""
 
