@@ -7,7 +7,7 @@ import torch
 from agents.base import Agent, MoveInfo
 from agents.specs import SpecError, register_agent
 from rlgo.go.features import encode
-from rlgo.go.state import GameState
+from rlgo.go.state import BLACK, GameState
 from rlgo.train.batch_play import PolicyNet, load_policy, sample_moves
 
 
@@ -22,7 +22,12 @@ def playable_mask(state: GameState, eye_fills: bool = False) -> np.ndarray:
 
 
 class PolicyAgent(Agent):
-    """The move of a policy network for the side to move: its argmax (temperature 0) or a sample of pi^(1/T)."""
+    """The move of a policy network for the side to move: its argmax (temperature 0) or a sample of pi^(1/T).
+
+    One rule on top, as MCTSAgent has: after the opponent's pass it passes too when the area count
+    of the board already favours it (a policy trained under Tromp-Taylor scoring would otherwise
+    play on into its own territory while the opponent waits).
+    """
 
     name = "policy"
 
@@ -37,6 +42,9 @@ class PolicyAgent(Agent):
         self._last: list[MoveInfo] = []
 
     def select_move(self, state: GameState) -> int:
+        lead = state.area_score() if state.to_play == BLACK else -state.area_score()
+        if state.passes == 1 and lead > 0:
+            return state.pass_move
         legal = playable_mask(state, self.eye_fills)[None]
         log_probs = self.policy.log_probs(encode(state, self.policy.feature_set)[None], legal)
         probs = np.where(legal[0], np.exp(log_probs[0]), 0.0)

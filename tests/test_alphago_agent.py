@@ -87,12 +87,8 @@ def test_spec_errors(ckpts, spec, error, text):
 
 def test_policy_agent_plays_the_argmax_over_playable_moves(ckpts):
     agent = make_agent(f"policy:ckpt={ckpts['policy']}", 5, RULES)
-    net = PolicyNet(tiny_net(seed=1))
     for state in some_states():
-        legal = playable_mask(state)
-        with torch.no_grad():
-            logits = net.model(torch.from_numpy(features.encode(state)[None]))["policy"][0].numpy()
-        expected = int(np.argmax(np.where(legal, logits, -np.inf)))
+        expected = policy_argmax(state)
         assert agent.select_move(state) == expected
         assert agent.analysis()[0].move == expected
 
@@ -110,6 +106,38 @@ def test_policy_agent_never_fills_its_own_eye(ckpts):
     assert moves and not moves & {0, 2, 4}
     assert playable_mask(state)[[0, 2, 4]].tolist() == [False, False, False]
     assert playable_mask(state, eye_fills=True)[[0, 2, 4]].all()
+
+
+def policy_argmax(state: GameState) -> int:
+    """The checkpoint 'policy' network's most likely playable move, computed directly."""
+    with torch.no_grad():
+        logits = tiny_net(seed=1).eval()(torch.from_numpy(features.encode(state)[None]))["policy"][0].numpy()
+    return int(np.argmax(np.where(playable_mask(state), logits, -np.inf)))
+
+
+def test_policy_agent_passes_after_a_pass_only_when_ahead(tmp_path):
+    net = tiny_net(seed=1)
+    with torch.no_grad():
+        net.heads["policy"].pass_move.bias.fill_(-100.0)  # the network itself never passes
+    agent = make_agent(f"policy:ckpt={save_checkpoint(tmp_path / 'nopass.pt', net)}", 5, RULES)
+    ahead = board_from_ascii("""
+        ..X..
+        XXXXX
+        .....
+        OOOOO
+        ..O..
+    """, RULES)
+    ahead.play(ahead.pass_move)  # Black passes; White, to move, leads by the komi on the area count
+    assert ahead.area_score() < 0 and agent.select_move(ahead) == ahead.pass_move
+    behind = board_from_ascii("""
+        ..X..
+        XXXXX
+        .....
+        .....
+        OOOOO
+    """, RULES)
+    behind.play(behind.pass_move)  # White is behind by 4.5: the policy decides, and it does not pass
+    assert behind.area_score() > 0 and agent.select_move(behind) != behind.pass_move
 
 
 def test_leaf_values_mix_value_net_and_rollouts(ckpts):
