@@ -362,7 +362,8 @@ def test_ctrl_c_at_the_prompt_asks_before_quitting(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_MCTS, reason="agents/mcts_agent.py not available")
 def test_default_mcts_agent_answers_and_ctrl_c_hurries_it(tmp_path):
-    child = spawn(tmp_path, "--agent", "mcts", "--seed", "3", "--time", "60")
+    # a playout cap far beyond 60 s of search, so only the clock or Ctrl-C can end it
+    child = spawn(tmp_path, "--agent", "mcts:playouts=100000000", "--seed", "3", "--time", "60")
     child.expect("Black 1> ")
     child.sendline("d4")
     child.expect(r"White \(mcts\) is thinking")
