@@ -52,14 +52,17 @@ class ZeroAgent(MCTSAgent):
 
 def _from_spec(size: int, rules: Rules, ckpt: str | None = None, sims: int | None = None,
                time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu",
-               pass_guard: bool = True) -> ZeroAgent:
+               pass_guard: bool = True, opening: int = 0) -> ZeroAgent:
     """Spec factory: `zero:ckpt=PATH,sims=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
     if not ckpt:
         raise SpecError("zero: needs a checkpoint, e.g. zero:ckpt=runs/zero9/checkpoints/gen-0010.pt,sims=200")
     if sims is not None and sims <= 0:
         raise SpecError(f"zero: sims must be > 0, got {sims}")
     playouts = sims if sims is not None else (None if time is not None else ZERO_CONFIG.playouts)
-    return ZeroAgent(ckpt, size, playouts, time, device, symmetries, pass_guard, seed=seed)
+    if opening < 0:
+        raise SpecError(f"zero: opening must be >= 0, got {opening}")
+    return ZeroAgent(ckpt, size, playouts, time, device, symmetries, pass_guard, seed=seed,
+                     temperature_moves=opening)
 
 
 register_agent("zero", _from_spec, {
@@ -70,4 +73,5 @@ register_agent("zero", _from_spec, {
     "symmetries": (bool, "average the network over the 8 board symmetries"),
     "device": (str, "torch device (default cpu)"),
     "pass_guard": (bool, "never pass while the area count favours the opponent (default true)"),
+    "opening": (int, "first moves of a game drawn in proportion to visits, for varied games (default 0)"),
 }, positional="ckpt", help="AlphaGo Zero: PUCT search on a policy + value network, no rollouts")

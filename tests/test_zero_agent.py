@@ -51,6 +51,8 @@ def test_same_seed_same_moves_and_positional_checkpoint(ckpt):
         agent, state = make_agent(spec, size=5), GameState(5)
         return [state.play(agent.select_move(state)) or state.moves[-1][1] for _ in range(6)]
     assert game(f"zero:{ckpt},sims=16,seed=1") == game(f"zero:ckpt={ckpt},sims=16,seed=1")
+    openings = {tuple(game(f"zero:{ckpt},sims=16,seed={seed},opening=6")) for seed in range(4)}
+    assert len(openings) > 1  # drawn in proportion to visits: seeds give different games
 
 
 def test_bad_specs_and_checkpoints_are_refused(ckpt, tmp_path):
