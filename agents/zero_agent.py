@@ -3,8 +3,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from agents.mcts_agent import MCTSAgent
 from agents.specs import SpecError, register_agent
+from rlgo.go import features
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, GameState
 from rlgo.nn.checkpoint import load_checkpoint
@@ -47,7 +50,17 @@ class ZeroAgent(MCTSAgent):
             score = state.area_score()
             if (score if state.to_play == BLACK else -score) <= 0:  # the opponent would pass back and win
                 move = self._best_non_pass(self.search, move)
+                if move == state.pass_move:  # the search visited nothing else: the network's favourite
+                    move = self._most_probable_non_pass(state, move)
         return move
+
+    def _most_probable_non_pass(self, state: GameState, fallback: int) -> int:
+        legal = state.legal_mask()
+        if not legal[:-1].any():
+            return fallback
+        planes = features.encode(state, self.evaluator.feature_set)[None]
+        priors, _ = self.evaluator.net(planes, legal[None])
+        return int(np.argmax(np.where(legal[:-1], priors[0, :-1], -1.0)))
 
 
 def _from_spec(size: int, rules: Rules, ckpt: str | None = None, sims: int | None = None,

@@ -8,6 +8,7 @@ import torch
 from agents.base import RESIGN
 from agents.mcts_agent import MCTSAgent
 from agents.specs import SpecError, make_agent
+from rlgo.go import features
 from rlgo.go.rules import Rules
 from rlgo.go.state import GameState
 from rlgo.nn.checkpoint import CheckpointError, save_checkpoint
@@ -94,3 +95,17 @@ def test_pass_guard_replaces_a_pass_while_the_count_is_against_us(ckpt, monkeypa
     ahead = GameState(5, rules)
     ahead.play(ahead.pass_move)  # Black passed on an empty board: White leads by komi and may pass
     assert guarded.select_move(ahead) == ahead.pass_move
+
+
+def test_pass_guard_falls_back_on_the_network_when_the_search_saw_only_pass(ckpt, monkeypatch):
+    agent = make_agent(f"zero:ckpt={ckpt},sims=8", size=5)
+    state = GameState(5)
+    state.play(12)
+    agent.select_move(state)
+    monkeypatch.setattr(MCTSAgent, "select_move", lambda self, st: st.pass_move)
+    monkeypatch.setattr(MCTSAgent, "_best_non_pass", staticmethod(lambda search, fallback: fallback))
+    legal = state.legal_mask()
+    priors, _ = agent.evaluator.net(features.encode(state)[None], legal[None])
+    priors[0, ~legal] = -1
+    priors[0, -1] = -1
+    assert agent.select_move(state) == int(np.argmax(priors[0]))
