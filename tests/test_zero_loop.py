@@ -18,7 +18,7 @@ from rlgo.arena.results import append_result
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.train.zero.buffer import ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
-from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, gate_decision, ratings
+from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, black_share, gate_decision, ratings
 from rlgo.train.zero.loop import read_best, train_zero
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +69,13 @@ def test_elo_chains_gate_results_back_to_generation_zero(tmp_path):
                                      "white": white, "winner": winner, "candidate_black": black_first})
     games(0, "gen-0001", "gen-0000", 30, 40)  # 75%: about +190
     games(1, "gen-0002", "gen-0001", 30, 40)  # another +190
+    for i in range(10):  # a colour-decided gate: Black wins every game, so the score is 0.5
+        append_result(tmp_path, {"id": f"gate-0002-{i:03d}", "generation": 2, "black": "gen-0003" if i % 2 else
+                                 "gen-0002", "white": "gen-0002" if i % 2 else "gen-0003", "winner": "B",
+                                 "candidate_black": bool(i % 2)})
+    assert black_share(tmp_path, 0) == 0.5 and black_share(tmp_path, 2) == 1.0
     elo = ratings(tmp_path)
+    assert elo["gen-0003"].elo == pytest.approx(elo["gen-0002"].elo, abs=1e-6)
     assert elo["gen-0000"].elo == 0
     assert 120 < elo["gen-0001"].elo < 260
     assert elo["gen-0002"].elo == pytest.approx(2 * elo["gen-0001"].elo, rel=0.1)

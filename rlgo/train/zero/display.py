@@ -32,8 +32,8 @@ def generation_line(row: dict, elo_curve: list[float]) -> str:
     return (f"gen {row['generation']}: {row['games']} games ({_f(row, 'games_per_s')} games/s, "
             f"{_f(row, 'positions_per_s', '.0f')} pos/s, resign {_f(row, 'resign_threshold', '.2f')}) | "
             f"buffer {row['buffer_games']} games | loss {_f(row, 'loss')} (policy {_f(row, 'policy_loss')}, "
-            f"value {_f(row, 'value_loss')}) | gate {_f(row, 'gate_score', '.2f')} in {row['gate_games']} -> "
-            f"{verdict} | Elo {_f(row, 'elo', '+.0f')} ±{_f(row, 'elo_95', '.0f')} {sparkline(elo_curve)}")
+            f"value {_f(row, 'value_loss')}) | gate {_f(row, 'gate_score', '.2f')} in {row['gate_games']} "
+            f"(Black won {_f(row, 'gate_black_share', '.0%')}) -> {verdict} | Elo {_f(row, 'elo', '+.0f')} ±{_f(row, 'elo_95', '.0f')} {sparkline(elo_curve)}")
 
 
 def summary_table(rows: list[dict]) -> Table:

@@ -10,6 +10,8 @@ from rlgo.go.state import COLOR_NAMES, EMPTY
 from rlgo.train.zero.selfplay import MatchGame
 
 ACCEPT, REJECT, CONTINUE = "accept", "reject", "continue"
+BLACK_POINTS = {"B": 1.0, "W": 0.0, "0": 0.5}
+"""Black's points by the winner field of a results record."""
 
 
 def generation_name(generation: int) -> str:
@@ -58,9 +60,17 @@ def gate_scores(folder: str | os.PathLike, generation: int) -> dict[int, float]:
     out = {}
     for rid, r in load_results(folder).items():
         if r.get("generation") == generation and rid.startswith("gate-"):
-            black_wins = {"B": 1.0, "W": 0.0, "0": 0.5}[r["winner"]]
+            black_wins = BLACK_POINTS[r["winner"]]
             out[int(rid.rsplit("-", 1)[1])] = black_wins if r["candidate_black"] else 1.0 - black_wins
     return out
+
+
+def black_share(folder: str | os.PathLike, generation: int) -> float:
+    """Share of the gate games of `generation` won by Black (jigo half): near 1 (or 0) means the
+    colour decides the games and the gate cannot tell the networks apart."""
+    records = [r for rid, r in load_results(folder).items() if r.get("generation") == generation
+               and rid.startswith("gate-")]
+    return sum(BLACK_POINTS[r["winner"]] for r in records) / max(len(records), 1)
 
 
 def ratings(folder: str | os.PathLike) -> dict[str, Rating]:

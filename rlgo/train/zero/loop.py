@@ -32,8 +32,8 @@ from rlgo.train.common import MetricsLogger, select_device
 from rlgo.train.zero.buffer import ReplayBuffer, calibrate_resign, false_positive_rate
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
 from rlgo.train.zero.display import Dashboard, generation_line, summary_table
-from rlgo.train.zero.gate import ACCEPT, CONTINUE, gate_decision, gate_scores, generation_name, log_games, \
-    match_record, ratings
+from rlgo.train.zero.gate import ACCEPT, CONTINUE, black_share, gate_decision, gate_scores, generation_name, \
+    log_games, match_record, ratings
 from rlgo.train.zero.pool import Workers, split
 from rlgo.train.zero.selfplay import NEVER_RESIGN, MatchTask, PlaySettings, SelfPlayTask, play_match, play_selfplay
 from rlgo.train.zero.storage import read_json, write_json
@@ -287,6 +287,7 @@ def _metrics_row(cfg: ZeroConfig, run: Path, buffer: ReplayBuffer, state: LoopSt
         "buffer_games": sum(s.games for s in buffer.window_shards()), "buffer_positions": buffer.positions(),
         **{k: v for k, v in meta.metrics.items()},
         "gate_games": len(scores), "gate_score": sum(scores) / max(len(scores), 1),
+        "gate_black_share": black_share(run, g),
         "elo": cand.elo if cand else 0.0, "elo_95": (cand.high - cand.elo) if cand else 0.0,
         "best_elo": best.elo if best else 0.0,
     }
