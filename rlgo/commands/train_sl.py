@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 
 from rlgo.commands import add_config_option, add_options, positive_float, positive_int
-from rlgo.train.common import OPTIMIZERS, SCHEDULES, OptimConfig
+from rlgo.commands.train_options import add_net_and_optim_options
+from rlgo.train.common import OptimConfig
 from rlgo.train.sl import SLConfig, train_sl
 
 ROLLOUT_EPILOG = """\
@@ -31,16 +32,7 @@ def register(subparsers) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, metavar="DIR", help="dataset folder")
     p.add_argument("--out", required=True, metavar="RUN", help="run folder")
-    p.add_argument("--backbone", default="resnet", help="rlgo.nn backbone (default: %(default)s)")
-    p.add_argument("--blocks", type=positive_int, default=6, help="trunk blocks (default: %(default)s)")
-    p.add_argument("--width", type=positive_int, default=64, help="trunk channels (default: %(default)s)")
-    p.add_argument("--features", default="agz", help="feature set (default: %(default)s)")
-    p.add_argument("--epochs", type=positive_int, default=10, help="default: %(default)s")
-    p.add_argument("--batch-size", type=positive_int, default=256, help="default: %(default)s")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    p.add_argument("--lr", type=positive_float, default=0.05, help="peak learning rate (default: %(default)s)")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="default: %(default)s")
-    p.add_argument("--schedule", choices=SCHEDULES, default="cosine")
+    add_net_and_optim_options(p, blocks=6, width=64, epochs=10, batch_size=256, lr=0.05)
     p.add_argument("--value-weight", type=float, default=0.01, help="outcome MSE weight (default: %(default)s)")
     p.add_argument("--time-budget", type=float, default=0.0, metavar="MIN",
                    help="stop after MIN minutes of training; the schedule follows time (default: none)")

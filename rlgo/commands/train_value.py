@@ -5,7 +5,8 @@ import argparse
 from pathlib import Path
 
 from rlgo.commands import add_config_option, add_options, positive_float, positive_int, rules_from_args
-from rlgo.train.common import OPTIMIZERS, SCHEDULES, OptimConfig
+from rlgo.commands.train_options import add_net_and_optim_options
+from rlgo.train.common import OptimConfig
 
 EPILOG = """\
 example:
@@ -32,16 +33,7 @@ def register(subparsers) -> None:
     p.add_argument("--cap", type=positive_int, default=None, metavar="M", help="U is drawn in [1, M] (default: N*N)")
     p.add_argument("--shard-size", type=positive_int, default=256, help="games per shard (default: %(default)s)")
     p.add_argument("--eye-fills", action="store_true", help="let the policies fill their own single-point eyes")
-    p.add_argument("--backbone", default="resnet", help="rlgo.nn backbone (default: %(default)s)")
-    p.add_argument("--blocks", type=positive_int, default=4, help="default: %(default)s")
-    p.add_argument("--width", type=positive_int, default=32, help="default: %(default)s")
-    p.add_argument("--features", default="agz", help="feature set of the value net (default: %(default)s)")
-    p.add_argument("--epochs", type=positive_int, default=20, help="default: %(default)s")
-    p.add_argument("--batch-size", type=positive_int, default=128, help="default: %(default)s")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd")
-    p.add_argument("--lr", type=positive_float, default=0.01, help="default: %(default)s")
-    p.add_argument("--weight-decay", type=float, default=1e-4, help="default: %(default)s")
-    p.add_argument("--schedule", choices=SCHEDULES, default="cosine")
+    add_net_and_optim_options(p, blocks=4, width=32, epochs=20, batch_size=128, lr=0.01)
     p.add_argument("--val-fraction", type=positive_float, default=0.1, help="held-out share (default: %(default)s)")
     p.add_argument("--eval-rollouts", type=int, default=0, metavar="R",
                    help="after training, compare with the mean of R playouts per held-out position (default: skip)")

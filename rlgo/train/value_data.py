@@ -14,7 +14,6 @@ the shards that are missing.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -23,6 +22,7 @@ import numpy as np
 
 from rich.console import Console
 
+from rlgo.atomic import atomic_write
 from rlgo.go import kernels as K
 from rlgo.go.rules import Rules
 from rlgo.train.batch_play import (GameBatch, PlayConfig, PolicyNet, load_policy, play_out, sample_moves,
@@ -107,16 +107,7 @@ def play_shard(sl: PolicyNet, rl: PolicyNet, games: int, cfg: ValueDataConfig, r
 
 def save_shard(path: str | os.PathLike, arrays: dict) -> Path:
     """Write a shard atomically (npz, no pickle)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, lambda f: np.savez(f, **arrays))
 
 
 def generate(sl: PolicyNet, rl: PolicyNet, cfg: ValueDataConfig, folder: str | os.PathLike,
