@@ -214,6 +214,23 @@ def test_resigning_saves_the_game_with_the_result(tmp_path, monkeypatch, capsys)
     assert record.result == "W+R" and len(record.moves) == 2 and record.black == "human"
 
 
+def test_ctrl_c_outside_prompt_and_search_asks_before_quitting(tmp_path, monkeypatch, capsys):
+    from rlgo.play.terminal import Terminal, TerminalConfig
+    scripted(monkeypatch, ["d4", "n", "e5", "y"])
+    game = Game(GameConfig(size=9), lambda size, rules: RandomAgent(6))
+    terminal = Terminal(game, TerminalConfig(plain=True, sgf_dir=tmp_path))
+    shown = []
+
+    def show_interrupted_once():  # the interrupt lands while the board after the reply is drawn
+        shown.append(game.state.move_number)
+        if len(shown) == 3:
+            raise KeyboardInterrupt
+    terminal.show = show_interrupted_once
+    assert terminal.run() == 0
+    assert "Bye." in capsys.readouterr().out
+    assert game.state.move_number == 4  # "n" went on with the game: d4, reply, e5, reply
+
+
 def test_two_passes_score_the_board_and_mark_territory(tmp_path, monkeypatch, capsys):
     from rlgo.play.terminal import Terminal, TerminalConfig
 

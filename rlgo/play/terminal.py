@@ -104,13 +104,19 @@ class Terminal:
                  f"against {game.agent.name}, komi {game.state.rules.komi:g}. Type 'help' for commands.", "bold")
         self.show()
         while not game.state.is_over:
-            if game.agent_to_play:
-                self.agent_turn()
-                continue
-            line = self.read()
-            if line is None or self.handle(line) == "quit":
-                self.say("Bye.")
-                return 0
+            try:
+                if game.agent_to_play:
+                    self.agent_turn()
+                    continue
+                line = self.read()
+                if line is None or self.handle(line) == "quit":
+                    self.say("Bye.")
+                    return 0
+            except KeyboardInterrupt:  # Ctrl-C between prompt and search, e.g. while a board is drawn
+                print()
+                if self._confirm("Quit? [y/N] "):
+                    self.say("Bye.")
+                    return 0
         self.finish()
         return 0
 
