@@ -15,6 +15,7 @@ from rlgo.nn.evaluator import TorchEvaluator
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import NetworkEvaluator
 from rlgo.search.mcts import UNLIMITED
+from rlgo.train.zero.storage import BEST, read_best
 
 ZERO_CONFIG = SearchConfig(playouts=200, selection="puct", c_puct=1.5, fpu=0.25, batch_size=8,
                            resign_threshold=0.02)
@@ -63,12 +64,24 @@ class ZeroAgent(MCTSAgent):
         return int(np.argmax(np.where(legal[:-1], priors[0, :-1], -1.0)))
 
 
+def _best_of_run(run: Path) -> Path:
+    """The best network of a `rlgo train zero` run folder (its best.json)."""
+    if not (run / BEST).is_file():
+        raise SpecError(f"zero: {str(run)!r} is a folder without {BEST}; give a checkpoint file or a zero run folder")
+    try:
+        return read_best(run)[1]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SpecError(f"zero: damaged {str(run / BEST)!r}: {exc}") from None
+
+
 def _from_spec(size: int, rules: Rules, ckpt: str | None = None, sims: int | None = None,
                time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu",
                pass_guard: bool = True, opening: int = 0) -> ZeroAgent:
     """Spec factory: `zero:ckpt=PATH,sims=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
     if not ckpt:
-        raise SpecError("zero: needs a checkpoint, e.g. zero:ckpt=runs/zero9/checkpoints/gen-0010.pt,sims=200")
+        raise SpecError("zero: needs a checkpoint or a zero run folder, e.g. zero:ckpt=runs/zero9,sims=200")
+    if Path(ckpt).is_dir():
+        ckpt = str(_best_of_run(Path(ckpt)))
     if sims is not None and sims <= 0:
         raise SpecError(f"zero: sims must be > 0, got {sims}")
     playouts = sims if sims is not None else (None if time is not None else ZERO_CONFIG.playouts)
@@ -79,7 +92,7 @@ def _from_spec(size: int, rules: Rules, ckpt: str | None = None, sims: int | Non
 
 
 register_agent("zero", _from_spec, {
-    "ckpt": (str, "rlgo checkpoint with policy and value heads (e.g. a zero run's best network)"),
+    "ckpt": (str, "rlgo checkpoint with policy and value heads, or a zero run folder (its best network)"),
     "sims": (int, f"simulations per move (default {ZERO_CONFIG.playouts}, or unlimited when time is given)"),
     "time": (float, "seconds per move (without sims= the clock alone limits the search)"),
     "seed": (int, "random seed of the search"),

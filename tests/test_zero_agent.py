@@ -71,6 +71,20 @@ def test_bad_specs_and_checkpoints_are_refused(ckpt, tmp_path):
         make_agent(f"zero:ckpt={value_only}", size=5)
 
 
+def test_a_run_folder_means_its_best_network(ckpt, tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "checkpoints" / "gen-0003.pt").write_bytes(ckpt.read_bytes())
+    (run / "best.json").write_text('{"generation": 3, "checkpoint": "checkpoints/gen-0003.pt"}')
+    agent = make_agent(f"zero:ckpt={run},sims=8", size=5)
+    assert agent.name == "zero-gen-0003"
+    (run / "best.json").write_text('{"generation": 3}')
+    with pytest.raises(SpecError, match="damaged"):
+        make_agent(f"zero:ckpt={run}", size=5)
+    with pytest.raises(SpecError, match="best.json"):
+        make_agent(f"zero:ckpt={tmp_path / 'run' / 'checkpoints'}", size=5)
+
+
 def test_time_limit_alone_bounds_the_search(ckpt):
     agent = make_agent(f"zero:ckpt={ckpt},time=0.3", size=5)
     state = GameState(5)

@@ -36,10 +36,10 @@ from rlgo.train.zero.gate import ACCEPT, CONTINUE, black_share, gate_decision, g
     log_games, match_record, ratings
 from rlgo.train.zero.pool import Workers, split
 from rlgo.train.zero.selfplay import NEVER_RESIGN, MatchTask, PlaySettings, SelfPlayTask, play_match, play_selfplay
-from rlgo.train.zero.storage import read_json, write_json
+from rlgo.train.zero.storage import BEST, read_best, read_json, write_json
 from rlgo.train.zero.trainer import Trainer
 
-CONFIG, STATE, BEST, TRAIN_STATE = "config.json", "state.json", "best.json", "train_state.pt"
+CONFIG, STATE, TRAIN_STATE = "config.json", "state.json", "train_state.pt"
 RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation")
 """ZeroConfig fields that `--resume` may change; the others must match the stored config."""
 
@@ -67,13 +67,6 @@ class LoopState:
 def checkpoint_path(run: Path, generation: int) -> Path:
     """The checkpoint of a generation's network."""
     return run / "checkpoints" / f"gen-{generation:04d}.pt"
-
-
-def read_best(run: str | Path) -> tuple[int, Path]:
-    """(generation, checkpoint path) of best.json."""
-    run = Path(run)
-    best = read_json(run / BEST)
-    return int(best["generation"]), run / best["checkpoint"]
 
 
 def _write_best(run: Path, generation: int, elo: float) -> None:

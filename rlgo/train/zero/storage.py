@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 from rlgo.atomic import write_text_atomic
+
+BEST = "best.json"
+"""The pointer to a run's best network: {"generation": g, "checkpoint": "checkpoints/gen-000g.pt"}."""
 
 
 def write_json(path: str | os.PathLike, data: dict) -> None:
@@ -19,3 +23,10 @@ def read_json(path: str | os.PathLike) -> dict:
     if not isinstance(data, dict):
         raise ValueError(f"{str(path)!r} does not hold a JSON object")
     return data
+
+
+def read_best(run: str | os.PathLike) -> tuple[int, Path]:
+    """(generation, checkpoint path) of a zero run folder's best.json."""
+    run = Path(run)
+    best = read_json(run / BEST)
+    return int(best["generation"]), run / best["checkpoint"]
