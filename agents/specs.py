@@ -2,7 +2,7 @@
 
     random                     random:seed=3
     mcts:playouts=2000         mcts:time=2
-    policy:ckpt=PATH           zero:ckpt=PATH,sims=200
+    policy:ckpt=PATH           zero:ckpt=PATH,playouts=200
     gnugo                      gnugo:level=1
     gtp:"/usr/games/gnugo --mode gtp --level 10",timeout=30
 

@@ -74,17 +74,18 @@ def _best_of_run(run: Path) -> Path:
         raise SpecError(f"zero: damaged {str(run / BEST)!r}: {exc}") from None
 
 
-def _from_spec(size: int, rules: Rules, ckpt: str | None = None, sims: int | None = None,
+def _from_spec(size: int, rules: Rules, ckpt: str | None = None, playouts: int | None = None,
                time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu",
                pass_guard: bool = True, opening: int = 0) -> ZeroAgent:
-    """Spec factory: `zero:ckpt=PATH,sims=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
+    """Spec factory: `zero:ckpt=PATH,playouts=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
     if not ckpt:
-        raise SpecError("zero: needs a checkpoint or a zero run folder, e.g. zero:ckpt=runs/zero9,sims=200")
+        raise SpecError("zero: needs a checkpoint or a zero run folder, e.g. zero:ckpt=runs/zero9,playouts=200")
     if Path(ckpt).is_dir():
         ckpt = str(_best_of_run(Path(ckpt)))
-    if sims is not None and sims <= 0:
-        raise SpecError(f"zero: sims must be > 0, got {sims}")
-    playouts = sims if sims is not None else (None if time is not None else ZERO_CONFIG.playouts)
+    if playouts is not None and playouts <= 0:
+        raise SpecError(f"zero: playouts must be > 0, got {playouts}")
+    if playouts is None and time is None:
+        playouts = ZERO_CONFIG.playouts
     if opening < 0:
         raise SpecError(f"zero: opening must be >= 0, got {opening}")
     return ZeroAgent(ckpt, size, playouts, time, device, symmetries, pass_guard, seed=seed,
@@ -93,8 +94,8 @@ def _from_spec(size: int, rules: Rules, ckpt: str | None = None, sims: int | Non
 
 register_agent("zero", _from_spec, {
     "ckpt": (str, "rlgo checkpoint with policy and value heads, or a zero run folder (its best network)"),
-    "sims": (int, f"simulations per move (default {ZERO_CONFIG.playouts}, or unlimited when time is given)"),
-    "time": (float, "seconds per move (without sims= the clock alone limits the search)"),
+    "playouts": (int, f"simulations per move (default {ZERO_CONFIG.playouts}, or unlimited when time is given)"),
+    "time": (float, "seconds per move (without playouts= the clock alone limits the search)"),
     "seed": (int, "random seed of the search"),
     "symmetries": (bool, "average the network over the 8 board symmetries"),
     "device": (str, "torch device (default cpu)"),

@@ -16,7 +16,7 @@ from rlgo.go.state import GameState
     ("random", "random", []),
     ("random:seed=3", "random", [("seed", "3")]),
     ("mcts:playouts=2000", "mcts", [("playouts", "2000")]),
-    ("zero:ckpt=runs/a b/x.pt,sims=200", "zero", [("ckpt", "runs/a b/x.pt"), ("sims", "200")]),
+    ("zero:ckpt=runs/a b/x.pt,playouts=200", "zero", [("ckpt", "runs/a b/x.pt"), ("playouts", "200")]),
     ('gtp:"/usr/games/gnugo --mode gtp --level 10"', "gtp", [(None, "/usr/games/gnugo --mode gtp --level 10")]),
     ("gtp:'a, \\'b\\'',timeout=5", "gtp", [(None, "a, 'b'"), ("timeout", "5")]),
     ('gtp:command="x=1,y",name=e', "gtp", [("command", "x=1,y"), ("name", "e")]),

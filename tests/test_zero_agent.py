@@ -33,7 +33,7 @@ def ckpt(tmp_path_factory):
 
 
 def test_spec_builds_an_agent_that_plays_a_legal_game(ckpt):
-    agent = make_agent(f"zero:ckpt={ckpt},sims=24,seed=3", size=5, rules=Rules(komi=2.5))
+    agent = make_agent(f"zero:ckpt={ckpt},playouts=24,seed=3", size=5, rules=Rules(komi=2.5))
     state = GameState(5, Rules(komi=2.5))
     while not state.is_over and state.move_number < 60:
         move = agent.select_move(state)
@@ -51,16 +51,16 @@ def test_same_seed_same_moves_and_positional_checkpoint(ckpt):
     def game(spec):
         agent, state = make_agent(spec, size=5), GameState(5)
         return [state.play(agent.select_move(state)) or state.moves[-1][1] for _ in range(6)]
-    assert game(f"zero:{ckpt},sims=16,seed=1") == game(f"zero:ckpt={ckpt},sims=16,seed=1")
-    openings = {tuple(game(f"zero:{ckpt},sims=16,seed={seed},opening=6")) for seed in range(4)}
+    assert game(f"zero:{ckpt},playouts=16,seed=1") == game(f"zero:ckpt={ckpt},playouts=16,seed=1")
+    openings = {tuple(game(f"zero:{ckpt},playouts=16,seed={seed},opening=6")) for seed in range(4)}
     assert len(openings) > 1  # drawn in proportion to visits: seeds give different games
 
 
 def test_bad_specs_and_checkpoints_are_refused(ckpt, tmp_path):
     with pytest.raises(SpecError, match="checkpoint"):
-        make_agent("zero:sims=10", size=5)
-    with pytest.raises(SpecError, match="sims"):
-        make_agent(f"zero:ckpt={ckpt},sims=0", size=5)
+        make_agent("zero:playouts=10", size=5)
+    with pytest.raises(SpecError, match="playouts"):
+        make_agent(f"zero:ckpt={ckpt},playouts=0", size=5)
     with pytest.raises(CheckpointError, match="board size"):
         make_agent(f"zero:ckpt={ckpt}", size=9)
     with pytest.raises(CheckpointError, match="does not exist"):
@@ -76,7 +76,7 @@ def test_a_run_folder_means_its_best_network(ckpt, tmp_path):
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "gen-0003.pt").write_bytes(ckpt.read_bytes())
     (run / "best.json").write_text('{"generation": 3, "checkpoint": "checkpoints/gen-0003.pt"}')
-    agent = make_agent(f"zero:ckpt={run},sims=8", size=5)
+    agent = make_agent(f"zero:ckpt={run},playouts=8", size=5)
     assert agent.name == "zero-gen-0003"
     (run / "best.json").write_text('{"generation": 3}')
     with pytest.raises(SpecError, match="damaged"):
@@ -96,8 +96,8 @@ def test_time_limit_alone_bounds_the_search(ckpt):
 
 def test_pass_guard_replaces_a_pass_while_the_count_is_against_us(ckpt, monkeypatch):
     rules = Rules(komi=2.5)
-    guarded = make_agent(f"zero:ckpt={ckpt},sims=16", size=5, rules=rules)
-    free = make_agent(f"zero:ckpt={ckpt},sims=16,pass_guard=false", size=5, rules=rules)
+    guarded = make_agent(f"zero:ckpt={ckpt},playouts=16", size=5, rules=rules)
+    free = make_agent(f"zero:ckpt={ckpt},playouts=16,pass_guard=false", size=5, rules=rules)
     behind = GameState(5, rules)
     behind.play(12)  # White to move owns nothing: passing would let Black pass back and win
     for agent in (guarded, free):
@@ -112,7 +112,7 @@ def test_pass_guard_replaces_a_pass_while_the_count_is_against_us(ckpt, monkeypa
 
 
 def test_pass_guard_falls_back_on_the_network_when_the_search_saw_only_pass(ckpt, monkeypatch):
-    agent = make_agent(f"zero:ckpt={ckpt},sims=8", size=5)
+    agent = make_agent(f"zero:ckpt={ckpt},playouts=8", size=5)
     state = GameState(5)
     state.play(12)
     agent.select_move(state)

@@ -14,7 +14,7 @@ examples:
   rlgo tournament --agents random gnugo:level=1 --anchor gnugo:level=1=0 --time 5 --out runs/t2
   rlgo tournament --report --out runs/t1          tables of an existing tournament, playing nothing
 
-Agent specs: random[:seed=N], mcts:playouts=N|time=S, policy:ckpt=PATH, zero:ckpt=PATH,sims=N,
+Agent specs: random[:seed=N], mcts:playouts=N|time=S, policy:ckpt=PATH, zero:ckpt=PATH,playouts=N,
 gnugo[:level=N], gtp:"COMMAND". Colours alternate within each pair. Rerunning the same command
 resumes: games already in OUT/results.jsonl are never played again. Forfeits (crash, timeout,
 illegal move) lose the game and are listed after the tables.
