@@ -37,6 +37,9 @@ class Agent:
         """A legal move for the side to move of `state` (point, N*N pass, or RESIGN)."""
         raise NotImplementedError
 
+    def warm_up(self, state: GameState) -> None:
+        """Pay one-time costs (JIT compiles, a first network call) on `state` before any clock runs; default: none."""
+
     def ponder(self, state: GameState) -> None:
         """Search `state` without a move budget until `stop()` (GTP analysis); default: no-op."""
 

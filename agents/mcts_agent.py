@@ -17,6 +17,8 @@ ROLLOUT_CONFIG = SearchConfig(playouts=8000, selection="uct", c_uct=0.3, rave=10
                               prune_eye_fills=True, resign_threshold=0.05)
 """Defaults for Monte-Carlo search with playouts (the `rlgo play` opponent). UCT-RAVE won 10 of 11
 games against plain UCT (c_uct 0.8) at 2000 playouts each (benchmarks/mcts_strength.py)."""
+WARM_UP_PLAYOUTS = 16
+"""Playouts of the untimed search that compiles and loads everything before a timed game."""
 RESIGN_MIN_VISITS = 200
 """Root visits below which a low win rate is too noisy to resign on."""
 
@@ -62,6 +64,10 @@ class MCTSAgent(Agent):
         if move == state.pass_move and winrate < 0.5:
             move = self._best_non_pass(search, move)
         return move
+
+    def warm_up(self, state: GameState) -> None:
+        self._search_for(state).search(state, playouts=WARM_UP_PLAYOUTS)
+        self.search.reset()
 
     def ponder(self, state: GameState) -> None:
         self._search_for(state).search(state, playouts=UNLIMITED)

@@ -52,6 +52,9 @@ class PolicyAgent(Agent):
         self._last = [MoveInfo(int(p), 0, 0.5, float(probs[p])) for p in top if probs[p] > 0]
         return int(sample_moves(log_probs, legal, self.rng, self.temperature)[0])
 
+    def warm_up(self, state: GameState) -> None:
+        self.policy.log_probs(encode(state, self.policy.feature_set)[None], playable_mask(state, self.eye_fills)[None])
+
     def analysis(self) -> list[MoveInfo]:
         return list(self._last)
 

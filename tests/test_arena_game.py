@@ -95,6 +95,40 @@ def test_timeout_forfeits_only_past_the_grace():
     assert polite.time_settings == (0.0, 0.2, 1)  # told as byo-yomi: one move per 0.2 s
 
 
+class ColdStart(Agent):
+    """Slow on its first move unless warmed up first, like a JIT compile or a first network call."""
+
+    def __init__(self):
+        self.warm = False
+
+    def warm_up(self, state):
+        assert state.move_number == 0 and state.size == 9
+        time.sleep(1.2)
+        self.warm = True
+
+    def select_move(self, state):
+        if not self.warm:
+            time.sleep(1.2)
+            self.warm = True
+        return state.pass_move
+
+
+def test_warm_up_runs_before_the_clock():
+    config = GameConfig(size=9, time_per_move=0.2, move_cap=6)  # grace 0.6 s: a cold first move forfeits
+    result = play_game(ColdStart(), RandomAgent(0), config)
+    assert not result.reason.startswith("forfeit") and result.moves == 6
+    assert result.seconds[0] < 0.8  # the warm-up is not charged to the player
+
+
+def test_search_agent_warm_up_leaves_no_tree_behind():
+    from agents.mcts_agent import MCTSAgent
+    from rlgo.go.state import GameState
+    agent = MCTSAgent(playouts=50, seed=1)
+    state = GameState(9)
+    agent.warm_up(state)
+    assert state.move_number == 0 and agent.search.root_visits() == 0  # nothing carried into the game
+
+
 def test_resignation():
     result = play_game(Scripted(["E5"]), Scripted([], then=RESIGN), GameConfig(size=9))
     assert result.reason == "resign" and result.result == "B+R" and result.winner == BLACK

@@ -87,7 +87,11 @@ class _Forfeit(Exception):
 
 def play_game(black, white, config: GameConfig = GameConfig(), black_name: str | None = None,
               white_name: str | None = None) -> GameResult:
-    """Play `black` against `white` (Agents) to the end under `config`."""
+    """Play `black` against `white` (Agents) to the end under `config`.
+
+    Each agent is reset, told the time per move, and warmed up on the empty board before the
+    first clock starts.
+    """
     names = {BLACK: black_name or getattr(black, "name", "black"), WHITE: white_name or getattr(white, "name", "white")}
     players = {BLACK: black, WHITE: white}
     state = GameState(config.size, config.rules)
@@ -96,6 +100,7 @@ def play_game(black, white, config: GameConfig = GameConfig(), black_name: str |
         agent.reset()
         if config.time_per_move is not None:
             agent.set_time(0.0, config.time_per_move, 1)
+        agent.warm_up(state.copy())  # compiles and first network calls stay off the clock
     reason = "score"
     try:
         while not state.is_over:

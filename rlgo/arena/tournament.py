@@ -164,6 +164,9 @@ class _FailedAgent:
     def reset(self):
         pass
 
+    def warm_up(self, state):
+        pass
+
     def set_time(self, *args):
         pass
 
