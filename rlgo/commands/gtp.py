@@ -47,4 +47,5 @@ def run(args) -> int:
         rules = dataclasses.replace(rules, ko=args.ko)
     agent = make_agent(args.agent, size=args.size, rules=rules, seed=args.seed)
     engine = GTPEngine(agent, size=args.size, rules=rules, name=args.name, seed=args.seed or 0)
+    agent.warm_up(engine.state.copy())  # JIT and first network call now, not inside the first timed genmove
     return serve(engine)
