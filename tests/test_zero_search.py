@@ -18,18 +18,23 @@ SIZE = 5
 
 
 class LinearNet:
-    """A fixed random linear 'network' on the planes: a pure function of each position, so any batching
-    of the same leaves gives the same results. Counts the positions it evaluated by side to move."""
+    """A fixed random affine 'network' on the planes: a pure function of each position, so any batching
+    of the same leaves gives the same results. Counts the positions it evaluated by side to move.
+
+    The policy bias keeps priors distinct even where every plane is zero (White to move after a
+    pass on the empty board): equal priors would leave the choice among unvisited children to each
+    tree's random child order, which the two searches compared here do not share."""
 
     def __init__(self, seed: int, size: int = SIZE):
         rng = np.random.default_rng(seed)
+        self.b_policy = rng.normal(size=size * size + 1).astype(np.float32)
         self.w_policy = rng.normal(size=(17 * size * size, size * size + 1)).astype(np.float32)
         self.w_value = rng.normal(size=17 * size * size).astype(np.float32) * 0.1
         self.calls = {BLACK: 0, WHITE: 0}
 
     def __call__(self, planes, legal):
         x = planes.reshape(len(planes), -1)
-        logits = np.where(legal, x @ self.w_policy, -np.inf)
+        logits = np.where(legal, x @ self.w_policy + self.b_policy, -np.inf)
         priors = np.exp(logits - logits.max(axis=1, keepdims=True))
         black = planes[:, 16, 0, 0] == 1
         self.calls[BLACK] += int(black.sum())
