@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rlgo.go.state import GameState
+from rlgo.go.state import BLACK, GameState
 
 RESIGN = -1
 """Returned by `select_move` to resign (the GameState records a resignation as point -1)."""
@@ -61,3 +61,9 @@ class Agent:
 
     def close(self) -> None:
         """Release processes or files held by the agent."""
+
+
+def mover_area_lead(state: GameState) -> float:
+    """Area count (komi included, no dead stones removed) from the side to move's point of view."""
+    score = state.area_score()
+    return score if state.to_play == BLACK else -score

@@ -4,10 +4,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from agents.base import Agent, MoveInfo
+from agents.base import Agent, MoveInfo, mover_area_lead
 from agents.specs import SpecError, register_agent
 from rlgo.go.features import encode
-from rlgo.go.state import BLACK, GameState
+from rlgo.go.state import GameState
 from rlgo.train.batch_play import PolicyNet, load_policy, sample_moves
 
 
@@ -42,8 +42,7 @@ class PolicyAgent(Agent):
         self._last: list[MoveInfo] = []
 
     def select_move(self, state: GameState) -> int:
-        lead = state.area_score() if state.to_play == BLACK else -state.area_score()
-        if state.passes == 1 and lead > 0:
+        if state.passes == 1 and mover_area_lead(state) > 0:
             return state.pass_move
         legal = playable_mask(state, self.eye_fills)[None]
         log_probs = self.policy.log_probs(encode(state, self.policy.feature_set)[None], legal)

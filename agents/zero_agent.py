@@ -5,11 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.base import mover_area_lead
 from agents.mcts_agent import MCTSAgent
 from agents.specs import SpecError, register_agent
 from rlgo.go import features
 from rlgo.go.rules import Rules
-from rlgo.go.state import BLACK, GameState
+from rlgo.go.state import GameState
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.evaluator import TorchEvaluator
 from rlgo.search.config import SearchConfig
@@ -48,8 +49,7 @@ class ZeroAgent(MCTSAgent):
     def select_move(self, state: GameState) -> int:
         move = super().select_move(state)
         if move == state.pass_move and self.pass_guard:
-            score = state.area_score()
-            if (score if state.to_play == BLACK else -score) <= 0:  # the opponent would pass back and win
+            if mover_area_lead(state) <= 0:  # the opponent would pass back and win
                 move = self._best_non_pass(self.search, move)
                 if move == state.pass_move:  # the search visited nothing else: the network's favourite
                     move = self._most_probable_non_pass(state, move)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rlgo.atomic import atomic_write
+from rlgo.atomic import atomic_write, write_text_atomic
 
 HISTORY = 8
 """Positions stored per sample (now + 7 before), enough for the 'agz' feature set."""
@@ -102,8 +102,8 @@ class Manifest:
 
     def save(self, folder: str | os.PathLike) -> None:
         """Write manifest.json atomically."""
-        text = json.dumps({"format_version": FORMAT_VERSION, **self.__dict__}, indent=1).encode()
-        atomic_write(Path(folder) / MANIFEST, lambda f: f.write(text))
+        text = json.dumps({"format_version": FORMAT_VERSION, **self.__dict__}, indent=1)
+        write_text_atomic(Path(folder) / MANIFEST, text)
 
     @classmethod
     def load(cls, folder: str | os.PathLike) -> "Manifest":

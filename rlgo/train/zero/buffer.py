@@ -29,12 +29,12 @@ from typing import NamedTuple
 
 import numpy as np
 
+from rlgo.atomic import atomic_write
 from rlgo.go import symmetry
 from rlgo.go.state import BLACK
 from rlgo.train.data.reader import PositionEncoder
 from rlgo.train.data.shards import ShardError
 from rlgo.train.zero.selfplay import SelfPlayGame
-from rlgo.atomic import atomic_write
 
 SAMPLE_FIELDS = ("stones", "to_play", "ko", "last_move", "move_number", "policy", "outcome", "ownership", "score",
                  "scored")

@@ -55,21 +55,25 @@ def log_games(folder: str | os.PathLike, records: list[dict]) -> None:
         append_result(folder, record)
 
 
+def _gate_records(folder: str | os.PathLike, generation: int) -> dict[str, dict]:
+    """The logged gate records of `generation`, by record id."""
+    return {rid: r for rid, r in load_results(folder).items()
+            if r.get("generation") == generation and rid.startswith("gate-")}
+
+
 def gate_scores(folder: str | os.PathLike, generation: int) -> dict[int, float]:
     """Candidate's score of each logged gate game of `generation`, by game index."""
     out = {}
-    for rid, r in load_results(folder).items():
-        if r.get("generation") == generation and rid.startswith("gate-"):
-            black_wins = BLACK_POINTS[r["winner"]]
-            out[int(rid.rsplit("-", 1)[1])] = black_wins if r["candidate_black"] else 1.0 - black_wins
+    for rid, r in _gate_records(folder, generation).items():
+        black_wins = BLACK_POINTS[r["winner"]]
+        out[int(rid.rsplit("-", 1)[1])] = black_wins if r["candidate_black"] else 1.0 - black_wins
     return out
 
 
 def black_share(folder: str | os.PathLike, generation: int) -> float:
     """Share of the gate games of `generation` won by Black (jigo half): near 1 (or 0) means the
     colour decides the games and the gate cannot tell the networks apart."""
-    records = [r for rid, r in load_results(folder).items() if r.get("generation") == generation
-               and rid.startswith("gate-")]
+    records = _gate_records(folder, generation).values()
     return sum(BLACK_POINTS[r["winner"]] for r in records) / max(len(records), 1)
 
 
