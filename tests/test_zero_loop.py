@@ -206,3 +206,26 @@ def test_cli_reads_a_toml_config(tmp_path, capsys):
     assert stored["steps_per_generation"] == 2 and stored["size"] == 5 and stored["gating"] is False
     assert "best network" in capsys.readouterr().out
     assert np.isfinite(float(json.loads((run / "best.json").read_text())["elo"]))
+
+
+def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):
+    import torch
+    from rlgo.nn.checkpoint import save_checkpoint
+    from rlgo.nn.model import NetConfig, build_model
+    from rlgo.train.zero.loop import open_run
+
+    torch.manual_seed(1)
+    sl = build_model(NetConfig(depth=1, width=8, board_size=5, heads=("policy", "value")))
+    save_checkpoint(tmp_path / "sl.pt", sl)
+    cfg = ZeroConfig(out=str(tmp_path / "run"), init=str(tmp_path / "sl.pt"), aux_heads=True,
+                     **{k: v for k, v in TINY.items() if k != "komi"})
+    open_run(cfg, resume=False)
+    gen0, _ = load_checkpoint(tmp_path / "run" / "checkpoints" / "gen-0000.pt")
+    got, want = gen0.state_dict(), sl.state_dict()
+    assert all(torch.equal(got[k], want[k]) for k in want)  # trunk, policy and value copied
+    assert any(k.startswith("heads.ownership.") for k in got) and not any(k.startswith("heads.ownership.") for k in want)
+
+    wide = dict(cfg.__dict__, out=str(tmp_path / "other"), width=16)
+    with pytest.raises(ZeroConfigError, match="does not fit"):
+        open_run(ZeroConfig(**wide), resume=False)
+    assert not (tmp_path / "other").exists()  # nothing written for a checkpoint that does not fit

@@ -5,6 +5,9 @@
 | agz     | 1       | 17     | AlphaGo Zero: 0-7 own stones now, 1, ..., 7 moves ago; 8-15 the |
 |         |         |        | opponent's; 16 = 1 when Black is to move                        |
 | alphago | 2       | 48     | AlphaGo 2016 with ladders (table in `features_alphago`)          |
+| extended| 1       | 25     | agz's 17, then 17-19 own chains with 1, 2, >= 3 liberties, 20-22 |
+|         |         |        | the opponent's, 23 komi for the side to move / 20 (White +komi,  |
+|         |         |        | Black -komi; read from the board's M_KOMI slot), 24 ones (board) |
 
 "Own" is the side to move now, for every history row. Every set reads the same inputs:
 the board arrays (b, m) and `history`, int8 [>= HISTORY_LENGTH, (N+2)**2] kernel colour
@@ -21,11 +24,14 @@ from numba import njit
 
 from rlgo.go.errors import GoError
 from rlgo.go.features_alphago import ALPHAGO_PLANES, encode_alphago
-from rlgo.go.kernels import BLACK, COL, M_N, M_TOPLAY, NROWS
+from rlgo.go.kernels import BLACK, COL, HEAD, KOMI_SCALE, M_KOMI, M_N, M_TOPLAY, NROWS, WHITE, chain_liberties
 
 HISTORY_LENGTH = 8
 """Position rows every feature set needs (`history` may hold more; extra rows are ignored)."""
 AGZ_PLANES = 2 * HISTORY_LENGTH + 1
+EXTENDED_PLANES = AGZ_PLANES + 8
+KOMI_PLANE_SCALE = 20.0
+"""The komi plane holds komi / KOMI_PLANE_SCALE (KataGo's scale for its komi input)."""
 
 
 class FeatureSet(NamedTuple):
@@ -62,12 +68,37 @@ def encode_agz(b, m, history, out):
         out[2 * HISTORY_LENGTH] = 1.0
 
 
+@njit(cache=True)
+def encode_extended(b, m, history, out):
+    """Write the 25 'extended' planes of (b, m) into out float32 [25, N, N] (see module table)."""
+    encode_agz(b, m, history, out)
+    n = m[M_N]
+    stride = n + 2
+    own = m[M_TOPLAY]
+    libs = np.zeros(b.shape[1], np.int32)  # exact liberties per chain head, 0 = not counted yet
+    mark = np.zeros(b.shape[1], np.int32)
+    for r in range(n):
+        for c in range(n):
+            v = (r + 1) * stride + c + 1
+            stone = b[COL, v]
+            if stone == BLACK or stone == WHITE:
+                h = b[HEAD, v]
+                if libs[h] == 0:
+                    libs[h] = chain_liberties(b, m, v, mark)
+                base = AGZ_PLANES if stone == own else AGZ_PLANES + 3
+                out[base + min(libs[h], 3) - 1, r, c] = 1.0
+    komi = m[M_KOMI] / KOMI_SCALE
+    out[AGZ_PLANES + 6] = (komi if own == WHITE else -komi) / KOMI_PLANE_SCALE
+    out[AGZ_PLANES + 7] = 1.0
+
+
 FEATURE_SETS: dict[str, FeatureSet] = {
     "agz": FeatureSet(1, AGZ_PLANES, "AlphaGo Zero: own and opponent stones of the last 8 positions, Black to move"),
     "alphago": FeatureSet(2, ALPHAGO_PLANES, "AlphaGo 2016: stones, turns since, liberties, capture and "
                                              "self-atari size, liberties after move, ladders, sensibleness"),
+    "extended": FeatureSet(1, EXTENDED_PLANES, "agz plus chain liberties (1, 2, 3+ per side), komi and a board plane"),
 }
-_KERNELS = {"agz": encode_agz, "alphago": encode_alphago}
+_KERNELS = {"agz": encode_agz, "alphago": encode_alphago, "extended": encode_extended}
 
 
 def _spec(name: str) -> FeatureSet:

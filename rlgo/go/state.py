@@ -42,15 +42,29 @@ class GameState:
 
     def __init__(self, size: int = 9, rules: Rules | None = None):
         self.size = coords.check_size(size)
-        self.rules = rules or Rules()
+        self._rules = rules or Rules()
         self.zob = zobrist(size)
-        self.b, self.m = K.new_board(size, self.rules.suicide)
+        self.b, self.m = K.new_board(size, self._rules.suicide, self._rules.komi)
         self.moves: list[tuple[int, int]] = []  # (color, point) in order, passes included
         self.setup_stones: list[tuple[int, int]] = []  # (color, point) placed before the moves
         self.resigned: int = EMPTY  # colour that resigned
         self._seen: set[int] = {self._position_key(int(self.m[K.M_HASH]), BLACK)}
         self._undo: list[tuple[np.ndarray, np.ndarray, set[int], int]] = []
         self._past: list[np.ndarray] = []  # COL rows (int8 [A]) of earlier positions, oldest first
+
+    @property
+    def rules(self) -> Rules:
+        """The game's rules; setting them (e.g. GTP `komi`) also updates the board's suicide and komi slots."""
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: Rules) -> None:
+        self._rules = rules
+        self._sync_rules()
+
+    def _sync_rules(self) -> None:
+        self.m[K.M_SUICIDE] = 1 if self._rules.suicide else 0
+        self.m[K.M_KOMI] = round(self._rules.komi * K.KOMI_SCALE)
 
     # ----------------------------------------------------------------- queries
     @property
@@ -246,13 +260,14 @@ class GameState:
         if not self._undo:
             raise GoError("nothing to undo")
         self.b, self.m, self._seen, self.resigned = self._undo.pop()
+        self._sync_rules()  # the rules may have changed since the snapshot (GTP komi)
         if self.moves.pop()[1] != -1:
             self._past.pop()
 
     def copy(self) -> "GameState":
         """An independent copy that shares no arrays (undo history is not copied)."""
         other = GameState.__new__(GameState)
-        other.size, other.rules, other.zob = self.size, self.rules, self.zob
+        other.size, other._rules, other.zob = self.size, self._rules, self.zob
         other.b, other.m = self.b.copy(), self.m.copy()
         other.moves = list(self.moves)
         other.setup_stones = list(self.setup_stones)

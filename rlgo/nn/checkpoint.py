@@ -141,3 +141,29 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
         raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit {cfg.name} "
                               f"({_first_line(e)})") from e
     return model.to(map_location).eval(), meta
+
+
+HEAD_PREFIX = "heads."
+"""State-dict key prefix of the output heads (everything else is the trunk)."""
+
+
+def init_from_checkpoint(model: GoNet, path: str | os.PathLike) -> list[str]:
+    """Copy the weights of the checkpoint at `path` into `model`; returns the heads left fresh.
+
+    The trunk must match exactly (same backbone, shapes, board size and feature set); heads
+    that the checkpoint lacks (e.g. ownership and score on an SL policy/value network) keep
+    their fresh initialisation. Raises CheckpointError naming what does not fit.
+    """
+    source, meta = load_checkpoint(path, expect_board_size=model.cfg.board_size,
+                                   expect_feature_set=model.cfg.feature_set,
+                                   expect_feature_version=model.cfg.feature_version)
+    weights, target = source.state_dict(), model.state_dict()
+    for key, tensor in target.items():
+        if key in weights and weights[key].shape != tensor.shape:
+            raise CheckpointError(f"checkpoint {str(path)!r} ({meta.config.name}) does not fit {model.cfg.name}: "
+                                  f"{key} has shape {tuple(weights[key].shape)}, expected {tuple(tensor.shape)}")
+        if key not in weights and not key.startswith(HEAD_PREFIX):
+            raise CheckpointError(f"checkpoint {str(path)!r} ({meta.config.name}) lacks trunk weights "
+                                  f"{key} of {model.cfg.name}")
+    model.load_state_dict({k: weights.get(k, v) for k, v in target.items()})
+    return sorted({key.split(".")[1] for key in target if key not in weights})

@@ -40,6 +40,9 @@ class ZeroConfig:
     """Input planes (rlgo.go.features)."""
     aux_heads: bool = False
     """KataGo-style auxiliary ownership and score heads, trained on the final position of scored games."""
+    init: str = ""
+    """Checkpoint whose weights start generation 0 (e.g. an SL network; same trunk, board size and
+    feature set; heads it lacks start fresh). Empty: random weights."""
     # ------------------------------------------------------------- self-play
     games_per_generation: int = 200
     """Self-play games by the best network per generation."""
