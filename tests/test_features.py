@@ -259,3 +259,14 @@ def test_komi_plane_follows_rule_changes_and_undo():
     assert np.allclose(encode(state, "extended")[23], 0.5 / 20)
     state.undo()
     assert np.allclose(encode(state, "extended")[23], -0.5 / 20)  # undo keeps the current komi
+
+
+def test_extends_names_the_sets_whose_planes_come_first():
+    from rlgo.go.features import extends
+    assert extends("extended", "agz") and extends("agz", "agz")
+    assert not extends("agz", "extended") and not extends("alphago", "agz")
+    state, _ = random_game(9, 30, 5)
+    for name, spec in FEATURE_SETS.items():  # the declared prefix really is the base set's planes
+        if spec.extends:
+            base = encode(state, spec.extends)
+            assert np.array_equal(encode(state, name)[:len(base)], base)

@@ -229,3 +229,30 @@ def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):
     with pytest.raises(ZeroConfigError, match="does not fit"):
         open_run(ZeroConfig(**wide), resume=False)
     assert not (tmp_path / "other").exists()  # nothing written for a checkpoint that does not fit
+
+
+def test_init_widens_a_network_of_a_prefix_feature_set_without_changing_its_outputs(tmp_path):
+    import torch
+    from rlgo.go import features
+    from rlgo.go.state import GameState
+    from rlgo.nn.checkpoint import CheckpointError, init_from_checkpoint, save_checkpoint
+    from rlgo.nn.model import NetConfig, build_model
+
+    torch.manual_seed(2)
+    agz = build_model(NetConfig(depth=2, width=8, board_size=5, heads=("policy", "value"))).eval()
+    save_checkpoint(tmp_path / "agz.pt", agz)
+    wide = build_model(NetConfig(depth=2, width=8, board_size=5, in_planes=features.feature_planes("extended"),
+                                 feature_set="extended", heads=("policy", "value", "ownership", "score")))
+    assert init_from_checkpoint(wide, tmp_path / "agz.pt") == ["ownership", "score"]
+    state = GameState(5)
+    for move in ("C3", "B2", "D4", "B3"):
+        state.play_gtp(move)
+    with torch.no_grad():
+        before = agz(torch.from_numpy(features.encode(state, "agz"))[None])
+        after = wide.eval()(torch.from_numpy(features.encode(state, "extended"))[None])
+    for head in ("policy", "value"):
+        assert torch.allclose(before[head], after[head], atol=1e-5)
+    narrow = build_model(NetConfig(depth=2, width=8, board_size=5, heads=("policy", "value")))
+    save_checkpoint(tmp_path / "wide.pt", wide)
+    with pytest.raises(CheckpointError, match="not the start of"):
+        init_from_checkpoint(narrow, tmp_path / "wide.pt")

@@ -43,6 +43,9 @@ class FeatureSet(NamedTuple):
     """Number of planes C of an encoded position [C, N, N]."""
     description: str
     """One line for humans."""
+    extends: str = ""
+    """A feature set whose planes are this one's first planes, unchanged ('' if none): a network of
+    that set can start one of this set (rlgo.nn.transfer widens its first layer)."""
 
 
 class FeatureSetError(GoError, ValueError):
@@ -96,7 +99,8 @@ FEATURE_SETS: dict[str, FeatureSet] = {
     "agz": FeatureSet(1, AGZ_PLANES, "AlphaGo Zero: own and opponent stones of the last 8 positions, Black to move"),
     "alphago": FeatureSet(2, ALPHAGO_PLANES, "AlphaGo 2016: stones, turns since, liberties, capture and "
                                              "self-atari size, liberties after move, ladders, sensibleness"),
-    "extended": FeatureSet(1, EXTENDED_PLANES, "agz plus chain liberties (1, 2, 3+ per side), komi and a board plane"),
+    "extended": FeatureSet(1, EXTENDED_PLANES, "agz plus chain liberties (1, 2, 3+ per side), komi and a board plane",
+                           extends="agz"),
 }
 _KERNELS = {"agz": encode_agz, "alphago": encode_alphago, "extended": encode_extended}
 
@@ -116,6 +120,15 @@ def feature_planes(name: str) -> int:
 def feature_version(name: str) -> int:
     """Version of the feature set `name`."""
     return _spec(name).version
+
+
+def extends(name: str, base: str) -> bool:
+    """Whether the planes of feature set `base` are the first planes of `name` (same meaning, same order)."""
+    while name:
+        if name == base:
+            return True
+        name = _spec(name).extends
+    return False
 
 
 def kernel(name: str):
