@@ -339,6 +339,10 @@ class MCTS:
         out[moves] = weights
         return out
 
+    def gumbel_noise(self, t: int = 0) -> np.ndarray:
+        """float32 [N*N+1]: the Gumbel draws g of tree t's current search, by move (Gumbel root)."""
+        return self._root_rows[t, S.R_GUMBEL].copy()
+
     def choose_move(self, t: int = 0, proportional: bool = False, allow_pass: bool = True) -> int:
         """Tree t's move: the most visited root move, or one drawn in proportion to visits.
 
