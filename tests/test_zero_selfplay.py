@@ -89,6 +89,25 @@ def test_playout_cap_randomization_records_only_full_searches():
     assert result.moves == moves
 
 
+def even_priors(planes, legal):
+    """Uniform priors and values that depend on the position (LinearNet's)."""
+    return legal / legal.sum(axis=1, keepdims=True), LinearNet(9)(planes, legal)[1]
+
+
+def test_gumbel_selfplay_records_the_improved_policy_and_plays_without_temperature():
+    result = run_selfplay(evaluator(even_priors), settings(root="gumbel", gumbel_m=4, playouts=9), games=3, seed=4)
+    for game in result.games:
+        state = GameState(SIZE, Rules(komi=2.5))
+        for i, move in enumerate(game.moves):
+            policy = game.samples["policy"][i].astype(np.float32)
+            legal = state.legal_mask()
+            assert policy.sum() == pytest.approx(1.0, abs=2e-3) and not policy[~legal].any()
+            assert (policy[legal] > 0).all()  # completed Q weighs every legal move, visited or not
+            state.play(move)
+    again = run_selfplay(evaluator(even_priors), settings(root="gumbel", gumbel_m=4, playouts=9), games=3, seed=4)
+    assert [g.moves for g in again.games] == [g.moves for g in result.games]
+
+
 def test_false_positive_rate_counts_the_first_resignation_only():
     games = [
         (np.array([0.0, -0.95, 0.5, -0.99]), BLACK),  # White (move 1) would resign first and lost: correct

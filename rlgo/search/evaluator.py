@@ -1,9 +1,13 @@
 """The evaluator protocol: a batch of leaves in, priors and values out (no torch here).
 
-An evaluator has
+The one protocol of every leaf evaluation: networks (NetworkEvaluator around a
+`(planes, legal) -> (priors, values)` callable), rollouts (RolloutEvaluator), AlphaGo's mixed
+leaves (MixedEvaluator) and test fakes. The search calls it once per step with the leaves of
+all the trees bound to it. An evaluator has
 - `feature_set`: a feature-set name (rlgo.go.features) whose planes the search computes
   into `LeafBatch.planes`, or None when the evaluator reads raw boards only;
-- `history_length`: positions of history it wants in `LeafBatch.history` (0 = none);
+- `history_length`: positions of history it needs in `LeafBatch.history` (0 = none; the search
+  may give more rows);
 - `evaluate(batch) -> (priors float32 [B, N*N+1], values float32 [B])`: priors over the
   legal moves (`batch.legal`; the search renormalises them over the legal set) and values
   in [-1, 1], both for each leaf's side to move.
