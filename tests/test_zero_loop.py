@@ -40,7 +40,7 @@ def test_config_checks_fields_and_round_trips():
     assert cfg.net_config().heads == ("policy", "value", "ownership", "score")
     for bad, match in (({"rules": "japanese"}, "area"), ({"fast_playouts": 300}, "fast_playouts"),
                        ({"window_games": 10}, "window_games"), ({"gate_threshold": 0.5}, "gate_threshold"),
-                       ({"size": 40}, "size"), ({"gate_rule": "vote"}, "gate_rule")):
+                       ({"size": 40}, "size"), ({"gate_rule": "vote"}, "gate_rule"), ({"root": "sampled"}, "root")):
         with pytest.raises(ZeroConfigError, match=match):
             ZeroConfig(out="r", **bad)
     with pytest.raises(ZeroConfigError, match="unknown"):
@@ -190,6 +190,8 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
     assert "--out" in capsys.readouterr().err
     assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--rules", "japanese"]) == 1
     assert "area" in capsys.readouterr().err
+    assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--root", "sampled"]) == 1
+    assert "root" in capsys.readouterr().err
     (tmp_path / "r2").mkdir()
     (tmp_path / "r2" / "config.json").write_text(json.dumps(ZeroConfig(out="x", **TINY).to_dict()))
     assert cli.main(["train", "zero", "--resume", str(tmp_path / "r2"), "--playouts", "3"]) == 1
@@ -198,12 +200,13 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
 
 def test_cli_reads_a_toml_config(tmp_path, capsys):
     config = tmp_path / "zero.toml"
-    values = {**TINY, "steps_per_generation": 2, "gating": False}
+    values = {**TINY, "steps_per_generation": 2, "gating": False, "root": "gumbel", "gumbel_m": 4}
     config.write_text("".join(f"{k.replace('_', '-')} = {json.dumps(v)}\n" for k, v in values.items()))
     run = tmp_path / "run"
     assert cli.main(["train", "zero", "--config", str(config), "--out", str(run)]) == 0
     stored = json.loads((run / "config.json").read_text())
     assert stored["steps_per_generation"] == 2 and stored["size"] == 5 and stored["gating"] is False
+    assert stored["root"] == "gumbel" and stored["gumbel_m"] == 4
     assert "best network" in capsys.readouterr().out
     assert np.isfinite(float(json.loads((run / "best.json").read_text())["elo"]))
 

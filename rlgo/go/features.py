@@ -105,6 +105,18 @@ FEATURE_SETS: dict[str, FeatureSet] = {
 _KERNELS = {"agz": encode_agz, "alphago": encode_alphago, "extended": encode_extended}
 
 
+def _batch_kernel(kernel):
+    """The Numba loop applying `kernel` to every row of a batch (one call for B positions)."""
+    @njit(cache=True)
+    def encode_rows(b, m, history, out):
+        for i in range(b.shape[0]):
+            kernel(b[i], m[i], history[i], out[i])
+    return encode_rows
+
+
+_BATCH_KERNELS = {name: _batch_kernel(k) for name, k in _KERNELS.items()}
+
+
 def _spec(name: str) -> FeatureSet:
     try:
         return FEATURE_SETS[name]
@@ -137,6 +149,13 @@ def kernel(name: str):
     return _KERNELS[name]
 
 
+def batch_kernel(name: str):
+    """The Numba function `f(b, m, history, out)` encoding a batch (arrays with a leading axis B) of a
+    feature set, unchecked (encode_many checks the shapes)."""
+    _spec(name)
+    return _BATCH_KERNELS[name]
+
+
 def encode_arrays(name: str, b: np.ndarray, m: np.ndarray, history: np.ndarray, out: np.ndarray) -> np.ndarray:
     """Encode raw board arrays into out float32 [C, N, N] (checked) and return it.
 
@@ -152,6 +171,29 @@ def encode_arrays(name: str, b: np.ndarray, m: np.ndarray, history: np.ndarray, 
     if out.shape != (planes, n, n) or out.dtype != np.float32:
         raise FeatureSetError(f"out must be float32 {(planes, n, n)}, got {out.dtype} {out.shape}")
     _KERNELS[name](b, m, history, out)
+    return out
+
+
+def encode_many(name: str, b: np.ndarray, m: np.ndarray, history: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Encode a batch of raw board arrays into out float32 [B, C, N, N] in one Numba call and return it.
+
+    b int32 [B, 7, A], m int64 [B, 11], history int8 [B, >= HISTORY_LENGTH, A] (shapes checked).
+    """
+    planes = feature_planes(name)
+    count = b.shape[0]
+    if count == 0:
+        return out
+    n = int(m[0, M_N])
+    area = (n + 2) ** 2
+    if b.shape[1:] != (NROWS, area) or m.shape[0] != count:
+        raise FeatureSetError(f"board arrays must have shapes ({count}, {NROWS}, {area}) and ({count}, 11), "
+                              f"got {b.shape} and {m.shape}")
+    if history.ndim != 3 or history.shape[0] != count or history.shape[1] < HISTORY_LENGTH or \
+            history.shape[2] != area:
+        raise FeatureSetError(f"history must have shape ({count}, >= {HISTORY_LENGTH}, {area}), got {history.shape}")
+    if out.shape != (count, planes, n, n) or out.dtype != np.float32:
+        raise FeatureSetError(f"out must be float32 {(count, planes, n, n)}, got {out.dtype} {out.shape}")
+    _BATCH_KERNELS[name](b, m, history, out)
     return out
 
 
