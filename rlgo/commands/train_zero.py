@@ -29,6 +29,7 @@ _FIELDS = [
     ("width", positive_int, "trunk channels"),
     ("feature_set", str, "input planes"),
     ("init", str, "checkpoint that starts generation 0 (e.g. an SL network of the same trunk)"),
+    ("komi_spread", float, "self-play komi drawn from the half points within komi +- this"),
     ("games_per_generation", positive_int, "self-play games per generation"),
     ("playouts", positive_int, "simulations of a full search"),
     ("fast_playouts", int, "playout cap randomization: simulations of a fast unrecorded search (0: off)"),

@@ -37,7 +37,7 @@ from rlgo.train.data.shards import ShardError
 from rlgo.train.zero.selfplay import SelfPlayGame
 
 SAMPLE_FIELDS = ("stones", "to_play", "ko", "last_move", "move_number", "policy", "outcome", "ownership", "score",
-                 "scored")
+                 "scored", "komi")
 _NAME = re.compile(r"gen(\d{4})-(\d{6})-(\d{4})\.npz\Z")
 
 
@@ -94,7 +94,7 @@ class ReplayBuffer:
             stale.unlink()
         self.size, self.window_games = size, window_games
         self.komi = komi
-        """Komi of the positions of shards that do not store theirs (`komi` per position)."""
+        """Komi of the positions of shards written before `komi` was stored per position."""
         self.encoder = PositionEncoder(size, feature_set)
         self._cache: dict[Path, dict[str, np.ndarray]] = {}
         self._window: tuple[tuple[Path, ...], dict[str, np.ndarray]] | None = None
@@ -158,11 +158,11 @@ class ReplayBuffer:
         return self._cache[path]
 
     def window(self) -> dict[str, np.ndarray]:
-        """The positions of the window's games, concatenated (SAMPLE_FIELDS and komi)."""
+        """The positions of the window's games, concatenated (SAMPLE_FIELDS)."""
         paths = tuple(s.path for s in self.window_shards())
         if self._window is None or self._window[0] != paths:
             parts = [self.read(p) for p in paths]
-            self._window = (paths, {k: np.concatenate([p[k] for p in parts]) for k in (*SAMPLE_FIELDS, "komi")}
+            self._window = (paths, {k: np.concatenate([p[k] for p in parts]) for k in SAMPLE_FIELDS}
                             if parts else {})
             self._cache = {p: self._cache[p] for p in paths if p in self._cache}
         return self._window[1]
