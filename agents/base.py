@@ -23,6 +23,10 @@ class MoveInfo:
     """Policy prior in [0, 1]."""
     pv: list[int] = field(default_factory=list)
     """Principal variation starting with `move`."""
+    score_lead: float | None = None
+    """Expected final area margin in points for the side to move after this move (None: not estimated)."""
+    score_stdev: float | None = None
+    """Standard deviation of that margin (None: not estimated, e.g. a network's score head)."""
 
 
 class Agent:
@@ -61,6 +65,16 @@ class Agent:
 
     def close(self) -> None:
         """Release processes or files held by the agent."""
+
+    def networks(self) -> list:
+        """The agent's networks (rlgo.nn.model.GoNet), first choice first; their heads back `estimate`."""
+        return []
+
+    def estimate(self, states: list[GameState], symmetry: int | None = None, fill: bool = True) -> list:
+        """A static judgement (agents.estimates.Estimate) of each position for its side to move: the
+        heads of `networks()`, random playouts for what they lack (none with `fill=False`)."""
+        from agents.estimates import estimate
+        return estimate(self.networks(), states, symmetry, fill)
 
 
 def mover_area_lead(state: GameState) -> float:

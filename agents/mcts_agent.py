@@ -1,6 +1,7 @@
 """MCTSAgent: a tree search wired to an evaluator and a time policy (default: UCT-RAVE with playouts)."""
 from __future__ import annotations
 
+import os
 import time
 
 from agents.base import RESIGN, Agent, MoveInfo
@@ -21,6 +22,20 @@ WARM_UP_PLAYOUTS = 16
 """Playouts of the untimed search that compiles and loads everything before a timed game."""
 RESIGN_MIN_VISITS = 200
 """Root visits below which a low win rate is too noisy to resign on."""
+PONDER_MEMORY_SHARE = 8
+"""Pondering (GTP analysis) may grow the tree to 1/8 of the free memory per tree array set (it keeps
+two: the tree and the re-rooting spare); config.node_budget sizes the tree for one move only."""
+NODE_BYTES = 40
+"""Upper bound of one tree node's bytes (rlgo.search.tree.bytes_per_node)."""
+
+
+def ponder_node_budget() -> int:
+    """Nodes a pondering tree may hold: PONDER_MEMORY_SHARE of the free memory (int32 indices at most)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        free = 1 << 30
+    return int(min(free // PONDER_MEMORY_SHARE // NODE_BYTES, 2**31 - 1))
 
 
 class MCTSAgent(Agent):
@@ -70,7 +85,11 @@ class MCTSAgent(Agent):
         self.search.reset()
 
     def ponder(self, state: GameState) -> None:
-        self._search_for(state).search(state, playouts=UNLIMITED)
+        """Search until stop(), with no time limit, on a tree as large as memory allows (not the move's budget)."""
+        search, budget = self._search_for(state), ponder_node_budget()
+        if search.config.node_budget < budget:
+            self.search = MCTS(state.size, self.evaluator, search.config.replace(node_budget=budget))
+        self.search.search(state, playouts=UNLIMITED)
 
     def analysis(self) -> list[MoveInfo]:
         if self.search is None:

@@ -55,6 +55,9 @@ class ZeroAgent(MCTSAgent):
                     move = self._most_probable_non_pass(state, move)
         return move
 
+    def networks(self) -> list:
+        return [self.evaluator.net.model]
+
     def _most_probable_non_pass(self, state: GameState, fallback: int) -> int:
         legal = state.legal_mask()
         if not legal[:-1].any():
