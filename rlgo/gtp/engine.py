@@ -35,7 +35,8 @@ GENMOVE_ANALYZE_COMMANDS = ("lz-genmove_analyze", "kata-genmove_analyze")
 STATUSES = ("alive", "dead", "seki")
 
 
-def _version() -> str:
+def engine_version() -> str:
+    """rlgo's package version (GTP `version`)."""
     try:
         return metadata.version("rlgo")
     except metadata.PackageNotFoundError:
@@ -57,7 +58,7 @@ class GTPEngine:
         self.handlers = {
             "protocol_version": lambda c: "2",
             "name": lambda c: self.name,
-            "version": lambda c: _version(),
+            "version": lambda c: engine_version(),
             "known_command": self.cmd_known_command,
             "list_commands": lambda c: "\n".join(self.command_names()),
             "quit": self.cmd_quit,
