@@ -29,7 +29,7 @@ from rlgo.go.errors import CoordinateError, GoError
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.gtp.analysis import AnalyzeRequest, Judged, MoveFilter, complete, lcb
 from rlgo.gtp.engine import engine_version
-from rlgo.gtp.katarules import RulesError, nearest_kata_rules
+from rlgo.gtp.katarules import RulesError, handicap_bonus, nearest_kata_rules
 
 PERSPECTIVES = ("BLACK", "WHITE", "SIDETOMOVE")
 POLL_SECONDS = 0.02
@@ -95,10 +95,11 @@ def parse_query(query: dict, max_visits: int, perspective: str) -> tuple[list[Jo
     rules = kata.rules
     if komi_given is None:
         rules = rules.with_komi(6.5 if rules.scoring == "territory" else 7.5)
-    if "whiteHandicapBonus" in query and str(query["whiteHandicapBonus"]) != "0":
-        warnings.append(("whiteHandicapBonus", "rlgo scores with komi only (whiteHandicapBonus 0)"))
     state = GameState(size, rules)
     stones = _moves(query.get("initialStones", []), size, "initialStones")
+    bonus = str(query.get("whiteHandicapBonus", handicap_bonus(query["rules"])))
+    if bonus != "0" and any(color == BLACK for color, _ in stones):
+        warnings.append(("whiteHandicapBonus", f"rlgo scores with komi only: no whiteHandicapBonus {bonus}"))
     try:
         state.place(stones)
     except GoError as exc:

@@ -9,7 +9,7 @@ is a `RulesError` that names the field.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from rlgo.go.rules import Rules
 
@@ -57,44 +57,52 @@ class KataRules:
 
 def parse_kata_rules(text, komi: float, handicap_stones: int = 0) -> KataRules:
     """A shorthand name, a JSON object string or a dict -> KataRules with `komi`; RulesError otherwise."""
+    fields = _validated(text)
+    if fields["hasButton"]:
+        raise RulesError("hasButton true is not supported by rlgo")
+    if fields["tax"] != "NONE":
+        raise RulesError(f"tax {fields['tax']!r} is not supported by rlgo (it scores with tax NONE)")
+    bonus = fields["whiteHandicapBonus"]
+    if bonus != "0" and handicap_stones:
+        raise RulesError(f"whiteHandicapBonus {bonus} is not supported by rlgo in a handicap game (komi only)")
+    rules = Rules(ko=KATA_KO[fields["ko"]], suicide=fields["suicide"], scoring=KATA_SCORING[fields["scoring"]],
+                  komi=float(komi))
+    return KataRules(rules, fields["friendlyPassOk"])
+
+
+def nearest_kata_rules(text, komi: float) -> tuple[KataRules, str | None]:
+    """Like parse_kata_rules, but rules rlgo does not play become the nearest it does (no button, tax NONE,
+    handicap bonus 0): (rules, a warning or None). Malformed rules still raise RulesError."""
+    fields = _validated(text)
+    nearest = dict(fields, hasButton=False, tax="NONE", whiteHandicapBonus="0")
+    kata = parse_kata_rules(nearest, komi)
+    changed = sorted(k for k in fields if fields[k] != nearest[k] and k != "whiteHandicapBonus")
+    if not changed:
+        return kata, None
+    return kata, f"rlgo does not play {', '.join(f'{k} {fields[k]}' for k in changed)}; using {kata.to_json()}"
+
+
+def handicap_bonus(text) -> str:
+    """The whiteHandicapBonus ('0', 'N', 'N-1') that valid rules `text` ask for."""
+    return _validated(text)["whiteHandicapBonus"]
+
+
+def _validated(text) -> dict:
+    """The full rules dictionary (BASE filled in) with every field checked for its documented values."""
     fields = _fields(text)
     unknown = sorted(set(fields) - set(BASE))
     if unknown:
         raise RulesError(f"unknown rules field(s) {unknown}; valid: {', '.join(BASE)}")
     merged = dict(BASE, **fields)
-    if merged["ko"] not in KATA_KO:
-        raise RulesError(f"ko must be one of {', '.join(KATA_KO)}, got {merged['ko']!r}")
-    if merged["scoring"] not in KATA_SCORING:
-        raise RulesError(f"scoring must be one of {', '.join(KATA_SCORING)}, got {merged['scoring']!r}")
+    choices = {"ko": KATA_KO, "scoring": KATA_SCORING, "tax": ("NONE", "SEKI", "ALL"),
+               "whiteHandicapBonus": ("0", "N", "N-1")}
+    for name, valid in choices.items():
+        if merged[name] not in valid:
+            raise RulesError(f"{name} must be one of {', '.join(valid)}, got {merged[name]!r}")
     for name in ("suicide", "hasButton", "friendlyPassOk"):
         if not isinstance(merged[name], bool):
             raise RulesError(f"{name} must be true or false, got {merged[name]!r}")
-    if merged["hasButton"]:
-        raise RulesError("hasButton true is not supported by rlgo")
-    if merged["tax"] != "NONE":
-        raise RulesError(f"tax {merged['tax']!r} is not supported by rlgo (it scores with tax NONE)")
-    bonus = merged["whiteHandicapBonus"]
-    if bonus not in ("0", "N", "N-1"):
-        raise RulesError(f"whiteHandicapBonus must be 0, N or N-1, got {bonus!r}")
-    if bonus != "0" and handicap_stones:
-        raise RulesError(f"whiteHandicapBonus {bonus} is not supported by rlgo in a handicap game (komi only)")
-    rules = Rules(ko=KATA_KO[merged["ko"]], suicide=merged["suicide"], scoring=KATA_SCORING[merged["scoring"]],
-                  komi=float(komi))
-    return KataRules(rules, merged["friendlyPassOk"])
-
-
-def nearest_kata_rules(text, komi: float) -> tuple[KataRules, str | None]:
-    """Like parse_kata_rules, but rules rlgo does not play become the nearest it does: (rules, warning or None).
-    Syntax errors (unknown names, bad values) still raise RulesError."""
-    try:
-        return parse_kata_rules(text, komi), None
-    except RulesError as exc:
-        fields = dict(BASE, **_fields(text))
-        fields.update(hasButton=False, tax="NONE", whiteHandicapBonus="0")
-        try:
-            return parse_kata_rules(fields, komi), f"{exc}; using {KataRules(parse_kata_rules(fields, komi).rules).to_json()}"
-        except RulesError:
-            raise exc from None
+    return merged
 
 
 def _fields(text) -> dict:
@@ -115,8 +123,3 @@ def _fields(text) -> dict:
     if name not in SHORTHANDS:
         raise RulesError(f"unknown rules {text!r}; valid: {', '.join(SHORTHANDS)}")
     return dict(SHORTHANDS[name])
-
-
-def with_komi(kata: KataRules, komi: float) -> KataRules:
-    """The same rules with another komi."""
-    return replace(kata, rules=kata.rules.with_komi(komi))
