@@ -70,11 +70,12 @@ class Agent:
         """The agent's networks (rlgo.nn.model.GoNet), first choice first; their heads back `estimate`."""
         return []
 
-    def estimate(self, states: list[GameState], symmetry: int | None = None, fill: bool = True) -> list:
+    def estimate(self, states: list[GameState], symmetry: int | None = None, fill: bool = True,
+                 playouts: int | None = None) -> list:
         """A static judgement (agents.estimates.Estimate) of each position for its side to move: the
-        heads of `networks()`, random playouts for what they lack (none with `fill=False`)."""
-        from agents.estimates import estimate
-        return estimate(self.networks(), states, symmetry, fill)
+        heads of `networks()`, `playouts` random playouts each for what they lack (none with `fill=False`)."""
+        from agents.estimates import PLAYOUTS, estimate
+        return estimate(self.networks(), states, symmetry, fill, playouts or PLAYOUTS)
 
 
 def mover_area_lead(state: GameState) -> float:

@@ -29,6 +29,11 @@ from rlgo.gtp.protocol import GTPCommandError, parse_color, parse_int, parse_ver
 
 DEFAULT_INTERVAL_CS = 100
 """Centiseconds between info lines when the command gives no interval."""
+NEW_PER_LINE = 32
+"""Candidates newly judged for one info line; less visited ones wait for later lines (KataGo's docs allow a
+line to leave moves out; rootInfo counts every visit)."""
+PLAYOUTS_PER_BATCH = 2000
+"""Random playouts shared by the positions judged at once (16 to 100 each) for agents without score heads."""
 KATA_FLAGS = ("ownership", "movesOwnership", "rootInfo")
 """kata-analyze `KEY true|false` options rlgo answers."""
 UNSUPPORTED_FLAGS = ("ownershipStdev", "movesOwnershipStdev", "pvVisits", "pvEdgeVisits", "noResultValue")
@@ -147,7 +152,8 @@ class Judged:
             child.reopen()
             child.play(move)
             states.append(child)
-        for move, est in zip(todo, self.agent.estimate(states)):
+        playouts = max(16, min(100, PLAYOUTS_PER_BATCH // len(todo)))
+        for move, est in zip(todo, self.agent.estimate(states, playouts=playouts)):
             self.children[move] = est
 
 
@@ -166,10 +172,12 @@ class Shown:
     """float [N*N] ownership after the move (movesOwnership), or None."""
 
 
-def complete(infos: list, judged: Judged, request: AnalyzeRequest, scores: bool = True) -> list[Shown]:
+def complete(infos: list, judged: Judged, request: AnalyzeRequest, scores: bool = True,
+             new_limit: int | None = None) -> list[Shown]:
     """Candidates to print: filtered by avoid/allow, at least min_moves (unvisited legal moves added by
     prior; the agent's estimate after the move gives their win rate), at most max_moves, each with the
-    score of the position after it where the agent gave none (when `scores`)."""
+    score of the position after it where the agent gave none (when `scores`); with `new_limit`, at most
+    that many positions are judged now and the list stops before the first candidate still unjudged."""
     state = judged.state
     color = state.to_play
     infos = [i for i in infos if not any(f.bans(i.move, color) for f in request.filters)]
@@ -187,10 +195,14 @@ def complete(infos: list, judged: Judged, request: AnalyzeRequest, scores: bool 
     if request.max_moves:
         shown = shown[:request.max_moves]
     moves_ownership = "movesOwnership" in request.flags
-    judged.of_moves([s.move for s in shown if (scores and s.score_lead is None) or moves_ownership])
+    needed = [s.move for s in shown if (scores and s.score_lead is None) or moves_ownership]
+    fresh = [m for m in needed if m not in judged.children]
+    judged.of_moves(fresh[:new_limit] if new_limit is not None else fresh)
     out = []
     for s in shown:
         child = judged.children.get(s.move)
+        if s.move in needed and child is None:
+            break
         if scores and s.score_lead is None:
             s = replace(s, score_lead=-child.score_lead, score_stdev=child.score_stdev)
         if moves_ownership:
@@ -218,13 +230,14 @@ def format_info(shown: list[Shown], size: int, kata: bool) -> str:
     return " ".join(parts)
 
 
-def format_root(shown: list[Shown], judged: Judged, request: AnalyzeRequest) -> str:
-    """The `rootInfo ...` and `ownership ...` fields kata-analyze asked for (leading space), or ''."""
+def format_root(infos: list, judged: Judged, request: AnalyzeRequest) -> str:
+    """The `rootInfo ...` and `ownership ...` fields kata-analyze asked for (leading space), or ''; the root's
+    visits and win rate are totals over all the agent's candidates `infos`."""
     out = ""
     if "rootInfo" in request.flags:
         root = judged.of_root()
-        visits = sum(s.visits for s in shown)
-        winrate = (sum(s.winrate * s.visits for s in shown) / visits) if visits else root.winrate
+        visits = sum(i.visits for i in infos)
+        winrate = (sum(i.winrate * i.visits for i in infos) / visits) if visits else root.winrate
         out += (f" rootInfo visits {visits} utility {2 * winrate - 1:.6f} winrate {winrate:.6f} "
                 + _score_fields(root.score_lead, root.score_stdev).rstrip())
     if "ownership" in request.flags:
@@ -300,11 +313,11 @@ class AnalysisStream:
         infos = self.agent.analysis()
         if not infos and not self.request.min_moves:
             return ""
-        shown = complete(infos, self.judged, self.request, scores=self.kata)
+        shown = complete(infos, self.judged, self.request, scores=self.kata, new_limit=NEW_PER_LINE)
         if not shown:
             return ""
         text = format_info(shown, self.state.size, self.kata)
-        return text + (format_root(shown, self.judged, self.request) if self.kata else "")
+        return text + (format_root(infos, self.judged, self.request) if self.kata else "")
 
     def _run_ponder(self) -> None:
         try:

@@ -27,7 +27,7 @@ import numpy as np
 from rlgo.go import coords
 from rlgo.go.errors import CoordinateError, GoError
 from rlgo.go.state import BLACK, WHITE, GameState
-from rlgo.gtp.analysis import AnalyzeRequest, Judged, MoveFilter, complete, lcb
+from rlgo.gtp.analysis import NEW_PER_LINE, AnalyzeRequest, Judged, MoveFilter, complete, lcb
 from rlgo.gtp.engine import engine_version
 from rlgo.gtp.katarules import RulesError, handicap_bonus, nearest_kata_rules
 
@@ -161,7 +161,7 @@ def response(job: Job, infos: list, judged: Judged, during: bool) -> dict:
     flip = (job.perspective == "WHITE" and state.to_play == BLACK) or (job.perspective == "BLACK"
                                                                         and state.to_play == WHITE)
     sign = -1.0 if flip else 1.0
-    shown = complete(infos, judged, job.request)
+    shown = complete(infos, judged, job.request, new_limit=NEW_PER_LINE if during else None)
     move_infos = []
     for order, s in enumerate(shown):
         winrate = 1.0 - s.winrate if flip else s.winrate
@@ -177,8 +177,8 @@ def response(job: Job, infos: list, judged: Judged, during: bool) -> dict:
             info["ownership"] = _rounded(sign * -judged.children[s.move].ownership)
         move_infos.append(info)
     root = judged.of_root()
-    visits = sum(s.visits for s in shown)
-    winrate = sum(s.winrate * s.visits for s in shown) / visits if visits else root.winrate
+    visits = sum(i.visits for i in infos)
+    winrate = sum(i.winrate * i.visits for i in infos) / visits if visits else root.winrate
     winrate = 1.0 - winrate if flip else winrate
     root_info = {"currentPlayer": "B" if state.to_play == BLACK else "W", "visits": visits, "winrate": winrate,
                  "scoreLead": sign * root.score_lead, "scoreSelfplay": sign * root.score_lead,
