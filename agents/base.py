@@ -44,8 +44,9 @@ class Agent:
     def warm_up(self, state: GameState) -> None:
         """Pay one-time costs (JIT compiles, a first network call) on `state` before any clock runs; default: none."""
 
-    def ponder(self, state: GameState) -> None:
-        """Search `state` without a move budget until `stop()` (GTP analysis); default: no-op."""
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
+        """Search `state` without a move budget until `stop()` (GTP analysis), or until its root holds
+        `visits` visits when given (the JSON analysis engine's maxVisits); default: no-op."""
 
     def analysis(self) -> list[MoveInfo]:
         """Top candidates of the current or last search, best first (empty if the agent does not search).

@@ -84,12 +84,18 @@ class MCTSAgent(Agent):
         self._search_for(state).search(state, playouts=WARM_UP_PLAYOUTS)
         self.search.reset()
 
-    def ponder(self, state: GameState) -> None:
-        """Search until stop(), with no time limit, on a tree as large as memory allows (not the move's budget)."""
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
+        """Search until stop() (or until the root holds `visits` visits), with no time limit, on a tree as
+        large as memory allows (not the move's budget)."""
         search, budget = self._search_for(state), ponder_node_budget()
         if search.config.node_budget < budget:
-            self.search = MCTS(state.size, self.evaluator, search.config.replace(node_budget=budget))
-        self.search.search(state, playouts=UNLIMITED)
+            self.search = search = MCTS(state.size, self.evaluator, search.config.replace(node_budget=budget))
+        if visits is None:
+            search.search(state, playouts=UNLIMITED)
+            return
+        search.set_root(state)
+        if search.root_visits() < visits:
+            search.search(state, playouts=visits - search.root_visits())
 
     def analysis(self) -> list[MoveInfo]:
         if self.search is None:

@@ -58,7 +58,7 @@ class PolicyAgent(Agent):
     def warm_up(self, state: GameState) -> None:
         self.policy.log_probs(encode(state, self.policy.feature_set)[None], playable_mask(state, self.eye_fills)[None])
 
-    def ponder(self, state: GameState) -> None:
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
         self._position, self._last = state.copy(), []
 
     def analysis(self) -> list[MoveInfo]:

@@ -28,7 +28,7 @@ class RandomAgent(Agent):
             return state.pass_move
         return int(self.rng.choice(candidates))
 
-    def ponder(self, state: GameState) -> None:
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
         self._position, self._last = state.copy(), []
 
     def analysis(self) -> list[MoveInfo]:

@@ -60,7 +60,7 @@ def test_queries_in_flight_are_answered_as_they_finish():
         check_json_response(r, 9, "fast")
         assert r["rootInfo"]["currentPlayer"] == "BWB"[r["turnNumber"]]
         assert not r["isDuringSearch"] and "ownership" in r and "policy" in r
-        assert 20 <= r["rootInfo"]["visits"] < 200
+        assert 12 <= r["rootInfo"]["visits"] <= 20  # maxVisits: the root's own first visits are not a candidate's
     session.send({"id": "t", "action": "terminate", "terminateId": "slow"})
     answers = [session.take(), session.take()]
     assert {"id": "t", "action": "terminate", "terminateId": "slow"} in answers
@@ -130,7 +130,7 @@ def test_partial_reports_then_exactly_one_final():
     answers = [session.take()]
     while answers[-1]["isDuringSearch"]:
         answers.append(session.take())
-    assert answers[-1]["rootInfo"]["visits"] >= 3000
+    assert 2990 <= answers[-1]["rootInfo"]["visits"] <= 3000
     assert all(a["isDuringSearch"] for a in answers[:-1])
     session.close()
     assert session.out.empty()
@@ -156,3 +156,33 @@ def test_cli_analysis_subprocess():
     answers = [json.loads(line) for line in done.stdout.splitlines()]
     assert [("error" in a) for a in answers] == [True, False]
     check_json_response(answers[1], 9, "cli")
+
+
+def test_katrain_queries():
+    """The query shapes of KaTrain's katrain/core/engine.py (request_analysis, pondering, terminate_query)."""
+    session = Session("mcts", workers=2)
+    katrain = {"rules": "japanese", "priority": 1, "analyzeTurns": [2], "maxVisits": 40, "komi": 6.5,
+               "boardXSize": 9, "boardYSize": 9, "includeOwnership": True, "includeMovesOwnership": True,
+               "includePolicy": True, "initialStones": [], "initialPlayer": "B",
+               "moves": [["B", "E5"], ["W", "C3"]], "avoidMoves": [{"moves": ["A1", "B1"], "player": "B",
+                                                                    "untilDepth": 1}],
+               "overrideSettings": {"reportAnalysisWinratesAs": "BLACK", "wideRootNoise": 0.04, "maxTime": 8.0},
+               "id": "QUERY:1"}
+    session.send(katrain)
+    answers = [session.take() for _ in range(3)]
+    assert sorted(a.get("field", "") for a in answers[:2]) == ["overrideSettings", "rules"]
+    result = answers[2]
+    check_json_response(result, 9, "QUERY:1")
+    assert not {"A1", "B1"} & {m["move"] for m in result["moveInfos"]}
+    assert all(len(m["ownership"]) == 81 for m in result["moveInfos"])
+    session.send(katrain | {"id": "QUERY:2", "maxVisits": 10_000_000, "reportDuringSearchEvery": 0.1})
+    assert session.take()["field"] in ("overrideSettings", "rules")
+    assert session.take()["field"] in ("overrideSettings", "rules")
+    partial = session.take()
+    assert partial["isDuringSearch"] and partial["id"] == "QUERY:2"
+    session.send({"action": "terminate", "terminateId": "QUERY:2", "id": "QUERY:3"})
+    answers = []
+    while not answers or answers[-1].get("isDuringSearch", True) or answers[-1]["id"] != "QUERY:2":
+        answers.append(session.take())
+    assert any(a.get("terminateId") == "QUERY:2" and a["id"] == "QUERY:3" for a in answers)
+    session.close()

@@ -9,7 +9,9 @@ the end of input the queued queries are finished, then the engine exits.
 
 Values are from the perspective of `reportAnalysisWinratesAs` (BLACK unless the engine or a
 query's overrideSettings says WHITE or SIDETOMOVE), ownership included, as in KataGo's example
-analysis config. Field meanings (scores, utility, lcb) are those of rlgo.gtp.analysis.
+analysis config. Field meanings (scores, utility, lcb) are those of rlgo.gtp.analysis; rootInfo
+`visits` sums the candidates' visits (the root's own first visits before it had children are not
+counted, so it is a little below maxVisits).
 """
 from __future__ import annotations
 
@@ -308,7 +310,7 @@ class AnalysisEngine:
             agents[size] = self.make_agent(size, job.state.rules)
         agent = agents[size]
         judged = Judged(agent, job.state.copy())
-        thread = threading.Thread(target=agent.ponder, args=(job.state.copy(),), daemon=True)
+        thread = threading.Thread(target=agent.ponder, args=(job.state.copy(), job.max_visits), daemon=True)
         start = time.monotonic()
         next_report = start + job.report_every if job.report_every else None
         thread.start()
