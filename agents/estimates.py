@@ -76,7 +76,8 @@ def estimate(networks: list, states: list[GameState], symmetry: int | None = Non
     return result
 
 
-def playout_estimate(state: GameState, playouts: int = PLAYOUTS, seed: int = 0) -> tuple[float, float, float, np.ndarray]:
+def playout_estimate(state: GameState, playouts: int = PLAYOUTS,
+                     seed: int = 0) -> tuple[float, float, float, np.ndarray]:
     """(win rate, mean margin, margin standard deviation, ownership float64 [N*N]) of uniformly random
     playouts, all for the side to move (a drawn playout counts half a win)."""
     own, scores = playout_outcomes(state, playouts, seed)

@@ -15,7 +15,7 @@ from agents.random_agent import RandomAgent
 from agents.specs import make_agent
 from rlgo.go import coords
 from rlgo.go.state import BLACK, WHITE
-from rlgo.gtp.analysis import AnalysisStream, parse_analyze_args
+from rlgo.gtp.analysis import parse_analyze_args
 from rlgo.gtp.engine import GTPEngine
 from rlgo.gtp.protocol import GTPCommandError, parse_command
 from rlgo.nn.checkpoint import save_checkpoint

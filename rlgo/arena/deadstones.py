@@ -42,7 +42,8 @@ def _playout_outcomes(b, m, zob, count, max_moves, komi):
     return total / count, scores
 
 
-def playout_outcomes(state: GameState, playouts: int = DEFAULT_PLAYOUTS, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def playout_outcomes(state: GameState, playouts: int = DEFAULT_PLAYOUTS,
+                     seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(float64 [N, N] black-positive ownership in [-1, 1], float64 [playouts] area scores B - W - komi)
     from seeded random playouts."""
     seed_playouts(seed)

@@ -61,6 +61,7 @@ def run(args) -> int:
     if args.ko is not None:
         rules = dataclasses.replace(rules, ko=args.ko)
     agent = make_agent(args.agent, size=args.size, rules=rules, seed=args.seed)
-    engine = GTPEngine(agent, size=args.size, rules=rules, name=engine_name(args.name, args.compat), seed=args.seed or 0)
+    engine = GTPEngine(agent, size=args.size, rules=rules, name=engine_name(args.name, args.compat),
+                       seed=args.seed or 0)
     agent.warm_up(engine.state.copy())  # JIT and first network call now, not inside the first timed genmove
     return serve(engine)

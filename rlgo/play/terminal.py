@@ -213,7 +213,8 @@ class Terminal:
         text = f"  ({thought.seconds:.1f}s, {effort}, {COLOR_WORDS[game.agent_color]}'s win rate {chosen.winrate:.0%}"
         if not game.state.is_over:
             after = game.agent.estimate([game.state])[0]  # the human to move: their margin, turned to Black's
-            text += f", expected score {_margin(after.score_lead if game.state.to_play == BLACK else -after.score_lead)}"
+            black_lead = after.score_lead if game.state.to_play == BLACK else -after.score_lead
+            text += f", expected score {_margin(black_lead)}"
         return text + ")"
 
     def _with_status(self, who: str, search):
