@@ -29,11 +29,12 @@ from rlgo.gtp.protocol import GTPCommandError, parse_color, parse_int, parse_ver
 
 DEFAULT_INTERVAL_CS = 100
 """Centiseconds between info lines when the command gives no interval."""
-NEW_PER_LINE = 32
+NEW_PER_LINE = 10
 """Candidates newly judged for one info line; less visited ones wait for later lines (KataGo's docs allow a
 line to leave moves out; rootInfo counts every visit)."""
-PLAYOUTS_PER_BATCH = 2000
-"""Random playouts shared by the positions judged at once (16 to 100 each) for agents without score heads."""
+PLAYOUTS_PER_BATCH = 640
+"""Random playouts shared by the positions judged at once (16 to 100 each) for agents without score heads:
+about 0.2 s on 19x19, so the printer leaves the search most of the time."""
 KATA_FLAGS = ("ownership", "movesOwnership", "rootInfo")
 """kata-analyze `KEY true|false` options rlgo answers."""
 UNSUPPORTED_FLAGS = ("ownershipStdev", "movesOwnershipStdev", "pvVisits", "pvEdgeVisits", "noResultValue")
