@@ -178,7 +178,7 @@ def complete(infos: list, judged: Judged, request: AnalyzeRequest, scores: bool 
     """Candidates to print: filtered by avoid/allow, at least min_moves (unvisited legal moves added by
     prior; the agent's estimate after the move gives their win rate), at most max_moves, each with the
     score of the position after it where the agent gave none (when `scores`); with `new_limit`, at most
-    that many positions are judged now and the list stops before the first candidate still unjudged."""
+    that many positions (or min_moves) are judged now and the list stops before the first one still unjudged."""
     state = judged.state
     color = state.to_play
     infos = [i for i in infos if not any(f.bans(i.move, color) for f in request.filters)]
@@ -198,7 +198,7 @@ def complete(infos: list, judged: Judged, request: AnalyzeRequest, scores: bool 
     moves_ownership = "movesOwnership" in request.flags
     needed = [s.move for s in shown if (scores and s.score_lead is None) or moves_ownership]
     fresh = [m for m in needed if m not in judged.children]
-    judged.of_moves(fresh[:new_limit] if new_limit is not None else fresh)
+    judged.of_moves(fresh if new_limit is None else fresh[:max(new_limit, request.min_moves)])
     out = []
     for s in shown:
         child = judged.children.get(s.move)
