@@ -1,17 +1,24 @@
 """The start-up of Lizzie and Sabaki against `rlgo gtp` as README's GUI section writes it: each GUI's own
 command sequence, and its checks of the answers ported from its source (Lizzie 0.7.4
 src/main/java/featurecat/lizzie/analysis/{Leelaz,MoveData}.java; Sabaki src/modules/{sabaki,
-enginesyncer,analysis}.js and src/setting.js)."""
+enginesyncer,analysis}.js and src/setting.js); and the real Lizzie, headless, where it is installed."""
 from __future__ import annotations
 
+import json
+import os
 import queue
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
+
+from tests.analysis_formats import parse_kata_line
 
 ROOT = Path(__file__).resolve().parents[1]
 SABAKI_ANALYZE = ("analyze", "kata-analyze", "lz-analyze")  # setting.js engines.analyze_commands
@@ -199,3 +206,69 @@ def test_compat_option_sets_only_the_name(compat, name):
     engine.send("2 version")
     assert re.fullmatch(r"=2 \d+\.\d+\.\d+", engine.response()[0])
     assert engine.close() == 0
+
+
+# ----------------------------------------------------------------- the real Lizzie, when installed
+LIZZIE_JAR = Path("/usr/share/java/lizzie.jar")  # Debian's liblizzie-java 0.7.4
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (LIZZIE_JAR.exists() and shutil.which("xvfb-run") and shutil.which("java")),
+                    reason="needs Lizzie (apt-get install liblizzie-java xvfb xauth) and java")
+def test_real_lizzie_runs_kata_analyze_with_the_readme_command(tmp_path):
+    """Lizzie itself, headless, with README's engine-command: it must get past its name/version checks
+    and run kata-analyze; the engine's side of the conversation is taped and parsed strictly."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    wrapper = bin_dir / "rlgo"  # `rlgo` as README writes it, taping the engine's input and output
+    wrapper.write_text(f"#!/bin/sh\nexport PYTHONPATH={ROOT}\ntee -a {tmp_path}/in.txt | "
+                       f"{sys.executable} -m cli \"$@\" | tee -a {tmp_path}/out.txt\n")
+    wrapper.chmod(0o755)
+    env = dict(os.environ, HOME=str(tmp_path), XDG_CONFIG_HOME=str(tmp_path / ".config"),
+               PATH=f"{bin_dir}:{os.environ['PATH']}")
+    config = tmp_path / ".config" / "leela-zero" / "lizzie-config.txt"
+
+    def lizzie() -> subprocess.Popen:
+        return subprocess.Popen(["xvfb-run", "-a", "java", f"-Duser.home={tmp_path}", "-jar", str(LIZZIE_JAR)],
+                                cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+
+    def wait_for(condition, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if condition():
+                return True
+            time.sleep(0.2)
+        return False
+
+    def stop(proc: subprocess.Popen) -> None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+
+    first = lizzie()  # the first start writes Lizzie's default config
+    try:
+        assert wait_for(config.exists, 120)
+        time.sleep(1)
+    finally:
+        stop(first)
+    settings = json.loads(config.read_text())
+    settings["leelaz"]["engine-command"] = "rlgo gtp --agent mcts:time=5 --compat katago"
+    settings["ui"]["show-katago-estimate"] = True
+    config.write_text(json.dumps(settings))
+    out = tmp_path / "out.txt"
+
+    def info_lines() -> list[str]:
+        text = out.read_text() if out.exists() else ""
+        return [line for line in text.split("\n")[:-1] if line.startswith("info")]
+
+    proc = lizzie()
+    try:
+        assert wait_for(lambda: len(info_lines()) >= 3, 240), (tmp_path / "in.txt").read_text()
+    finally:
+        stop(proc)
+    sent = (tmp_path / "in.txt").read_text().splitlines()
+    assert sent[:5] == ["1 name", "2 version", "3 boardsize 19", "4 komi 7.5", "5 kata-analyze 10 ownership true"]
+    assert out.read_text().startswith("=1 KataGo-compatible rlgo\n\n=2 ")
+    for line in info_lines():
+        parsed = parse_kata_line(line, 19)
+        assert parsed["infos"] and len(parsed["ownership"]) == 361
