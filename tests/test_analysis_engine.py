@@ -124,6 +124,16 @@ def test_perspective_of_reportAnalysisWinratesAs(to_play, report_as, sign):
     session.close()
 
 
+def test_moves_after_two_passes_are_played_on():
+    session = Session("mcts", workers=1)
+    session.send(query("pp", [("B", "E5"), ("W", "pass"), ("B", "pass"), ("W", "C3")], analyzeTurns=[3, 4]))
+    answers = sorted((session.take() for _ in range(2)), key=lambda a: a["turnNumber"])
+    for answer in answers:
+        check_json_response(answer, 9, "pp")
+    assert [a["rootInfo"]["currentPlayer"] for a in answers] == ["W", "B"]
+    session.close()
+
+
 def test_partial_reports_then_exactly_one_final():
     session = Session("mcts", workers=1)
     session.send(query("p", maxVisits=3000, reportDuringSearchEvery=0.05))

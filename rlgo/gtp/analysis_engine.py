@@ -143,6 +143,7 @@ def parse_query(query: dict, max_visits: int, perspective: str) -> tuple[list[Jo
     flags = {k: _flag(query, k) for k in ("includeOwnership", "includeMovesOwnership", "includePolicy")}
     states, position = {}, state.copy()
     for turn in range(len(moves) + 1):
+        position.reopen()  # play goes on after two passes, as over GTP
         if turn in turns:
             states[turn] = position.copy()
         if turn < len(moves):
