@@ -192,7 +192,7 @@ class Terminal:
         infos = self._with_status("Looking for hints,", self.game.hint)[:HINTS_SHOWN]
         if not infos:
             raise PlayError("no hint: the search returned no candidates")
-        self.say(f"Hints for {COLOR_WORDS[state.to_play]} (win rates and scores after each move):")
+        self.say(f"Hints for {COLOR_WORDS[state.to_play]}:")
         sign = 1.0 if state.to_play == BLACK else -1.0
         for i, info in enumerate(infos, 1):
             pv = " ".join(to_gtp(p, state.size) for p in info.pv[:6])
