@@ -11,6 +11,7 @@ from rlgo.commands import apply_config, is_user_error, subcommand_parser
 COMMANDS = {
     "play": "play a game against an agent in the terminal",
     "gtp": "run an agent as a GTP engine on stdin/stdout (Sabaki, GoGui, Lizzie)",
+    "analysis": "KataGo's JSON analysis engine protocol on stdin/stdout (KaTrain, scripts)",
     "datagen": "generate SGF games with a GTP engine (e.g. GNU Go)",
     "dataset": "build training datasets from SGF records",
     "train": "train networks: sl, pg, value, zero",

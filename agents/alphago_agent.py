@@ -69,6 +69,10 @@ class AlphaGoAgent(MCTSAgent):
         config = (config or ALPHAGO_CONFIG).replace(rollout_lambda=lam, **overrides)
         evaluator = MixedEvaluator(PolicyValueEvaluator(policy, value, device), rollout, lam)
         super().__init__(config, evaluator, seconds_per_move)
+        self._networks = [net for net in (value, policy.model) if net is not None]
+
+    def networks(self) -> list:
+        return list(self._networks)
 
 
 def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = None, rollout: str | None = None,

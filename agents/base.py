@@ -24,6 +24,10 @@ class MoveInfo:
     """Policy prior in [0, 1]."""
     pv: list[int] = field(default_factory=list)
     """Principal variation starting with `move`."""
+    score_lead: float | None = None
+    """Expected final area margin in points for the side to move after this move (None: not estimated)."""
+    score_stdev: float | None = None
+    """Standard deviation of that margin (None: not estimated, e.g. a network's score head)."""
 
 
 class Agent:
@@ -41,8 +45,9 @@ class Agent:
     def warm_up(self, state: GameState) -> None:
         """Pay one-time costs (JIT compiles, a first network call) on `state` before any clock runs; default: none."""
 
-    def ponder(self, state: GameState) -> None:
-        """Search `state` without a move budget until `stop()` (GTP analysis); default: no-op."""
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
+        """Search `state` without a move budget until `stop()` (GTP analysis), or until its root holds
+        `visits` visits when given (the JSON analysis engine's maxVisits); default: no-op."""
 
     def analysis(self) -> list[MoveInfo]:
         """Top candidates of the current or last search, best first (empty if the agent does not search).
@@ -62,6 +67,17 @@ class Agent:
 
     def close(self) -> None:
         """Release processes or files held by the agent."""
+
+    def networks(self) -> list:
+        """The agent's networks (rlgo.nn.model.GoNet), first choice first; their heads back `estimate`."""
+        return []
+
+    def estimate(self, states: list[GameState], symmetry: int | None = None, fill: bool = True,
+                 playouts: int | None = None) -> list:
+        """A static judgement (agents.estimates.Estimate) of each position for its side to move: the
+        heads of `networks()`, `playouts` random playouts each for what they lack (none with `fill=False`)."""
+        from agents.estimates import PLAYOUTS, estimate
+        return estimate(self.networks(), states, symmetry, fill, playouts or PLAYOUTS)
 
 
 def set_torch_threads(threads: int) -> None:

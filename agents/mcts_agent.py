@@ -5,6 +5,7 @@ budget, the pass rule with dead stones removed, and resignation after several ba
 """
 from __future__ import annotations
 
+import os
 import time
 
 from agents.base import RESIGN, Agent, MoveInfo
@@ -26,6 +27,18 @@ DEFAULT_SECONDS = 1.5
 """Seconds per move of a plain `mcts` spec (no playouts= or time=): the clock alone limits it."""
 WARM_UP_PLAYOUTS = 16
 """Playouts of the untimed search that compiles and loads everything before a timed game."""
+PONDER_MEMORY_SHARE = 8
+"""Pondering (GTP analysis) may grow each of the search's two tree slots (the tree and the re-rooting
+spare) to 1/8 of the free memory; config.node_budget sizes the tree for one move only."""
+
+
+def ponder_node_budget(bytes_per_node: int) -> int:
+    """Nodes a pondering tree may hold: PONDER_MEMORY_SHARE of the free memory (int32 indices at most)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        free = 1 << 30
+    return int(min(free // PONDER_MEMORY_SHARE // bytes_per_node, 2**31 - 1))
 
 
 class MCTSAgent(Agent):
@@ -80,8 +93,19 @@ class MCTSAgent(Agent):
         self._search_for(state).search(state, playouts=WARM_UP_PLAYOUTS)
         self.search.reset()
 
-    def ponder(self, state: GameState) -> None:
-        self._search_for(state).search(state, playouts=UNLIMITED)
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
+        """Search until stop() (or until the root holds `visits` visits), with no time limit, on a tree as
+        large as memory allows (not the move's budget)."""
+        search = self._search_for(state)
+        budget = ponder_node_budget(search.bytes_per_node())
+        if search.config.node_budget < budget:
+            self.search = search = MCTS(state.size, self.evaluator, search.config.replace(node_budget=budget))
+        if visits is None:
+            search.search(state, playouts=UNLIMITED)
+            return
+        search.set_root(state)
+        if search.root_visits() < visits:
+            search.search(state, playouts=visits - search.root_visits())
 
     def analysis(self) -> list[MoveInfo]:
         if self.search is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from agents.base import Agent, MoveInfo, set_torch_threads
+from agents.estimates import move_analysis
 from agents.specs import SpecError, register_agent
 from rlgo.arena.deadstones import dead_stones
 from rlgo.go.features import encode
@@ -20,6 +21,10 @@ def playable_mask(state: GameState, eye_fills: bool = False) -> np.ndarray:
         for p in np.flatnonzero(mask[:-1]):
             mask[p] = not state.fills_own_eye(int(p))
     return mask
+
+
+ANALYSIS_MOVES = 10
+"""Candidates a policy agent's analysis lists."""
 
 
 class PolicyAgent(Agent):
@@ -40,23 +45,39 @@ class PolicyAgent(Agent):
         self.temperature = temperature
         self.eye_fills = eye_fills
         self.rng = np.random.default_rng(seed)
+        self._position: GameState | None = None
         self._last: list[MoveInfo] = []
 
     def select_move(self, state: GameState) -> int:
+        self._position, self._last = state.copy(), []
         if state.passes == 1 and may_pass(state, dead_stones(state)):
             return state.pass_move
         legal = playable_mask(state, self.eye_fills)[None]
         log_probs = self.policy.log_probs(encode(state, self.policy.feature_set)[None], legal)
-        probs = np.where(legal[0], np.exp(log_probs[0]), 0.0)
-        top = np.argsort(-probs)[:10]
-        self._last = [MoveInfo(int(p), 0, 0.5, float(probs[p])) for p in top if probs[p] > 0]
         return int(sample_moves(log_probs, legal, self.rng, self.temperature)[0])
 
     def warm_up(self, state: GameState) -> None:
         self.policy.log_probs(encode(state, self.policy.feature_set)[None], playable_mask(state, self.eye_fills)[None])
 
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
+        self._position, self._last = state.copy(), []
+
     def analysis(self) -> list[MoveInfo]:
+        """The ANALYSIS_MOVES most probable moves of the last position, visits 0; win rates and scores
+        are the network's heads on the position after each move (random playouts for missing heads)."""
+        position = self._position
+        if position is None or position.is_over:
+            return []
+        if not self._last:
+            legal = playable_mask(position, self.eye_fills)
+            log_probs = self.policy.log_probs(encode(position, self.policy.feature_set)[None], legal[None])[0]
+            probs = np.where(legal, np.exp(log_probs), 0.0)
+            top = [int(p) for p in np.argsort(-probs)[:ANALYSIS_MOVES] if probs[p] > 0]
+            self._last = move_analysis(self, position, top, [float(probs[p]) for p in top])
         return list(self._last)
+
+    def networks(self) -> list:
+        return [self.policy.model]
 
 
 def _from_spec(size: int, rules, ckpt: str | None = None, temperature: float = 0.0, seed: int | None = None,

@@ -44,6 +44,10 @@ class ZeroAgent(MCTSAgent):
         agent.name = f"zero-{Path(checkpoint).stem}"
         return agent
 
+    def networks(self) -> list:
+        model = getattr(getattr(self.evaluator, "net", None), "model", None)  # a TorchEvaluator's network
+        return [] if model is None else [model]
+
 
 def _best_of_run(run: Path) -> Path:
     """The best network of a `rlgo train zero` run folder (its best.json)."""

@@ -18,6 +18,10 @@ from rlgo.go.rules import PRESETS, Rules, rules_from_name
 PROJECT_PACKAGES = ("rlgo", "agents", "envs", "benchmarks")
 """Top-level packages whose exception classes are user-facing errors (one line, no traceback)."""
 
+DEFAULT_AGENT = "mcts"
+"""The agent of `rlgo play` and `rlgo gtp`: the strongest that needs no download (Monte-Carlo tree
+search with random playouts)."""
+
 _FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
                 PermissionError, tomllib.TOMLDecodeError)
 
@@ -93,7 +97,7 @@ _OPTIONS = {
     "komi": (("--komi",), dict(type=komi_value, default=None, help="komi (default: the rules' komi)")),
     "rules": (("--rules",), dict(type=rules_name, default="chinese", metavar="NAME",
                                  help=f"rules preset: {', '.join(PRESETS)} (default: %(default)s)")),
-    "agent": (("--agent",), dict(default="random", metavar="SPEC",
+    "agent": (("--agent",), dict(default=DEFAULT_AGENT, metavar="SPEC",
                                  help="agent spec, e.g. random, mcts:playouts=2000, zero:ckpt=PATH (default: %(default)s)")),
     "seed": (("--seed",), dict(type=int, default=None, help="random seed (default: fresh entropy)")),
     "device": (("--device",), dict(default="cpu", help="torch device: cpu, cuda, cuda:1, mps (default: %(default)s)")),

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from rlgo.commands import add_options, positive_float, rules_from_args
 
-DEFAULT_AGENT = "mcts"
-"""The strongest agent that needs no download (Monte-Carlo tree search with random playouts)."""
 HINT_AGENT = "mcts:playouts=400"
 """Searches hints when the opponent gives no analysis of its own."""
 
@@ -37,7 +35,7 @@ def register(subparsers) -> None:
         "play", help="play a game against an agent in the terminal",
         description="Play Go against an agent in the terminal.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_options(parser, "agent", "size", "komi", "rules", "seed", agent=DEFAULT_AGENT)
+    add_options(parser, "agent", "size", "komi", "rules", "seed")
     parser.add_argument("--color", choices=("black", "white"), default="black", help="your colour (default: black)")
     parser.add_argument("--handicap", type=handicap_count, default=0, metavar="N",
                         help="fixed handicap stones for Black, 2..9 (komi defaults to 0.5)")

@@ -19,8 +19,9 @@ from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.handicap import fixed_handicap_points, max_fixed_handicap
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
-from rlgo.gtp.analysis import AnalysisStream, parse_analyze_args
+from rlgo.gtp.analysis import AnalysisStream, format_raw_nn, parse_analyze_args
 from rlgo.gtp.clock import Clock
+from rlgo.gtp.katarules import KGS_RULES, KataRules, RulesError, parse_kata_rules
 from rlgo.gtp.protocol import (
     Command, GTPCommandError, expect_args, parse_color, parse_float, parse_int, parse_vertex,
 )
@@ -29,10 +30,13 @@ RESIGN = -1
 """Agent.select_move's resignation (agents.base.RESIGN)."""
 ANALYZE_COMMANDS = ("lz-analyze", "kata-analyze")
 """Commands whose response is a stream that the next command ends (see rlgo.gtp.analysis)."""
+GENMOVE_ANALYZE_COMMANDS = ("lz-genmove_analyze", "kata-genmove_analyze")
+"""genmove with an analysis stream, ended by the `play MOVE` line (see rlgo.gtp.server)."""
 STATUSES = ("alive", "dead", "seki")
 
 
-def _version() -> str:
+def engine_version() -> str:
+    """rlgo's package version (GTP `version`)."""
     try:
         return metadata.version("rlgo")
     except metadata.PackageNotFoundError:
@@ -54,7 +58,7 @@ class GTPEngine:
         self.handlers = {
             "protocol_version": lambda c: "2",
             "name": lambda c: self.name,
-            "version": lambda c: _version(),
+            "version": lambda c: engine_version(),
             "known_command": self.cmd_known_command,
             "list_commands": lambda c: "\n".join(self.command_names()),
             "quit": self.cmd_quit,
@@ -77,12 +81,19 @@ class GTPEngine:
             "time_settings": self.cmd_time_settings,
             "kgs-time_settings": self.cmd_kgs_time_settings,
             "time_left": self.cmd_time_left,
+            "kata-get-rules": lambda c: KataRules(self.rules, self.friendly_pass_ok).to_json(),
+            "kata-set-rules": self.cmd_kata_set_rules,
+            "kgs-rules": self.cmd_kgs_rules,
+            "kgs-game_over": lambda c: "",
+            "kata-raw-nn": self.cmd_kata_raw_nn,
         }
+        self.friendly_pass_ok = True
+        """kata-set-rules' friendlyPassOk, reported back by kata-get-rules."""
 
     # ----------------------------------------------------------------- dispatch
     def command_names(self) -> list[str]:
         """Every command this engine answers, analysis streams included."""
-        return sorted(list(self.handlers) + list(ANALYZE_COMMANDS))
+        return sorted(list(self.handlers) + list(ANALYZE_COMMANDS) + list(GENMOVE_ANALYZE_COMMANDS))
 
     def handle(self, cmd: Command) -> tuple[bool, str]:
         """Run one command: (True, result) or (False, error message); the engine always survives."""
@@ -101,11 +112,16 @@ class GTPEngine:
 
     def analyze(self, cmd: Command, write) -> AnalysisStream:
         """Start an lz-analyze / kata-analyze stream (raises GTPCommandError for bad arguments)."""
-        request = parse_analyze_args(cmd.args)
+        request = parse_analyze_args(cmd.args, self.size, kata=cmd.name.startswith("kata-"))
         color = self.state.to_play if request.color is None else request.color
-        stream = AnalysisStream(self.agent, self._position_for(color), request,
-                                kata=cmd.name == "kata-analyze", write=write)
-        return stream
+        self._reopen()
+        return AnalysisStream(self.agent, self._position_for(color).copy(), request,
+                              kata=cmd.name.startswith("kata-"), write=write, ponder=cmd.name in ANALYZE_COMMANDS)
+
+    def genmove_analyze(self, cmd: Command, write) -> tuple[AnalysisStream, Command]:
+        """A printer-only stream for lz-/kata-genmove_analyze and the genmove command it wraps."""
+        stream = self.analyze(cmd, write)
+        return stream, Command(cmd.id, "genmove", ("b" if stream.state.to_play == BLACK else "w",))
 
     # ----------------------------------------------------------------- administrative
     def cmd_known_command(self, cmd: Command) -> str:
@@ -180,6 +196,49 @@ class GTPEngine:
         self.size, self.rules, self.state = state.size, state.rules, state
         self.agent.reset()
         return ""
+
+    def cmd_kata_set_rules(self, cmd: Command) -> str:
+        """A KataGo shorthand or JSON rules object (rlgo.gtp.katarules); rules rlgo does not play are refused."""
+        if not cmd.args:
+            raise GTPCommandError("syntax error: kata-set-rules needs RULES")
+        self._set_kata_rules(" ".join(cmd.args))
+        return ""
+
+    def cmd_kgs_rules(self, cmd: Command) -> str:
+        expect_args(cmd, 1)
+        name = cmd.args[0].lower()
+        if name not in KGS_RULES:
+            raise GTPCommandError(f"syntax error: kgs-rules takes one of {', '.join(KGS_RULES)}, got {cmd.args[0]!r}")
+        self._set_kata_rules(KGS_RULES[name])
+        return ""
+
+    def _set_kata_rules(self, text: str) -> None:
+        try:
+            kata = parse_kata_rules(text, self.rules.komi, len(self.state.setup_stones))
+        except RulesError as exc:
+            raise GTPCommandError(str(exc)) from None
+        self.rules, self.friendly_pass_ok = kata.rules, kata.friendly_pass_ok
+        self.state.rules = self.rules
+
+    def cmd_kata_raw_nn(self, cmd: Command) -> str:
+        """`[COLOR] SYMMETRY` (0..7 or all): the network heads of a network agent, as KataGo prints them."""
+        args = list(cmd.args)
+        color = parse_color(args.pop(0)) if args and args[0].lower() in ("b", "w", "black", "white") else None
+        if len(args) != 1:
+            raise GTPCommandError("syntax error: kata-raw-nn takes [COLOR] SYMMETRY (rlgo has no optimism)")
+        if args[0] == "all":
+            symmetries = list(range(8))
+        else:
+            k = parse_int(args[0], "symmetry")
+            if not 0 <= k < 8:
+                raise GTPCommandError(f"syntax error: symmetry must be 0..7 or all, got {k}")
+            symmetries = [k]
+        if not self.agent.networks():
+            raise GTPCommandError(f"agent {self.agent.name!r} has no network")
+        self._reopen()
+        position = self._position_for(self.state.to_play if color is None else color)
+        return "\n".join(format_raw_nn(self.agent.estimate([position], symmetry=k, fill=False)[0],
+                                        position.to_play == BLACK, k) for k in symmetries)
 
     # ----------------------------------------------------------------- moves
     def cmd_play(self, cmd: Command) -> str:
