@@ -91,10 +91,11 @@ def test_a_tiny_run_writes_every_file_and_resumes_for_more_generations(tmp_path)
     assert best in (0, 1) and path.exists()
     model, meta = load_checkpoint(run / "checkpoints" / "gen-0001.pt", expect_board_size=5)
     assert meta.step == 3 and "policy_loss" in meta.metrics
-    assert ReplayBuffer(run / "buffer", 5, 20).games(0) == 4
-    assert len(list((run / "sgf").glob("gen-0000-*.sgf"))) == 1
+    assert ReplayBuffer(run / "buffer", 5, 20).games(1) == 4  # generation 1 everywhere
+    assert len(list((run / "sgf").glob("gen-0001-*.sgf"))) == 1
     gate = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
-    assert len(gate) <= 4 and {g["generation"] for g in gate} == {0}
+    assert len(gate) <= 4 and {g["generation"] for g in gate} == {1}
+    assert {g["id"].rsplit("-", 1)[0] for g in gate} == {"gate-0001"}
     shard_bytes = {p.name: p.read_bytes() for p in (run / "buffer").glob("*.npz")}
     with pytest.raises(ZeroConfigError, match="already holds"):
         train_zero(ZeroConfig(out=str(run), **TINY))
@@ -138,7 +139,7 @@ def test_kill_during_selfplay_keeps_finished_games_and_resumes(tmp_path):
     assert state_of(run)["phase"] == "selfplay" and read_best(run) == (0, run / "checkpoints" / "gen-0000.pt")
     _resume(run)
     buffer = ReplayBuffer(run / "buffer", 5, 20)
-    assert buffer.games(0) == 8  # the rest of the generation, no more, no less
+    assert buffer.games(1) == 8  # the rest of the generation, no more, no less
     assert all((run / "buffer" / name).read_bytes() == data for name, data in kept.items())
     assert state_of(run) == {**state_of(run), "generation": 1, "phase": "selfplay"}
     load_checkpoint(read_best(run)[1], expect_board_size=5)
@@ -200,7 +201,7 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
 
 def test_cli_reads_a_toml_config(tmp_path, capsys):
     config = tmp_path / "zero.toml"
-    values = {**TINY, "steps_per_generation": 2, "gating": False, "root": "gumbel", "gumbel_m": 4}
+    values = {**TINY, "steps_per_generation": 2, "no_gating": True, "root": "gumbel", "gumbel_m": 4}
     config.write_text("".join(f"{k.replace('_', '-')} = {json.dumps(v)}\n" for k, v in values.items()))
     run = tmp_path / "run"
     assert cli.main(["train", "zero", "--config", str(config), "--out", str(run)]) == 0
