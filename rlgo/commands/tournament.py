@@ -10,7 +10,8 @@ from rlgo.go.rules import KO_RULES
 EPILOG = """\
 examples:
   rlgo tournament --agents random mcts:playouts=200 gnugo:level=1 --games-per-pair 10 --out runs/t1
-  rlgo tournament --agents zero:ckpt=new.pt zero:ckpt=best.pt gnugo --mode gauntlet --parallel 2 --out runs/g
+  rlgo tournament --agents zero:ckpt=models/zero7_b4c32.pt,playouts=100 mcts:playouts=400 gnugo:level=1 \\
+      --mode gauntlet --size 7 --komi 9 --parallel 2 --out runs/g
   rlgo tournament --agents random gnugo:level=1 --anchor gnugo:level=1=0 --time 5 --out runs/t2
   rlgo tournament --report --out runs/t1          tables of an existing tournament, playing nothing
 

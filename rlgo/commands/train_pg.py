@@ -9,13 +9,15 @@ from rlgo.train.common import OPTIMIZERS, OptimConfig
 from rlgo.train.pg import BASELINES, PG_OPTIM, PGConfig, train_pg
 
 EPILOG = """\
-example:
-  rlgo train pg --sl models/sl9.pt --out runs/pg9 --iterations 2000 --games-per-iter 128 \\
+examples:
+  rlgo train pg --sl models/sl9_b6c64.pt --out runs/pg9 --iterations 2000 --games-per-iter 128 \\
       --snapshot-every 500 --lr 0.001 --baseline mean
+  rlgo train pg --config configs/pg9.toml                   the shipped config (80 iterations)
+  rlgo train pg --sl models/sl9_b6c64.pt --resume runs/pg9  continue a run
 
 The run folder gets last.pt (the learner, an rlgo checkpoint), pool/snap-*.pt (the opponent
 pool: the SL policy and a snapshot every --snapshot-every iterations), metrics.csv (one row per
-iteration) and train_state.pt; --resume continues it with the same pool and the same games.
+iteration) and train_state.pt; --resume RUN continues it with the same pool and the same games.
 Moves are sampled over the legal moves of the rules' ko rule (superko included); moves filling
 one's own eye are left out unless --eye-fills.
 """

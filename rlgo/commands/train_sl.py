@@ -22,7 +22,7 @@ example:
       --optimizer sgd --lr 0.05 --schedule cosine --batch-size 256 --time-budget 35
 
 The run folder gets last.pt / best.pt (rlgo checkpoints), metrics.csv (one row per epoch:
-validation loss, top-1, top-5) and train.csv; --resume continues it.
+validation loss, top-1, top-5) and train.csv; --resume RUN continues it (with the same --data).
 """
 
 

@@ -9,9 +9,10 @@ from rlgo.commands.train_options import add_net_and_optim_options
 from rlgo.train.common import OptimConfig
 
 EPILOG = """\
-example:
-  rlgo train value --sl models/sl9.pt --rl runs/pg9/last.pt --games 20000 --out runs/value9 \\
+examples:
+  rlgo train value --sl models/sl9_b6c64.pt --rl runs/pg9/last.pt --games 20000 --out runs/value9 \\
       --blocks 4 --width 32 --epochs 20 --eval-rollouts 16
+  rlgo train value --config configs/value9.toml   3000 games; the RL policy of configs/pg9.toml
 
 Games: U uniform in [1, --cap]; the SL policy plays moves 1..U-1, move U is uniformly random,
 the RL policy finishes the game; the position after move U and the result for its side to move

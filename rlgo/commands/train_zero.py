@@ -16,6 +16,7 @@ examples:
   rlgo train zero --size 9 --out runs/zero9                   learn 9x9 from nothing
   rlgo train zero --size 7 --out runs/zero7 --playouts 64 --games-per-generation 100 --workers 1
   rlgo train zero --size 7 --out runs/z7g --playouts 16 --root gumbel   Gumbel root at 16 simulations
+  rlgo train zero --config configs/zero9.toml                 the shipped 9x9 config (6x64 net, 40 generations)
   rlgo train zero --resume runs/zero9 --generations 40        continue (after a crash, too)
 
 The run folder holds config.json, state.json, best.json (the current best network),
