@@ -1,6 +1,8 @@
 """The gymnasium Go environment: API conformance, rewards, masks, illegal actions, seeding."""
 import importlib
+import re
 import warnings
+from pathlib import Path
 
 import gymnasium
 import numpy as np
@@ -241,3 +243,22 @@ def test_maskable_ppo_trains_a_few_steps_if_installed():
                             n_epochs=1, seed=0, device="cpu")
     model.learn(64)
     assert model.num_timesteps >= 64
+
+
+def readme_env_blocks() -> list[str]:
+    """The Python blocks of the README's environment section."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("### Environments for RL toolkits", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_readme_environment_examples_run(index, capsys):
+    code = readme_env_blocks()[index]
+    for module in ("sb3_contrib", "pettingzoo"):
+        if module in code:
+            pytest.importorskip(module)
+    exec(compile(code, f"README.md env example {index}", "exec"), {})
+    if index == 0:
+        result, _, reward = capsys.readouterr().out.split()
+        assert result[0] in "BW0" and float(reward) in (-1.0, 0.0, 1.0)
