@@ -97,6 +97,12 @@ def schedule(config: TournamentConfig) -> list[GameTask]:
     return tasks
 
 
+def played_games(config: TournamentConfig) -> tuple[int, int]:
+    """(games of the schedule already in results.jsonl, games scheduled)."""
+    wanted = {t.id for t in schedule(config)}
+    return len(wanted & set(load_results(config.out))), len(wanted)
+
+
 def run_tournament(config: TournamentConfig, agent_factory: Callable,
                    on_result: Callable[[dict, int, int], None] | None = None) -> list[dict]:
     """Play every game not yet in results.jsonl; returns the records of all finished games.

@@ -59,6 +59,11 @@ class OptimConfig:
             raise TrainError(f"warmup must be in [0, 1), got {self.warmup!r}")
 
 
+def existing_run_error(out: str | os.PathLike) -> TrainError:
+    """The error for starting a new run in a folder that already holds one."""
+    return TrainError(f"{str(out)!r} already holds a run; continue it with --resume {out} or choose another --out")
+
+
 def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
     """The optimizer of `cfg` over `params` (the rate is then set by `set_lr`)."""
     if cfg.optimizer == "sgd":
@@ -183,6 +188,12 @@ class MetricsLogger:
             for k, v in values.items():
                 if isinstance(v, (int, float)):
                     self.writer.add_scalar(f"{self.path.stem}/{k}", v, step)
+
+    def tensorboard_note(self) -> str:
+        """One line saying whether TensorBoard logging is on, and how to look at it."""
+        if self.writer is None:
+            return "TensorBoard: off (pip install tensorboard to log there too)"
+        return f"TensorBoard: on, tensorboard --logdir {self.path.parent / 'tb'}"
 
     def close(self) -> None:
         """Flush TensorBoard (the CSV is written row by row)."""
