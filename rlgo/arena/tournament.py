@@ -3,7 +3,8 @@
 Agents are built inside the worker from their spec strings by `agent_factory(spec, size=,
 rules=, seed=)` (a picklable function such as agents.specs.make_agent), so nothing but
 strings crosses process boundaries. Every finished game is saved as games/<id>.sgf and one
-line in results.jsonl; rerunning the same command skips the games already there.
+line in results.jsonl; rerunning the same command skips the games already there. The folder
+is locked while a tournament plays in it, and its workers die with it (rlgo.procs).
 """
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ from typing import Callable
 
 from rlgo.arena.game import GameConfig, play_game
 from rlgo.arena.results import append_result, game_id, load_results
-from rlgo.atomic import write_text_atomic
+from rlgo.atomic import remove_stale_temps, write_text_atomic
 from rlgo.go.sgf import save_sgf
 from rlgo.go.state import COLOR_NAMES, EMPTY
+from rlgo.procs import RunLock, start_worker
 
 MODES = ("round-robin", "gauntlet")
 CONFIG_FILE = "tournament.json"
@@ -105,8 +107,14 @@ def run_tournament(config: TournamentConfig, agent_factory: Callable,
     (raise KeyboardInterrupt from it to stop early: finished games stay logged).
     """
     out = Path(config.out)
-    (out / "games").mkdir(parents=True, exist_ok=True)
-    _check_folder(config, out)
+    with RunLock(out):
+        (out / "games").mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(out, out / "games")  # torn writes of a killed run
+        _check_folder(config, out)
+        return _play_pending(config, out, agent_factory, on_result)
+
+
+def _play_pending(config: TournamentConfig, out: Path, agent_factory: Callable, on_result) -> list[dict]:
     tasks = schedule(config)
     done = load_results(out)
     pending = [t for t in tasks if t.id not in done]
@@ -187,7 +195,8 @@ def _build(agent_factory: Callable, spec: str, game: GameConfig, seed: int):
 def _run_parallel(config: TournamentConfig, pending: list[GameTask], agent_factory: Callable, record) -> None:
     context = multiprocessing.get_context("spawn")
     queue = list(reversed(pending))
-    with ProcessPoolExecutor(max_workers=config.parallel, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=config.parallel, mp_context=context, initializer=start_worker,
+                             initargs=(str(config.out),)) as pool:
         running = set()
         try:
             while queue or running:

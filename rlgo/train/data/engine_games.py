@@ -1,4 +1,8 @@
-"""Games of an external GTP engine against itself, saved as one SGF per game (atomic, resumable)."""
+"""Games of an external GTP engine against itself, saved as one SGF per game (atomic, resumable).
+
+The output folder is locked while games are generated, and worker processes die with the
+process that started them (rlgo.procs).
+"""
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -9,12 +13,14 @@ from typing import Callable
 
 import numpy as np
 
+from rlgo.atomic import remove_stale_temps
 from rlgo.go import coords
 from rlgo.go.errors import GoError
 from rlgo.go.rules import rules_from_name
 from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.gtp.client import GTPClient, GTPClientError, GTPError
+from rlgo.procs import RunLock, start_worker
 
 MOVE_TIMEOUT = 300.0
 """Seconds an engine may think about one command before it is declared hung."""
@@ -144,6 +150,7 @@ def _run_indices(cfg: DatagenConfig, out: Path, indices: list[int], done: Callab
 
 
 def _worker(cfg: DatagenConfig, out: Path, indices: list[int], queue) -> None:
+    start_worker(out)
     try:
         _run_indices(cfg, out, indices, lambda i, r: queue.put((i, r)))
     except EngineError as e:
@@ -158,7 +165,12 @@ def generate(cfg: DatagenConfig, out: str | os.PathLike, workers: int = 1,
     Raises EngineError when an engine fails (games already written stay).
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out):
+        remove_stale_temps(out)  # torn writes of a killed run
+        return _generate(cfg, out, workers, on_game)
+
+
+def _generate(cfg: DatagenConfig, out: Path, workers: int, on_game: Callable[[int, str], None]) -> int:
     todo = pending_games(out, cfg.games)
     if workers <= 1 or len(todo) <= 1:
         count = [0]
