@@ -44,6 +44,7 @@ class ZeroAgent(MCTSAgent):
         overrides["playouts"] = UNLIMITED if playouts is None else playouts
         super().__init__(ZERO_CONFIG, evaluator, seconds_per_move, **overrides)
         self.name = f"zero-{Path(checkpoint).stem}"
+        self.board_size = meta.board_size
         self.pass_guard = pass_guard
 
     def select_move(self, state: GameState) -> int:

@@ -89,7 +89,7 @@ def run(args) -> int:
                       scoring=args.scoring)
     config = TournamentConfig(agents=tuple(args.agents), out=args.out, mode=args.mode,
                               games_per_pair=args.games_per_pair, game=game, parallel=args.parallel,
-                              seed=args.seed or 0)
+                              seed=args.seed)
     records = _play(console, config, make_agent, run_tournament)
     _print_tables(console, records, args.agents, args.anchor, args.out)
     return 0

@@ -116,7 +116,7 @@ def _result(engine, state: GameState) -> str:
     return answer if answer[:2] in ("B+", "W+") or answer == "0" else state.result()
 
 
-def game_record(state: GameState, opening: int, result: str, engine: str) -> GameRecord:
+def game_record(state: GameState, opening: int, result: str, engine: str, root_comment: str = "") -> GameRecord:
     """The record of a game whose first `opening` moves (random) become setup stones.
 
     Random moves are not expert moves, so they must not be training targets; as AB/AW
@@ -129,7 +129,7 @@ def game_record(state: GameState, opening: int, result: str, engine: str) -> Gam
     return GameRecord(size=state.size, komi=float(state.rules.komi), rules="Chinese", black=engine, white=engine,
                       result=result, setup_black=[int(p) for p in np.flatnonzero(board == BLACK)],
                       setup_white=[int(p) for p in np.flatnonzero(board == WHITE)],
-                      to_play=start.to_play if opening else None,
+                      to_play=start.to_play if opening else None, root_comment=root_comment,
                       moves=[(c, p) for c, p in state.moves[opening:] if p >= 0])
 
 
@@ -141,7 +141,8 @@ def _run_indices(cfg: DatagenConfig, out: Path, indices: list[int], done: Callab
     try:
         for index in indices:
             state, opening, result = play_game(engine, cfg, index)
-            save_sgf(game_path(out, index), game_record(state, opening, result, cfg.engine))
+            note = f"rlgo datagen game {index}, seed {cfg.seed}"
+            save_sgf(game_path(out, index), game_record(state, opening, result, cfg.engine, note))
             done(index, result)
     except GTPClientError as e:
         raise EngineError(f"engine {cfg.engine!r}: {e}") from None
