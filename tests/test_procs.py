@@ -103,7 +103,11 @@ def kill_parent_and_check(proc: subprocess.Popen, folder: Path, workers: int) ->
         proc.kill()
         pytest.fail(f"no {workers} ready workers: descendants {found}, "
                     f"worker lock holders {worker_lock_holders(folder)}")
-    family = descendants(proc.pid) | family
+    kill_and_expect_orphans_gone(proc, descendants(proc.pid) | family)
+
+
+def kill_and_expect_orphans_gone(proc: subprocess.Popen, family: dict[int, str]) -> None:
+    """kill -9 `proc`; every process of `family` must be gone within ORPHAN_SECONDS (killed anyway after)."""
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     try:
@@ -149,17 +153,7 @@ def test_a_worker_and_its_children_exit_when_the_parent_is_killed(tmp_path, meth
         found = descendants(proc.pid)
         return found if any(args.startswith("sleep") for args in found.values()) else None
 
-    family = wait_until(ready, START_SECONDS, "the worker's child", proc)
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    try:
-        end = time.monotonic() + ORPHAN_SECONDS
-        while survivors(family) and time.monotonic() < end:
-            time.sleep(0.1)
-        assert not survivors(family)
-    finally:
-        for pid in survivors(family):
-            os.kill(pid, signal.SIGKILL)
+    kill_and_expect_orphans_gone(proc, wait_until(ready, START_SECONDS, "the worker's child", proc))
 
 
 # ----------------------------------------------------------------- the three pools, through the CLI
