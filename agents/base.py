@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rlgo.go.state import BLACK, GameState
+from agents.specs import SpecError
+from rlgo.go.state import GameState
 
 RESIGN = -1
 """Returned by `select_move` to resign (the GameState records a resignation as point -1)."""
@@ -65,7 +66,12 @@ class Agent:
         """Release processes or files held by the agent."""
 
 
-def mover_area_lead(state: GameState) -> float:
-    """Area count (komi included, no dead stones removed) from the side to move's point of view."""
-    score = state.area_score()
-    return score if state.to_play == BLACK else -score
+def set_torch_threads(threads: int) -> None:
+    """Torch CPU threads of the process for a network agent's `threads=` key (0: torch's default).
+
+    One thread is fastest for the small batches of one game and does not crawl on a busy machine."""
+    if threads < 0:
+        raise SpecError(f"threads must be >= 0, got {threads!r}")
+    if threads > 0:
+        import torch
+        torch.set_num_threads(threads)

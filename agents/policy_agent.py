@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from agents.base import Agent, MoveInfo, mover_area_lead
+from agents.base import Agent, MoveInfo, set_torch_threads
 from agents.specs import SpecError, register_agent
+from rlgo.arena.deadstones import dead_stones
 from rlgo.go.features import encode
 from rlgo.go.state import GameState
+from rlgo.search.mcts import may_pass
 from rlgo.train.batch_play import PolicyNet, load_policy, sample_moves
 
 
@@ -24,9 +25,9 @@ def playable_mask(state: GameState, eye_fills: bool = False) -> np.ndarray:
 class PolicyAgent(Agent):
     """The move of a policy network for the side to move: its argmax (temperature 0) or a sample of pi^(1/T).
 
-    One rule on top, as MCTSAgent has: after the opponent's pass it passes too when the area count
-    of the board already favours it (a policy trained under Tromp-Taylor scoring would otherwise
-    play on into its own territory while the opponent waits).
+    One rule on top, as MCTSAgent has: after the opponent's pass it passes too when the count with
+    dead stones removed already favours it (rlgo.search.mcts.may_pass; a policy trained under
+    Tromp-Taylor scoring would otherwise play on into its own territory while the opponent waits).
     """
 
     name = "policy"
@@ -43,7 +44,7 @@ class PolicyAgent(Agent):
         self._last: list[MoveInfo] = []
 
     def select_move(self, state: GameState) -> int:
-        if state.passes == 1 and mover_area_lead(state) > 0:
+        if state.passes == 1 and may_pass(state, dead_stones(state)):
             return state.pass_move
         legal = playable_mask(state, self.eye_fills)[None]
         log_probs = self.policy.log_probs(encode(state, self.policy.feature_set)[None], legal)
@@ -61,8 +62,7 @@ class PolicyAgent(Agent):
 
 def _from_spec(size: int, rules, ckpt: str | None = None, temperature: float = 0.0, seed: int | None = None,
                device: str = "cpu", eye_fills: bool = False, threads: int = 1) -> PolicyAgent:
-    if threads > 0:
-        torch.set_num_threads(threads)
+    set_torch_threads(threads)
     if not ckpt:
         raise SpecError("policy: needs a checkpoint, e.g. policy:ckpt=runs/pg9/last.pt")
     return PolicyAgent(load_policy(ckpt, device, size), temperature, seed, eye_fills)

@@ -42,7 +42,7 @@ def test_config_checks_fields_and_round_trips():
     assert cfg.net_config().heads == ("policy", "value", "ownership", "score")
     for bad, match in (({"rules": "japanese"}, "area"), ({"fast_playouts": 300}, "fast_playouts"),
                        ({"window_games": 10}, "window_games"), ({"gate_threshold": 0.5}, "gate_threshold"),
-                       ({"size": 40}, "size"), ({"gate_rule": "vote"}, "gate_rule")):
+                       ({"size": 40}, "size"), ({"gate_rule": "vote"}, "gate_rule"), ({"root": "sampled"}, "root")):
         with pytest.raises(ZeroConfigError, match=match):
             ZeroConfig(out="r", **bad)
     with pytest.raises(ZeroConfigError, match="unknown"):
@@ -192,6 +192,8 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
     assert "--out" in capsys.readouterr().err
     assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--rules", "japanese"]) == 1
     assert "area" in capsys.readouterr().err
+    assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--root", "sampled"]) == 1
+    assert "root" in capsys.readouterr().err
     (tmp_path / "r2").mkdir()
     (tmp_path / "r2" / "config.json").write_text(json.dumps(ZeroConfig(out="x", **TINY).to_dict()))
     assert cli.main(["train", "zero", "--resume", str(tmp_path / "r2"), "--playouts", "3"]) == 1
@@ -200,12 +202,13 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
 
 def test_cli_reads_a_toml_config(tmp_path, capsys):
     config = tmp_path / "zero.toml"
-    values = {**TINY, "steps_per_generation": 2, "gating": False}
+    values = {**TINY, "steps_per_generation": 2, "gating": False, "root": "gumbel", "gumbel_m": 4}
     config.write_text("".join(f"{k.replace('_', '-')} = {json.dumps(v)}\n" for k, v in values.items()))
     run = tmp_path / "run"
     assert cli.main(["train", "zero", "--config", str(config), "--out", str(run)]) == 0
     stored = json.loads((run / "config.json").read_text())
     assert stored["steps_per_generation"] == 2 and stored["size"] == 5 and stored["gating"] is False
+    assert stored["root"] == "gumbel" and stored["gumbel_m"] == 4
     assert "best network" in capsys.readouterr().out
     assert np.isfinite(float(json.loads((run / "best.json").read_text())["elo"]))
 
@@ -273,3 +276,53 @@ def test_resume_skips_a_truncated_shard_with_a_warning_and_cleans_torn_sgfs(fini
     assert state_of(run)["generation"] == 2
     assert (shard.parent / (shard.name + ".damaged")).exists() and not shard.exists()
     assert not torn.exists() and not list(run.rglob(".*.tmp"))
+
+
+def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):
+    import torch
+    from rlgo.nn.checkpoint import save_checkpoint
+    from rlgo.nn.model import NetConfig, build_model
+    from rlgo.train.zero.loop import open_run
+
+    torch.manual_seed(1)
+    sl = build_model(NetConfig(depth=1, width=8, board_size=5, heads=("policy", "value")))
+    save_checkpoint(tmp_path / "sl.pt", sl)
+    cfg = ZeroConfig(out=str(tmp_path / "run"), init=str(tmp_path / "sl.pt"), aux_heads=True,
+                     **{k: v for k, v in TINY.items() if k != "komi"})
+    open_run(cfg, resume=False)
+    gen0, _ = load_checkpoint(tmp_path / "run" / "checkpoints" / "gen-0000.pt")
+    got, want = gen0.state_dict(), sl.state_dict()
+    assert all(torch.equal(got[k], want[k]) for k in want)  # trunk, policy and value copied
+    assert any(k.startswith("heads.ownership.") for k in got) and not any(k.startswith("heads.ownership.") for k in want)
+
+    wide = dict(cfg.__dict__, out=str(tmp_path / "other"), width=16)
+    with pytest.raises(ZeroConfigError, match="does not fit"):
+        open_run(ZeroConfig(**wide), resume=False)
+    assert not (tmp_path / "other").exists()  # nothing written for a checkpoint that does not fit
+
+
+def test_init_widens_a_network_of_a_prefix_feature_set_without_changing_its_outputs(tmp_path):
+    import torch
+    from rlgo.go import features
+    from rlgo.go.state import GameState
+    from rlgo.nn.checkpoint import CheckpointError, init_from_checkpoint, save_checkpoint
+    from rlgo.nn.model import NetConfig, build_model
+
+    torch.manual_seed(2)
+    agz = build_model(NetConfig(depth=2, width=8, board_size=5, heads=("policy", "value"))).eval()
+    save_checkpoint(tmp_path / "agz.pt", agz)
+    wide = build_model(NetConfig(depth=2, width=8, board_size=5, in_planes=features.feature_planes("extended"),
+                                 feature_set="extended", heads=("policy", "value", "ownership", "score")))
+    assert init_from_checkpoint(wide, tmp_path / "agz.pt") == ["ownership", "score"]
+    state = GameState(5)
+    for move in ("C3", "B2", "D4", "B3"):
+        state.play_gtp(move)
+    with torch.no_grad():
+        before = agz(torch.from_numpy(features.encode(state, "agz"))[None])
+        after = wide.eval()(torch.from_numpy(features.encode(state, "extended"))[None])
+    for head in ("policy", "value"):
+        assert torch.allclose(before[head], after[head], atol=1e-5)
+    narrow = build_model(NetConfig(depth=2, width=8, board_size=5, heads=("policy", "value")))
+    save_checkpoint(tmp_path / "wide.pt", wide)
+    with pytest.raises(CheckpointError, match="not the start of"):
+        init_from_checkpoint(narrow, tmp_path / "wide.pt")

@@ -15,6 +15,7 @@ EPILOG = """\
 examples:
   rlgo train zero --size 9 --out runs/zero9                   learn 9x9 from nothing
   rlgo train zero --size 7 --out runs/zero7 --playouts 64 --games-per-generation 100 --workers 1
+  rlgo train zero --size 7 --out runs/z7g --playouts 16 --root gumbel   Gumbel root at 16 simulations
   rlgo train zero --resume runs/zero9 --generations 40        continue (after a crash, too)
 
 The run folder holds config.json, state.json, best.json (the current best network),
@@ -27,10 +28,13 @@ _FIELDS = [
     ("blocks", positive_int, "trunk depth"),
     ("width", positive_int, "trunk channels"),
     ("feature_set", str, "input planes"),
+    ("init", str, "checkpoint that starts generation 0 (e.g. an SL network of the same trunk)"),
     ("games_per_generation", positive_int, "self-play games per generation"),
     ("playouts", positive_int, "simulations of a full search"),
     ("fast_playouts", int, "playout cap randomization: simulations of a fast unrecorded search (0: off)"),
     ("full_search_prob", float, "share of full (recorded) searches with --fast-playouts"),
+    ("root", str, "root policy of the search: puct or gumbel (Gumbel-top-k + sequential halving)"),
+    ("gumbel_m", positive_int, "actions the Gumbel root considers"),
     ("c_puct", float, "PUCT exploration constant"),
     ("fpu", float, "first-play urgency reduction"),
     ("leaves_per_game", positive_int, "leaves per tree per network batch"),

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from rlgo.atomic import atomic_write
+from rlgo.go import features
 from rlgo.nn.model import GoNet, NetConfig, build_model
 
 FORMAT = "rlgo-checkpoint"
@@ -178,3 +179,46 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
         raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit {cfg.name} "
                               f"({_first_line(e)})") from e
     return model.to(map_location).eval(), meta
+
+
+HEAD_PREFIX = "heads."
+"""State-dict key prefix of the output heads (everything else is the trunk)."""
+
+
+def init_from_checkpoint(model: GoNet, path: str | os.PathLike) -> list[str]:
+    """Copy the weights of the checkpoint at `path` into `model`; returns the heads left fresh.
+
+    The trunk must match (same backbone and shapes, board size); heads that the checkpoint
+    lacks (e.g. ownership and score on an SL policy/value network) keep their fresh
+    initialisation. The checkpoint may read a feature set whose planes are the first planes
+    of `model`'s (rlgo.go.features.extends): its input layer is widened with zero weights
+    for the new planes, so the network computes exactly what it did. Raises CheckpointError
+    naming what does not fit.
+    """
+    cfg = model.cfg
+    source, meta = load_checkpoint(path, expect_board_size=cfg.board_size)
+    if not features.extends(cfg.feature_set, meta.feature_set) or (
+            meta.feature_set == cfg.feature_set and meta.feature_version != cfg.feature_version):
+        raise CheckpointError(f"checkpoint {str(path)!r} reads feature set {meta.feature_set!r} "
+                              f"v{meta.feature_version}, which is not the start of {cfg.feature_set!r} "
+                              f"v{cfg.feature_version}")
+    old, new = meta.config.in_planes, cfg.in_planes
+    weights, target = source.state_dict(), model.state_dict()
+    merged = {}
+    for key, tensor in target.items():
+        if key not in weights:
+            if not key.startswith(HEAD_PREFIX):
+                raise CheckpointError(f"checkpoint {str(path)!r} ({meta.config.name}) lacks trunk weights "
+                                      f"{key} of {cfg.name}")
+            merged[key] = tensor
+            continue
+        w = weights[key]
+        if w.shape != tensor.shape and old != new and w.dim() > 1 and w.shape[1] == old and \
+                tensor.shape[1] == new and w.shape[:1] + w.shape[2:] == tensor.shape[:1] + tensor.shape[2:]:
+            w = torch.cat([w, w.new_zeros((w.shape[0], new - old, *w.shape[2:]))], dim=1)  # the input layer
+        if w.shape != tensor.shape:
+            raise CheckpointError(f"checkpoint {str(path)!r} ({meta.config.name}) does not fit {cfg.name}: "
+                                  f"{key} has shape {tuple(w.shape)}, expected {tuple(tensor.shape)}")
+        merged[key] = w
+    model.load_state_dict(merged)
+    return sorted({key.split(".")[1] for key in target if key not in weights})

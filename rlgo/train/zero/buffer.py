@@ -99,11 +99,14 @@ def pack_games(games: list[SelfPlayGame]) -> dict[str, np.ndarray]:
 class ReplayBuffer:
     """Shards of self-play games under `folder`; samples from the newest `window_games` games."""
 
-    def __init__(self, folder: str | os.PathLike, size: int, window_games: int, feature_set: str = "agz"):
+    def __init__(self, folder: str | os.PathLike, size: int, window_games: int, feature_set: str = "agz",
+                 komi: float = 7.5):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(self.folder)  # torn writes of a killed run
         self.size, self.window_games = size, window_games
+        self.komi = komi
+        """Komi of the positions of shards that do not store theirs (`komi` per position)."""
         self.encoder = PositionEncoder(size, feature_set)
         self._cache: dict[Path, dict[str, np.ndarray]] = {}
         self._window: tuple[tuple[Path, ...], dict[str, np.ndarray]] | None = None
@@ -162,6 +165,7 @@ class ReplayBuffer:
             if size != self.size:
                 raise ShardError(f"replay shard {str(path)!r} holds {size}x{size} positions, "
                                  f"expected {self.size}x{self.size}")
+            data.setdefault("komi", np.full(len(data["to_play"]), self.komi, np.float32))
             self._cache[path] = data
         return self._cache[path]
 
@@ -178,15 +182,15 @@ class ReplayBuffer:
         return out
 
     def window(self) -> dict[str, np.ndarray]:
-        """The positions of the window's games, concatenated (SAMPLE_FIELDS)."""
+        """The positions of the window's games, concatenated (SAMPLE_FIELDS and komi)."""
         shards = self.window_shards()
         paths = tuple(s.path for s in shards)
         if self._window is None or self._window[0] != paths:
             parts = self.readable(shards)
             if len(parts) < len(shards):  # damaged shards left the listing: older ones may fill the window
                 return self.window()
-            self._window = (paths, {k: np.concatenate([p[k] for p in parts]) for k in SAMPLE_FIELDS} if parts
-                            else {})
+            self._window = (paths, {k: np.concatenate([p[k] for p in parts]) for k in (*SAMPLE_FIELDS, "komi")}
+                            if parts else {})
             self._cache = {p: self._cache[p] for p in paths if p in self._cache}
         return self._window[1]
 

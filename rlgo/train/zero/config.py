@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from rlgo.go import coords, features
 from rlgo.go.rules import Rules, rules_from_name
 from rlgo.nn.model import NetConfig
+from rlgo.search.config import ROOTS
 from rlgo.train.common import OptimConfig, TrainError
 
 GATE_RULES = ("sprt", "fixed")
@@ -40,6 +41,9 @@ class ZeroConfig:
     """Input planes (rlgo.go.features)."""
     aux_heads: bool = False
     """KataGo-style auxiliary ownership and score heads, trained on the final position of scored games."""
+    init: str = ""
+    """Checkpoint whose weights start generation 0 (e.g. an SL network; same trunk, board size and
+    feature set; heads it lacks start fresh). Empty: random weights."""
     # ------------------------------------------------------------- self-play
     games_per_generation: int = 200
     """Self-play games by the best network per generation."""
@@ -49,6 +53,11 @@ class ZeroConfig:
     """Playout cap randomization (KataGo): simulations of a fast, unrecorded search (0: every search is full)."""
     full_search_prob: float = 0.25
     """With fast_playouts > 0: share of moves searched with the full budget and recorded."""
+    root: str = "puct"
+    """Root policy of the search: 'puct' (visit counts as the policy target, Dirichlet noise) or 'gumbel'
+    (Gumbel-top-k + sequential halving, the completed-Q improved policy as the target; rlgo.search.gumbel)."""
+    gumbel_m: int = 16
+    """Actions the Gumbel root samples and halves over the simulations."""
     c_puct: float = 1.5
     """PUCT exploration constant."""
     fpu: float = 0.25
@@ -148,6 +157,10 @@ class ZeroConfig:
             bad("resign_threshold", "must be in [-1, 0]")
         if not 0.5 < self.gate_threshold < 1:
             bad("gate_threshold", "must be in (0.5, 1)")
+        if self.root not in ROOTS:
+            bad("root", f"must be one of {', '.join(ROOTS)}")
+        if not self.gumbel_m >= 1:
+            bad("gumbel_m", "must be >= 1")
         if self.gate_rule not in GATE_RULES:
             bad("gate_rule", f"must be one of {', '.join(GATE_RULES)}")
         if self.dirichlet_alpha < 0 or self.value_weight < 0 or self.aux_weight < 0 or self.hours < 0:

@@ -27,7 +27,7 @@ from rich.console import Console
 from rlgo.atomic import remove_stale_temps
 from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import GameState
-from rlgo.nn.checkpoint import CheckpointError, load_archive, load_checkpoint, save_checkpoint
+from rlgo.nn.checkpoint import CheckpointError, init_from_checkpoint, load_archive, load_checkpoint, save_checkpoint
 from rlgo.nn.model import build_model
 from rlgo.procs import RunLock
 from rlgo.train.common import MetricsLogger, TrainError, select_device
@@ -107,10 +107,16 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
         return cfg, state
     if (run / CONFIG).exists():
         raise ZeroConfigError(f"{str(run)!r} already holds a zero run; resume it or choose another folder")
+    torch.manual_seed(cfg.seed)
+    model = build_model(cfg.net_config())
+    if cfg.init:  # before anything is written, so a checkpoint that does not fit leaves no run behind
+        try:
+            init_from_checkpoint(model, cfg.init)
+        except CheckpointError as e:
+            raise ZeroConfigError(f"--init: {e}") from None
     (run / "checkpoints").mkdir(parents=True, exist_ok=True)
     write_json(run / CONFIG, cfg.to_dict())
-    torch.manual_seed(cfg.seed)
-    save_checkpoint(checkpoint_path(run, 0), build_model(cfg.net_config()), 0)
+    save_checkpoint(checkpoint_path(run, 0), model, 0)
     _write_best(run, 0, 0.0)
     state = LoopState(resign_threshold=cfg.resign_threshold if cfg.resign_threshold > -1 else NEVER_RESIGN)
     write_json(run / STATE, dataclasses.asdict(state))
@@ -131,7 +137,7 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
         torch.set_num_threads(cfg.threads)
     deadline = time.monotonic() + cfg.hours * 3600 if cfg.hours else float("inf")
     device = select_device(cfg.device)
-    buffer = ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.feature_set)
+    buffer = ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.feature_set, cfg.game_rules().komi)
     trainer, trained = _trainer(cfg, run, device)
     metrics = MetricsLogger(run, "metrics", resume_step=state.generation)
     rows = MetricsLogger.read(metrics.path) if metrics.fields else []
