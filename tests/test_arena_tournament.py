@@ -230,3 +230,28 @@ def test_cli_game_lines_rerun_count_and_where_results_are(tmp_path):
     assert "2 of 5 games already played, playing the remaining 3" in again.stdout
     assert [line.split(":")[0] for line in again.stdout.splitlines() if line.startswith("game ")] == \
         ["game 3/5", "game 4/5", "game 5/5"]
+
+
+def test_unseeded_tournaments_draw_fresh_seeds_and_every_game_can_be_replayed(tmp_path):
+    from rlgo.arena.tournament import GameTask, play_task
+
+    agents = ("mcts:playouts=12", "random")
+    game = GameConfig(size=5, move_cap=16)
+    first, second = (run_tournament(TournamentConfig(agents=agents, out=tmp_path / name, games_per_pair=2, game=game),
+                                    make_agent) for name in ("a", "b"))
+    seeds = [json.loads((tmp_path / name / "tournament.json").read_text())["seed"] for name in ("a", "b")]
+    assert seeds[0] != seeds[1]
+    assert {r["id"] for r in first} == {r["id"] for r in second}
+    assert {r["seed"] for r in first}.isdisjoint(r["seed"] for r in second)
+    again = run_tournament(TournamentConfig(agents=agents, out=tmp_path / "a", games_per_pair=3, game=game),
+                           make_agent)  # resuming without --seed keeps the folder's seed
+    assert json.loads((tmp_path / "a" / "tournament.json").read_text())["seed"] == seeds[0]
+    assert len(again) == 3
+    (tmp_path / "replay" / "games").mkdir(parents=True)
+    for record in again:
+        sgf = load_sgf(tmp_path / "a" / record["sgf"])
+        assert f"seed {record['seed']}" in sgf.root_comment and sgf.game_name == record["id"]
+        task = GameTask(record["id"], tuple(record["pair"]), record["index"], record["black"], record["white"],
+                        record["seed"])
+        replay = play_task(task, game, str(tmp_path / "replay"), make_agent)
+        assert load_sgf(tmp_path / "replay" / replay["sgf"]).moves == sgf.moves

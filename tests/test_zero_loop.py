@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import cli
 from rlgo.arena.results import append_result
 from rlgo.nn.checkpoint import load_checkpoint
-from rlgo.train.zero.buffer import ReplayBuffer
+from rlgo.train.zero.buffer import DamagedShardWarning, ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
 from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, black_share, gate_decision, ratings
 from rlgo.train.zero.loop import read_best, train_zero
@@ -212,6 +214,71 @@ def test_cli_reads_a_toml_config(tmp_path, capsys):
     assert stored["root"] == "gumbel" and stored["gumbel_m"] == 4
     assert "best network" in capsys.readouterr().out
     assert np.isfinite(float(json.loads((run / "best.json").read_text())["elo"]))
+
+
+# ----------------------------------------------------------------- damaged run files
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished one-generation tiny run (copy it before damaging it)."""
+    run = tmp_path_factory.mktemp("zero") / "run"
+    train_zero(ZeroConfig(out=str(run), **TINY))
+    return run
+
+
+def _one_line_error(run: Path, capsys, *names: str) -> str:
+    assert cli.main(["train", "zero", "--resume", str(run), "--generations", "2"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and "weights_only=False" not in err, err
+    assert all(name in err for name in names), err
+    return err
+
+
+class _Code:
+    def __reduce__(self):
+        return print, ("unpickled code ran",)
+
+
+@pytest.mark.parametrize("damage", ["state", "config", "best", "best_missing", "train_state_code",
+                                    "train_state_flipped"])
+def test_resume_on_a_damaged_run_file_is_a_one_line_error_naming_it(finished_run, tmp_path, capsys, damage):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    if damage == "state":
+        (run / "state.json").write_text('{"generation": 1, "pha')
+        names = ("state.json", "damaged")
+    elif damage == "config":
+        (run / "config.json").write_bytes(b"\xff\xfe garbage")
+        names = ("config.json", "damaged")
+    elif damage == "best":
+        (run / "best.json").write_text('["gen-0001"]')
+        names = ("best.json", "damaged")
+    elif damage == "best_missing":
+        (run / "best.json").write_text(json.dumps({"generation": 7, "checkpoint": "checkpoints/gen-0007.pt"}))
+        names = ("best.json", "gen-0007.pt", "does not exist")
+    elif damage == "train_state_code":
+        torch.save({"optimizer": _Code(), "generation": 1, "step": 3}, run / "train_state.pt")
+        names = ("train_state.pt", "foreign")
+    else:
+        raw = bytearray((run / "train_state.pt").read_bytes())
+        raw[len(raw) // 3] ^= 0xFF
+        (run / "train_state.pt").write_bytes(bytes(raw))
+        names = ("train_state.pt",)
+    _one_line_error(run, capsys, *names)
+    assert "unpickled code ran" not in capsys.readouterr().out
+
+
+def test_resume_skips_a_truncated_shard_with_a_warning_and_cleans_torn_sgfs(finished_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    shard = sorted((run / "buffer").glob("*.npz"))[0]
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    torn = run / "sgf" / ".gen-0001-000.sgf.x1y2.tmp"
+    torn.write_text("(;FF[4]SZ[5];B[a")
+    with pytest.warns(DamagedShardWarning, match=f"{shard.name}.*damaged.*skipped"):
+        assert cli.main(["train", "zero", "--resume", str(run), "--generations", "2"]) == 0
+    assert state_of(run)["generation"] == 2
+    assert (shard.parent / (shard.name + ".damaged")).exists() and not shard.exists()
+    assert not torn.exists() and not list(run.rglob(".*.tmp"))
 
 
 def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):

@@ -90,7 +90,7 @@ def run(args) -> int:
                       scoring=args.scoring)
     config = TournamentConfig(agents=tuple(args.agents), out=args.out, mode=args.mode,
                               games_per_pair=args.games_per_pair, game=game, parallel=args.parallel,
-                              seed=args.seed or 0)
+                              seed=args.seed)
     played, total = played_games(config)
     if played:
         console.print(f"{played} of {total} games already played, playing the remaining {total - played}")

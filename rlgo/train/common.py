@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rlgo.atomic import atomic_write, write_text_atomic
+from rlgo.nn.checkpoint import CheckpointError, load_archive
 from rlgo.nn.evaluator import resolve_device
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -116,11 +117,11 @@ def save_training_state(path: str | os.PathLike, optimizer: torch.optim.Optimize
 def load_training_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer) -> dict:
     """Restore the optimizer from `save_training_state` (safe load) and return the extra values."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_archive(path, "training state")
         optimizer.load_state_dict(state.pop("optimizer"))
-    except FileNotFoundError:
-        raise TrainError(f"cannot resume: {str(path)!r} does not exist") from None
-    except (RuntimeError, ValueError, KeyError, EOFError) as e:
+    except CheckpointError as e:
+        raise TrainError(f"cannot resume: {e}") from None
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise TrainError(f"cannot resume from {str(path)!r}: {e}") from None
     return state
 

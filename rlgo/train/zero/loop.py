@@ -28,11 +28,13 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from rlgo.atomic import remove_stale_temps
 from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import GameState
-from rlgo.nn.checkpoint import CheckpointError, init_from_checkpoint, load_checkpoint, save_checkpoint
+from rlgo.nn.checkpoint import CheckpointError, init_from_checkpoint, load_archive, load_checkpoint, save_checkpoint
 from rlgo.nn.model import build_model
-from rlgo.train.common import MetricsLogger, select_device
+from rlgo.procs import RunLock
+from rlgo.train.common import MetricsLogger, TrainError, select_device
 from rlgo.train.zero.buffer import ReplayBuffer, calibrate_resign, false_positive_rate
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
 from rlgo.train.zero.display import Dashboard, generation_line, remaining_time, summary_table
@@ -40,7 +42,7 @@ from rlgo.train.zero.gate import ACCEPT, CONTINUE, black_share, gate_decision, g
     log_games, match_record, ratings
 from rlgo.train.zero.pool import Workers, split
 from rlgo.train.zero.selfplay import NEVER_RESIGN, MatchTask, PlaySettings, SelfPlayTask, play_match, play_selfplay
-from rlgo.train.zero.storage import BEST, read_best, read_json, write_json
+from rlgo.train.zero.storage import BEST, RunFileError, read_best, read_json, write_json
 from rlgo.train.zero.trainer import Trainer
 
 CONFIG, STATE, TRAIN_STATE = "config.json", "state.json", "train_state.pt"
@@ -96,6 +98,8 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
             state = LoopState(**read_json(run / STATE))
         except FileNotFoundError:
             raise ZeroConfigError(f"cannot resume: {str(run)!r} has no {STATE}") from None
+        except TypeError as e:
+            raise RunFileError(f"{str(run / STATE)!r} is damaged ({e})") from None
         changed = [f.name for f in dataclasses.fields(cfg) if f.name not in RUN_CONTROL + ("out",)
                    and getattr(cfg, f.name) != getattr(stored, f.name)]
         if changed:
@@ -103,8 +107,7 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
                                   f"(only {', '.join(RUN_CONTROL)} may change)")
         cfg = dataclasses.replace(stored, **{k: getattr(cfg, k) for k in RUN_CONTROL})
         read_best(run)  # fails loudly on a damaged pointer
-        for stale in [*run.glob(".*.tmp"), *(run / "checkpoints").glob(".*.tmp")]:  # torn writes of a kill
-            stale.unlink()
+        remove_stale_temps(run, run / "checkpoints", run / "sgf")  # torn writes of a kill
         return cfg, state
     if (run / CONFIG).exists():
         raise ZeroConfigError(f"{str(run)!r} already holds a zero run; resume it or choose another folder")
@@ -126,7 +129,12 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
 
 def train_zero(cfg: ZeroConfig, resume: bool = False, console: Console | None = None) -> list[dict]:
     """Run (or continue) the loop until cfg.generations candidates exist or cfg.hours pass; returns the
-    metrics rows of the run."""
+    metrics rows of the run. The run folder is locked meanwhile (rlgo.procs.RunLock)."""
+    with RunLock(cfg.out, create=not resume):
+        return _run(cfg, resume, console)
+
+
+def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
     cfg, state = open_run(cfg, resume)
     run = Path(cfg.out)
     if cfg.threads:
@@ -142,7 +150,7 @@ def train_zero(cfg: ZeroConfig, resume: bool = False, console: Console | None = 
         write_json(run / STATE, dataclasses.asdict(state))
 
     started, first = time.monotonic(), state.generation
-    with Workers(cfg.worker_count) as workers, Dashboard(console) as show:
+    with Workers(cfg.worker_count, run) as workers, Dashboard(console) as show:
         show.print(_start_line(cfg, state, resume))
         show.print(metrics.tensorboard_note())
         while state.generation < cfg.generations and time.monotonic() < deadline:
@@ -234,7 +242,12 @@ def _trainer(cfg: ZeroConfig, run: Path, device: torch.device) -> tuple[Trainer,
     """The network under training and the generation whose checkpoint holds its weights."""
     generation = 0
     if (run / TRAIN_STATE).exists():
-        generation = int(torch.load(run / TRAIN_STATE, map_location="cpu", weights_only=True)["generation"])
+        try:
+            generation = int(load_archive(run / TRAIN_STATE, "training state")["generation"])
+        except CheckpointError as e:
+            raise TrainError(f"cannot resume: {e}") from None
+        except (KeyError, TypeError, ValueError) as e:
+            raise TrainError(f"cannot resume: {str(run / TRAIN_STATE)!r} is damaged ({e})") from None
     model, meta = load_checkpoint(checkpoint_path(run, generation), expect_board_size=cfg.size,
                                   expect_feature_set=cfg.feature_set)
     if meta.config != cfg.net_config():
@@ -290,7 +303,7 @@ def _save_sgfs(run: Path, cfg: ZeroConfig, n: int, player: int, games: list) -> 
 def _metrics_row(cfg: ZeroConfig, run: Path, buffer: ReplayBuffer, state: LoopState, n: int, scores: list[float],
                  decision: str, elo: dict) -> dict:
     """The metrics.csv row of generation n (its self-play, training losses, gate and ratings)."""
-    shards = [buffer.read(s.path) for s in buffer.shards() if s.generation == n]
+    shards = buffer.readable([s for s in buffer.shards() if s.generation == n])
     games = sum(len(d["game_winner"]) for d in shards)
     positions = sum(len(d["to_play"]) for d in shards)
     resigned = sum(int(d["game_resigned"].sum()) for d in shards)
