@@ -72,9 +72,26 @@ def openspiel_sims_per_second(playouts: int, repeats: int, size: int = 9) -> flo
     return repeats * playouts / (time.process_time() - start)
 
 
-def network_efficiency(batch_sizes: tuple[int, ...], playouts: int, repeats: int) -> dict[str, float] | None:
-    """PUCT and Gumbel-root simulations/s with resnet-b6c64 on 9x9 (CPU, one thread) as a share of the bare
-    forward throughput of the same net at the same batch, measured in turn; None without torch."""
+class Counted:
+    """An evaluator that counts the positions it evaluates (simulations ending in a scored terminal
+    position evaluate none, so network throughput is counted in positions)."""
+
+    def __init__(self, evaluator):
+        self.evaluator = evaluator
+        self.feature_set = evaluator.feature_set
+        self.history_length = evaluator.history_length
+        self.board_size = getattr(evaluator, "board_size", None)
+        self.positions = 0
+
+    def evaluate(self, batch):
+        self.positions += len(batch.b)
+        return self.evaluator.evaluate(batch)
+
+
+def network_efficiency(batch_sizes: tuple[int, ...], positions: int) -> dict[str, float] | None:
+    """Positions per CPU second that PUCT and Gumbel-root searches evaluate with resnet-b6c64 on 9x9
+    (one thread), as a share of the bare forward throughput of the same net at the same batch,
+    measured in turn; None without torch."""
     try:
         import torch
         from rlgo.nn.evaluator import TorchEvaluator
@@ -84,19 +101,28 @@ def network_efficiency(batch_sizes: tuple[int, ...], playouts: int, repeats: int
     torch.set_num_threads(1)
     torch.manual_seed(0)
     model = build_model(NetConfig(width=64, depth=6, board_size=9)).eval()
-    evaluator = NetworkEvaluator(TorchEvaluator(model), "agz")
+    evaluator = Counted(NetworkEvaluator(TorchEvaluator(model), "agz"))
+    state = GameState(9)
+    for gtp in ("E5", "C3", "G7", "C7"):
+        state.play_gtp(gtp)
     out = {}
     for b in batch_sizes:
         x = torch.from_numpy(np.random.default_rng(0).random((b, 17, 9, 9), dtype=np.float32))
         with torch.inference_mode():
             model(x)
             start = time.process_time()
-            for _ in range(playouts // b):
+            for _ in range(positions // b):
                 model(x)
-            forward = (playouts // b) * b / (time.process_time() - start)
+            forward = (positions // b) * b / (time.process_time() - start)
         for root in ("puct", "gumbel"):
-            rate = sims_per_second(evaluator, SearchConfig(batch_size=b, root=root), playouts, repeats)
-            out[f"net_{root}_sims_per_s_batch{b}"] = rate
+            search = MCTS(9, evaluator, SearchConfig(batch_size=b, root=root))
+            search.search(state, playouts=2 * b)
+            search.reset()
+            evaluator.positions = 0
+            start = time.process_time()
+            while evaluator.positions < positions:
+                search.search(state, playouts=positions)
+            rate = evaluator.positions / (time.process_time() - start)
             out[f"net_{root}_share_batch{b}"] = rate / forward
         out[f"forward_per_s_batch{b}"] = forward
     return out
@@ -121,7 +147,7 @@ def run(quick: bool = False) -> dict[str, float]:
         for root in ("puct", "gumbel"):
             rate = sims_per_second(NoOpEvaluator(), SearchConfig(batch_size=batch, root=root), playouts, repeats)
             figures[f"tree_{root}_us_per_sim_batch{batch}"] = 1e6 / rate
-    net = network_efficiency((8, 32), 256 if quick else 800, 1 if quick else 3)
+    net = network_efficiency((8, 32), 256 if quick else 1600)
     figures.update(net or {})
     figures["bytes_per_node"] = MCTS(9, NoOpEvaluator(), SearchConfig(node_budget=1000)).bytes_per_node()
     _print(figures, playouts, spiel is None, net is None)

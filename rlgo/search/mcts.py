@@ -290,13 +290,12 @@ class MCTS:
 
     # ----------------------------------------------------------------- reading a root
     def _children(self, t: int):
+        """(tree, moves, visits, value sums, priors) of tree t's root children (empty arrays before expansion)."""
         tree = self.tree_arrays(t)
         first = int(tree.first_child[ROOT])
-        stop = first + (0 if first == UNEXPANDED else int(tree.num_children[ROOT]))
-        first = max(first, 0)
-        stop = max(stop, first)
-        return (tree, tree.move[first:stop].astype(np.int64), tree.visits[first:stop].astype(np.int64),
-                tree.value_sum[first:stop], tree.prior[first:stop])
+        kids = slice(0, 0) if first == UNEXPANDED else slice(first, first + int(tree.num_children[ROOT]))
+        return (tree, tree.move[kids].astype(np.int64), tree.visits[kids].astype(np.int64), tree.value_sum[kids],
+                tree.prior[kids])
 
     def root_value(self, t: int = 0) -> float:
         """Mean value in [-1, 1] of tree t's root for its side to move (0 before any search)."""
@@ -443,23 +442,19 @@ class MCTS:
         return priors, values
 
     def _evaluate_rows(self, k: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluator k on rows start:stop (one LeafBatch of views per row span, made once)."""
         ev = self.evaluators[k]
+        komi = float(self._tree_f[self._rows[start, 0], S.TF_KOMI])
         batch = self._batches.get((k, start, stop))
-        if batch is None:
-            fs = ev.feature_set
-            planes = self._planes[fs][start:stop] if fs is not None else None
+        if batch is None or batch.komi != komi:
+            planes = self._planes[ev.feature_set][start:stop] if ev.feature_set is not None else None
             batch = LeafBatch(self.size, self._b[start:stop], self._m[start:stop], self._legal[start:stop],
-                              self._hist[start:stop],
-                              planes, self._zob, 0.0, self._amaf[start:stop])
+                              self._hist[start:stop], planes, self._zob, komi, self._amaf[start:stop])
             self._batches[(k, start, stop)] = batch
         if batch.planes is not None:
             features.batch_kernel(ev.feature_set)(batch.b, batch.m, batch.history, batch.planes)
         if self._amaf.shape[1]:
             batch.amaf[:] = 0
-        if batch.zob is not self._zob or batch.komi != self._tree_f[self._rows[start, 0], S.TF_KOMI]:
-            batch = LeafBatch(batch.size, batch.b, batch.m, batch.legal, batch.history, batch.planes, self._zob,
-                              float(self._tree_f[self._rows[start, 0], S.TF_KOMI]), batch.amaf)
-            self._batches[(k, start, stop)] = batch
         priors, values = ev.evaluate(batch)
         return check_outputs(priors, values, stop - start, self.size * self.size + 1)
 

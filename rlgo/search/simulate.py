@@ -1,4 +1,7 @@
-"""Numba kernels that walk the tree on real positions: gather a batch of leaves, apply their results.
+"""Numba kernels that walk the trees on real positions: gather a batch of leaves, apply their results.
+
+One call covers every tree of a search (a Forest plus a per-tree state table `trees`, columns
+T_*), so a step over 64 self-play games or over one agent's tree is the same code.
 
 A simulation copies the root board (b, m), descends by the selection rule playing each
 child's move with rlgo.go.kernels, and stops at an unexpanded node. Tree moves obey the

@@ -62,10 +62,18 @@ class Forest(namedtuple("Forest", ["ints", "floats", "value_sum", "meta"])):
     __slots__ = ()
 
 
+def _touched(shape: tuple, dtype) -> np.ndarray:
+    """A zeroed array whose memory pages are all touched now: a page fault inside the search costs
+    more than the search's own work on that page (12 us against 0.7 us per 80-child expansion)."""
+    out = np.empty(shape, dtype)
+    out.fill(0)
+    return out
+
+
 def new_forest(slots: int, capacity: int) -> Forest:
-    """`slots` empty trees of `capacity` nodes each (memory is touched lazily; call reset before use)."""
-    return Forest(np.zeros((slots, 7, capacity), np.int32), np.zeros((slots, 3, capacity), np.float32),
-                  np.zeros((slots, capacity), np.float64), np.zeros((slots, 3), np.int64))
+    """`slots` empty trees of `capacity` nodes each (memory touched at once; call reset before use)."""
+    return Forest(_touched((slots, 7, capacity), np.int32), _touched((slots, 3, capacity), np.float32),
+                  _touched((slots, capacity), np.float64), np.zeros((slots, 3), np.int64))
 
 
 @njit(cache=True)
