@@ -282,6 +282,35 @@ def test_ctrl_c_while_thinking_stops_the_agent_and_keeps_its_answer():
     assert len(seen) == 3 and seen == sorted(seen) and agent.count >= seen[-1]
 
 
+class LateStarter(Agent):
+    """A search that begins only after the first stop() and, like a real one, forgets the stops before it."""
+
+    name = "late"
+
+    def __init__(self):
+        self.begin, self.stopped = threading.Event(), threading.Event()
+
+    def select_move(self, state):
+        self.begin.wait(30)
+        self.stopped.clear()
+        return state.pass_move if self.stopped.wait(30) else 0
+
+    def stop(self):
+        self.stopped.set()
+        self.begin.set()
+
+
+def test_ctrl_c_before_the_search_begins_still_stops_it():
+    calls = []
+
+    def on_update(infos, seconds):
+        calls.append(seconds)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+    thought = think(LateStarter(), GameState(5), on_update)
+    assert thought.interrupted and thought.move == 25  # stopped (a pass), not its own 30 s end (move 0)
+
+
 def test_think_reraises_agent_errors():
     class Broken(Agent):
         def select_move(self, state):

@@ -5,6 +5,7 @@ must be gone (or a zombie) within ORPHAN_SECONDS.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -116,9 +117,10 @@ def kill_and_expect_orphans_gone(proc: subprocess.Popen, family: dict[int, str])
             time.sleep(0.1)
         left = survivors(family)
         assert not left, f"still running {ORPHAN_SECONDS:g} s after the parent was killed: {left}"
-    finally:
-        for pid in survivors(family):
-            os.kill(pid, signal.SIGKILL)
+    finally:  # leave nothing behind, failed or not
+        for pid in [p for s in survivors(family) for p in (s, *descendants(s))]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def start_cli(args: list[str]) -> subprocess.Popen:
