@@ -139,18 +139,18 @@ def ablation(seed: int = 0, games: int = 64) -> list[dict]:
     return rows
 
 
-ROOT_BASE = dict(size=7, komi=9.0, blocks=2, width=16, games_per_generation=48, parallel_games=48,
-                 steps_per_generation=60, batch_size=128, window_games=192, generations=6, gating=False,
+ROOT_BASE = dict(size=7, komi=9.0, blocks=2, width=16, games_per_generation=32, parallel_games=32,
+                 steps_per_generation=40, batch_size=128, window_games=128, generations=4, gating=False,
                  gate_games=2, workers=1, threads=1, sgf_per_generation=0,
                  optim=OptimConfig(lr=0.05, schedule="constant", warmup=0.0))
 ROOT_VARIANTS = {
     "gumbel 16": dict(root="gumbel", gumbel_m=8, playouts=16),
     "puct 16": dict(playouts=16),
-    "puct 64 (1/4 games)": dict(playouts=64, games_per_generation=12, parallel_games=12),
+    "puct 64 (1/4 games)": dict(playouts=64, games_per_generation=8, parallel_games=8),
 }
 
 
-def root_curve(seed: int = 0, games: int = 24, out: str | None = None) -> list[dict]:
+def root_curve(seed: int = 0, games: int = 16, out: str | None = None) -> list[dict]:
     """Train each ROOT_VARIANTS run; rate every generation against generation 0 (PUCT 32 referee)."""
     from rlgo.arena.elo import elo_from_score
     rows = []

@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from rlgo.go import features_alphago as A
 from rlgo.go.features import (
-    FEATURE_SETS, HISTORY_LENGTH, FeatureSetError, encode, encode_arrays, encode_batch, feature_planes,
+    FEATURE_SETS, HISTORY_LENGTH, FeatureSetError, encode, encode_arrays, encode_batch, encode_many, feature_planes,
     feature_version, kernel,
 )
 from rlgo.go.rules import Rules
@@ -221,6 +221,21 @@ def test_encode_arrays_checks_shapes_and_matches_encode():
     fresh = np.zeros((17, 7, 7), dtype=np.float32)
     kernel("agz")(state.b, state.m, history, fresh)
     assert np.array_equal(fresh, encode(state, "agz"))
+
+
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), count=st.integers(1, 6))
+def test_encode_many_is_encode_of_each_position_in_one_call(seed, count):
+    states = [random_game(7, 5 * i + seed % 20, seed + i)[0] for i in range(count)]
+    b, m = np.stack([s.b for s in states]), np.stack([s.m for s in states])
+    history = np.stack([s.position_history(HISTORY_LENGTH) for s in states])
+    for name in FEATURE_SETS:
+        out = np.full((count, feature_planes(name), 7, 7), 9.0, dtype=np.float32)
+        assert np.array_equal(encode_many(name, b, m, history, out), np.stack([encode(s, name) for s in states]))
+        with pytest.raises(FeatureSetError, match="history"):
+            encode_many(name, b, m, history[:, :4], out)
+        with pytest.raises(FeatureSetError, match="out must"):
+            encode_many(name, b, m, history, out[:, :3])
 
 
 def test_encode_batch_stacks_encodes():

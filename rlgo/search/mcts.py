@@ -120,7 +120,7 @@ class MCTS:
         self._root_rows = np.zeros((trees, 2, n_moves), np.float32)
         gumbel = cfg.root == "gumbel"
         self._base = np.zeros((trees, n_moves if gumbel else 1), np.int32)
-        self._schedule = np.zeros((trees, min(cfg.playouts, GUMBEL_SCHEDULE_CAP) if gumbel else 1), np.int32)
+        self._schedule = np.zeros((trees, GUMBEL_SCHEDULE_CAP if gumbel else 1), np.int32)
         self._params = np.zeros(S.PARAMS, np.float64)
         use_uct = cfg.selection == "uct"
         for index, value in ((S.P_UCT, use_uct), (S.P_C, cfg.c_uct if use_uct else cfg.c_puct), (S.P_FPU, cfg.fpu),
