@@ -34,6 +34,8 @@ class Agent:
     """Base class: override `select_move`; the rest has sensible defaults."""
 
     name = "agent"
+    board_size: int | None = None
+    """The one board size the agent plays (its network's); None: any size."""
 
     def reset(self) -> None:
         """Forget everything about the previous game."""

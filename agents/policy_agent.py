@@ -42,6 +42,7 @@ class PolicyAgent(Agent):
         if temperature < 0:
             raise SpecError(f"policy: temperature must be >= 0, got {temperature!r}")
         self.policy = policy
+        self.board_size = policy.board_size
         self.temperature = temperature
         self.eye_fills = eye_fills
         self.rng = np.random.default_rng(seed)

@@ -42,6 +42,7 @@ class ZeroAgent(MCTSAgent):
         net = TorchEvaluator(model, device=device, symmetries=symmetries)
         agent = cls(NetworkEvaluator(net, feature_set=meta.feature_set, board_size=meta.board_size), **kwargs)
         agent.name = f"zero-{Path(checkpoint).stem}"
+        agent.board_size = meta.board_size
         return agent
 
     def networks(self) -> list:

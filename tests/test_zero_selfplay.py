@@ -142,3 +142,21 @@ def test_match_colours_alternate_and_scores_follow_the_first_network():
         assert g.winner == WHITE and g.result == "W+R"
         assert g.first_score == (0.0 if i % 2 == 0 else 1.0)
     assert MatchGame(2, EMPTY, [], "0").first_score == 0.5
+
+
+def test_komi_spread_gives_each_game_its_own_komi_and_scores_it_with_that_komi():
+    played = run_selfplay(evaluator(LinearNet(7)), settings(komi_spread=1.0), games=8, seed=5).games
+    seen = set()
+    for game in played:
+        komi = set(game.samples["komi"].tolist())
+        assert len(komi) == 1  # one komi per game, on every sample
+        komi = komi.pop()
+        assert komi in (1.5, 2.0, 2.5, 3.0, 3.5)
+        seen.add(komi)
+        state = GameState(SIZE, Rules(komi=komi))
+        for move in game.moves:
+            state.play(move)
+        assert game.score == state.area_score()  # scored with the game's own komi
+    assert len(seen) > 1
+    fixed = run_selfplay(evaluator(LinearNet(7)), settings(), games=2, seed=5).games
+    assert all((g.samples["komi"] == 2.5).all() for g in fixed)

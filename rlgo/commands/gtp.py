@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from rlgo.commands import add_options, rules_from_args
+from rlgo.commands import add_options, board_size, rules_from_args
 from rlgo.go.rules import KO_RULES
 
 EPILOG = """\
@@ -42,7 +42,9 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "gtp", help="run a GTP engine on stdin/stdout", description="Speak GTP v2 on stdin/stdout.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_options(parser, "agent", "size", "komi", "rules", "seed")
+    add_options(parser, "agent", "komi", "rules", "seed")
+    parser.add_argument("--size", type=board_size, default=None, metavar="N",
+                        help="board size 2..25 (default: a network agent's own size, else 9)")
     parser.add_argument("--ko", choices=KO_RULES, default=None,
                         help="ko rule, overriding the preset's (default: the preset's; chinese = positional)")
     parser.add_argument("--name", default="rlgo", help="engine name reported by `name` (default: %(default)s)")
@@ -56,12 +58,13 @@ def run(args) -> int:
     from agents.specs import make_agent
     from rlgo.gtp.engine import GTPEngine
     from rlgo.gtp.server import serve
+    from rlgo.seeds import fresh_seed
 
     rules = rules_from_args(args)
     if args.ko is not None:
         rules = dataclasses.replace(rules, ko=args.ko)
-    agent = make_agent(args.agent, size=args.size, rules=rules, seed=args.seed)
-    engine = GTPEngine(agent, size=args.size, rules=rules, name=engine_name(args.name, args.compat),
-                       seed=args.seed or 0)
+    seed = fresh_seed() if args.seed is None else args.seed
+    agent = make_agent(args.agent, size=args.size, rules=rules, seed=seed)
+    engine = GTPEngine(agent, size=args.size, rules=rules, name=engine_name(args.name, args.compat), seed=seed)
     agent.warm_up(engine.state.copy())  # JIT and first network call now, not inside the first timed genmove
     return serve(engine)

@@ -54,26 +54,28 @@ def run(args) -> int:
     from rlgo.go.state import BLACK, WHITE
     from rlgo.play.session import Game, GameConfig
     from rlgo.play.terminal import Terminal, TerminalConfig, default_sgf_dir, should_be_plain
+    from rlgo.seeds import fresh_seed
 
     rules = rules_from_args(args)
     if args.handicap:
         fixed_handicap_points(args.size, args.handicap)  # HandicapError when the board size does not allow it
         if args.komi is None:
             rules = rules.with_komi(0.5)
+    seed = fresh_seed() if args.seed is None else args.seed
     config = GameConfig(size=args.size, rules=rules, human=BLACK if args.color == "black" else WHITE,
-                        handicap=args.handicap, move_time=args.time)
+                        handicap=args.handicap, move_time=args.time, seed=seed)
 
     def opponent(size, rules):
-        return make_agent(args.agent, size, rules, seed=args.seed)
+        return make_agent(args.agent, size, rules, seed=seed)
 
     def hinter(size, rules):
-        return make_agent(HINT_AGENT, size, rules, seed=args.seed)
+        return make_agent(HINT_AGENT, size, rules, seed=seed)
 
     game = Game(config, opponent, hinter)
     try:
         terminal = Terminal(game, TerminalConfig(plain=should_be_plain(args.no_color, sys.stdout.isatty()),
                                                  sgf_dir=args.sgf_dir or default_sgf_dir(),
-                                                 seed=args.seed or 0))
+                                                 seed=seed))
         return terminal.run()
     finally:
         game.close()

@@ -23,7 +23,7 @@ from rlgo.gtp.analysis import AnalysisStream, format_raw_nn, parse_analyze_args
 from rlgo.gtp.clock import Clock
 from rlgo.gtp.katarules import KGS_RULES, KataRules, RulesError, parse_kata_rules
 from rlgo.gtp.protocol import (
-    Command, GTPCommandError, expect_args, parse_color, parse_float, parse_int, parse_vertex,
+    Command, GTPCommandError, expect_args, parse_color, parse_float, parse_int, parse_time_args, parse_vertex,
 )
 
 RESIGN = -1
@@ -44,12 +44,16 @@ def engine_version() -> str:
 
 
 class GTPEngine:
-    """GTP command handlers for one agent; `rules` fix ko, suicide, scoring and the initial komi."""
+    """GTP command handlers for one agent; `rules` fix ko, suicide, scoring and the initial komi.
 
-    def __init__(self, agent, size: int = 9, rules: Rules | None = None, name: str = "rlgo", seed: int = 0):
+    `size` None: the agent's own board size (a network's, `agent.board_size`), else 9.
+    """
+
+    def __init__(self, agent, size: int | None = None, rules: Rules | None = None, name: str = "rlgo",
+                 seed: int = 0):
         self.agent = agent
         self.rules = rules or Rules()
-        self.size = coords.check_size(size)
+        self.size = coords.check_size(size or _agent_size(agent) or 9)
         self.name = name
         self.seed = seed
         self.state = GameState(self.size, self.rules)
@@ -136,7 +140,7 @@ class GTPEngine:
     def cmd_boardsize(self, cmd: Command) -> str:
         expect_args(cmd, 1)
         size = parse_int(cmd.args[0], "board size")
-        if not coords.MIN_SIZE <= size <= coords.MAX_SIZE:
+        if not coords.MIN_SIZE <= size <= coords.MAX_SIZE or _agent_size(self.agent) not in (None, size):
             raise GTPCommandError("unacceptable size")
         self.size = size
         self._new_game()
@@ -184,15 +188,17 @@ class GTPEngine:
     def cmd_loadsgf(self, cmd: Command) -> str:
         expect_args(cmd, 1, 2)
         from rlgo.go.sgf import load_sgf, record_to_state, SGFError
-        move_number = parse_int(cmd.args[1], "move number") if len(cmd.args) == 2 else None
+        move_number = parse_int(cmd.args[1], "move number") if len(cmd.args) == 2 else 0
         try:
             record = load_sgf(cmd.args[0])
             state = record_to_state(record, self.rules.with_komi(record.komi))
         except (OSError, SGFError) as exc:
             raise GTPCommandError(f"cannot load file: {exc}") from None
-        if move_number is not None:
-            while state.move_number >= max(move_number, 1):
-                state.undo()
+        if _agent_size(self.agent) not in (None, state.size):
+            raise GTPCommandError(f"cannot load file: a {state.size}x{state.size} game; "
+                                  f"the agent plays {_agent_size(self.agent)}x{_agent_size(self.agent)}")
+        while move_number >= 1 and state.move_number >= move_number:  # as GNU Go: < 1 loads every move
+            state.undo()
         self.size, self.rules, self.state = state.size, state.rules, state
         self.agent.reset()
         return ""
@@ -305,8 +311,7 @@ class GTPEngine:
     # ----------------------------------------------------------------- time
     def cmd_time_settings(self, cmd: Command) -> str:
         expect_args(cmd, 3)
-        main, byo = parse_float(cmd.args[0], "main time"), parse_float(cmd.args[1], "byo-yomi time")
-        stones = parse_int(cmd.args[2], "byo-yomi stones")
+        (main, byo), (stones,) = parse_time_args(cmd.args[:2], cmd.args[2:])
         self._set_time(main, byo, stones)
         return ""
 
@@ -321,17 +326,16 @@ class GTPEngine:
         if system == "none":
             self._set_time(0, 1, 0)
         elif system == "absolute":
-            self._set_time(parse_float(values[0], "main time"), 0, 0)
+            self._set_time(parse_time_args(values)[0][0], 0, 0)
         else:  # Japanese byo-yomi is treated as one stone per period: never slower than allowed
-            main, period = parse_float(values[0], "main time"), parse_float(values[1], "period")
-            count = parse_int(values[2], "periods or stones")
+            (main, period), (count,) = parse_time_args(values[:2], values[2:])
             self._set_time(main, period, 1 if system == "byoyomi" else count)
         return ""
 
     def cmd_time_left(self, cmd: Command) -> str:
         expect_args(cmd, 3)
         color = parse_color(cmd.args[0])
-        seconds, stones = parse_float(cmd.args[1], "time"), parse_int(cmd.args[2], "stones")
+        (seconds,), (stones,) = parse_time_args(cmd.args[1:2], cmd.args[2:])
         self.clocks[color].left(seconds, stones)
         self.agent.time_left(color, seconds, stones)
         return ""
@@ -399,6 +403,11 @@ class GTPEngine:
 
     def _vertices(self, points) -> str:
         return " ".join(coords.to_gtp(int(p), self.size) for p in points)
+
+
+def _agent_size(agent) -> int | None:
+    """The one board size an agent plays (a network's), None when it plays any."""
+    return getattr(agent, "board_size", None)
 
 
 def _free_handicap_points(size: int, count: int) -> list[int]:

@@ -92,6 +92,8 @@ class GameConfig:
     """Fixed handicap stones for Black (0 = none)."""
     move_time: float = 1.5
     """Seconds the agent may think per move (sent as GTP byo-yomi: 1 stone per period)."""
+    seed: int | None = None
+    """Seed the agents were built with (written to the saved record), None if not known."""
 
 
 class Game:
@@ -174,7 +176,9 @@ class Game:
     def record(self, result: str | None = None) -> GameRecord:
         """The game so far as an SGF record."""
         names = {self.human: "human", self.agent_color: self.agent.name}
-        return GameRecord.from_state(self.state, black=names[BLACK], white=names[WHITE], result=result)
+        note = "" if self.config.seed is None else f"rlgo play, seed {self.config.seed}"
+        return GameRecord.from_state(self.state, black=names[BLACK], white=names[WHITE], result=result,
+                                     root_comment=note)
 
     def save(self, path: Path, result: str | None = None) -> None:
         save_sgf(path, self.record(result))

@@ -30,6 +30,9 @@ class ZeroConfig:
     """Rules preset (rlgo.go.rules.PRESETS); games are scored by area, so territory rules are refused."""
     komi: float | None = None
     """Komi (None: the preset's)."""
+    komi_spread: float = 0.0
+    """Self-play games draw komi uniformly from the half points within komi +- this, so that a network with
+    komi among its inputs (feature set 'extended') learns what komi does; matches use komi itself."""
     # ------------------------------------------------------------- network
     backbone: str = "resnet"
     """Trunk of rlgo.nn."""
@@ -141,7 +144,8 @@ class ZeroConfig:
                      "window_games", "steps_per_generation", "batch_size", "gate_games", "generations"):
             if not getattr(self, name) > 0:
                 bad(name, "must be > 0")
-        for name in ("fast_playouts", "max_moves", "workers", "gate_playouts", "sgf_per_generation", "threads"):
+        for name in ("fast_playouts", "max_moves", "workers", "gate_playouts", "sgf_per_generation", "threads",
+                     "komi_spread"):
             if not getattr(self, name) >= 0:
                 bad(name, "must be >= 0")
         for name in ("full_search_prob", "dirichlet_epsilon", "resign_playthrough", "resign_fp_target"):

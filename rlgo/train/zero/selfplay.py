@@ -70,6 +70,8 @@ class PlaySettings:
     """Root policy of the search (rlgo.search.config.ROOTS); 'gumbel' records the improved policy."""
     gumbel_m: int = 16
     """Actions considered by the Gumbel root."""
+    komi_spread: float = 0.0
+    """Self-play games draw their komi uniformly from the half points within rules.komi +- this (KataGo)."""
 
     @classmethod
     def selfplay(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
@@ -77,7 +79,8 @@ class PlaySettings:
         return cls(cfg.size, cfg.game_rules(), cfg.playouts, cfg.fast_playouts,
                    cfg.full_search_prob if cfg.fast_playouts else 1.0, cfg.c_puct, cfg.fpu, cfg.leaves_per_game,
                    cfg.parallel_games, cfg.alpha, cfg.dirichlet_epsilon, cfg.opening_moves, resign_threshold,
-                   cfg.resign_playthrough, cfg.move_cap, cfg.pass_guard, cfg.feature_set, cfg.root, cfg.gumbel_m)
+                   cfg.resign_playthrough, cfg.move_cap, cfg.pass_guard, cfg.feature_set, cfg.root, cfg.gumbel_m,
+                   komi_spread=cfg.komi_spread)
 
     @classmethod
     def match(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
@@ -252,8 +255,10 @@ def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -
     result = WorkerResult()
 
     def new_games() -> Iterator[_Live]:
+        steps = int(s.komi_spread * 2)
         for i in range(games):
-            yield _Live(GameState(s.size, s.rules), i, playthrough=rng.random() < s.resign_playthrough)
+            komi = s.rules.komi + 0.5 * int(rng.integers(-steps, steps + 1))
+            yield _Live(GameState(s.size, s.rules.with_komi(komi)), i, playthrough=rng.random() < s.resign_playthrough)
 
     def begin(g: _Live) -> None:
         g.full = s.fast_playouts == 0 or rng.random() < s.full_search_prob
@@ -303,6 +308,7 @@ def _selfplay_game(g: _Live, size: int) -> SelfPlayGame:
         "ownership": sign[:, None] * own[None, :],
         "score": (sign * score).astype(np.float32),
         "scored": np.full(t, state.resigned == EMPTY),
+        "komi": np.full(t, state.rules.komi, np.float32),
     }
     moves = [p for _, p in state.moves if p >= 0]
     return SelfPlayGame(moves, winner, score, state.resigned != EMPTY, g.playthrough,
