@@ -23,7 +23,7 @@ sample SGFs. On --resume only run-control options may change: """ + ", ".join(RU
 
 # (field, type, help); every default is ZeroConfig's, so a flag not given leaves the field alone
 _FIELDS = [
-    ("backbone", str, "trunk of rlgo.nn (resnet, densenet, mobilenet, ...)"),
+    ("backbone", str, "trunk of rlgo.nn (resnet, dilated, densenet, ...)"),
     ("blocks", positive_int, "trunk depth"),
     ("width", positive_int, "trunk channels"),
     ("feature_set", str, "input planes"),

@@ -36,7 +36,7 @@ class SLConfig:
     out: str
     """Run folder: last.pt, best.pt, train_state.pt, metrics.csv, train.csv."""
     backbone: str = "resnet"
-    """Trunk of rlgo.nn (resnet, densenet, mobilenet, inception, transformer, recurrent)."""
+    """Trunk of rlgo.nn (resnet, dilated, densenet, mobilenet, inception, transformer, recurrent)."""
     blocks: int = 6
     """Trunk depth."""
     width: int = 64
