@@ -27,6 +27,7 @@ _FIELDS = [
     ("blocks", positive_int, "trunk depth"),
     ("width", positive_int, "trunk channels"),
     ("feature_set", str, "input planes"),
+    ("init", str, "checkpoint whose weights start generation 0, any board size ('': random)"),
     ("games_per_generation", positive_int, "self-play games per generation"),
     ("playouts", positive_int, "simulations of a full search"),
     ("fast_playouts", int, "playout cap randomization: simulations of a fast unrecorded search (0: off)"),

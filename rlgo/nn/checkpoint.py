@@ -3,7 +3,8 @@
 A checkpoint is a torch zip archive holding only tensors and builtins:
 {"format": "rlgo-checkpoint", "format_version": 1, "config": NetConfig.to_dict(),
  "board_size": int, "feature_set": str, "feature_version": int, "step": int,
- "metrics": {str: float}, "weights": state_dict}.
+ "metrics": {str: float}, "weights": state_dict}, plus "init": {"path", "name", "board_size",
+ "step"} when the weights started from another checkpoint (rlgo.nn.transfer).
 It is written atomically and read with `torch.load(weights_only=True)` only, so loading a
 file never runs code from it.
 """
@@ -40,6 +41,8 @@ class CheckpointMeta:
     """Training step (optimizer updates) at which it was saved."""
     metrics: dict[str, float] = field(default_factory=dict)
     """Evaluation or training metrics at save time, e.g. {"policy_acc": 0.41}."""
+    init: dict | None = None
+    """The checkpoint the weights started from (`GoNet.init_from`), None for random weights."""
 
     @property
     def board_size(self) -> int:
@@ -66,6 +69,8 @@ def save_checkpoint(path: str | os.PathLike, model: GoNet, step: int = 0,
         "feature_version": cfg.feature_version, "step": int(step), "metrics": clean_metrics,
         "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
+    if model.init_from is not None:
+        payload["init"] = dict(model.init_from)
     atomic_write(path, lambda f: torch.save(payload, f))
     return path
 
@@ -124,7 +129,8 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
     try:
         cfg = NetConfig.from_dict(payload["config"])
         meta = CheckpointMeta(cfg, int(payload["step"]),
-                              {str(k): float(v) for k, v in payload["metrics"].items()})
+                              {str(k): float(v) for k, v in payload["metrics"].items()},
+                              _init_record(payload.get("init")))
         stored = (payload["board_size"], payload["feature_set"], payload["feature_version"])
         weights = payload["weights"]
     except (KeyError, TypeError, ValueError, AttributeError) as e:  # ValueError: NetConfigError
@@ -140,4 +146,13 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit {cfg.name} "
                               f"({_first_line(e)})") from e
+    model.init_from = meta.init
     return model.to(map_location).eval(), meta
+
+
+def _init_record(init: object) -> dict | None:
+    """The "init" entry as {"path": str, "name": str, "board_size": int, "step": int}, or None."""
+    if init is None:
+        return None
+    return {"path": str(init["path"]), "name": str(init["name"]), "board_size": int(init["board_size"]),
+            "step": int(init["step"])}

@@ -128,6 +128,7 @@ class GoNet(nn.Module):
     def __init__(self, cfg: NetConfig):
         super().__init__()
         self.cfg = cfg
+        self.init_from: dict | None = None  # the checkpoint the weights started from (rlgo.nn.transfer)
         self.trunk = build_backbone(cfg)
         self.heads = nn.ModuleDict({name: make_head(name, cfg.width, cfg.head_width, cfg.head_hidden,
                                                     cfg.norm)

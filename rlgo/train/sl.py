@@ -20,6 +20,7 @@ from rich.console import Console
 from rlgo.go import features
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet, NetConfig, build_model
+from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.train.common import (Cadence, MetricsLogger, OptimConfig, TrainError, load_training_state, lr_at,
                                make_optimizer, progress_bar, save_training_state, select_device, set_lr)
 from rlgo.train.data.reader import Batch, ShardReader
@@ -65,6 +66,8 @@ class SLConfig:
     """Seconds between mid-epoch checkpoints (also written at every epoch end)."""
     threads: int = 0
     """torch CPU threads (0: torch's default)."""
+    init: str = ""
+    """Checkpoint whose weights start the run, of any board size the network allows ("": random)."""
 
 
 def evaluate(model: GoNet, reader: ShardReader, device: torch.device, batch_size: int = 512) -> dict[str, float]:
@@ -130,7 +133,10 @@ class _Run:
         elif (self.out / LAST).exists():
             raise TrainError(f"{str(self.out)!r} already holds a run; pass --resume or choose another --out")
         else:
-            self.model = build_model(net).to(self.device).train()
+            self.model = build_model(net)
+            if cfg.init:
+                init_from_checkpoint(self.model, cfg.init)
+            self.model.to(self.device).train()
             self.optimizer = make_optimizer(self.model.parameters(), cfg.optim)
         self.metrics = MetricsLogger(self.out, "metrics", resume_step=self.step if resume else None)
         self.trainlog = MetricsLogger(self.out, "train", resume_step=self.step if resume else None,

@@ -40,6 +40,8 @@ class ZeroConfig:
     """Input planes (rlgo.go.features)."""
     aux_heads: bool = False
     """KataGo-style auxiliary ownership and score heads, trained on the final position of scored games."""
+    init: str = ""
+    """Checkpoint whose weights start generation 0, of any board size the network allows ("": random)."""
     # ------------------------------------------------------------- self-play
     games_per_generation: int = 200
     """Self-play games by the best network per generation."""

@@ -28,6 +28,7 @@ from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import GameState
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rlgo.nn.model import build_model
+from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.train.common import MetricsLogger, select_device
 from rlgo.train.zero.buffer import ReplayBuffer, calibrate_resign, false_positive_rate
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
@@ -107,7 +108,10 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
     (run / "checkpoints").mkdir(parents=True, exist_ok=True)
     write_json(run / CONFIG, cfg.to_dict())
     torch.manual_seed(cfg.seed)
-    save_checkpoint(checkpoint_path(run, 0), build_model(cfg.net_config()), 0)
+    model = build_model(cfg.net_config())
+    if cfg.init:
+        init_from_checkpoint(model, cfg.init)
+    save_checkpoint(checkpoint_path(run, 0), model, 0)
     _write_best(run, 0, 0.0)
     state = LoopState(resign_threshold=cfg.resign_threshold if cfg.resign_threshold > -1 else NEVER_RESIGN)
     write_json(run / STATE, dataclasses.asdict(state))
