@@ -27,11 +27,13 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from rlgo.arena.deadstones import ESTIMATORS, dead_stones
+from agents.random_agent import RandomAgent
+from rlgo.arena.deadstones import ESTIMATORS, dead_stones, estimate_ownership
+from rlgo.arena.learned_ownership import DEFAULT_NET, learned_ownership
 from rlgo.go import coords
 from rlgo.go.sgf import load_sgf, record_to_state
 from rlgo.go.state import EMPTY, GameState
-from rlgo.gtp.client import GTPClient
+from rlgo.gtp.client import GTPClient, GTPClientError
 from rlgo.nn.checkpoint import save_checkpoint
 from rlgo.train.ownership import OwnershipConfig, game_samples, train_ownership
 
@@ -80,21 +82,43 @@ def label(folders: list[str], out: Path, limit: int = 0, cut: float = 1.0) -> No
     todo = [p for p in games if str(p) not in done]
     if limit:
         todo = todo[:limit]
-    with GTPClient(GNUGO, timeout=120) as gnugo, out.open("a") as sink:
+    gnugo = GTPClient(GNUGO, timeout=60)
+    with out.open("a") as sink:
         for path in todo:
             moves = None if cut >= 1 else round(cut * len(load_sgf(path).moves))
             state = final_state(path, moves)
-            gnugo.send(f"boardsize {state.size}")
-            gnugo.send(f"loadsgf {path.resolve()}" + ("" if moves is None else f" {moves + 1}"))
-            dead = [coords.from_gtp(v, state.size) for v in gnugo.send("final_status_list dead").split()]
+            try:
+                gnugo.send(f"boardsize {state.size}")
+                gnugo.send(f"loadsgf {path.resolve()}" + ("" if moves is None else f" {moves + 1}"))
+                dead = [coords.from_gtp(v, state.size) for v in gnugo.send("final_status_list dead").split()]
+            except GTPClientError as exc:  # GNU Go gave up on this one (it was killed): skip the game
+                print(f"{path}: no label ({exc})")
+                gnugo = GTPClient(GNUGO, timeout=60)
+                continue
             sink.write(json.dumps({"sgf": str(path), "size": state.size, "moves": moves,
                                    "dead": sorted(dead)}) + "\n")
             sink.flush()
+    gnugo.close()
     print(f"{out}: {len(done) + len(todo)} labelled games")
 
 
-def train(labels: Path, prefixes: list[str], out: Path, cfg: OwnershipConfig) -> dict:
-    """Fit the ownership net on the labelled games under `prefixes`; save it to `out`; return metrics."""
+def settled_games(size: int, count: int, seed: int) -> list[list[GameState]]:
+    """`count` random games played to the end (nothing dead: Tromp-Taylor ownership is exact);
+    each as its last positions, the final one last."""
+    games = []
+    for k in range(count):
+        state, agent = GameState(size), RandomAgent(seed + k)
+        states = [state.copy()]
+        while not state.is_over and state.move_number < 4 * size * size:
+            state.play(agent.select_move(state))
+            states = states[-15:] + [state.copy()]
+        games.append(states)
+    return games
+
+
+def train(labels: Path, prefixes: list[str], out: Path, cfg: OwnershipConfig, settled: int = 0) -> dict:
+    """Fit the ownership net on the labelled games under `prefixes` (plus `settled` random games
+    played out per size of those games); save it to `out`; return metrics."""
     rows = [json.loads(line) for line in labels.read_text().splitlines()]
     rows = [r for r in rows if any(r["sgf"].startswith(p) for p in prefixes)]
     by_size: dict[int, list] = defaultdict(list)
@@ -104,6 +128,9 @@ def train(labels: Path, prefixes: list[str], out: Path, cfg: OwnershipConfig) ->
         ends = range(max(0, last - cfg.last_positions + 1), last + 1)
         states = [record_to_state(dataclasses.replace(record, moves=record.moves[:end])) for end in ends]
         by_size[row["size"]].append(game_samples(states, row["dead"], cfg.feature_set))
+    for size in list(by_size):
+        for states in settled_games(size, settled, cfg.seed):
+            by_size[size].append(game_samples(states[-cfg.last_positions:], [], cfg.feature_set))
     data = {size: (np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts]))
             for size, parts in by_size.items()}
     start = time.process_time()
@@ -115,9 +142,11 @@ def train(labels: Path, prefixes: list[str], out: Path, cfg: OwnershipConfig) ->
     return metrics
 
 
-def measure(labels: Path, estimators: list[str], seed: int = 0) -> dict:
+def measure(labels: Path, estimators: list[str], seed: int = 0, net: Path = DEFAULT_NET,
+            prefixes: tuple[str, ...] = ()) -> dict:
     """Per group and estimator: games, games with another dead set, stones judged otherwise, winner changes."""
     rows = [json.loads(line) for line in labels.read_text().splitlines()]
+    rows = [r for r in rows if not prefixes or any(r["sgf"].startswith(p) for p in prefixes)]
     stats: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in rows:
         state = final_state(row["sgf"], row.get("moves"))
@@ -125,7 +154,8 @@ def measure(labels: Path, estimators: list[str], seed: int = 0) -> dict:
         stones = int((state.board() != EMPTY).sum())
         for name in estimators:
             start = time.perf_counter()
-            ours = set(dead_stones(state, seed=seed, estimator=name))
+            own = learned_ownership(state, net) if name == "learned" else estimate_ownership(state, name, seed)
+            ours = set(dead_stones(state, own))
             elapsed = time.perf_counter() - start
             for group in (group_of(row["sgf"]), "all"):
                 s = stats[group, name]
@@ -151,7 +181,7 @@ def _print(stats, estimators: list[str]) -> None:
             table.add_row(group, name, str(n), f"{s['differ'] / n:.1%}",
                           f"{s['wrong_stones'] / max(s['stones'], 1):.2%}", f"{s['winner_changes'] / n:.1%}",
                           f"{1000 * s['seconds'] / n:.0f}")
-    Console().print(table)
+    Console(width=200).print(table)
 
 
 if __name__ == "__main__":
@@ -167,15 +197,18 @@ if __name__ == "__main__":
     tra.add_argument("--games-under", nargs="+", required=True, help="SGF path prefixes of the training games")
     tra.add_argument("--out", type=Path, required=True)
     tra.add_argument("--steps", type=int, default=OwnershipConfig.steps)
+    tra.add_argument("--settled", type=int, default=0, help="random games played out per board size, added")
     mea = sub.add_parser("measure", help="estimators against the labels")
     mea.add_argument("labels", type=Path)
     mea.add_argument("--estimators", nargs="+", default=list(ESTIMATORS), choices=ESTIMATORS)
     mea.add_argument("--seed", type=int, default=0)
+    mea.add_argument("--net", type=Path, default=DEFAULT_NET, help="ownership network of 'learned'")
+    mea.add_argument("--games-under", nargs="*", default=(), help="only the games under these SGF path prefixes")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.action == "label":
         label(args.folders, args.out, args.limit, args.cut)
     elif args.action == "train":
-        train(args.labels, args.games_under, args.out, OwnershipConfig(steps=args.steps))
+        train(args.labels, args.games_under, args.out, OwnershipConfig(steps=args.steps), args.settled)
     else:
-        measure(args.labels, args.estimators, args.seed)
+        measure(args.labels, args.estimators, args.seed, args.net, tuple(args.games_under))

@@ -15,6 +15,7 @@ def _convs_3x3(trunk: nn.Module) -> list[nn.Conv2d]:
     return [m for m in trunk.modules() if isinstance(m, nn.Conv2d) and m.kernel_size == (3, 3)]
 
 
+@settings(max_examples=25, deadline=None)
 @given(depth=st.integers(1, 9), cycle=st.integers(1, 5))
 def test_block_i_uses_dilation_two_to_the_i_mod_cycle(depth, cycle):
     cfg = tiny("dilated", depth=depth, dilation_cycle=cycle)

@@ -6,6 +6,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from rlgo.arena.deadstones import DEFAULT_ESTIMATOR, ESTIMATORS, chain_status, estimate_ownership, unsure_chains
 from rlgo.go import coords
 from rlgo.go.rules import Rules
@@ -140,30 +142,33 @@ def play_game(black, white, config: GameConfig = GameConfig(), black_name: str |
     if config.scoring == "estimate":
         own = estimate_ownership(state, config.dead_stones, config.seed)
         if finisher is not None and reason == "score" and unsure_chains(state, own):
-            reason = "score (played out)"
-            _play_out(state, finisher, config)
-            own = estimate_ownership(state, config.dead_stones, config.seed)
+            reason = "score (played out)"  # the stones the play-out took are the dead ones
+            own = _play_out(state, finisher, config)
         dead = sorted(p for p, s in chain_status(state, own).items() if s == "dead")
     score = state.score(dead)
     winner = BLACK if score > 0 else WHITE if score < 0 else EMPTY
     return _finish(state, names, winner, state.result(dead), reason, score, tuple(dead), seconds)
 
 
-def _play_out(state: GameState, finisher, config: GameConfig) -> None:
-    """Let `finisher` play both colours on `state` (reopened) until two passes or N*N more moves.
+def _play_out(state: GameState, finisher, config: GameConfig) -> np.ndarray:
+    """Black-positive area ownership float [N, N] of `state` after `finisher` played both
+    colours on (a copy) until two passes or `config.cap` more moves.
 
     An illegal answer or a resignation counts as a pass. The finisher's own search decides
     when capturing is over (with area scoring, dead stones left standing count for their owner).
     """
-    state.reopen()
+    board = state.copy()
+    board.reopen()
     finisher.reset()
-    for _ in range(config.size * config.size):
-        if state.is_over:
-            return
-        move = finisher.select_move(state.copy())
-        if move == RESIGN or state.illegal_reason(move) is not None:
-            move = state.pass_move
-        state.play(move)
+    for _ in range(config.cap):
+        if board.is_over:
+            break
+        move = finisher.select_move(board.copy())
+        if move == RESIGN or board.illegal_reason(move) is not None:
+            move = board.pass_move
+        board.play(move)
+    owner = board.ownership()
+    return np.where(owner == BLACK, 1.0, np.where(owner == WHITE, -1.0, 0.0))
 
 
 def _ask(agent, state: GameState, config: GameConfig) -> tuple[int, float]:
