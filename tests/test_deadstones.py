@@ -57,17 +57,21 @@ def test_lone_white_stone_on_an_open_7x7_board_is_dead_as_gnugo_says(seed):
     assert unsure_chains(state, playout_ownership(state, seed=seed)) == dead  # so a tournament may play it out
 
 
-def test_unsure_chains_are_judged_with_their_surroundings():
+def test_unsure_chains_are_condemned_by_their_surroundings_but_never_saved():
     state = lone_stones()
     a3, d4 = coords.from_gtp("A3", 7), coords.from_gtp("D4", 7)
     own = np.zeros((7, 7))
     own.flat[a3] = -UNSURE / 2  # the stone itself leans a little to White ...
-    around = chain_status(state, own)
-    assert around[a3] == around[d4] == "alive"  # ... and an empty board around it leans nowhere
+    assert chain_status(state, own)[a3] == "alive"  # ... and an empty board around it leans nowhere
     own[:, 1:] = 0.2  # Black's side of the board
-    assert chain_status(state, own)[a3] == "dead"
+    status = chain_status(state, own)
+    assert status[a3] == "dead" and status[d4] == "alive"
     own.flat[a3] = -2 * UNSURE  # sure enough on its own: the surroundings no longer count
     assert chain_status(state, own)[a3] == "alive"
+    own[:] = -0.2  # White's board: an unsure black stone is dead, and the white side cannot save
+    own.flat[a3] = 0.1  # an unsure white stone leaning to Black
+    status = chain_status(state, own)
+    assert status[a3] == "dead" and status[d4] == "dead"
 
 
 def test_an_unsure_ending_is_played_out_and_the_stones_it_takes_are_dead():

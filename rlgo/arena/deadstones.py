@@ -5,7 +5,7 @@ It comes from random playouts ("playout") or from a small fully convolutional ne
 trained on the final ownership of finished games ("learned", rlgo.arena.learned_ownership).
 A chain is dead when its points go to the opponent on average; when that average is too
 close to 0 to tell (|mean| < UNSURE, as for a lone stone on an open board), the chain is
-judged together with the empty regions it touches. A living chain next to a neutral point
+also dead if it and the empty regions it touches go to the opponent on average. A living chain next to a neutral point
 that neither side can fill without self-atari is in seki.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 DEFAULT_PLAYOUTS = 200
 """Playouts per estimate: enough to settle clearly dead groups on 9x9 in a few milliseconds."""
 UNSURE = 0.3
-"""A chain whose mean ownership is within this of 0 is unsure; its surroundings decide."""
+"""A chain whose mean ownership is within this of 0 is unsure; its surroundings may condemn it."""
 
 @njit(cache=True)
 def _playout_ownership(b, m, zob, count, max_moves):
@@ -58,7 +58,8 @@ def chain_status(state: GameState, ownership: np.ndarray) -> dict[int, str]:
     """Status ('alive', 'dead', 'seki') of every stone point, decided per chain.
 
     `ownership`: float [N, N] black-positive. A chain is dead when its mean ownership favours
-    the opponent; an unsure chain (see UNSURE) is judged with the empty regions it touches.
+    the opponent; an unsure chain (see UNSURE) is also dead when it and the empty regions it
+    touches favour the opponent.
     """
     n = state.size
     flat = np.asarray(ownership, dtype=np.float64).reshape(n * n)
@@ -72,8 +73,8 @@ def chain_status(state: GameState, ownership: np.ndarray) -> dict[int, str]:
         chain = state.chain(point)
         sign = 1.0 if stones[point] == BLACK else -1.0
         lean = sign * float(np.mean(flat[chain]))
-        if abs(lean) < UNSURE:
-            lean = sign * float(np.mean(flat[chain + _empty_regions(state, chain)]))
+        if abs(lean) < UNSURE:  # the surroundings may condemn an unsure chain, never save one
+            lean = min(lean, sign * float(np.mean(flat[chain + _empty_regions(state, chain)])))
         verdict = "dead" if lean < 0 else "alive"
         for p in chain:
             status[p] = verdict
