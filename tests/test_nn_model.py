@@ -92,7 +92,7 @@ def test_config_names_by_size():
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"backbone": "vgg"}, "resnet, densenet, mobilenet, inception, transformer, recurrent"),
+    ({"backbone": "vgg"}, "resnet, dilated, densenet, mobilenet, inception, transformer, recurrent"),
     ({"norm": "weight"}, "batch, layer, instance, group, none"),
     ({"rnn": "lstmx"}, "rnn, gru, lstm, peephole_lstm"),
     ({"heads": ["policy", "moves"]}, ", ".join(HEADS)),

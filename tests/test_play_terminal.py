@@ -19,7 +19,7 @@ from rlgo.go import coords
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import load_sgf, record_to_state
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
-from rlgo.play.scoring import settle, settled_ownership
+from rlgo.play.scoring import settle
 from rlgo.play.session import Game, GameConfig, PlayError, parse_command
 from rlgo.play.thinking import think
 from rlgo.play.view import COLOR, PLAIN, board_lines, compose, info_lines
@@ -139,11 +139,11 @@ def test_settle_removes_dead_stones_and_counts_area(board_from_ascii):
 
 @settings(max_examples=25, deadline=None)
 @given(size=st.integers(3, 9), moves=st.integers(0, 80), seed=st.integers(0, 10**6), data=st.data())
-def test_settled_ownership_agrees_with_state_score(size, moves, seed, data):
+def test_ownership_without_dead_stones_agrees_with_state_score(size, moves, seed, data):
     state = random_game(size, moves, seed)
     stones = [int(p) for p in np.flatnonzero(state.board())]
     dead = data.draw(st.lists(st.sampled_from(stones), unique=True)) if stones else []
-    owner = settled_ownership(state, dead)
+    owner = state.ownership(dead)
     expected = state.score(dead)
     assert np.sum(owner == BLACK) - np.sum(owner == WHITE) - state.rules.komi == pytest.approx(expected)
 

@@ -1,8 +1,12 @@
-"""Dead-stone estimates for scoring like a human: random-playout ownership, chain status, cleanup moves.
+"""Dead-stone estimates for scoring like a human: ownership, chain status, cleanup moves.
 
 Ownership is black-positive: +1 where Black owns the point at the end, -1 where White does.
-A chain is dead when the playouts give its points to the opponent on average; a living chain
-next to a neutral point that neither side can fill without self-atari is in seki.
+It comes from random playouts ("playout") or from a small fully convolutional network
+trained on the final ownership of finished games ("learned", rlgo.arena.learned_ownership).
+A chain is dead when its points go to the opponent on average; when that average is too
+close to 0 to tell (|mean| < UNSURE, as for a lone stone on an open board), the chain is
+also dead if it and the empty regions it touches go to the opponent on average. A living chain next to a neutral point
+that neither side can fill without self-atari is in seki.
 """
 from __future__ import annotations
 
@@ -15,18 +19,24 @@ from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 
 DEFAULT_PLAYOUTS = 200
 """Playouts per estimate: enough to settle clearly dead groups on 9x9 in a few milliseconds."""
-
+UNSURE = 0.3
+"""A chain whose mean ownership is within this of 0 is unsure; its surroundings may condemn it."""
 
 @njit(cache=True)
 def _playout_outcomes(b, m, zob, count, max_moves, komi):
     """(mean black-positive area ownership per vertex float64 [A], area score B - W - komi of each
-    playout float64 [count]) over `count` random playouts."""
+    playout float64 [count]) over `count` random playouts.
+
+    Every other playout starts with the other colour, so neither side gains the tempo.
+    """
     total = np.zeros(b.shape[1], dtype=np.float64)
     scores = np.empty(count, dtype=np.float64)
     owner = np.empty(b.shape[1], dtype=np.int8)
     for i in range(count):
         bb = b.copy()
         mm = m.copy()
+        if i % 2:
+            K.play_pass(mm)
         mm[K.M_PASSES] = 0  # a finished game is played on to the end
         run_playout(bb, mm, zob, max_moves)
         K.ownership(bb, mm, owner)
@@ -61,7 +71,8 @@ def chain_status(state: GameState, ownership: np.ndarray) -> dict[int, str]:
     """Status ('alive', 'dead', 'seki') of every stone point, decided per chain.
 
     `ownership`: float [N, N] black-positive. A chain is dead when its mean ownership favours
-    the opponent.
+    the opponent; an unsure chain (see UNSURE) is also dead when it and the empty regions it
+    touches favour the opponent.
     """
     n = state.size
     flat = np.asarray(ownership, dtype=np.float64).reshape(n * n)
@@ -74,7 +85,10 @@ def chain_status(state: GameState, ownership: np.ndarray) -> dict[int, str]:
             continue
         chain = state.chain(point)
         sign = 1.0 if stones[point] == BLACK else -1.0
-        verdict = "dead" if sign * float(np.mean(flat[chain])) < 0 else "alive"
+        lean = sign * float(np.mean(flat[chain]))
+        if abs(lean) < UNSURE:  # the surroundings may condemn an unsure chain, never save one
+            lean = min(lean, sign * float(np.mean(flat[chain + _empty_regions(state, chain)])))
+        verdict = "dead" if lean < 0 else "alive"
         for p in chain:
             status[p] = verdict
         if verdict == "dead":
@@ -84,9 +98,27 @@ def chain_status(state: GameState, ownership: np.ndarray) -> dict[int, str]:
     return status
 
 
-def dead_stones(state: GameState, ownership: np.ndarray | None = None, seed: int = 0) -> list[int]:
-    """Sorted points of dead stones (ownership from playouts when not given)."""
-    own = playout_ownership(state, seed=seed) if ownership is None else ownership
+ESTIMATORS = ("playout", "learned")
+"""Ownership estimators by name: random playouts, or the learned network (rlgo.arena.learned_ownership)."""
+DEFAULT_ESTIMATOR = "playout"
+"""The estimator of game-end scoring in tournaments and `rlgo play`: the one that agreed best
+with GNU Go's dead stones (docs/vision.md)."""
+
+
+def estimate_ownership(state: GameState, estimator: str = "playout", seed: int = 0) -> np.ndarray:
+    """float64 [N, N]: black-positive ownership in [-1, 1] by the estimator named `estimator`."""
+    if estimator == "playout":
+        return playout_ownership(state, seed=seed)
+    if estimator == "learned":
+        from rlgo.arena.learned_ownership import learned_ownership  # imports torch
+        return learned_ownership(state)
+    raise ValueError(f"unknown ownership estimator {estimator!r}; valid: {', '.join(ESTIMATORS)}")
+
+
+def dead_stones(state: GameState, ownership: np.ndarray | None = None, seed: int = 0,
+                estimator: str = "playout") -> list[int]:
+    """Sorted points of dead stones (ownership from `estimator` when not given)."""
+    own = estimate_ownership(state, estimator, seed) if ownership is None else ownership
     return sorted(p for p, s in chain_status(state, own).items() if s == "dead")
 
 
@@ -110,7 +142,32 @@ def cleanup_move(state: GameState, dead: list[int]) -> int:
     return state.pass_move
 
 
+def unsure_chains(state: GameState, ownership: np.ndarray) -> list[int]:
+    """Sorted stone points of the chains whose mean ownership is within UNSURE of 0."""
+    n = state.size
+    flat = np.asarray(ownership, dtype=np.float64).reshape(n * n)
+    stones = state.board().reshape(n * n)
+    return sorted(int(p) for p in np.flatnonzero(stones)
+                  if abs(float(np.mean(flat[state.chain(int(p))]))) < UNSURE)
+
+
 # ----------------------------------------------------------------- helpers
+def _empty_regions(state: GameState, chain: list[int]) -> list[int]:
+    """Points of the empty regions (connected empty points) that touch `chain`."""
+    n = state.size
+    seen: set[int] = set()
+    frontier = sorted(_liberties(state, chain[0]))
+    while frontier:
+        point = frontier.pop()
+        if point in seen:
+            continue
+        seen.add(point)
+        r, c = divmod(point, n)
+        frontier += [rr * n + cc for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
+                     if 0 <= rr < n and 0 <= cc < n and state.color_at(rr * n + cc) == EMPTY]
+    return sorted(seen)
+
+
 def _liberties(state: GameState, point: int) -> set[int]:
     """Empty points next to the chain at `point`."""
     n = state.size

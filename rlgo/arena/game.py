@@ -6,7 +6,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from rlgo.arena.deadstones import dead_stones
+import numpy as np
+
+from rlgo.arena.deadstones import DEFAULT_ESTIMATOR, ESTIMATORS, chain_status, estimate_ownership, unsure_chains
 from rlgo.go import coords
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import GameRecord, write_sgf
@@ -30,14 +32,21 @@ class GameConfig:
     time_per_move: float | None = None
     """Seconds per move: the agent is told (time_settings 0 T 1), stopped at T and forfeits past T + grace."""
     scoring: str = "estimate"
-    """'estimate': remove dead stones found by random playouts, then score (as a human would);
+    """'estimate': remove the dead stones that `dead_stones` finds, then score (as a human would);
     'area': Tromp-Taylor, every stone on the board counts."""
+    dead_stones: str = DEFAULT_ESTIMATOR
+    """Ownership estimator behind 'estimate' scoring, one of rlgo.arena.deadstones.ESTIMATORS."""
+    play_out: str = ""
+    """Agent spec that plays both colours on when the estimate is unsure of a chain, until two
+    passes; the game is then scored on that board ("": never, score the estimate)."""
     seed: int = 0
     """Seed of the dead-stone playouts."""
 
     def __post_init__(self):
         if self.scoring not in SCORING_MODES:
             raise ValueError(f"unknown scoring mode {self.scoring!r}; valid: {', '.join(SCORING_MODES)}")
+        if self.dead_stones not in ESTIMATORS:
+            raise ValueError(f"unknown dead-stone estimator {self.dead_stones!r}; valid: {', '.join(ESTIMATORS)}")
 
     @property
     def cap(self) -> int:
@@ -86,11 +95,12 @@ class _Forfeit(Exception):
 
 
 def play_game(black, white, config: GameConfig = GameConfig(), black_name: str | None = None,
-              white_name: str | None = None) -> GameResult:
+              white_name: str | None = None, finisher=None) -> GameResult:
     """Play `black` against `white` (Agents) to the end under `config`.
 
     Each agent is reset, told the time per move, and warmed up on the empty board before the
-    first clock starts.
+    first clock starts. `finisher` (an Agent built from `config.play_out`) plays an ending
+    with unsure dead stones on for both colours before it is scored.
     """
     names = {BLACK: black_name or getattr(black, "name", "black"), WHITE: white_name or getattr(white, "name", "white")}
     players = {BLACK: black, WHITE: white}
@@ -128,10 +138,37 @@ def play_game(black, white, config: GameConfig = GameConfig(), black_name: str |
     if reason == "resign":
         winner = 3 - state.resigned
         return _finish(state, names, winner, f"{COLOR_NAMES[winner]}+R", reason, None, (), seconds)
-    dead = dead_stones(state, seed=config.seed) if config.scoring == "estimate" else []
+    dead: list[int] = []
+    if config.scoring == "estimate":
+        own = estimate_ownership(state, config.dead_stones, config.seed)
+        if finisher is not None and reason == "score" and unsure_chains(state, own):
+            reason = "score (played out)"  # the stones the play-out took are the dead ones
+            own = _play_out(state, finisher, config)
+        dead = sorted(p for p, s in chain_status(state, own).items() if s == "dead")
     score = state.score(dead)
     winner = BLACK if score > 0 else WHITE if score < 0 else EMPTY
     return _finish(state, names, winner, state.result(dead), reason, score, tuple(dead), seconds)
+
+
+def _play_out(state: GameState, finisher, config: GameConfig) -> np.ndarray:
+    """Black-positive area ownership float [N, N] of `state` after `finisher` played both
+    colours on (a copy) until two passes or `config.cap` more moves.
+
+    An illegal answer or a resignation counts as a pass. The finisher's own search decides
+    when capturing is over (with area scoring, dead stones left standing count for their owner).
+    """
+    board = state.copy()
+    board.reopen()
+    finisher.reset()
+    for _ in range(config.cap):
+        if board.is_over:
+            break
+        move = finisher.select_move(board.copy())
+        if move == RESIGN or board.illegal_reason(move) is not None:
+            move = board.pass_move
+        board.play(move)
+    owner = board.ownership()
+    return np.where(owner == BLACK, 1.0, np.where(owner == WHITE, -1.0, 0.0))
 
 
 def _ask(agent, state: GameState, config: GameConfig) -> tuple[int, float]:

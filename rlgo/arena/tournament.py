@@ -149,10 +149,12 @@ def play_task(task: GameTask, game: GameConfig, out: str, agent_factory: Callabl
     """Build both agents from their specs, play, save the SGF; returns the results record (worker side)."""
     game = dataclasses.replace(game, seed=task.seed)
     players = [_build(agent_factory, spec, game, task.seed + k) for k, spec in enumerate((task.black, task.white))]
+    finisher = _build(agent_factory, game.play_out, game, task.seed + 2) if game.play_out else None
     try:
-        result = play_game(players[0], players[1], game, black_name=task.black, white_name=task.white)
+        result = play_game(players[0], players[1], game, black_name=task.black, white_name=task.white,
+                           finisher=finisher)
     finally:
-        for agent in players:
+        for agent in players + ([finisher] if finisher else []):
             try:
                 agent.close()
             except Exception:  # a broken engine must not cost the finished game
@@ -244,4 +246,5 @@ def _check_folder(config: TournamentConfig, out: Path) -> TournamentConfig:
 
 def _game_settings(game: GameConfig) -> dict:
     return {"size": game.size, "rules": dataclasses.asdict(game.rules), "move_cap": game.cap,
-            "time_per_move": game.time_per_move, "scoring": game.scoring}
+            "time_per_move": game.time_per_move, "scoring": game.scoring, "dead_stones": game.dead_stones,
+            "play_out": game.play_out}

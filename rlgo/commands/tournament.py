@@ -55,8 +55,14 @@ def register(subparsers) -> None:
     parser.add_argument("--time", type=positive_float, default=None, metavar="SECONDS",
                         help="seconds per move; an agent past it (plus grace) forfeits (default: none)")
     parser.add_argument("--scoring", choices=("estimate", "area"), default="estimate",
-                        help="estimate: dead stones removed by random-playout ownership (as a human would); "
+                        help="estimate: dead stones removed by an ownership estimate (as a human would); "
                              "area: Tromp-Taylor on the final board (default: %(default)s)")
+    parser.add_argument("--dead-stones", default=None, metavar="ESTIMATOR",
+                        help="ownership estimator of --scoring estimate: playout (random playouts) or learned "
+                             "(a network trained on finished games) (default: the one of docs/vision.md)")
+    parser.add_argument("--play-out", default="", metavar="SPEC",
+                        help="agent that plays an ending with unsure dead stones on for both colours "
+                             "before scoring, e.g. mcts:playouts=400 (default: none)")
     parser.add_argument("--report", action="store_true", help="only print the tables of the games in --out")
 
 
@@ -86,8 +92,14 @@ def run(args) -> int:
     rules = rules_from_args(args)
     if args.ko is not None:
         rules = dataclasses.replace(rules, ko=args.ko)
-    game = GameConfig(size=args.size, rules=rules, move_cap=args.move_cap, time_per_move=args.time,
-                      scoring=args.scoring)
+    if args.play_out:
+        parse_spec(args.play_out)
+    try:
+        game = GameConfig(size=args.size, rules=rules, move_cap=args.move_cap, time_per_move=args.time,
+                          scoring=args.scoring, play_out=args.play_out,
+                          **({"dead_stones": args.dead_stones} if args.dead_stones else {}))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
     config = TournamentConfig(agents=tuple(args.agents), out=args.out, mode=args.mode,
                               games_per_pair=args.games_per_pair, game=game, parallel=args.parallel,
                               seed=args.seed)

@@ -38,6 +38,8 @@ def register(subparsers) -> None:
                    help="stop after MIN minutes of training; the schedule follows time (default: none)")
     p.add_argument("--no-symmetries", action="store_true", help="no random dihedral augmentation")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
+    p.add_argument("--init", default="", metavar="CKPT",
+                   help="start from this checkpoint's weights, trained on any board size (default: random)")
     add_options(p, "device", "seed", "resume", device="auto")
     add_config_option(p)
     r = subparsers.add_parser("rollout", help="fast rollout policy from expert moves",
@@ -59,7 +61,7 @@ def run(args) -> int:
                    feature_set=args.features, epochs=args.epochs, batch_size=args.batch_size, optim=optim,
                    value_weight=args.value_weight, time_budget=args.time_budget * 60.0,
                    symmetries=not args.no_symmetries, device=args.device, seed=args.seed or 0,
-                   threads=args.threads)
+                   threads=args.threads, init=args.init)
     row = train_sl(cfg, resume=resume)
     print(f"{out}: epoch {row.get('epoch')}, val top-1 {row.get('val_top1', float('nan')):.3f}, "
           f"top-5 {row.get('val_top5', float('nan')):.3f}; checkpoints {out}/best.pt, {out}/last.pt")

@@ -25,11 +25,11 @@ sample SGFs. On --resume only run-control options may change: """ + ", ".join(RU
 
 # (field, type, help); every default is ZeroConfig's, so a flag not given leaves the field alone
 _FIELDS = [
-    ("backbone", str, "trunk of rlgo.nn (resnet, densenet, mobilenet, ...)"),
+    ("backbone", str, "trunk of rlgo.nn (resnet, dilated, densenet, ...)"),
     ("blocks", positive_int, "trunk depth"),
     ("width", positive_int, "trunk channels"),
     ("feature_set", str, "input planes"),
-    ("init", str, "checkpoint that starts generation 0 (e.g. an SL network of the same trunk)"),
+    ("init", str, "checkpoint whose weights start generation 0, any board size ('': random)"),
     ("komi_spread", float, "self-play komi drawn from the half points within komi +- this"),
     ("games_per_generation", positive_int, "self-play games per generation"),
     ("playouts", positive_int, "simulations of a full search"),

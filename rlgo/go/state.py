@@ -340,10 +340,16 @@ class GameState:
         black, white = K.area_counts(self.b, self.m)
         return float(black - white - self.rules.komi)
 
-    def ownership(self) -> np.ndarray:
-        """int8 [N, N]: area owner of each point (BLACK, WHITE, or EMPTY for dame)."""
-        out = np.zeros(self.b.shape[1], dtype=np.int8)
-        K.ownership(self.b, self.m, out)
+    def ownership(self, dead: list[int] = ()) -> np.ndarray:
+        """int8 [N, N]: area owner of each point (BLACK, WHITE, or EMPTY for dame) once the
+        `dead` stones are removed."""
+        b = self.b
+        if len(dead):
+            b = self.b.copy()
+            for point in dead:
+                b[K.COL, self._vertex(point)] = EMPTY
+        out = np.zeros(b.shape[1], dtype=np.int8)
+        K.ownership(b, self.m, out)
         n = self.size
         return out.reshape(n + 2, n + 2)[1:-1, 1:-1].copy()
 

@@ -32,18 +32,47 @@ def _conv_trunk(cfg: NetConfig, blocks: list[nn.Module], tip: bool = True) -> nn
     return nn.Sequential(stem, *blocks, *(_norm_relu(cfg) if tip else []))
 
 
-def _resnet_blocks(cfg: NetConfig) -> list[nn.Module]:
-    """`depth` residual (or bottleneck) blocks; every `global_pool_every`-th has a pooling bias."""
+def _resnet_blocks(cfg: NetConfig, dilations: list[int] | None = None) -> list[nn.Module]:
+    """`depth` residual (or bottleneck) blocks, block i with dilation `dilations[i]` (default
+    1); every `global_pool_every`-th has a pooling bias."""
     block = bottleneck_block if cfg.bottleneck else residual_block
     every = cfg.global_pool_every
     return [block(cfg.width, cfg.norm, cfg.pre_activation, cfg.se,
-                  global_pool_bias=every > 0 and (i + 1) % every == 0)
+                  global_pool_bias=every > 0 and (i + 1) % every == 0,
+                  dilation=dilations[i] if dilations else 1)
             for i in range(cfg.depth)]
 
 
 def resnet(cfg: NetConfig) -> nn.Module:
     """AlphaGo Zero / KataGo residual tower (options: pre_activation, bottleneck, se, global_pool_every)."""
     return _conv_trunk(cfg, _resnet_blocks(cfg), tip=cfg.pre_activation)
+
+
+def block_dilations(cfg: NetConfig) -> list[int]:
+    """Dilation of each block's 3x3 convs: 1 for resnet, 1, 2, 4, ... cycling for dilated."""
+    if cfg.backbone == "dilated":
+        return [2 ** (i % cfg.dilation_cycle) for i in range(cfg.depth)]
+    return [1] * cfg.depth
+
+
+def receptive_radius(cfg: NetConfig) -> list[int]:
+    """Receptive-field radius (Chebyshev, in points) of a resnet or dilated trunk after the
+    stem and after each block, [depth + 1]: an output point sees the inputs at most this far.
+
+    The stem's 3x3 conv sees radius 1; a block adds its dilation once per 3x3 conv. Global
+    pooling (global_pool_every, se) makes the field the whole board; it is not counted here.
+    """
+    per_conv = 1 if cfg.bottleneck else 2
+    radius = [1]
+    for d in block_dilations(cfg):
+        radius.append(radius[-1] + per_conv * d)
+    return radius
+
+
+def dilated(cfg: NetConfig) -> nn.Module:
+    """WaveNet-style residual tower: block i's 3x3 convs have dilation 2**(i % dilation_cycle),
+    so the receptive field grows geometrically within a cycle (resnet options apply)."""
+    return _conv_trunk(cfg, _resnet_blocks(cfg, block_dilations(cfg)), tip=cfg.pre_activation)
 
 
 def densenet(cfg: NetConfig) -> nn.Module:
@@ -126,6 +155,7 @@ class RecurrentTrunk(nn.Module):
 
 _BUILDERS: dict[str, Callable[[NetConfig], nn.Module]] = {
     "resnet": resnet,
+    "dilated": dilated,
     "densenet": densenet,
     "mobilenet": mobilenet,
     "inception": inception,

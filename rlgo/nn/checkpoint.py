@@ -3,7 +3,8 @@
 A checkpoint is a torch zip archive holding only tensors and builtins:
 {"format": "rlgo-checkpoint", "format_version": 1, "config": NetConfig.to_dict(),
  "board_size": int, "feature_set": str, "feature_version": int, "step": int,
- "metrics": {str: float}, "weights": state_dict, "sha256": content_hash of the rest}.
+ "metrics": {str: float}, "weights": state_dict, "sha256": content_hash of the rest}, plus "init":
+ {"path", "name", "board_size", "step"} when the weights started from another checkpoint (rlgo.nn.transfer).
 It is written atomically and read with `torch.load(weights_only=True)` only, so loading a
 file never runs code from it. Loading checks the archive's CRCs and the content hash, so a
 damaged file is refused (files from before the hash are checked by CRC only).
@@ -45,6 +46,8 @@ class CheckpointMeta:
     """Training step (optimizer updates) at which it was saved."""
     metrics: dict[str, float] = field(default_factory=dict)
     """Evaluation or training metrics at save time, e.g. {"policy_acc": 0.41}."""
+    init: dict | None = None
+    """The checkpoint the weights started from (`GoNet.init_from`), None for random weights."""
 
     @property
     def board_size(self) -> int:
@@ -71,6 +74,8 @@ def save_checkpoint(path: str | os.PathLike, model: GoNet, step: int = 0,
         "feature_version": cfg.feature_version, "step": int(step), "metrics": clean_metrics,
         "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
+    if model.init_from is not None:
+        payload["init"] = dict(model.init_from)
     payload["sha256"] = content_hash(payload)
     atomic_write(path, lambda f: torch.save(payload, f))
     return path
@@ -159,7 +164,8 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
     try:
         cfg = NetConfig.from_dict(payload["config"])
         meta = CheckpointMeta(cfg, int(payload["step"]),
-                              {str(k): float(v) for k, v in payload["metrics"].items()})
+                              {str(k): float(v) for k, v in payload["metrics"].items()},
+                              _init_record(payload.get("init")))
         stored = (payload["board_size"], payload["feature_set"], payload["feature_version"])
         weights = payload["weights"]
         intact = payload.get("sha256") in (None, content_hash(payload))
@@ -178,47 +184,13 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit {cfg.name} "
                               f"({_first_line(e)})") from e
+    model.init_from = meta.init
     return model.to(map_location).eval(), meta
 
 
-HEAD_PREFIX = "heads."
-"""State-dict key prefix of the output heads (everything else is the trunk)."""
-
-
-def init_from_checkpoint(model: GoNet, path: str | os.PathLike) -> list[str]:
-    """Copy the weights of the checkpoint at `path` into `model`; returns the heads left fresh.
-
-    The trunk must match (same backbone and shapes, board size); heads that the checkpoint
-    lacks (e.g. ownership and score on an SL policy/value network) keep their fresh
-    initialisation. The checkpoint may read a feature set whose planes are the first planes
-    of `model`'s (rlgo.go.features.extends): its input layer is widened with zero weights
-    for the new planes, so the network computes exactly what it did. Raises CheckpointError
-    naming what does not fit.
-    """
-    cfg = model.cfg
-    source, meta = load_checkpoint(path, expect_board_size=cfg.board_size)
-    if not features.extends(cfg.feature_set, meta.feature_set) or (
-            meta.feature_set == cfg.feature_set and meta.feature_version != cfg.feature_version):
-        raise CheckpointError(f"checkpoint {str(path)!r} reads feature set {meta.feature_set!r} "
-                              f"v{meta.feature_version}, which is not the start of {cfg.feature_set!r} "
-                              f"v{cfg.feature_version}")
-    old, new = meta.config.in_planes, cfg.in_planes
-    weights, target = source.state_dict(), model.state_dict()
-    merged = {}
-    for key, tensor in target.items():
-        if key not in weights:
-            if not key.startswith(HEAD_PREFIX):
-                raise CheckpointError(f"checkpoint {str(path)!r} ({meta.config.name}) lacks trunk weights "
-                                      f"{key} of {cfg.name}")
-            merged[key] = tensor
-            continue
-        w = weights[key]
-        if w.shape != tensor.shape and old != new and w.dim() > 1 and w.shape[1] == old and \
-                tensor.shape[1] == new and w.shape[:1] + w.shape[2:] == tensor.shape[:1] + tensor.shape[2:]:
-            w = torch.cat([w, w.new_zeros((w.shape[0], new - old, *w.shape[2:]))], dim=1)  # the input layer
-        if w.shape != tensor.shape:
-            raise CheckpointError(f"checkpoint {str(path)!r} ({meta.config.name}) does not fit {cfg.name}: "
-                                  f"{key} has shape {tuple(w.shape)}, expected {tuple(tensor.shape)}")
-        merged[key] = w
-    model.load_state_dict(merged)
-    return sorted({key.split(".")[1] for key in target if key not in weights})
+def _init_record(init: object) -> dict | None:
+    """The "init" entry as {"path": str, "name": str, "board_size": int, "step": int}, or None."""
+    if init is None:
+        return None
+    return {"path": str(init["path"]), "name": str(init["name"]), "board_size": int(init["board_size"]),
+            "step": int(init["step"])}

@@ -49,14 +49,16 @@ class NetConfig:
     """Channels of the 1x1 conv that starts each head."""
     head_hidden: int = 64
     """Hidden units of the value and score MLPs."""
+    dilation_cycle: int = 4
+    """dilated: block i's 3x3 convs have dilation 2**(i % dilation_cycle) (1, 2, 4, 8, 1, ...)."""
     pre_activation: bool = True
-    """resnet/recurrent: norm-ReLU-conv blocks (KataGo) instead of conv-norm-ReLU (AlphaGo Zero)."""
+    """resnet/dilated/recurrent: norm-ReLU-conv blocks (KataGo) instead of conv-norm-ReLU (AlphaGo Zero)."""
     bottleneck: bool = False
-    """resnet/recurrent: 1x1-3x3-1x1 bottleneck blocks instead of two 3x3 convs."""
+    """resnet/dilated/recurrent: 1x1-3x3-1x1 bottleneck blocks instead of two 3x3 convs."""
     se: bool = False
-    """resnet/recurrent: squeeze-and-excitation at the end of each block."""
+    """resnet/dilated/recurrent: squeeze-and-excitation at the end of each block."""
     global_pool_every: int = 0
-    """resnet/recurrent: KataGo global pooling bias in every k-th block (0: none)."""
+    """resnet/dilated/recurrent: KataGo global pooling bias in every k-th block (0: none)."""
     growth: int = 16
     """densenet: channels each dense layer adds."""
     dense_layers: int = 4
@@ -126,6 +128,7 @@ class GoNet(nn.Module):
     def __init__(self, cfg: NetConfig):
         super().__init__()
         self.cfg = cfg
+        self.init_from: dict | None = None  # the checkpoint the weights started from (rlgo.nn.transfer)
         self.trunk = build_backbone(cfg)
         self.heads = nn.ModuleDict({name: make_head(name, cfg.width, cfg.head_width, cfg.head_hidden,
                                                     cfg.norm)

@@ -14,25 +14,30 @@ from torch import nn
 from rlgo.nn.norm import make_norm
 
 
-def conv(c_in: int, c_out: int, kernel: int, norm: str, groups: int = 1) -> nn.Conv2d:
-    """'same'-padded conv; it has a bias only when no normalization layer can absorb one."""
-    return nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, groups=groups, bias=norm == "none")
+def conv(c_in: int, c_out: int, kernel: int, norm: str, groups: int = 1, dilation: int = 1) -> nn.Conv2d:
+    """'same'-padded conv; it has a bias only when no normalization layer can absorb one.
+
+    A dilated conv spreads its taps `dilation` points apart: a 3x3 conv with dilation d
+    sees the points at offsets {-d, 0, d}^2.
+    """
+    return nn.Conv2d(c_in, c_out, kernel, padding=dilation * (kernel // 2), groups=groups,
+                     dilation=dilation, bias=norm == "none")
 
 
 class ConvNormAct(nn.Sequential):
     """Post-activation unit conv -> norm -> ReLU: [B, c_in, N, N] -> [B, c_out, N, N]."""
 
     def __init__(self, c_in: int, c_out: int, kernel: int, norm: str, act: bool = True,
-                 groups: int = 1):
-        super().__init__(conv(c_in, c_out, kernel, norm, groups), make_norm(norm, c_out),
+                 groups: int = 1, dilation: int = 1):
+        super().__init__(conv(c_in, c_out, kernel, norm, groups, dilation), make_norm(norm, c_out),
                          nn.ReLU() if act else nn.Identity())
 
 
 class NormActConv(nn.Sequential):
     """Pre-activation unit norm -> ReLU -> conv: [B, c_in, N, N] -> [B, c_out, N, N]."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, norm: str):
-        super().__init__(make_norm(norm, c_in), nn.ReLU(), conv(c_in, c_out, kernel, norm))
+    def __init__(self, c_in: int, c_out: int, kernel: int, norm: str, dilation: int = 1):
+        super().__init__(make_norm(norm, c_in), nn.ReLU(), conv(c_in, c_out, kernel, norm, dilation=dilation))
 
 
 class Residual(nn.Module):
@@ -91,16 +96,17 @@ class SqueezeExcite(nn.Module):
 
 
 def _residual(specs: list[tuple[int, int, int]], norm: str, pre_activation: bool,
-              se: bool, global_pool_bias: bool) -> Residual:
-    """Residual block over conv units given as (c_in, c_out, kernel) specs.
+              se: bool, global_pool_bias: bool, dilation: int = 1) -> Residual:
+    """Residual block over conv units given as (c_in, c_out, kernel) specs; the convs
+    wider than 1x1 use `dilation`.
 
     Pre-activation (ResNet v2 / KataGo): norm-ReLU-conv units, nothing after the add.
     Post-activation (ResNet v1 / AlphaGo Zero): conv-norm-ReLU units, the last one without
     ReLU, and ReLU after the add. Global pooling bias goes after the first unit, SE last.
     """
     units: list[nn.Module] = [
-        NormActConv(c_in, c_out, k, norm) if pre_activation
-        else ConvNormAct(c_in, c_out, k, norm, act=i < len(specs) - 1)
+        NormActConv(c_in, c_out, k, norm, dilation=dilation if k > 1 else 1) if pre_activation
+        else ConvNormAct(c_in, c_out, k, norm, act=i < len(specs) - 1, dilation=dilation if k > 1 else 1)
         for i, (c_in, c_out, k) in enumerate(specs)
     ]
     if global_pool_bias:
@@ -111,17 +117,18 @@ def _residual(specs: list[tuple[int, int, int]], norm: str, pre_activation: bool
 
 
 def residual_block(channels: int, norm: str, pre_activation: bool = True, se: bool = False,
-                   global_pool_bias: bool = False) -> Residual:
-    """Basic residual block, two 3x3 convs: [B, C, N, N] -> [B, C, N, N]."""
-    return _residual([(channels, channels, 3)] * 2, norm, pre_activation, se, global_pool_bias)
+                   global_pool_bias: bool = False, dilation: int = 1) -> Residual:
+    """Basic residual block, two 3x3 convs of dilation `dilation`: [B, C, N, N] -> [B, C, N, N]."""
+    return _residual([(channels, channels, 3)] * 2, norm, pre_activation, se, global_pool_bias, dilation)
 
 
 def bottleneck_block(channels: int, norm: str, pre_activation: bool = True, se: bool = False,
-                     global_pool_bias: bool = False, ratio: int = 2) -> Residual:
-    """Bottleneck residual block 1x1 reduce -> 3x3 -> 1x1 expand: [B, C, N, N] -> same."""
+                     global_pool_bias: bool = False, ratio: int = 2, dilation: int = 1) -> Residual:
+    """Bottleneck residual block 1x1 reduce -> 3x3 (dilation `dilation`) -> 1x1 expand:
+    [B, C, N, N] -> same."""
     mid = max(1, channels // ratio)
     specs = [(channels, mid, 1), (mid, mid, 3), (mid, channels, 1)]
-    return _residual(specs, norm, pre_activation, se, global_pool_bias)
+    return _residual(specs, norm, pre_activation, se, global_pool_bias, dilation)
 
 
 class DenseBlock(nn.Module):

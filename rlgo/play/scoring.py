@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlgo.arena.deadstones import dead_stones, playout_ownership
+from rlgo.arena.deadstones import DEFAULT_ESTIMATOR, dead_stones, estimate_ownership, playout_ownership
 from rlgo.go.state import BLACK, EMPTY, GameState
 
 SCORE_PLAYOUTS = 1000
@@ -39,17 +39,12 @@ def score_estimate(state: GameState, playouts: int = SCORE_PLAYOUTS, seed: int =
     return own, float(own.sum() - state.rules.komi), "mean of random playouts"
 
 
-def settle(state: GameState, playouts: int = SCORE_PLAYOUTS, seed: int = 0) -> Settlement:
-    """Dead stones from playout ownership, the territory they leave, and the result."""
+def settle(state: GameState, playouts: int = SCORE_PLAYOUTS, seed: int = 0,
+           estimator: str = DEFAULT_ESTIMATOR) -> Settlement:
+    """Dead stones from the `estimator`'s ownership (`playouts` of them for "playout"), the
+    territory they leave, and the result."""
     if state.resigned != EMPTY:
         return Settlement(dead=[], owner=np.zeros((state.size, state.size), np.int8), result=state.result())
-    dead = dead_stones(state, playout_ownership(state, playouts, seed))
-    return Settlement(dead=dead, owner=settled_ownership(state, dead), result=state.result(dead))
-
-
-def settled_ownership(state: GameState, dead: list[int]) -> np.ndarray:
-    """int8 [N, N]: area owner of each point once the `dead` stones are removed (EMPTY = dame)."""
-    removed = set(dead)
-    alive = GameState(state.size, state.rules)
-    alive.place([(int(c), int(p)) for p, c in enumerate(state.board().ravel()) if c != EMPTY and p not in removed])
-    return alive.ownership()
+    own = playout_ownership(state, playouts, seed) if estimator == "playout" else estimate_ownership(state, estimator)
+    dead = dead_stones(state, own)
+    return Settlement(dead=dead, owner=state.ownership(dead), result=state.result(dead))

@@ -20,6 +20,7 @@ from rich.console import Console
 from rlgo.go import features
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet, NetConfig, build_model
+from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.train.common import (Cadence, MetricsLogger, OptimConfig, TrainError, existing_run_error,
                                load_training_state, lr_at, make_optimizer, progress_bar, save_training_state,
                                select_device, set_lr)
@@ -37,7 +38,7 @@ class SLConfig:
     out: str
     """Run folder: last.pt, best.pt, train_state.pt, metrics.csv, train.csv."""
     backbone: str = "resnet"
-    """Trunk of rlgo.nn (resnet, densenet, mobilenet, inception, transformer, recurrent)."""
+    """Trunk of rlgo.nn (resnet, dilated, densenet, mobilenet, inception, transformer, recurrent)."""
     blocks: int = 6
     """Trunk depth."""
     width: int = 64
@@ -66,6 +67,8 @@ class SLConfig:
     """Seconds between mid-epoch checkpoints (also written at every epoch end)."""
     threads: int = 0
     """torch CPU threads (0: torch's default)."""
+    init: str = ""
+    """Checkpoint whose weights start the run, of any board size the network allows ("": random)."""
 
 
 def evaluate(model: GoNet, reader: ShardReader, device: torch.device, batch_size: int = 512) -> dict[str, float]:
@@ -131,7 +134,10 @@ class _Run:
         elif (self.out / LAST).exists():
             raise existing_run_error(self.out)
         else:
-            self.model = build_model(net).to(self.device).train()
+            self.model = build_model(net)
+            if cfg.init:
+                init_from_checkpoint(self.model, cfg.init)
+            self.model.to(self.device).train()
             self.optimizer = make_optimizer(self.model.parameters(), cfg.optim)
         self.metrics = MetricsLogger(self.out, "metrics", resume_step=self.step if resume else None)
         self.trainlog = MetricsLogger(self.out, "train", resume_step=self.step if resume else None,

@@ -45,8 +45,9 @@ class ZeroConfig:
     aux_heads: bool = False
     """KataGo-style auxiliary ownership and score heads, trained on the final position of scored games."""
     init: str = ""
-    """Checkpoint whose weights start generation 0 (e.g. an SL network; same trunk, board size and
-    feature set; heads it lacks start fresh). Empty: random weights."""
+    """Checkpoint whose weights start generation 0, of any board size the network allows, e.g. an SL
+    network (rlgo.nn.transfer: auxiliary heads it lacks start fresh, a prefix feature set is widened).
+    Empty: random weights."""
     # ------------------------------------------------------------- self-play
     games_per_generation: int = 200
     """Self-play games by the best network per generation."""

@@ -31,8 +31,9 @@ from rich.console import Console
 from rlgo.atomic import remove_stale_temps
 from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import GameState
-from rlgo.nn.checkpoint import CheckpointError, init_from_checkpoint, load_archive, load_checkpoint, save_checkpoint
+from rlgo.nn.checkpoint import CheckpointError, load_archive, load_checkpoint, save_checkpoint
 from rlgo.nn.model import build_model
+from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.procs import RunLock
 from rlgo.train.common import MetricsLogger, TrainError, select_device
 from rlgo.train.zero.buffer import ReplayBuffer, calibrate_resign, false_positive_rate
