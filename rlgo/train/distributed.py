@@ -21,6 +21,7 @@ import os
 import signal
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,10 +148,8 @@ def replica(device: str = "auto", threads: int = 0) -> Iterator[Replica]:
         torch.cuda.set_device(where)
     dist.init_process_group("nccl" if where.type == "cuda" else "gloo", init_method="env://",
                             rank=rank, world_size=world)
-    try:
-        yield Replica(rank, world, where)
-    finally:
-        dist.destroy_process_group()
+    yield Replica(rank, world, where)  # after an error the group dies with the process, after the error's report
+    dist.destroy_process_group()
 
 
 def launch(processes: int, fn, *args):
@@ -167,56 +166,52 @@ def launch(processes: int, fn, *args):
     if processes == 1:
         return fn(*args)
     with tempfile.TemporaryDirectory(prefix="rlgo-ddp-") as tmp:
-        result = Path(tmp) / "result.json"
-        context = mp.start_processes(_rank_main, args=(processes, _free_port(), fn, args, str(result)),
+        context = mp.start_processes(_rank_main, args=(processes, _free_port(), fn, args, tmp),
                                      nprocs=processes, join=False, start_method="spawn")
-        _join(context, processes)
+        _join(context, processes, Path(tmp))
+        result = Path(tmp) / "result.json"
         return json.loads(result.read_text()) if result.exists() else None
 
 
-def _join(context, processes: int) -> None:
-    """Wait for every rank; on the first failure stop the others and raise DistributedError."""
-    codes: list[int | None] = []
+def _join(context, processes: int, folder: Path) -> None:
+    """Wait for every rank; on the first failure stop the others and raise DistributedError naming the cause:
+    a rank killed by a signal, else the rank whose exception came first (its peers then fail in a collective)."""
     while True:
         alive = [p.sentinel for p in context.processes if p.exitcode is None]
         if not alive:
-            break
+            return
         multiprocessing.connection.wait(alive)
         codes = [p.exitcode for p in context.processes]
         if any(code not in (None, 0) for code in codes):
             break
-    culprit = _culprit(codes)
-    if culprit is None:
-        context.join()
-        return
+    killed = [i for i, code in enumerate(codes) if code is not None and code < 0]  # before the others are stopped
     try:
         context.join()  # stops the other ranks
-    except mp.ProcessRaisedException as e:
-        if e.error_index == culprit:
-            last = [line for line in e.msg.strip().splitlines() if line.strip()][-1]
-            raise DistributedError(f"rank {culprit} of {processes} failed: {last.strip()}; "
-                                   f"all ranks stopped") from None
-    except mp.ProcessExitedException:
+    except (mp.ProcessRaisedException, mp.ProcessExitedException):
         pass
+    errors = sorted((json.loads(p.read_text()), int(p.stem.split("-")[1])) for p in folder.glob("error-*.json"))
+    if errors and not killed:
+        (_, error), culprit = errors[0]
+        raise DistributedError(f"rank {culprit} of {processes} failed: {error}; all ranks stopped")
+    culprit = (killed or [i for i, code in enumerate(codes) if code not in (None, 0)])[0]
     code = codes[culprit]
-    how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
-    raise DistributedError(f"rank {culprit} of {processes} {how}; all ranks stopped "
+    why = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+    raise DistributedError(f"rank {culprit} of {processes} {why}; all ranks stopped "
                            f"(checkpoints are those of the last completed save)")
 
 
-def _culprit(codes: list[int | None]) -> int | None:
-    """The rank to blame: one killed by a signal (its peers then fail in a collective), else the first failed."""
-    failed = [i for i, c in enumerate(codes) if c not in (None, 0)]
-    killed = [i for i in failed if codes[i] < 0]
-    return (killed or failed or [None])[0]
-
-
-def _rank_main(rank: int, world: int, port: int, fn, args, result: str) -> None:
+def _rank_main(rank: int, world: int, port: int, fn, args, folder: str) -> None:
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world), LOCAL_WORLD_SIZE=str(world),
                       MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    value = fn(*args)
+    try:
+        value = fn(*args)
+    except Exception as e:
+        text = str(e).strip().splitlines()
+        report = [time.time(), f"{type(e).__name__}: {text[0] if text else ''}"]
+        (Path(folder) / f"error-{rank}.json").write_text(json.dumps(report))
+        raise
     if rank == 0:
-        Path(result).write_text(json.dumps(value))
+        (Path(folder) / "result.json").write_text(json.dumps(value))
 
 
 def _free_port() -> int:
