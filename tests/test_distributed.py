@@ -14,17 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 import cli
 from rlgo.go.rules import Rules
 from rlgo.nn.checkpoint import load_checkpoint
+from rlgo.train import value_data as vd
+from rlgo.train.batch_play import PolicyNet
 from rlgo.train.common import MetricsLogger, OptimConfig
 from rlgo.train.data.build import BuildConfig, build_dataset
 from rlgo.train.data.reader import share
 from rlgo.train.distributed import DistributedError, launch
-from rlgo.train import value_data as vd
-from rlgo.train.batch_play import PolicyNet
 from rlgo.train.sl import SLConfig, train_sl
 from rlgo.train.value import ValueConfig, train_value
 from rlgo.train.zero.buffer import ReplayBuffer
