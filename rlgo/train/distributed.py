@@ -15,11 +15,13 @@ checkpoints and metrics.
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import multiprocessing.connection
 import os
 import signal
 import socket
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -149,6 +151,7 @@ def replica(device: str = "auto", threads: int = 0) -> Iterator[Replica]:
     dist.init_process_group("nccl" if where.type == "cuda" else "gloo", init_method="env://",
                             rank=rank, world_size=world)
     yield Replica(rank, world, where)  # after an error the group dies with the process, after the error's report
+    gc.collect()  # a DDP wrapper freed after the group would join gloo's threads holding the GIL: a deadlock
     dist.destroy_process_group()
 
 
@@ -212,6 +215,9 @@ def _rank_main(rank: int, world: int, port: int, fn, args, folder: str) -> None:
         raise
     if rank == 0:
         (Path(folder) / "result.json").write_text(json.dumps(value))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)  # no interpreter teardown: torch's process-group destructors can deadlock there
 
 
 def _free_port() -> int:
