@@ -28,12 +28,10 @@ from rlgo.train.data.reader import share
 from rlgo.train.distributed import DistributedError, launch
 from rlgo.train.sl import SLConfig, train_sl
 from rlgo.train.value import ValueConfig, train_value
-from rlgo.train.zero.buffer import ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig
-from rlgo.train.zero.loop import _train_candidate, _trainer, checkpoint_path, open_run, train_candidate_rank
-from rlgo.train.zero.selfplay import PlaySettings, run_selfplay
+from rlgo.train.zero.loop import checkpoint_path, train_zero
 from tests.test_pg import tiny_net
-from tests.test_zero_search import LinearNet
+from tests.test_zero_loop import TINY
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "gnugo9"
@@ -107,26 +105,12 @@ def test_two_ranks_train_a_value_net_like_one_process(tmp_path):
     assert MetricsLogger.read(tmp_path / "two" / "metrics.csv")[-1]["epoch"] == "2"
 
 
-def _zero_run(folder: Path) -> ZeroConfig:
-    cfg = ZeroConfig(out=str(folder), size=5, komi=2.5, blocks=1, width=8, games_per_generation=6, window_games=20,
-                     steps_per_generation=4, batch_size=15, generations=1, threads=1)
-    open_run(cfg, resume=False)
-    settings = PlaySettings(5, Rules(komi=2.5), playouts=8, parallel_games=6, opening_moves=6, move_cap=30, alpha=0.4)
-    ReplayBuffer(folder / "buffer", 5, 20).add(0, run_selfplay(LinearNet(11), settings, games=6, seed=5).games)
-    return cfg
-
-
 @pytest.mark.distributed
-def test_two_ranks_train_a_zero_candidate_like_one_process(tmp_path):
-    cfg = _zero_run(tmp_path / "one")
-    trainer, _ = _trainer(cfg, tmp_path / "one", torch.device("cpu"))
-    _train_candidate(cfg, 0, trainer, ReplayBuffer(tmp_path / "one" / "buffer", 5, 20))
-    shutil.copytree(tmp_path / "one", tmp_path / "two", ignore=shutil.ignore_patterns("gen-0001.pt",
-                                                                                        "train_state.pt"))
-    launch(2, train_candidate_rank, ZeroConfig.from_dict({**cfg.to_dict(), "out": str(tmp_path / "two")}), 0)
+def test_a_zero_generation_trained_by_two_ranks_matches_one(tmp_path):
+    for name, ddp in (("one", 1), ("two", 2)):  # the same self-play games, then batches of 15 = 8 + 7
+        train_zero(ZeroConfig(out=str(tmp_path / name), **{**TINY, "batch_size": 15}, ddp=ddp))
     _same_weights(checkpoint_path(tmp_path / "one", 1), checkpoint_path(tmp_path / "two", 1))
-    steps = [torch.load(p / "train_state.pt", weights_only=True)["step"] for p in (tmp_path / "one", tmp_path / "two")]
-    assert steps == [4, 4]
+    assert [r["generation"] for r in MetricsLogger.read(tmp_path / "two" / "metrics.csv")] == ["1"]
 
 
 def _rank_pids(parent: int) -> list[int]:
