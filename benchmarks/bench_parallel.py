@@ -6,6 +6,10 @@ processes with 1 thread each (rlgo.train.distributed, global batch norm), and th
 pipeline stages with 4 micro-batches (rlgo.train.pipeline). The allreduce figures (gloo, 2 ranks) are one
 gradient-sized tensor and one 64-float tensor (the latency each global batch-norm layer pays
 twice forward and twice backward). These feed the 8-GPU estimate in docs/parallel.md.
+
+On a machine shared with other jobs the wall-clock ratios mostly measure the scheduler's share
+per process; the CPU time of all processes per sample does not, so the "from CPU time" ratios
+(2 x CPU per sample of one process / that of two) estimate the speed-up with a free core per rank.
 """
 from __future__ import annotations
 
@@ -27,6 +31,8 @@ from rlgo.train.pipeline import PipelineTrainer
 NET = NetConfig(width=64, depth=6, board_size=9)
 BATCH, MICRO = 256, 4
 OPTIM = OptimConfig(lr=0.01, warmup=0.0, schedule="constant")
+LABELS = {"1proc_1thread": "1 process, 1 thread", "1proc_2threads": "1 process, 2 threads",
+          "ddp2": "DDP, 2 processes x 1 thread", "pipeline2": f"pipeline, 2 stages x 1 thread, {MICRO} micro-batches"}
 
 
 def _data(batch: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -40,16 +46,20 @@ def _loss(out: dict[str, torch.Tensor], moves: torch.Tensor, z: torch.Tensor) ->
     return F.cross_entropy(out["policy"], moves) + F.mse_loss(out["value"], z)
 
 
-def _timed(step, rep, seconds: float) -> float:
-    """Seconds per call of `step` after a warm-up call; every rank runs the same number of calls."""
+def _timed(step, rep, seconds: float) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of all ranks together) per call of `step`, after a warm-up call;
+    every rank runs the same number of calls."""
     step()
     start = time.perf_counter()
     step()
     calls = max(3, int(rep.agree(seconds / (time.perf_counter() - start))))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for _ in range(calls):
         step()
-    return rep.agree((time.perf_counter() - start) / calls)
+    wall, cpu = time.perf_counter() - start, torch.tensor([time.process_time() - cpu], dtype=torch.float64)
+    if rep.world > 1:
+        dist.all_reduce(cpu)
+    return rep.agree(wall / calls), float(cpu[0]) / calls
 
 
 def ddp_rank(threads: int, batch: int, seconds: float) -> dict:
@@ -72,11 +82,12 @@ def _ddp(rep, batch: int, seconds: float) -> dict:
         loss.backward()
         opt.step()
 
-    figures = {"samples_per_s": batch / _timed(step, rep, seconds)}
+    wall, cpu = _timed(step, rep, seconds)
+    figures = {"samples_per_s": batch / wall, "cpu_ms_per_sample": 1e3 * cpu / batch}
     if rep.world > 1:
         grads, small = torch.zeros(count_params(model)), torch.zeros(NET.width)
-        figures["allreduce_grad_ms"] = 1e3 * _timed(lambda: dist.all_reduce(grads), rep, seconds / 4)
-        figures["allreduce_64_us"] = 1e6 * _timed(lambda: dist.all_reduce(small), rep, seconds / 4)
+        figures["allreduce_grad_ms"] = 1e3 * _timed(lambda: dist.all_reduce(grads), rep, seconds / 4)[0]
+        figures["allreduce_64_us"] = 1e6 * _timed(lambda: dist.all_reduce(small), rep, seconds / 4)[0]
     return figures
 
 
@@ -93,30 +104,33 @@ def _pipeline(rep, batch: int, seconds: float) -> dict:
     trainer = PipelineTrainer(build_model(NET), rep, OPTIM, batch, MICRO,
                               lambda out, y: _loss(out, y[:, 0].long(), y[:, 1]))
     step = lambda: trainer.step(x if rep.rank == 0 else None, target if trainer.last else None)  # noqa: E731
-    return {"samples_per_s": batch / _timed(step, rep, seconds)}
+    wall, cpu = _timed(step, rep, seconds)
+    return {"samples_per_s": batch / wall, "cpu_ms_per_sample": 1e3 * cpu / batch}
 
 
 def run(quick: bool = False) -> dict:
     """Measure side by side, print a table, return the figures."""
     seconds, batch = (1.0, 32) if quick else (20.0, BATCH)
-    one = launch(1, ddp_rank, 1, batch, seconds)["samples_per_s"]
-    threads2 = launch(1, ddp_rank, 2, batch, seconds)["samples_per_s"]
-    two = launch(2, ddp_rank, 1, batch, seconds)
-    pipe = launch(2, pipeline_rank, batch, seconds)["samples_per_s"]
-    figures = {"train_1proc_1thread_per_s": one, "train_1proc_2threads_per_s": threads2,
-               "train_ddp2_per_s": two["samples_per_s"], "ddp2_speedup": two["samples_per_s"] / one,
-               "train_pipeline2_per_s": pipe, "pipeline2_speedup": pipe / one,
-               "grad_mbytes": count_params(build_model(NET)) * 4 / 1e6,
-               "allreduce_grad_ms": two["allreduce_grad_ms"], "allreduce_64_us": two["allreduce_64_us"]}
-    rows = [("train_1proc_1thread_per_s", "1 process, 1 thread: samples/s", "{:,.0f}"),
-            ("train_1proc_2threads_per_s", "1 process, 2 threads: samples/s", "{:,.0f}"),
-            ("train_ddp2_per_s", "DDP, 2 processes x 1 thread: samples/s", "{:,.0f}"),
-            ("ddp2_speedup", "DDP 2 / 1 process", "{:.2f}x"),
-            ("train_pipeline2_per_s", f"pipeline, 2 stages x 1 thread, {MICRO} micro-batches: samples/s", "{:,.0f}"),
-            ("pipeline2_speedup", "pipeline 2 / 1 process", "{:.2f}x"),
-            ("grad_mbytes", "gradient size (MB, float32)", "{:.2f}"),
-            ("allreduce_grad_ms", "gloo allreduce of the gradient, 2 ranks (ms)", "{:.2f}"),
-            ("allreduce_64_us", "gloo allreduce of 64 floats, 2 ranks (us)", "{:.0f}")]
+    runs = {"1proc_1thread": launch(1, ddp_rank, 1, batch, seconds),
+            "1proc_2threads": launch(1, ddp_rank, 2, batch, seconds),
+            "ddp2": launch(2, ddp_rank, 1, batch, seconds), "pipeline2": launch(2, pipeline_rank, batch, seconds)}
+    figures = {f"train_{name}_per_s": r["samples_per_s"] for name, r in runs.items()}
+    figures.update({f"cpu_ms_per_sample_{name}": r["cpu_ms_per_sample"] for name, r in runs.items()})
+    one = runs["1proc_1thread"]
+    for name in ("ddp2", "pipeline2"):
+        figures[f"{name}_speedup"] = runs[name]["samples_per_s"] / one["samples_per_s"]
+        figures[f"{name}_speedup_own_cores"] = 2 * one["cpu_ms_per_sample"] / runs[name]["cpu_ms_per_sample"]
+    figures.update(grad_mbytes=count_params(build_model(NET)) * 4 / 1e6,
+                   allreduce_grad_ms=runs["ddp2"]["allreduce_grad_ms"], allreduce_64_us=runs["ddp2"]["allreduce_64_us"])
+    rows = [(f"train_{name}_per_s", f"{label}: samples/s", "{:,.0f}") for name, label in LABELS.items()]
+    rows += [(f"cpu_ms_per_sample_{name}", f"{label}: CPU ms per sample", "{:.2f}") for name, label in LABELS.items()]
+    rows += [("ddp2_speedup", "DDP 2 / 1 process, wall clock", "{:.2f}x"),
+             ("ddp2_speedup_own_cores", "DDP 2 / 1 process, from CPU time (a free core per rank)", "{:.2f}x"),
+             ("pipeline2_speedup", "pipeline 2 / 1 process, wall clock", "{:.2f}x"),
+             ("pipeline2_speedup_own_cores", "pipeline 2 / 1 process, from CPU time", "{:.2f}x"),
+             ("grad_mbytes", "gradient size (MB, float32)", "{:.2f}"),
+             ("allreduce_grad_ms", "gloo allreduce of the gradient, 2 ranks (ms)", "{:.2f}"),
+             ("allreduce_64_us", "gloo allreduce of 64 floats, 2 ranks (us)", "{:.0f}")]
     Console().print(figure_table(f"parallel training: {NET.name} 9x9, global batch {batch}, CPU, "
                                  f"torch {torch.__version__}", rows, figures))
     return figures

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from rlgo.nn.model import NetConfig, build_model
-from rlgo.train.common import OptimConfig, TrainError
+from rlgo.train.common import OptimConfig, TrainError, make_optimizer
 from rlgo.train.distributed import launch, replica
 from rlgo.train.pipeline import PipelineTrainer, split_stages
 
@@ -64,8 +64,7 @@ def _rank() -> None:
         torch.manual_seed(0)
         model = build_model(CFG).train()
         ref = copy.deepcopy(model)
-        ref_opt = torch.optim.SGD(ref.parameters(), lr=OPTIM.lr, momentum=OPTIM.momentum, nesterov=True,
-                                  weight_decay=OPTIM.weight_decay)
+        ref_opt = make_optimizer(ref.parameters(), OPTIM)
         trainer = PipelineTrainer(model, rep, OPTIM, BATCH, MICRO, _loss)
         mine = {id(p) for p in trainer.stage.parameters()}
         for step in range(STEPS):
@@ -75,20 +74,16 @@ def _rank() -> None:
             out = trainer.step(planes if rep.rank == 0 else None, target if trainer.last else None)
             if trainer.last:
                 torch.testing.assert_close({k: v.detach() for k, v in out.items()}, expected)
-            pairs = [(n, p, dict(ref.named_parameters())[n]) for n, p in model.named_parameters() if id(p) in mine]
-            assert pairs
-            for name, p, q in pairs:
-                torch.testing.assert_close(p.grad, q.grad, msg=name)
+            reference = dict(ref.named_parameters())
+            for name, p in model.named_parameters():
+                if id(p) in mine:
+                    torch.testing.assert_close(p.grad, reference[name].grad, msg=name)
             ref_opt.step()
-        stage_state = {n: t for n, t in model.state_dict().items() if not n.startswith("heads") or trainer.last}
-        for name in stage_state:  # weights and batch-norm running statistics of this rank's blocks
-            owned = any(name.startswith(prefix) for prefix in _prefixes(model, mine))
-            if owned:
-                torch.testing.assert_close(stage_state[name], ref.state_dict()[name], msg=name)
-
-
-def _prefixes(model, mine):
-    return {n.rsplit(".", 1)[0] for n, p in model.named_parameters() if id(p) in mine}
+        owned = {n.rsplit(".", 1)[0] for n, p in model.named_parameters() if id(p) in mine}
+        expected_state = ref.state_dict()
+        for name, tensor in model.state_dict().items():  # weights and batch-norm statistics of this rank's blocks
+            if name.rsplit(".", 1)[0] in owned:
+                torch.testing.assert_close(tensor, expected_state[name], msg=name)
 
 
 @pytest.mark.distributed
