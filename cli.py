@@ -17,7 +17,7 @@ COMMANDS = {
     "train": "train networks: sl, pg, value, zero",
     "tournament": "rate agents: round-robin or gauntlet, Elo with 95%% intervals",
     "plot": "PNG figures of a training run's metrics (losses, Elo, speed, resignations)",
-    "bench": "speed benchmarks (board, search, nn, features, data, pg, zero)",
+    "bench": "speed benchmarks (board, search, nn, features, data, pg, zero, parallel)",
 }
 """Subcommand modules under rlgo.commands with their one-line summaries, in help order."""
 

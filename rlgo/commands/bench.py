@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rlgo.commands import CommandError
 
-SUITES = ("board", "search", "nn", "features", "data", "pg", "zero")
+SUITES = ("board", "search", "nn", "features", "data", "pg", "zero", "parallel")
 """Benchmarks by name: each is benchmarks/bench_<name>.py with run(quick=False) -> dict."""
 ROOT = Path(__file__).resolve().parents[2]
 """The checkout holding benchmarks/ (it is not installed with the package)."""
@@ -23,7 +23,8 @@ examples:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "bench", help="speed benchmarks (board, search, nn, features, data, pg, zero)", description="Run speed benchmarks.",
+        "bench", help="speed benchmarks (board, search, nn, features, data, pg, zero, parallel)",
+        description="Run speed benchmarks.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suite", nargs="?", choices=SUITES + ("all",), default="all",
                         help="which benchmark (default: all)")

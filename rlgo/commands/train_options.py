@@ -7,6 +7,12 @@ from rlgo.commands import positive_float, positive_int
 from rlgo.train.common import OPTIMIZERS, SCHEDULES
 
 
+def add_ddp_option(p: argparse.ArgumentParser) -> None:
+    """Add --ddp N (rlgo.train.distributed.launch)."""
+    p.add_argument("--ddp", type=positive_int, default=1, metavar="N",
+                   help="data-parallel training in N local processes, torch.distributed DDP (default: 1)")
+
+
 def add_net_and_optim_options(p: argparse.ArgumentParser, *, blocks: int, width: int, epochs: int,
                               batch_size: int, lr: float) -> None:
     """Add --backbone --blocks --width --features --epochs --batch-size --optimizer --lr --weight-decay --schedule."""

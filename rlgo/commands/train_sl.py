@@ -4,8 +4,9 @@ from __future__ import annotations
 import argparse
 
 from rlgo.commands import add_config_option, add_options, next_steps, positive_float, positive_int, run_folder
-from rlgo.commands.train_options import add_net_and_optim_options
+from rlgo.commands.train_options import add_ddp_option, add_net_and_optim_options
 from rlgo.train.common import OptimConfig
+from rlgo.train.distributed import launch
 from rlgo.train.sl import SLConfig, train_sl
 
 ROLLOUT_EPILOG = """\
@@ -40,6 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
     p.add_argument("--init", default="", metavar="CKPT",
                    help="start from this checkpoint's weights, trained on any board size (default: random)")
+    add_ddp_option(p)
     add_options(p, "device", "seed", "resume", device="auto")
     add_config_option(p)
     r = subparsers.add_parser("rollout", help="fast rollout policy from expert moves",
@@ -62,7 +64,7 @@ def run(args) -> int:
                    value_weight=args.value_weight, time_budget=args.time_budget * 60.0,
                    symmetries=not args.no_symmetries, device=args.device, seed=args.seed or 0,
                    threads=args.threads, init=args.init)
-    row = train_sl(cfg, resume=resume)
+    row = launch(args.ddp, train_sl, cfg, resume)
     print(f"{out}: epoch {row.get('epoch')}, val top-1 {row.get('val_top1', float('nan')):.3f}, "
           f"top-5 {row.get('val_top5', float('nan')):.3f}; checkpoints {out}/best.pt, {out}/last.pt")
     print(next_steps(f"rlgo play --agent policy:ckpt={out}/best.pt", f"rlgo train pg --sl {out}/best.pt --out RUN",

@@ -5,7 +5,7 @@ import argparse
 
 from rlgo.commands import add_config_option, add_options, next_steps, positive_float, positive_int, rules_from_args, \
     run_folder
-from rlgo.commands.train_options import add_net_and_optim_options
+from rlgo.commands.train_options import add_ddp_option, add_net_and_optim_options
 from rlgo.train.common import OptimConfig
 
 EPILOG = """\
@@ -41,6 +41,7 @@ def register(subparsers) -> None:
     p.add_argument("--rollout", metavar="NPZ", default=None,
                    help="trained rollout policy for --eval-rollouts (default: uniform random playouts)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's)")
+    add_ddp_option(p)
     add_options(p, "komi", "rules", "device", "seed", "resume")
     add_config_option(p)
 
@@ -48,6 +49,7 @@ def register(subparsers) -> None:
 def run(args) -> int:
     from rich.console import Console
 
+    from rlgo.train.distributed import launch
     from rlgo.train.value import ValueConfig, evaluate_run, train_value
     from rlgo.train.value_data import generate_data
 
@@ -61,7 +63,7 @@ def run(args) -> int:
     cfg = ValueConfig(data=str(data), out=str(out), backbone=args.backbone, blocks=args.blocks, width=args.width,
                       feature_set=args.features, epochs=args.epochs, batch_size=args.batch_size, optim=optim,
                       val_fraction=args.val_fraction, device=args.device, seed=args.seed or 0, threads=args.threads)
-    row = train_value(cfg, resume=resume, console=console)
+    row = launch(args.ddp, train_value, cfg, resume)
     print(f"{out}: epoch {row.get('epoch')}, validation MSE {row.get('val_mse', float('nan')):.4f} "
           f"(constant {row.get('val_mse_constant', float('nan')):.4f}); checkpoints {out}/best.pt, {out}/last.pt")
     if args.eval_rollouts > 0:

@@ -63,6 +63,7 @@ _FIELDS = [
     ("hours", positive_float, "stop after this many hours (resume continues)"),
     ("sgf_per_generation", int, "self-play games saved as SGF per generation"),
     ("threads", int, "torch threads of the main process (0: torch's default)"),
+    ("ddp", positive_int, "training processes, torch.distributed DDP (1: in the main process)"),
 ]
 _OPTIM = [("optimizer", str, f"optimizer: {', '.join(OPTIMIZERS)}"), ("lr", positive_float, "learning rate"),
           ("momentum", float, "SGD momentum / AdamW beta1"), ("weight_decay", float, "L2 weight decay"),

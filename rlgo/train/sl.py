@@ -22,9 +22,9 @@ from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet, NetConfig, build_model
 from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.train.common import (Cadence, MetricsLogger, OptimConfig, TrainError, existing_run_error,
-                               load_training_state, lr_at, make_optimizer, progress_bar, save_training_state,
-                               select_device, set_lr)
+                               load_training_state, lr_at, make_optimizer, progress_bar, save_training_state, set_lr)
 from rlgo.train.data.reader import Batch, ShardReader
+from rlgo.train.distributed import Replica, replica
 
 LAST, BEST, STATE = "last.pt", "best.pt", "train_state.pt"
 
@@ -105,13 +105,13 @@ def net_config(cfg: SLConfig, size: int) -> NetConfig:
 
 
 class _Run:
-    """The mutable state of one run (model, optimizer, counters, logs)."""
+    """The mutable state of one run (model, optimizer, counters, logs) in one replica; rank 0 writes."""
 
-    def __init__(self, cfg: SLConfig, resume: bool):
-        self.cfg = cfg
+    def __init__(self, cfg: SLConfig, resume: bool, rep: Replica):
+        self.cfg, self.replica = cfg, rep
         self.out = Path(cfg.out)
         self.out.mkdir(parents=True, exist_ok=True)
-        self.device = select_device(cfg.device)
+        self.device = rep.device
         self.train = ShardReader(cfg.data, "train", cfg.feature_set)
         self.val = ShardReader(cfg.data, "val", cfg.feature_set)
         if self.train.positions == 0:
@@ -139,9 +139,11 @@ class _Run:
                 init_from_checkpoint(self.model, cfg.init)
             self.model.to(self.device).train()
             self.optimizer = make_optimizer(self.model.parameters(), cfg.optim)
-        self.metrics = MetricsLogger(self.out, "metrics", resume_step=self.step if resume else None)
-        self.trainlog = MetricsLogger(self.out, "train", resume_step=self.step if resume else None,
-                                      tensorboard=False)
+        self.net = rep.wrap(self.model)
+        if rep.main:
+            self.metrics = MetricsLogger(self.out, "metrics", resume_step=self.step if resume else None)
+            self.trainlog = MetricsLogger(self.out, "train", resume_step=self.step if resume else None,
+                                          tensorboard=False)
 
     def progress(self) -> float:
         """Share of the run done, by steps or by the time budget, whichever is further."""
@@ -152,23 +154,27 @@ class _Run:
         """One optimizer step; returns (policy loss, top-1 accuracy) of the batch."""
         set_lr(self.optimizer, lr_at(self.cfg.optim, self.progress()))
         x, moves, z = _tensors(batch, self.device)
-        out = self.model(x)
+        out = self.net(x)
         loss = F.cross_entropy(out["policy"], moves)
         total = loss + self.cfg.value_weight * F.mse_loss(out["value"], z) if self.cfg.value_weight else loss
         self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
+        self.replica.scaled(total, len(moves)).backward()
         self.optimizer.step()
         self.step += 1
         return loss.item(), (out["policy"].argmax(1) == moves).float().mean().item()
 
     def save(self, metrics: dict[str, float] | None = None) -> None:
-        """Write last.pt and train_state.pt (weights first: a crash between leaves the older state)."""
+        """Write last.pt and train_state.pt (weights first: a crash between leaves the older state); rank 0 only."""
+        if not self.replica.main:
+            return
         save_checkpoint(self.out / LAST, self.model, self.step, metrics)
         save_training_state(self.out / STATE, self.optimizer, step=self.step, elapsed=self.elapsed,
                             best=self.best, config=_plain(dataclasses.asdict(self.cfg)))
 
     def end_epoch(self, epoch: int, train_loss: float, train_top1: float) -> dict[str, float]:
-        """Validate, log a metrics row, save last.pt (and best.pt when top-1 improved)."""
+        """Validate, log a metrics row, save last.pt (and best.pt when top-1 improved); rank 0 only."""
+        if not self.replica.main:
+            return {}
         result = evaluate(self.model, self.val, self.device) if self.val.positions else {}
         row = {"epoch": epoch, "elapsed_s": self.elapsed, "lr": self.optimizer.param_groups[0]["lr"],
                "train_loss": train_loss, "train_top1": train_top1,
@@ -187,12 +193,17 @@ def _plain(d: dict) -> dict:
 
 
 def train_sl(cfg: SLConfig, resume: bool = False, console: Console | None = None) -> dict[str, float]:
-    """Run (or continue) supervised training; returns the last metrics row."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    run = _Run(cfg, resume)
+    """Run (or continue) supervised training, as one rank of a distributed job when in one
+    (rlgo.train.distributed); returns the last metrics row (empty on ranks other than 0)."""
+    with replica(cfg.device, cfg.threads) as rep:
+        return _train_sl(cfg, resume, console if rep.main else Console(quiet=True), rep)
+
+
+def _train_sl(cfg: SLConfig, resume: bool, console: Console | None, rep: Replica) -> dict[str, float]:
+    run = _Run(cfg, resume, rep)
     console = console or Console(stderr=True)
-    console.print(run.metrics.tensorboard_note())
+    if rep.main:
+        console.print(run.metrics.tensorboard_note())
     cadence = Cadence(seconds=cfg.checkpoint_seconds)
     row: dict[str, float] = {}
     start_epoch = run.step // run.steps_per_epoch
@@ -203,19 +214,21 @@ def train_sl(cfg: SLConfig, resume: bool = False, console: Console | None = None
             skip = run.step - epoch * run.steps_per_epoch
             t_prev = time.perf_counter()
             for batch in run.train.batches(cfg.batch_size, np.random.default_rng([cfg.seed, epoch]),
-                                           cfg.symmetries, skip=skip):
+                                           cfg.symmetries, skip=skip, part=rep.part):
                 loss, acc = run.train_step(batch)
                 now = time.perf_counter()
                 run.elapsed += now - t_prev  # data reading included, validation not
+                if cfg.time_budget:
+                    run.elapsed = rep.agree(run.elapsed)  # the schedule and the stop must match on every rank
                 t_prev = now
                 losses.append(loss)
                 accs.append(acc)
-                if run.step % cfg.log_every == 0:
+                if rep.main and run.step % cfg.log_every == 0:
                     run.trainlog.log(run.step, loss=float(np.mean(losses[-cfg.log_every:])),
                                      top1=float(np.mean(accs[-cfg.log_every:])), elapsed_s=run.elapsed,
                                      lr=run.optimizer.param_groups[0]["lr"])
                 bar.update(task, completed=run.step, info=f"epoch {epoch + 1} loss {loss:.3f}")
-                if cadence.due(run.step):
+                if rep.main and cadence.due(run.step):
                     run.save()
                 if cfg.time_budget and run.elapsed >= cfg.time_budget:
                     break
@@ -224,7 +237,8 @@ def train_sl(cfg: SLConfig, resume: bool = False, console: Console | None = None
             bar.console.print(_summary(row))
             if cfg.time_budget and run.elapsed >= cfg.time_budget:
                 break
-    run.metrics.close()
+    if rep.main:
+        run.metrics.close()
     return row
 
 

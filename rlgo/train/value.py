@@ -23,7 +23,9 @@ from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet, NetConfig, build_model
 from rlgo.search.evaluator import RolloutPolicy, encode_planes
 from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, existing_run_error, load_training_state, lr_at,
-                               make_optimizer, progress_bar, save_training_state, select_device, set_lr)
+                               make_optimizer, progress_bar, save_training_state, set_lr)
+from rlgo.train.data.reader import share
+from rlgo.train.distributed import Replica, replica
 from rlgo.train.value_data import load_samples
 
 LAST, BEST, STATE = "last.pt", "best.pt", "train_state.pt"
@@ -92,8 +94,7 @@ def split(count: int, val_fraction: float) -> tuple[np.ndarray, np.ndarray]:
     return np.arange(count - held), np.arange(count - held, count)
 
 
-def _augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    ks = rng.integers(NUM_SYMMETRIES, size=len(x))
+def _augment(x: np.ndarray, ks: np.ndarray) -> np.ndarray:
     out = np.empty_like(x)
     for k in np.unique(ks):
         out[ks == k] = apply_planes(x[ks == k], int(k))
@@ -101,11 +102,15 @@ def _augment(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def train_value(cfg: ValueConfig, resume: bool = False, console: Console | None = None) -> dict[str, float]:
-    """Train (or continue training) a value net on `cfg.data`; returns the last metrics row."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
+    """Train (or continue training) a value net on `cfg.data`, as one rank of a distributed job when in one
+    (rlgo.train.distributed); returns the last metrics row (empty on ranks other than 0)."""
+    with replica(cfg.device, cfg.threads) as rep:
+        return _train_value(cfg, resume, console if rep.main else Console(quiet=True), rep)
+
+
+def _train_value(cfg: ValueConfig, resume: bool, console: Console | None, rep: Replica) -> dict[str, float]:
     out = Path(cfg.out)
-    device = select_device(cfg.device)
+    device = rep.device
     samples = load_samples(cfg.data)
     planes, z = encode_samples(samples, cfg.feature_set), samples["z"]
     train, val = split(len(z), cfg.val_fraction)
@@ -126,13 +131,15 @@ def train_value(cfg: ValueConfig, resume: bool = False, console: Console | None 
         torch.manual_seed(cfg.seed)
         model = build_model(net).to(device)
         optimizer = make_optimizer(model.parameters(), cfg.optim)
-    metrics = MetricsLogger(out, "metrics", resume_step=epoch if resume else None)
+    replicated = rep.wrap(model)
+    metrics = MetricsLogger(out, "metrics", resume_step=epoch if resume else None) if rep.main else None
     steps = math.ceil(len(train) / cfg.batch_size)
     row: dict[str, float] = {}
     x_val, z_val = planes[val], z[val]
     const = float(z[train].mean())
     console = console or Console(stderr=True)
-    console.print(metrics.tensorboard_note())
+    if metrics is not None:
+        console.print(metrics.tensorboard_note())
     with progress_bar(console) as bar:
         task = bar.add_task("train value", total=cfg.epochs, completed=epoch, info="")
         while epoch < cfg.epochs:
@@ -143,13 +150,19 @@ def train_value(cfg: ValueConfig, resume: bool = False, console: Console | None 
             for s in range(steps):
                 set_lr(optimizer, lr_at(cfg.optim, (epoch * steps + s) / (cfg.epochs * steps)))
                 idx = order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
-                x = _augment(planes[idx], rng) if cfg.symmetries else planes[idx]
-                loss = F.mse_loss(model(torch.from_numpy(x).to(device))["value"], torch.from_numpy(z[idx]).to(device))
+                ks = rng.integers(NUM_SYMMETRIES, size=len(idx)) if cfg.symmetries else None
+                mine = share(len(idx), *rep.part)
+                idx = idx[mine]
+                x = _augment(planes[idx], ks[mine]) if cfg.symmetries else planes[idx]
+                pred = replicated(torch.from_numpy(x).to(device))
+                loss = F.mse_loss(pred["value"], torch.from_numpy(z[idx]).to(device))
                 optimizer.zero_grad(set_to_none=True)
-                loss.backward()
+                rep.scaled(loss, len(idx)).backward()
                 optimizer.step()
                 losses.append(loss.item())
             epoch += 1
+            if not rep.main:
+                continue
             val_mse = float(np.mean((predict_values(model, x_val, device) - z_val) ** 2))
             row = {"epoch": epoch, "train_mse": float(np.mean(losses)), "val_mse": val_mse,
                    "val_mse_constant": float(np.mean((const - z_val) ** 2)), "seconds": time.perf_counter() - start}
@@ -161,7 +174,8 @@ def train_value(cfg: ValueConfig, resume: bool = False, console: Console | None 
             save_training_state(out / STATE, optimizer, epoch=epoch, best=best)
             bar.update(task, completed=epoch, info=f"train {row['train_mse']:.3f} val {val_mse:.3f} "
                                                    f"(constant {row['val_mse_constant']:.3f})")
-    metrics.close()
+    if metrics is not None:
+        metrics.close()
     return row
 
 

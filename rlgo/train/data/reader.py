@@ -86,10 +86,21 @@ class PositionEncoder:
         return out
 
 
+def share(count: int, rank: int, world: int) -> slice:
+    """Rank `rank`'s contiguous share of `count` items split among `world` ranks (sizes differ by at most one)."""
+    q, r = divmod(count, world)
+    start = rank * q + min(rank, r)
+    return slice(start, start + q + (rank < r))
+
+
 def augment(planes: np.ndarray, moves: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Apply an independent random symmetry to each sample (planes [B, C, N, N], moves [B])."""
+    return apply_symmetries(planes, moves, rng.integers(symmetry.NUM_SYMMETRIES, size=len(moves)))
+
+
+def apply_symmetries(planes: np.ndarray, moves: np.ndarray, ks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sample i in symmetry ks[i] (planes [B, C, N, N], moves [B], ks int [B])."""
     n = planes.shape[-1]
-    ks = rng.integers(symmetry.NUM_SYMMETRIES, size=len(moves))
     table = symmetry.point_table(n)
     planes, moves = planes.copy(), table[ks, moves]
     for k in range(1, symmetry.NUM_SYMMETRIES):
@@ -118,11 +129,13 @@ class ShardReader:
         return {k: np.concatenate([p[k] for p in parts]) for k in FIELDS}
 
     def batches(self, batch_size: int, rng: np.random.Generator | None = None, symmetries: bool = True,
-                drop_last: bool = False, skip: int = 0) -> Iterator[Batch]:
+                drop_last: bool = False, skip: int = 0, part: tuple[int, int] = (0, 1)) -> Iterator[Batch]:
         """One pass over the split; shuffled (shards and positions) when `rng` is given.
 
         The first `skip` batches are passed over without being encoded (resuming an epoch
-        with the same rng seed gives the remaining batches of the same order).
+        with the same rng seed gives the remaining batches of the same order). With
+        `part` = (rank, world) each batch holds only that rank's `share` of the batch
+        of `batch_size` (distributed training: the ranks' parts make up the whole).
         """
         order = list(self.files)
         sym_seed = None
@@ -138,12 +151,17 @@ class ShardReader:
                 count += 1
                 if count > skip:  # symmetries seeded per batch, so skipping changes nothing after
                     sym_rng = None if sym_seed is None else np.random.default_rng([sym_seed, count])
-                    yield self.batch(data, index[s:s + batch_size], sym_rng)
+                    yield self.batch(data, index[s:s + batch_size], sym_rng, part)
 
-    def batch(self, data: dict[str, np.ndarray], index: np.ndarray, rng: np.random.Generator | None) -> Batch:
-        """Encode the samples `index` of loaded shard data (random symmetries when `rng` is given)."""
+    def batch(self, data: dict[str, np.ndarray], index: np.ndarray, rng: np.random.Generator | None,
+              part: tuple[int, int] = (0, 1)) -> Batch:
+        """Encode the samples `index` of loaded shard data, or the (rank, world) `part` of them
+        (random symmetries when `rng` is given, drawn for all of `index`)."""
+        ks = rng.integers(symmetry.NUM_SYMMETRIES, size=len(index)) if rng is not None else None
+        mine = share(len(index), *part)
+        index = index[mine]
         planes = self.encoder(data, index)
         moves = data["move"][index].astype(np.int64)
-        if rng is not None:
-            planes, moves = augment(planes, moves, rng)
+        if ks is not None:
+            planes, moves = apply_symmetries(planes, moves, ks[mine])
         return Batch(planes, moves, data["outcome"][index].astype(np.float32))

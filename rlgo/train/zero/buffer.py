@@ -35,7 +35,7 @@ import numpy as np
 from rlgo.atomic import atomic_write, remove_stale_temps
 from rlgo.go import symmetry
 from rlgo.go.state import BLACK
-from rlgo.train.data.reader import PositionEncoder
+from rlgo.train.data.reader import PositionEncoder, share
 from rlgo.train.data.shards import ShardError
 from rlgo.train.zero.selfplay import SelfPlayGame
 
@@ -209,18 +209,23 @@ class ReplayBuffer:
         return out
 
     # ----------------------------------------------------------------- sampling
-    def sample(self, batch_size: int, rng: np.random.Generator, symmetries: bool = True) -> ZeroBatch:
-        """`batch_size` positions drawn uniformly (with replacement) from the window, each in a random symmetry."""
+    def sample(self, batch_size: int, rng: np.random.Generator, symmetries: bool = True,
+               part: tuple[int, int] = (0, 1)) -> ZeroBatch:
+        """`batch_size` positions drawn uniformly (with replacement) from the window, each in a random symmetry;
+        with `part` = (rank, world) only that rank's `share` of them (the draws are those of the whole batch)."""
         data = self.window()
         if not data or len(data["to_play"]) == 0:
             raise ShardError(f"replay buffer {str(self.folder)!r} has no positions to sample")
         index = rng.integers(len(data["to_play"]), size=batch_size)
+        ks = rng.integers(symmetry.NUM_SYMMETRIES, size=batch_size) if symmetries else None
+        mine = share(batch_size, *part)
+        index = index[mine]
         n = self.size
         planes = self.encoder(data, index)
         policy = data["policy"][index].astype(np.float32)
         ownership = data["ownership"][index].astype(np.float32).reshape(-1, n, n)
-        if symmetries:
-            ks = rng.integers(symmetry.NUM_SYMMETRIES, size=batch_size)
+        if ks is not None:
+            ks = ks[mine]
             for k in range(1, symmetry.NUM_SYMMETRIES):
                 sel = ks == k
                 if sel.any():

@@ -128,6 +128,8 @@ class ZeroConfig:
     """Torch device of training (self-play workers evaluate on the CPU)."""
     threads: int = 0
     """Torch threads of the main process (0: torch's default); workers use 1 each."""
+    ddp: int = 1
+    """Training processes (torch.distributed DDP, rlgo.train.distributed); 1: train in the main process."""
 
     def __post_init__(self):
         def bad(name: str, rule: str):
@@ -142,7 +144,7 @@ class ZeroConfig:
         if rules.scoring != "area":
             bad("rules", "must score by area (self-play games are counted Tromp-Taylor style)")
         for name in ("blocks", "width", "games_per_generation", "playouts", "leaves_per_game", "parallel_games",
-                     "window_games", "steps_per_generation", "batch_size", "gate_games", "generations"):
+                     "window_games", "steps_per_generation", "batch_size", "gate_games", "generations", "ddp"):
             if not getattr(self, name) > 0:
                 bad(name, "must be > 0")
         for name in ("fast_playouts", "max_moves", "workers", "gate_playouts", "sgf_per_generation", "threads",

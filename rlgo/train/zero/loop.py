@@ -36,6 +36,7 @@ from rlgo.nn.model import build_model
 from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.procs import RunLock
 from rlgo.train.common import MetricsLogger, TrainError, select_device
+from rlgo.train.distributed import Replica, launch, replica
 from rlgo.train.zero.buffer import ReplayBuffer, calibrate_resign, false_positive_rate
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
 from rlgo.train.zero.display import Dashboard, generation_line, remaining_time, summary_table
@@ -47,7 +48,7 @@ from rlgo.train.zero.storage import BEST, RunFileError, read_best, read_json, wr
 from rlgo.train.zero.trainer import Trainer
 
 CONFIG, STATE, TRAIN_STATE = "config.json", "state.json", "train_state.pt"
-RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation")
+RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation", "ddp")
 """ZeroConfig fields that `--resume` may change; the others must match the stored config."""
 
 
@@ -157,7 +158,6 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
         while state.generation < cfg.generations and time.monotonic() < deadline:
             g = state.generation
             n = g + 1  # the generation under way (module docstring)
-            rng = np.random.default_rng([cfg.seed, g])
 
             # 1. Self-play: the best network plays games_per_generation games into the replay buffer.
             if state.phase == "selfplay":
@@ -192,14 +192,13 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
             if state.phase == "train" and time.monotonic() < deadline:
                 if trained != n:  # a kill after saving the candidate must not train it twice
                     show.phase(f"gen {n}/{cfg.generations} train", cfg.steps_per_generation)
-                    start = time.perf_counter()
-                    losses = trainer.train(buffer, cfg.steps_per_generation, cfg.batch_size, rng,
-                                           lambda i, l: show.update(i, f"loss {l['loss']:.3f}"))
-                    losses["train_samples_per_s"] = cfg.steps_per_generation * cfg.batch_size / (
-                        time.perf_counter() - start)
-                    save_checkpoint(checkpoint_path(run, n), trainer.model, trainer.step, losses)
-                    trainer.save(run / TRAIN_STATE, n)
-                    trained = n
+                    if cfg.ddp > 1:
+                        launch(cfg.ddp, train_candidate_rank, cfg, g)
+                        trainer, trained = _trainer(cfg, run, device)
+                    else:
+                        _train_candidate(cfg, g, trainer, buffer,
+                                         lambda i, losses: show.update(i, f"loss {losses['loss']:.3f}"))
+                        trained = n
                 state.phase = "gate"
                 save_state()
 
@@ -239,7 +238,27 @@ def _seed(base: int, generation: int, index: int) -> int:
     return int(np.random.SeedSequence([base, generation, index]).generate_state(1)[0])
 
 
-def _trainer(cfg: ZeroConfig, run: Path, device: torch.device) -> tuple[Trainer, int]:
+def _train_candidate(cfg: ZeroConfig, g: int, trainer: Trainer, buffer: ReplayBuffer, on_step=None) -> None:
+    """Train candidate g + 1 (steps_per_generation steps on the window); rank 0 saves it and the trainer state."""
+    run = Path(cfg.out)
+    start = time.perf_counter()
+    losses = trainer.train(buffer, cfg.steps_per_generation, cfg.batch_size, np.random.default_rng([cfg.seed, g]),
+                           on_step)
+    losses["train_samples_per_s"] = cfg.steps_per_generation * cfg.batch_size / (time.perf_counter() - start)
+    if trainer.replica.main:
+        save_checkpoint(checkpoint_path(run, g + 1), trainer.model, trainer.step, losses)
+        trainer.save(run / TRAIN_STATE, g + 1)
+
+
+def train_candidate_rank(cfg: ZeroConfig, g: int) -> None:
+    """One rank of the --ddp training of candidate g + 1 (rlgo.train.distributed.launch)."""
+    run = Path(cfg.out)
+    with replica(cfg.device, cfg.threads) as rep:
+        trainer, _ = _trainer(cfg, run, rep.device, rep)
+        _train_candidate(cfg, g, trainer, ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.feature_set))
+
+
+def _trainer(cfg: ZeroConfig, run: Path, device: torch.device, rep: Replica | None = None) -> tuple[Trainer, int]:
     """The network under training and the generation whose checkpoint holds its weights."""
     generation = 0
     if (run / TRAIN_STATE).exists():
@@ -255,7 +274,7 @@ def _trainer(cfg: ZeroConfig, run: Path, device: torch.device) -> tuple[Trainer,
         raise CheckpointError(f"{checkpoint_path(run, generation)} holds {meta.config.name}, the run is "
                               f"{cfg.net_config().name}")
     trainer = Trainer(model, cfg.optim, cfg.generations * cfg.steps_per_generation, device, cfg.value_weight,
-                      cfg.aux_weight)
+                      cfg.aux_weight, replica=rep)
     if (run / TRAIN_STATE).exists():
         trainer.load(run / TRAIN_STATE)
     return trainer, generation

@@ -9,6 +9,7 @@ import torch.nn.functional as F
 
 from rlgo.nn.model import GoNet
 from rlgo.train.common import OptimConfig, load_training_state, lr_at, make_optimizer, save_training_state, set_lr
+from rlgo.train.distributed import Replica
 from rlgo.train.zero.buffer import ReplayBuffer, ZeroBatch
 
 LOSS_NAMES = ("loss", "policy_loss", "value_loss", "ownership_loss", "score_loss")
@@ -37,12 +38,17 @@ def zero_loss(out: dict[str, torch.Tensor], batch: dict[str, torch.Tensor], valu
 
 
 class Trainer:
-    """Continues training one network across generations (AlphaGo Zero trains the latest net, gated or not)."""
+    """Continues training one network across generations (AlphaGo Zero trains the latest net, gated or not).
+
+    With a `replica` of a distributed job it trains its share of each batch (rlgo.train.distributed).
+    """
 
     def __init__(self, model: GoNet, optim: OptimConfig, total_steps: int, device: torch.device,
-                 value_weight: float = 1.0, aux_weight: float = 0.5, step: int = 0):
-        self.model = model.to(device).train()
-        self.optim_cfg, self.total_steps, self.device = optim, total_steps, device
+                 value_weight: float = 1.0, aux_weight: float = 0.5, step: int = 0, replica: Replica | None = None):
+        self.replica = replica or Replica(device=device)
+        self.model = model.to(self.replica.device).train()
+        self.net = self.replica.wrap(self.model)
+        self.optim_cfg, self.total_steps, self.device = optim, total_steps, self.replica.device
         self.value_weight, self.aux_weight = value_weight, aux_weight
         self.optimizer = make_optimizer(self.model.parameters(), optim)
         self.step = step
@@ -54,9 +60,9 @@ class Trainer:
         """One optimizer step on a batch; returns its losses."""
         set_lr(self.optimizer, lr_at(self.optim_cfg, self.step / self.total_steps))
         t = self._tensors(batch)
-        parts = zero_loss(self.model(t["planes"]), t, self.value_weight, self.aux_weight, self.model.cfg.board_size)
+        parts = zero_loss(self.net(t["planes"]), t, self.value_weight, self.aux_weight, self.model.cfg.board_size)
         self.optimizer.zero_grad(set_to_none=True)
-        parts["loss"].backward()
+        self.replica.scaled(parts["loss"], len(batch.planes)).backward()
         self.optimizer.step()
         self.step += 1
         return {k: float(v.detach()) for k, v in parts.items()}
@@ -66,7 +72,7 @@ class Trainer:
         """`steps` steps on uniform samples of the buffer window; returns the mean losses."""
         sums: dict[str, float] = {}
         for i in range(steps):
-            losses = self.train_step(buffer.sample(batch_size, rng))
+            losses = self.train_step(buffer.sample(batch_size, rng, part=self.replica.part))
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
             if on_step is not None:
