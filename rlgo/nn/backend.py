@@ -1,0 +1,154 @@
+"""Inference backends: the same network run by torch (fp32 or bf16) or by ONNX Runtime (fp32 or int8).
+
+Every backend gives a module with GoNet's inference interface, so evaluators and agents take
+it unchanged: forward(x float32 [B, C, N, N], legal_mask bool [B, N*N+1] | None) -> {"policy":
+logits [B, N*N+1] (illegal moves masked exactly as GoNet does), "value": [B]}, plus `.cfg` and
+`.name`. ONNX Runtime is an optional extra (`pip install "rlgo[onnx]"`); without it the
+`onnxruntime` backend is a BackendError naming the fix, and `auto` falls back to torch.
+
+| backend       | runs                                              | where                      |
+|---------------|---------------------------------------------------|----------------------------|
+| `torch`       | the GoNet itself, fp32                            | any torch device           |
+| `bf16`        | the GoNet under bfloat16 autocast                 | cpu (AMX/AVX-512) or cuda  |
+| `onnxruntime` | the net exported to ONNX (or a stored int8 graph) | cpu                        |
+| `auto`        | onnxruntime on cpu when installed, else torch     |                            |
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import warnings
+
+import torch
+from torch import nn
+
+from rlgo.nn.heads import mask_illegal
+
+BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
+"""Valid backend names."""
+ONNX_OPSET = 17
+"""ONNX opset of exported networks."""
+INFERENCE_HEADS = ("policy", "value")
+"""Heads an exported graph computes (the evaluator protocol needs no others)."""
+
+
+class BackendError(ValueError):
+    """A backend that is unknown, not installed, or unable to run a network on a device."""
+
+
+def onnxruntime_available() -> bool:
+    """Whether the optional onnxruntime package can be imported."""
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def resolve_backend(name: str, device: str | torch.device = "cpu") -> str:
+    """The concrete backend for `name` on `device`: "auto" -> onnxruntime on cpu when installed, else torch."""
+    if name not in BACKENDS:
+        raise BackendError(f"unknown backend {name!r}; valid: {', '.join(BACKENDS)}")
+    on_cpu = torch.device(device).type == "cpu"
+    if name == "auto":
+        return "onnxruntime" if on_cpu and onnxruntime_available() else "torch"
+    if name == "onnxruntime":
+        if not on_cpu:
+            raise BackendError(f"backend onnxruntime runs on cpu only, not {str(device)!r}; use torch or bf16")
+        if not onnxruntime_available():
+            raise BackendError("backend onnxruntime needs the onnxruntime package: pip install 'rlgo[onnx]'")
+    return name
+
+
+class _HeadsOnly(nn.Module):
+    """GoNet -> (policy logits, value): the tuple an ONNX graph returns (no mask, no other heads)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(x)
+        return out["policy"], out["value"]
+
+
+def export_onnx(model: nn.Module) -> bytes:
+    """The policy and value heads of `model` (a GoNet) as an ONNX graph with a dynamic batch axis.
+
+    Inputs "planes" float32 [B, C, N, N]; outputs "policy" (unmasked logits [B, N*N+1]), "value" [B].
+    """
+    cfg = model.cfg
+    missing = set(INFERENCE_HEADS) - set(cfg.heads)
+    if missing:
+        raise BackendError(f"{model.name} lacks heads {sorted(missing)} needed for inference")
+    x = torch.zeros(1, cfg.in_planes, cfg.board_size, cfg.board_size)
+    batch = {0: "batch"}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # the TorchScript exporter warns about its own deprecation and shape checks
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_HeadsOnly(model).cpu().eval(), (x,), buffer, input_names=["planes"],
+                          output_names=list(INFERENCE_HEADS), opset_version=ONNX_OPSET, dynamo=False,
+                          dynamic_axes={"planes": batch, "policy": batch, "value": batch})
+    return buffer.getvalue()
+
+
+class OnnxNet(nn.Module):
+    """An ONNX graph (fp32 or int8) run by ONNX Runtime on the CPU, with GoNet's inference interface.
+
+    `threads`: ONNX Runtime intra-op threads (default: torch.get_num_threads(), so a spec's
+    `threads=` applies to both backends). It has no parameters and cannot be trained.
+    """
+
+    def __init__(self, graph: bytes, cfg, threads: int | None = None):
+        super().__init__()
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3
+        self.cfg = cfg
+        self.graph = graph
+        self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    def forward(self, x: torch.Tensor, legal_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        n, c = self.cfg.board_size, self.cfg.in_planes
+        if x.dim() != 4 or tuple(x.shape[1:]) != (c, n, n):
+            raise ValueError(f"{self.name} expects planes [B, {c}, {n}, {n}], got {list(x.shape)}")
+        planes = x.detach().to("cpu", torch.float32).contiguous().numpy()
+        policy, value = self.session.run(None, {"planes": planes})
+        logits = torch.from_numpy(policy)
+        if legal_mask is not None:
+            logits = mask_illegal(logits, legal_mask.cpu())
+        return {"policy": logits, "value": torch.from_numpy(value)}
+
+
+class Bf16Net(nn.Module):
+    """A GoNet run under bfloat16 autocast on its device; outputs cast back to float32."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+        self.cfg = model.cfg
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    def forward(self, x: torch.Tensor, legal_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        with torch.autocast(x.device.type, dtype=torch.bfloat16):
+            out = self.model(x)
+        out = {k: v.float() for k, v in out.items()}
+        if legal_mask is not None and "policy" in out:
+            out["policy"] = mask_illegal(out["policy"], legal_mask)
+        return out
+
+
+def inference_net(model: nn.Module, backend: str, device: str | torch.device = "cpu") -> nn.Module:
+    """`model` (a GoNet in eval mode) behind `backend` (see BACKENDS) on `device`."""
+    backend = resolve_backend(backend, device)
+    if backend == "onnxruntime":
+        return OnnxNet(export_onnx(model), model.cfg)
+    if backend == "bf16":
+        return Bf16Net(model).to(device).eval()
+    return model
