@@ -28,7 +28,7 @@ class ZeroAgent(MCTSAgent):
 
     `checkpoint`: path of the network; `size`: board size the checkpoint must be for (None: any);
     `playouts` per move, `seconds_per_move` (a clock on top of or instead of the playouts),
-    `symmetries`: average the net over the 8 board symmetries; `pass_guard`: never pass while
+    `symmetries`: average the net over the 8 board symmetries; `backend`: rlgo.nn.backend; `pass_guard`: never pass while
     the area count is not in our favour (as in zero self-play, see docs/zero.md); other
     SearchConfig fields as keywords.
     """
@@ -37,8 +37,8 @@ class ZeroAgent(MCTSAgent):
 
     def __init__(self, checkpoint: str | Path, size: int | None = None, playouts: int | None = 200,
                  seconds_per_move: float | None = None, device: str = "cpu", symmetries: bool = False,
-                 pass_guard: bool = True, **overrides):
-        model, meta = load_checkpoint(checkpoint, expect_board_size=size)
+                 pass_guard: bool = True, backend: str = "auto", **overrides):
+        model, meta = load_checkpoint(checkpoint, expect_board_size=size, map_location=device, backend=backend)
         net = TorchEvaluator(model, device=device, symmetries=symmetries)
         evaluator = NetworkEvaluator(net, feature_set=meta.feature_set, board_size=meta.board_size)
         overrides["playouts"] = UNLIMITED if playouts is None else playouts
@@ -76,7 +76,7 @@ def _best_of_run(run: Path) -> Path:
 
 def _from_spec(size: int, rules: Rules, ckpt: str | None = None, playouts: int | None = None,
                time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu",
-               pass_guard: bool = True, opening: int = 0) -> ZeroAgent:
+               pass_guard: bool = True, opening: int = 0, backend: str = "auto") -> ZeroAgent:
     """Spec factory: `zero:ckpt=PATH,playouts=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
     if not ckpt:
         raise SpecError("zero: needs a checkpoint or a zero run folder, e.g. zero:ckpt=runs/zero9,playouts=200")
@@ -88,7 +88,7 @@ def _from_spec(size: int, rules: Rules, ckpt: str | None = None, playouts: int |
         playouts = ZERO_CONFIG.playouts
     if opening < 0:
         raise SpecError(f"zero: opening must be >= 0, got {opening}")
-    return ZeroAgent(ckpt, size, playouts, time, device, symmetries, pass_guard, seed=seed,
+    return ZeroAgent(ckpt, size, playouts, time, device, symmetries, pass_guard, backend, seed=seed,
                      temperature_moves=opening)
 
 
@@ -101,4 +101,5 @@ register_agent("zero", _from_spec, {
     "device": (str, "torch device (default cpu)"),
     "pass_guard": (bool, "never pass while the area count favours the opponent (default true)"),
     "opening": (int, "first moves of a game drawn in proportion to visits, for varied games (default 0)"),
+    "backend": (str, "inference backend: auto (onnxruntime on cpu when installed), torch, bf16, onnxruntime"),
 }, positional="ckpt", help="AlphaGo Zero: PUCT search on a policy + value network, no rollouts")

@@ -30,7 +30,7 @@ BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
 ONNX_OPSET = 17
 """ONNX opset of exported networks."""
 INFERENCE_HEADS = ("policy", "value")
-"""Heads an exported graph computes (the evaluator protocol needs no others)."""
+"""Heads an exported graph computes, those of them a net has (agents need no others)."""
 
 
 class BackendError(ValueError):
@@ -58,34 +58,36 @@ def resolve_backend(name: str, device: str | torch.device = "cpu") -> str:
 
 
 class _HeadsOnly(nn.Module):
-    """GoNet -> (policy logits, value): the tuple an ONNX graph returns (no mask, no other heads)."""
+    """GoNet -> the tuple of its INFERENCE_HEADS outputs that an ONNX graph returns (policy unmasked)."""
 
-    def __init__(self, model: nn.Module):
+    def __init__(self, model: nn.Module, heads: list[str]):
         super().__init__()
         self.model = model
+        self.heads = heads
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         out = self.model(x)
-        return out["policy"], out["value"]
+        return tuple(out[h] for h in self.heads)
 
 
 def export_onnx(model: nn.Module) -> bytes:
-    """The policy and value heads of `model` (a GoNet) as an ONNX graph with a dynamic batch axis.
+    """The policy and/or value heads of `model` (a GoNet) as an ONNX graph with a dynamic batch axis.
 
-    Inputs "planes" float32 [B, C, N, N]; outputs "policy" (unmasked logits [B, N*N+1]), "value" [B].
+    Input "planes" float32 [B, C, N, N]; outputs "policy" (unmasked logits [B, N*N+1]) and
+    "value" [B], each when the net has that head.
     """
     cfg = model.cfg
-    missing = set(INFERENCE_HEADS) - set(cfg.heads)
-    if missing:
-        raise BackendError(f"{model.name} lacks heads {sorted(missing)} needed for inference")
+    heads = [h for h in INFERENCE_HEADS if h in cfg.heads]
+    if not heads:
+        raise BackendError(f"{model.name} has none of the heads {list(INFERENCE_HEADS)} that an ONNX graph computes")
     x = torch.zeros(1, cfg.in_planes, cfg.board_size, cfg.board_size)
     batch = {0: "batch"}
     buffer = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript exporter warns about its own deprecation and shape checks
         warnings.simplefilter("ignore")
-        torch.onnx.export(_HeadsOnly(model).cpu().eval(), (x,), buffer, input_names=["planes"],
-                          output_names=list(INFERENCE_HEADS), opset_version=ONNX_OPSET, dynamo=False,
-                          dynamic_axes={"planes": batch, "policy": batch, "value": batch})
+        torch.onnx.export(_HeadsOnly(model, heads).cpu().eval(), (x,), buffer, input_names=["planes"],
+                          output_names=heads, opset_version=ONNX_OPSET, dynamo=False,
+                          dynamic_axes={"planes": batch, **{h: batch for h in heads}})
     return buffer.getvalue()
 
 
@@ -106,6 +108,7 @@ class OnnxNet(nn.Module):
         self.cfg = cfg
         self.graph = graph
         self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.heads = [o.name for o in self.session.get_outputs()]
 
     @property
     def name(self) -> str:
@@ -116,11 +119,10 @@ class OnnxNet(nn.Module):
         if x.dim() != 4 or tuple(x.shape[1:]) != (c, n, n):
             raise ValueError(f"{self.name} expects planes [B, {c}, {n}, {n}], got {list(x.shape)}")
         planes = x.detach().to("cpu", torch.float32).contiguous().numpy()
-        policy, value = self.session.run(None, {"planes": planes})
-        logits = torch.from_numpy(policy)
-        if legal_mask is not None:
-            logits = mask_illegal(logits, legal_mask.cpu())
-        return {"policy": logits, "value": torch.from_numpy(value)}
+        out = {h: torch.from_numpy(a) for h, a in zip(self.heads, self.session.run(None, {"planes": planes}))}
+        if legal_mask is not None and "policy" in out:
+            out["policy"] = mask_illegal(out["policy"], legal_mask.cpu())
+        return out
 
 
 class Bf16Net(nn.Module):

@@ -166,7 +166,7 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
         raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit {cfg.name} "
                               f"({_first_line(e)})") from e
     model = model.to(map_location).eval()
-    if backend == "torch" or (backend == "auto" and not {"policy", "value"} <= set(cfg.heads)):
+    if backend == "torch":
         return model, meta
     try:
         return inference_net(model, backend, map_location), meta
