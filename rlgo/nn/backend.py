@@ -16,7 +16,6 @@ logits [B, N*N+1] (illegal moves masked exactly as GoNet does), "value": [B]}, p
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import warnings
 
@@ -39,7 +38,11 @@ class BackendError(ValueError):
 
 def onnxruntime_available() -> bool:
     """Whether the optional onnxruntime package can be imported."""
-    return importlib.util.find_spec("onnxruntime") is not None
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def resolve_backend(name: str, device: str | torch.device = "cpu") -> str:

@@ -172,7 +172,7 @@ def quantize(checkpoint: str | Path, out: str | Path, data: str | Path, position
     planes = targets.calibration(positions, seed)
     net = OnnxNet(quantize_int8(model, planes), meta.config)
     record = {"method": "int8", "toolchain": "onnxruntime", "calibration_positions": int(len(planes)),
-              "calibration_data": str(data), "source": str(checkpoint)}
+              "calibration_data": str(data), "source": str(checkpoint), "params": count_params(model)}
     save_checkpoint(out, net, meta.step, meta.metrics, record)
     return record
 
