@@ -19,6 +19,7 @@ from rlgo.nn.backend import BackendError, inference_net, onnxruntime_available
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rlgo.nn.compress.distill import DistillLoss
 from rlgo.nn.compress.prune import PruneError, apply_masks, channel_prune, magnitude_masks, sparsity
+from rlgo.nn.compress.quantize import quantize_int8
 from rlgo.nn.evaluator import TorchEvaluator
 from rlgo.nn.model import NetConfig, build_model, count_flops, count_params
 from rlgo.train import compress
@@ -121,6 +122,15 @@ def test_int8_on_a_backend_that_cannot_run_it_is_a_clear_error(int8_path, monkey
         load_checkpoint(int8_path, backend="auto")
     with pytest.raises(BackendError, match="unknown backend 'tpu'"):
         backends.resolve_backend("tpu")
+
+
+def test_quantizing_without_onnxruntime_names_the_extra(monkeypatch):
+    monkeypatch.setattr(backends, "onnxruntime_available", lambda: False)
+    with pytest.raises(BackendError, match=r"pip install 'rlgo\[onnx\]'"):
+        quantize_int8(build_model(NetConfig(depth=1, width=8)), np.zeros((1, 17, 9, 9), np.float32))
+    with pytest.raises(CheckpointError, match="needs the onnxruntime package"):
+        load_checkpoint(SHIPPED, backend="onnxruntime")
+    assert isinstance(load_checkpoint(SHIPPED, backend="auto")[0], type(build_model(NetConfig())))
 
 
 def _evaluators(shipped, int8_path=None):
