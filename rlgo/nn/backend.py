@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from rlgo.nn.heads import mask_illegal
+from rlgo.nn.model import GoNet, NetConfig, check_planes
 
 BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
 """Valid backend names."""
@@ -73,7 +74,7 @@ class _HeadsOnly(nn.Module):
         return tuple(out[h] for h in self.heads)
 
 
-def export_onnx(model: nn.Module) -> bytes:
+def export_onnx(model: GoNet) -> bytes:
     """The policy and/or value heads of `model` (a GoNet) as an ONNX graph with a dynamic batch axis.
 
     Input "planes" float32 [B, C, N, N]; outputs "policy" (unmasked logits [B, N*N+1]) and
@@ -94,62 +95,63 @@ def export_onnx(model: nn.Module) -> bytes:
     return buffer.getvalue()
 
 
-class OnnxNet(nn.Module):
+class _InferenceNet(nn.Module):
+    """What every backend's module shares: the NetConfig, its name, and GoNet's masking of illegal moves."""
+
+    def __init__(self, cfg: NetConfig):
+        super().__init__()
+        self.cfg = cfg
+
+    @property
+    def name(self) -> str:
+        return self.cfg.name
+
+    @staticmethod
+    def _masked(out: dict[str, torch.Tensor], legal_mask: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        if legal_mask is not None and "policy" in out:
+            out["policy"] = mask_illegal(out["policy"], legal_mask.to(out["policy"].device))
+        return out
+
+
+class OnnxNet(_InferenceNet):
     """An ONNX graph (fp32 or int8) run by ONNX Runtime on the CPU, with GoNet's inference interface.
 
     `threads`: ONNX Runtime intra-op threads (default: torch.get_num_threads(), so a spec's
     `threads=` applies to both backends). It has no parameters and cannot be trained.
     """
 
-    def __init__(self, graph: bytes, cfg, threads: int | None = None):
-        super().__init__()
+    def __init__(self, graph: bytes, cfg: NetConfig, threads: int | None = None):
+        super().__init__(cfg)
         import onnxruntime as ort
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
-        self.cfg = cfg
         self.graph = graph
         self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self.heads = [o.name for o in self.session.get_outputs()]
 
-    @property
-    def name(self) -> str:
-        return self.cfg.name
-
     def forward(self, x: torch.Tensor, legal_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        n, c = self.cfg.board_size, self.cfg.in_planes
-        if x.dim() != 4 or tuple(x.shape[1:]) != (c, n, n):
-            raise ValueError(f"{self.name} expects planes [B, {c}, {n}, {n}], got {list(x.shape)}")
+        check_planes(self.cfg, x)
         planes = x.detach().to("cpu", torch.float32).contiguous().numpy()
         out = {h: torch.from_numpy(a) for h, a in zip(self.heads, self.session.run(None, {"planes": planes}))}
-        if legal_mask is not None and "policy" in out:
-            out["policy"] = mask_illegal(out["policy"], legal_mask.cpu())
-        return out
+        return self._masked(out, legal_mask)
 
 
-class Bf16Net(nn.Module):
+class Bf16Net(_InferenceNet):
     """A GoNet run under bfloat16 autocast on its device; outputs cast back to float32."""
 
-    def __init__(self, model: nn.Module):
-        super().__init__()
+    def __init__(self, model: GoNet):
+        super().__init__(model.cfg)
         self.model = model
-        self.cfg = model.cfg
-
-    @property
-    def name(self) -> str:
-        return self.cfg.name
 
     def forward(self, x: torch.Tensor, legal_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         with torch.autocast(x.device.type, dtype=torch.bfloat16):
             out = self.model(x)
-        out = {k: v.float() for k, v in out.items()}
-        if legal_mask is not None and "policy" in out:
-            out["policy"] = mask_illegal(out["policy"], legal_mask)
-        return out
+        return self._masked({k: v.float() for k, v in out.items()}, legal_mask)
 
 
-def inference_net(model: nn.Module, backend: str, device: str | torch.device = "cpu") -> nn.Module:
+def inference_net(model: GoNet, backend: str, device: str | torch.device = "cpu") -> nn.Module:
     """`model` (a GoNet in eval mode) behind `backend` (see BACKENDS) on `device`."""
     backend = resolve_backend(backend, device)
     if backend == "onnxruntime":
