@@ -249,6 +249,17 @@ def test_distill_trains_a_student_of_another_backbone(dataset, tmp_path):
     assert meta.step == 4 and "val_top1" in meta.metrics
 
 
+def test_a_pruned_student_stays_pruned_through_distillation(dataset, tmp_path):
+    torch.manual_seed(0)
+    teacher = save_checkpoint(tmp_path / "t.pt", build_model(NetConfig(depth=1, width=16)))
+    pruned = compress.prune(teacher, tmp_path / "p.pt", 0.5)
+    record = compress.distill(teacher, str(tmp_path / "p.pt"), dataset, tmp_path / "s.pt",
+                              settings=compress.TrainSettings(steps=2, batch_size=16))
+    student, meta = load_checkpoint(tmp_path / "s.pt")
+    assert record["student_compression"]["kept_channels"] == pruned["kept_channels"] == {"trunk.1": 8}
+    assert count_params(student) == pruned["params"] and meta.compression["method"] == "distill"
+
+
 def test_bad_arguments_are_one_line_errors_before_any_work(dataset, tmp_path, capsys):
     out = tmp_path / "out.pt"
     for amount in ("1.5", "0", "-0.2", "half"):

@@ -157,7 +157,7 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
     if "onnx" in payload:
         return _onnx_net(path, payload["onnx"], meta, backend, map_location), meta
     model = build_model(cfg)
-    if meta.compression.get("method") == "channels":
+    if meta.compression:  # a channel-pruned net (or one trained from it) has smaller layers than its config
         from rlgo.nn.compress.prune import fit_shapes
         fit_shapes(model, weights)
     try:

@@ -178,7 +178,7 @@ def quantize(checkpoint: str | Path, out: str | Path, data: str | Path, position
 
 
 def prune(checkpoint: str | Path, out: str | Path, amount: float, method: str = STRUCTURED,
-          data: str | Path | None = None, settings: TrainSettings = TrainSettings()) -> dict:
+          data: str | Path | None = None, settings: TrainSettings = TrainSettings(steps=0)) -> dict:
     """Prune `checkpoint` by `amount` with `method`, fine-tune `settings.steps` steps on `data`
     (none when steps is 0); returns the compression record written with the result."""
     check_amount(amount)
@@ -212,17 +212,19 @@ def distill(teacher_path: str | Path, student: str, data: str | Path, out: str |
     teacher, meta = load_checkpoint(teacher_path)
     if not {"policy", "value"} <= set(teacher.cfg.heads):
         raise DistillError(f"teacher {str(teacher_path)!r} needs policy and value heads, has {list(teacher.cfg.heads)}")
+    earlier = {}
     if Path(student).is_file():
         model, student_meta = load_checkpoint(student)
         _teacher_fits(student_meta.config, meta.config)
-        step = student_meta.step
+        step, earlier = student_meta.step, student_meta.compression
     else:
         torch.manual_seed(settings.seed)
         model, step = build_model(student_config(student, meta.config)), 0
     targets = Targets(data, meta.board_size, meta.feature_set)
     parts = train_on(model, targets, settings, teacher if loss.alpha > 0 else None, loss, label="distill")
     record = {"method": "distill", "teacher": str(teacher_path), "teacher_net": teacher.name,
-              "student": str(student), "data": str(data), "steps": settings.steps, **asdict(loss)}
+              "student": str(student), "data": str(data), "steps": settings.steps, **asdict(loss),
+              **({"student_compression": earlier} if earlier else {})}
     metrics = {**{f"train_{k}": v for k, v in parts.items()}, **_validation(model, data)}
     save_checkpoint(out, model, step + settings.steps, metrics, record)
     return record

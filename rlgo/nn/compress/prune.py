@@ -6,7 +6,8 @@ channels between the two 3x3 convs of each block: the first conv loses output fi
 norm between loses those channels, the second conv loses input channels. A channel's
 importance is |gamma| of its norm times the L1 norm of the weights that read it. The result
 is a smaller dense network (fewer FLOPs on any backend); its shapes no longer follow its
-NetConfig, so checkpoints record the method and `fit_shapes` rebuilds the layers at load.
+NetConfig, so its checkpoints (and those of nets trained from it) record a compression and
+`fit_shapes` rebuilds the layers at load.
 """
 
 from __future__ import annotations
