@@ -249,6 +249,26 @@ def test_distill_trains_a_student_of_another_backbone(dataset, tmp_path):
     assert meta.step == 4 and "val_top1" in meta.metrics
 
 
+def test_a_zero_run_gives_its_visit_distributions_as_targets(tmp_path):
+    from rlgo.train.zero.buffer import ReplayBuffer
+    from rlgo.train.zero.selfplay import PlaySettings, run_selfplay
+    torch.manual_seed(0)
+    cfg = NetConfig(board_size=5, depth=1, width=8)
+    teacher = save_checkpoint(tmp_path / "t5.pt", build_model(cfg))
+    settings_ = PlaySettings(5, Rules(komi=2.5), playouts=8, parallel_games=4, opening_moves=4, move_cap=20)
+    games = run_selfplay(TorchEvaluator(build_model(cfg)), settings_, games=4, seed=1).games
+    ReplayBuffer(tmp_path / "run" / "buffer", 5, window_games=100).add(0, games)
+    planes, target, outcome = next(compress.Targets(tmp_path / "run", 5, "agz").batches(32, np.random.default_rng(0)))
+    assert planes.shape == (32, 17, 5, 5) and set(np.unique(outcome)) <= {-1.0, 0.0, 1.0}
+    np.testing.assert_allclose(target.sum(axis=1), 1.0, atol=1e-5)
+    assert (target.max(axis=1) < 1).any()  # soft targets, not one-hot moves
+    compress.distill(teacher, "resnet-b1c8", tmp_path / "run", tmp_path / "s5.pt",
+                     settings=compress.TrainSettings(steps=2, batch_size=8))
+    assert load_checkpoint(tmp_path / "s5.pt", expect_board_size=5)[1].compression["data"] == str(tmp_path / "run")
+    with pytest.raises(compress.DistillError, match="zero run for 5x5"):
+        compress.distill(SHIPPED, "resnet-b1c8", tmp_path / "run", tmp_path / "s9.pt")
+
+
 def test_a_pruned_student_stays_pruned_through_distillation(dataset, tmp_path):
     torch.manual_seed(0)
     teacher = save_checkpoint(tmp_path / "t.pt", build_model(NetConfig(depth=1, width=16)))
