@@ -2,6 +2,9 @@
 round-trip and play in agents, distillation's loss floor, bad arguments stop before any work."""
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -203,6 +206,9 @@ def test_int8_checkpoint_plays_in_agents(int8_path):
         assert state.legal_mask()[move], spec
     with pytest.raises(CheckpointError, match="not 'torch'"):
         make_agent(f"zero:ckpt={int8_path},backend=torch", size=9)
+    gtp = subprocess.run([sys.executable, str(ROOT / "cli.py"), "gtp", "--agent", f"zero:ckpt={int8_path},playouts=8"],
+                         input="boardsize 9\ngenmove b\nquit\n", capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert gtp.returncode == 0 and re.search(r"^= ([A-HJ-J][1-9]|pass)$", gtp.stdout, re.M), gtp.stdout + gtp.stderr
 
 
 @given(amount=st.floats(0.05, 0.95))
