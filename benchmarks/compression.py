@@ -67,10 +67,10 @@ def measure(original: str, variants: dict[str, str], data: str, seconds: float =
         reference = {"moves": base(torch.from_numpy(val.planes))["policy"].argmax(1).numpy()}
     rows, nets = [], {}
     for name, path in checkpoints.items():
-        net, meta = load_checkpoint(path, backend="auto")
+        meta = load_checkpoint(path, backend="auto")[1]
         for backend in _backends(meta):
             rows.append({"name": name, "backend": backend, "path": str(path), "bytes": Path(path).stat().st_size,
-                         "params": meta.compression.get("params") or count_params(net),
+                         "params": meta.compression.get("params") or count_params(load_checkpoint(path)[0]),
                          "compression": meta.compression.get("method", "none")})
             for t in threads:
                 torch.set_num_threads(t)  # an OnnxNet session takes torch's thread count when built
@@ -104,6 +104,30 @@ def table(rows: list[dict], batches=BATCHES, threads=THREADS) -> str:
     return "\n".join(lines)
 
 
+def playouts_per_move(specs: dict[str, str], seconds: float, moves: int = 12) -> dict[str, float]:
+    """Median search playouts per move of each agent spec at `seconds` per move, over the same positions.
+
+    The positions are the first `moves` of a game that the first spec plays against itself;
+    every agent searches each position in turn, so load falls on all alike.
+    """
+    from agents.specs import make_agent
+    from rlgo.go.state import GameState
+
+    agents = {name: make_agent(f"{spec},time={seconds}", size=9) for name, spec in specs.items()}
+    counts: dict[str, list[int]] = {name: [] for name in agents}
+    state = GameState(9)
+    for _ in range(moves):
+        chosen = None
+        for name, agent in agents.items():
+            move = agent.select_move(state)
+            counts[name].append(sum(info.visits for info in agent.analysis()))
+            chosen = move if chosen is None else chosen
+        if chosen < 0 or state.is_over:
+            break
+        state.play(chosen)
+    return {name: float(np.median(c)) for name, c in counts.items()}
+
+
 def match_summary(folder: Path) -> str:
     """One line per `rlgo tournament --mode gauntlet` folder: the first agent's score with its Wilson 95% interval."""
     rows = [json.loads(line) for line in (folder / "results.jsonl").read_text().splitlines() if line.strip()]
@@ -125,9 +149,18 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=1.5, help="timing per net and setting")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--json", type=Path)
+    p.add_argument("--playouts", nargs="+", metavar="NAME=SPEC",
+                   help="only measure search playouts per move of these agent specs (with --time)")
+    p.add_argument("--time", type=float, default=0.35, help="seconds per move for --playouts (the agent's time=)")
     args = p.parse_args(argv)
     if args.matches:
         print("\n".join(match_summary(folder) for folder in args.matches))
+        return 0
+    if args.playouts:
+        torch.set_num_threads(1)
+        specs = dict(v.split("=", 1) for v in args.playouts)
+        for name, count in playouts_per_move(specs, args.time).items():
+            print(f"{name}: median {count:g} playouts per move at time={args.time}")
         return 0
     if not (args.original and args.data):
         p.error("--original and --data are needed (or --matches)")
