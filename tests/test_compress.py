@@ -256,13 +256,15 @@ def test_distill_trains_a_student_of_another_backbone(dataset, tmp_path):
 
 
 def test_a_zero_run_gives_its_visit_distributions_as_targets(tmp_path):
+    from rlgo.search.evaluator import NetworkEvaluator
     from rlgo.train.zero.buffer import ReplayBuffer
     from rlgo.train.zero.selfplay import PlaySettings, run_selfplay
     torch.manual_seed(0)
     cfg = NetConfig(board_size=5, depth=1, width=8)
     teacher = save_checkpoint(tmp_path / "t5.pt", build_model(cfg))
     settings_ = PlaySettings(5, Rules(komi=2.5), playouts=8, parallel_games=4, opening_moves=4, move_cap=20)
-    games = run_selfplay(TorchEvaluator(build_model(cfg)), settings_, games=4, seed=1).games
+    net = NetworkEvaluator(TorchEvaluator(build_model(cfg)), feature_set="agz", board_size=5)
+    games = run_selfplay(net, settings_, games=4, seed=1).games
     ReplayBuffer(tmp_path / "run" / "buffer", 5, window_games=100).add(0, games)
     planes, target, outcome = next(compress.Targets(tmp_path / "run", 5, "agz").batches(32, np.random.default_rng(0)))
     assert planes.shape == (32, 17, 5, 5) and set(np.unique(outcome)) <= {-1.0, 0.0, 1.0}

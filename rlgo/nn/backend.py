@@ -29,8 +29,6 @@ BACKENDS = ("auto", "torch", "bf16", "onnxruntime")
 """Valid backend names."""
 ONNX_OPSET = 17
 """ONNX opset of exported networks."""
-INFERENCE_HEADS = ("policy", "value")
-"""Heads an exported graph computes, those of them a net has (agents need no others)."""
 
 
 class BackendError(ValueError):
@@ -62,7 +60,7 @@ def resolve_backend(name: str, device: str | torch.device = "cpu") -> str:
 
 
 class _HeadsOnly(nn.Module):
-    """GoNet -> the tuple of its INFERENCE_HEADS outputs that an ONNX graph returns (policy unmasked)."""
+    """GoNet -> the tuple of its head outputs in `heads` order, as an ONNX graph returns them (policy unmasked)."""
 
     def __init__(self, model: nn.Module, heads: list[str]):
         super().__init__()
@@ -75,15 +73,13 @@ class _HeadsOnly(nn.Module):
 
 
 def export_onnx(model: GoNet) -> bytes:
-    """The policy and/or value heads of `model` (a GoNet) as an ONNX graph with a dynamic batch axis.
+    """`model` (a GoNet) as an ONNX graph with a dynamic batch axis.
 
-    Input "planes" float32 [B, C, N, N]; outputs "policy" (unmasked logits [B, N*N+1]) and
-    "value" [B], each when the net has that head.
+    Input "planes" float32 [B, C, N, N]; one output per head, named as the head, shaped as
+    GoNet's outputs (the policy logits unmasked).
     """
     cfg = model.cfg
-    heads = [h for h in INFERENCE_HEADS if h in cfg.heads]
-    if not heads:
-        raise BackendError(f"{model.name} has none of the heads {list(INFERENCE_HEADS)} that an ONNX graph computes")
+    heads = list(cfg.heads)
     x = torch.zeros(1, cfg.in_planes, cfg.board_size, cfg.board_size)
     batch = {0: "batch"}
     buffer = io.BytesIO()
@@ -130,6 +126,9 @@ class OnnxNet(_InferenceNet):
         self.graph = graph
         self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self.heads = [o.name for o in self.session.get_outputs()]
+        # No weights of its own, but code that asks a network for its device (next(net.parameters()))
+        # finds the CPU; not trainable, not counted, not saved.
+        self.anchor = nn.Parameter(torch.zeros(0), requires_grad=False)
 
     def forward(self, x: torch.Tensor, legal_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         check_planes(self.cfg, x)

@@ -3,26 +3,31 @@
 A checkpoint is a torch zip archive holding only tensors and builtins:
 {"format": "rlgo-checkpoint", "format_version": 1, "config": NetConfig.to_dict(),
  "board_size": int, "feature_set": str, "feature_version": int, "step": int,
- "metrics": {str: float}, "weights": state_dict}.
+ "metrics": {str: float}, "weights": state_dict, "sha256": content_hash of the rest}.
 A compressed network (rlgo.nn.compress) adds "compression": {str: builtin} saying what was
 done; an int8 one stores its ONNX graph as "onnx": uint8 tensor and no torch weights, and a
 channel-pruned one stores weights of the smaller shapes. It is written atomically and read
 with `torch.load(weights_only=True)` only, so loading a file never runs code from it.
+Loading checks the archive's CRCs and the content hash, so a damaged file is refused
+(files from before the hash are checked by CRC only).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pickle
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-
 from torch import nn
 
 from rlgo.atomic import atomic_write
+from rlgo.go import features
 from rlgo.nn.backend import BackendError, OnnxNet, inference_net, resolve_backend
 from rlgo.nn.model import GoNet, NetConfig, build_model
 
@@ -75,12 +80,14 @@ def save_checkpoint(path: str | os.PathLike, model: GoNet | OnnxNet, step: int =
         "format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg.to_dict(),
         "board_size": cfg.board_size, "feature_set": cfg.feature_set,
         "feature_version": cfg.feature_version, "step": int(step), "metrics": clean_metrics,
-        "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "weights": {} if isinstance(model, OnnxNet)  # the graph holds them
+        else {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
     if compression:
         payload["compression"] = dict(compression)
     if isinstance(model, OnnxNet):
         payload["onnx"] = torch.frombuffer(bytearray(model.graph), dtype=torch.uint8)
+    payload["sha256"] = content_hash(payload)
     atomic_write(path, lambda f: torch.save(payload, f))
     return path
 
@@ -90,25 +97,58 @@ def _first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0] if text else 'no details'}"
 
 
-def _read_payload(path: Path, map_location: str | torch.device) -> dict:
-    """torch.load with weights_only=True, every failure turned into a CheckpointError."""
+def content_hash(payload: dict) -> str:
+    """sha256 of a checkpoint's header fields, compression record, weights and ONNX graph (each tensor's
+    name, dtype, shape and bytes)."""
+    digest = hashlib.sha256()
+    header = {k: payload[k] for k in ("config", "board_size", "feature_set", "feature_version", "step", "metrics")}
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    if "compression" in payload:  # absent from uncompressed files, so their hashes stay as they were
+        digest.update(json.dumps(payload["compression"], sort_keys=True).encode())
+    tensors = dict(payload["weights"], **({"onnx": payload["onnx"]} if "onnx" in payload else {}))
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def load_archive(path: str | os.PathLike, what: str = "checkpoint",
+                 map_location: str | torch.device = "cpu") -> object:
+    """torch.load(weights_only=True) of a torch.save file after checking its zip CRCs.
+
+    Every failure is a one-line CheckpointError naming the file (`what` says what it is).
+    """
+    path = Path(path)
+    name = f"{what} {str(path)!r}"
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+        raise CheckpointError(f"{name} does not exist")
     with path.open("rb") as f:
         magic = f.read(len(_ZIP_MAGIC))
     if magic != _ZIP_MAGIC:
-        what = "is empty" if not magic else "is not a torch zip archive (a plain pickle or other file)"
-        raise CheckpointError(f"checkpoint {str(path)!r} {what}; not an {FORMAT} file")
+        kind = "is empty" if not magic else "is not a torch zip archive (a plain pickle or other file)"
+        raise CheckpointError(f"{name} {kind}")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except Exception as e:  # a truncated archive has no readable directory
+        raise CheckpointError(f"{name} is truncated or corrupt ({_first_line(e)})") from None
+    if bad is not None:
+        raise CheckpointError(f"{name} is damaged (CRC mismatch in {bad})")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"Unsupported (?:global: GLOBAL [\w.]+|operand \d+)", str(e))
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is foreign: it pickles objects other than tensors and "
-            f"plain containers, which safe (weights_only) loading refuses "
-            f"({found.group(0) if found else _first_line(e)})") from e
+            f"{name} is foreign: it pickles code or objects other than tensors and plain containers, "
+            f"which rlgo never loads ({found.group(0) if found else 'unsupported pickle content'})") from None
     except Exception as e:  # torch reports damaged archives as RuntimeError, EOFError, ...
-        raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt ({_first_line(e)})") from e
+        raise CheckpointError(f"{name} is truncated or corrupt ({_first_line(e)})") from None
+
+
+def _read_payload(path: Path, map_location: str | torch.device) -> dict:
+    """The payload dict of an rlgo checkpoint (safe load), every failure turned into a CheckpointError."""
+    payload = load_archive(path, "checkpoint", map_location)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"checkpoint {str(path)!r} is not an {FORMAT} file (found {found!r})")
@@ -147,8 +187,11 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
                               dict(payload.get("compression", {})))
         stored = (payload["board_size"], payload["feature_set"], payload["feature_version"])
         weights = payload["weights"]
+        intact = payload.get("sha256") in (None, content_hash(payload))
     except (KeyError, TypeError, ValueError, AttributeError) as e:  # ValueError: NetConfigError
         raise CheckpointError(f"checkpoint {str(path)!r} has a malformed header ({_first_line(e)})") from e
+    if not intact:
+        raise CheckpointError(f"checkpoint {str(path)!r} is damaged (its content hash does not match)")
     _check(path, "header vs config (board_size, feature_set, feature_version)", stored,
            (cfg.board_size, cfg.feature_set, cfg.feature_version))
     _check(path, "board size", meta.board_size, expect_board_size)
@@ -190,3 +233,46 @@ def _onnx_net(path: Path, graph: torch.Tensor, meta: CheckpointMeta, backend: st
     except Exception as e:  # onnxruntime raises its own exception types for a damaged graph
         raise CheckpointError(f"checkpoint {str(path)!r} holds an ONNX graph that onnxruntime "
                               f"cannot load ({_first_line(e)})") from e
+
+
+HEAD_PREFIX = "heads."
+"""State-dict key prefix of the output heads (everything else is the trunk)."""
+
+
+def init_from_checkpoint(model: GoNet, path: str | os.PathLike) -> list[str]:
+    """Copy the weights of the checkpoint at `path` into `model`; returns the heads left fresh.
+
+    The trunk must match (same backbone and shapes, board size); heads that the checkpoint
+    lacks (e.g. ownership and score on an SL policy/value network) keep their fresh
+    initialisation. The checkpoint may read a feature set whose planes are the first planes
+    of `model`'s (rlgo.go.features.extends): its input layer is widened with zero weights
+    for the new planes, so the network computes exactly what it did. Raises CheckpointError
+    naming what does not fit.
+    """
+    cfg = model.cfg
+    source, meta = load_checkpoint(path, expect_board_size=cfg.board_size)
+    if not features.extends(cfg.feature_set, meta.feature_set) or (
+            meta.feature_set == cfg.feature_set and meta.feature_version != cfg.feature_version):
+        raise CheckpointError(f"checkpoint {str(path)!r} reads feature set {meta.feature_set!r} "
+                              f"v{meta.feature_version}, which is not the start of {cfg.feature_set!r} "
+                              f"v{cfg.feature_version}")
+    old, new = meta.config.in_planes, cfg.in_planes
+    weights, target = source.state_dict(), model.state_dict()
+    merged = {}
+    for key, tensor in target.items():
+        if key not in weights:
+            if not key.startswith(HEAD_PREFIX):
+                raise CheckpointError(f"checkpoint {str(path)!r} ({meta.config.name}) lacks trunk weights "
+                                      f"{key} of {cfg.name}")
+            merged[key] = tensor
+            continue
+        w = weights[key]
+        if w.shape != tensor.shape and old != new and w.dim() > 1 and w.shape[1] == old and \
+                tensor.shape[1] == new and w.shape[:1] + w.shape[2:] == tensor.shape[:1] + tensor.shape[2:]:
+            w = torch.cat([w, w.new_zeros((w.shape[0], new - old, *w.shape[2:]))], dim=1)  # the input layer
+        if w.shape != tensor.shape:
+            raise CheckpointError(f"checkpoint {str(path)!r} ({meta.config.name}) does not fit {cfg.name}: "
+                                  f"{key} has shape {tuple(w.shape)}, expected {tuple(tensor.shape)}")
+        merged[key] = w
+    model.load_state_dict(merged)
+    return sorted({key.split(".")[1] for key in target if key not in weights})
