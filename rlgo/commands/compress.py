@@ -5,14 +5,22 @@ import argparse
 
 from rlgo.commands import add_options, positive_float, positive_int
 
-EPILOG = """\
-examples:
+QUANTIZE_EPILOG = """\
+example:
   rlgo compress quantize models/sl9_b6c64.pt --out runs/sl9-int8.pt --calibration data/gnugo9-shards
+"""
+PRUNE_EPILOG = """\
+example:
   rlgo compress prune models/sl9_b6c64.pt --amount 0.5 --out runs/sl9-c50.pt \\
       --data data/gnugo9-shards --finetune-steps 500
+"""
+DISTILL_EPILOG = """\
+example:
   rlgo compress distill --teacher models/sl9_b6c64.pt --student mobilenet-b4c32 \\
       --data data/gnugo9-shards --out runs/sl9-student.pt --steps 2000 --temperature 2
-
+"""
+EPILOG = QUANTIZE_EPILOG.replace("example:", "examples:") + PRUNE_EPILOG.split("\n", 1)[1] \
+    + DISTILL_EPILOG.split("\n", 1)[1] + """
 Every result is an rlgo checkpoint that agents take as they are (zero:ckpt=runs/sl9-int8.pt);
 int8 ones run on ONNX Runtime (pip install 'rlgo[onnx]'). See docs/compression.md.
 """
@@ -54,15 +62,18 @@ def register(subparsers) -> None:
                               description="Compress a policy/value network into another rlgo checkpoint.",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="compress_command", metavar="ACTION", required=True)
+    raw = argparse.RawDescriptionHelpFormatter
     q = sub.add_parser("quantize", help="int8 post-training static quantization (ONNX Runtime)",
-                       description="Int8 weights and activations, ranges calibrated on real positions.")
+                       description="Int8 weights and activations, ranges calibrated on real positions.",
+                       epilog=QUANTIZE_EPILOG, formatter_class=raw)
     q.add_argument("checkpoint", metavar="CKPT")
     q.add_argument("--out", required=True, metavar="OUT")
     q.add_argument("--calibration", required=True, metavar="DATA", help="dataset folder or zero run")
     q.add_argument("--positions", type=positive_int, default=1024, help="calibration positions (default: %(default)s)")
     add_options(q, "seed")
     r = sub.add_parser("prune", help="channel or magnitude pruning, then fine-tuning",
-                       description="Remove channels (a smaller dense net) or zero small weights, then fine-tune.")
+                       description="Remove channels (a smaller dense net) or zero small weights, then fine-tune.",
+                       epilog=PRUNE_EPILOG, formatter_class=raw)
     r.add_argument("checkpoint", metavar="CKPT")
     r.add_argument("--amount", type=fraction, required=True, help="share of channels or weights to remove")
     r.add_argument("--out", required=True, metavar="OUT")
@@ -70,7 +81,8 @@ def register(subparsers) -> None:
     r.add_argument("--data", metavar="DATA", help="dataset folder or zero run to fine-tune on")
     _training_options(r, "--finetune-steps", 0)
     d = sub.add_parser("distill", help="train a student on a teacher's softened policy and value",
-                       description="Knowledge distillation: soft teacher targets at temperature T mixed with hard targets.")
+                       description="Knowledge distillation: soft teacher targets at temperature T mixed with hard targets.",
+                       epilog=DISTILL_EPILOG, formatter_class=raw)
     d.add_argument("--teacher", required=True, metavar="CKPT")
     d.add_argument("--student", required=True, metavar="SPEC",
                    help="checkpoint to continue, or a fresh net as BACKBONE-bDEPTHcWIDTH (e.g. mobilenet-b4c32)")
