@@ -15,6 +15,7 @@ COMMANDS = {
     "datagen": "generate SGF games with a GTP engine (e.g. GNU Go)",
     "dataset": "build training datasets from SGF records",
     "train": "train networks: sl, pg, value, zero",
+    "compress": "compress a network: int8 quantization, pruning, distillation",
     "tournament": "rate agents: round-robin or gauntlet, Elo with 95%% intervals",
     "plot": "PNG figures of a training run's metrics (losses, Elo, speed, resignations)",
     "bench": "speed benchmarks (board, search, nn, features, data, pg, zero, parallel)",

@@ -78,7 +78,7 @@ class AlphaGoAgent(MCTSAgent):
 def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = None, rollout: str | None = None,
                playouts: int | None = None, time: float | None = None, seed: int = 0, device: str = "cpu",
                rollouts: int = 1, c_puct: float | None = None, resign: float | None = None, threads: int = 1,
-               root: str = "puct", m: int = ALPHAGO_CONFIG.gumbel_m, **extra) -> AlphaGoAgent:
+               root: str = "puct", m: int = ALPHAGO_CONFIG.gumbel_m, backend: str = "auto", **extra) -> AlphaGoAgent:
     lam = extra.pop("lambda", ALPHAGO_CONFIG.rollout_lambda)
     set_torch_threads(threads)
     if root not in ROOTS:
@@ -89,10 +89,10 @@ def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = No
         raise SpecError("alphago: needs a policy checkpoint, e.g. alphago:ckpt=sl.pt,value=value.pt")
     if not 0 <= lam <= 1:
         raise SpecError(f"alphago: lambda must be in [0, 1], got {lam}")
-    policy = load_policy(ckpt, device, size)
+    policy = load_policy(ckpt, device, size, backend=backend)
     value_net = None
     if value:
-        value_net, _ = load_checkpoint(value, expect_board_size=size, map_location=device)
+        value_net, _ = load_checkpoint(value, expect_board_size=size, map_location=device, backend=backend)
         if "value" not in value_net.cfg.heads:
             raise CheckpointError(f"checkpoint {value!r} has no value head (heads: {list(value_net.cfg.heads)})")
     roll = (FastRolloutPolicy.load(rollout, seed=seed, rollouts=rollouts) if rollout
@@ -123,4 +123,5 @@ register_agent("alphago", _from_spec, {
     "seed": (int, "random seed of the search and rollouts"),
     "device": (str, "torch device (default cpu)"),
     "threads": (int, "torch CPU threads of the process (default 1: fastest for small batches; 0 = torch's)"),
+    "backend": (str, "inference backend: auto (onnxruntime on cpu when installed), torch, bf16, onnxruntime"),
 }, positional="ckpt", help="AlphaGo 2016: policy priors, value net + rollouts at the leaves, PUCT search")

@@ -82,11 +82,11 @@ class PolicyAgent(Agent):
 
 
 def _from_spec(size: int, rules, ckpt: str | None = None, temperature: float = 0.0, seed: int | None = None,
-               device: str = "cpu", eye_fills: bool = False, threads: int = 1) -> PolicyAgent:
+               device: str = "cpu", eye_fills: bool = False, threads: int = 1, backend: str = "auto") -> PolicyAgent:
     set_torch_threads(threads)
     if not ckpt:
         raise SpecError("policy: needs a checkpoint, e.g. policy:ckpt=runs/pg9/last.pt")
-    return PolicyAgent(load_policy(ckpt, device, size), temperature, seed, eye_fills)
+    return PolicyAgent(load_policy(ckpt, device, size, backend=backend), temperature, seed, eye_fills)
 
 
 register_agent("policy", _from_spec, {
@@ -96,4 +96,5 @@ register_agent("policy", _from_spec, {
     "device": (str, "torch device (default cpu)"),
     "eye_fills": (bool, "allow filling its own single-point eyes (default false, as in training)"),
     "threads": (int, "torch CPU threads of the process (default 1: fastest for one position; 0 = torch's)"),
+    "backend": (str, "inference backend: auto (onnxruntime on cpu when installed), torch, bf16, onnxruntime"),
 }, positional="ckpt", help="a policy network's move, no search (argmax or sampled)")

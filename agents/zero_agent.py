@@ -35,10 +35,10 @@ class ZeroAgent(MCTSAgent):
 
     @classmethod
     def from_checkpoint(cls, checkpoint: str | Path, size: int | None = None, device: str = "cpu",
-                        symmetries: bool = False, **kwargs) -> "ZeroAgent":
+                        symmetries: bool = False, backend: str = "torch", **kwargs) -> "ZeroAgent":
         """The agent of an rlgo checkpoint with policy and value heads (`size`: required board size, None: any;
         `symmetries`: average the net over the 8 board symmetries)."""
-        model, meta = load_checkpoint(checkpoint, expect_board_size=size)
+        model, meta = load_checkpoint(checkpoint, expect_board_size=size, map_location=device, backend=backend)
         net = TorchEvaluator(model, device=device, symmetries=symmetries)
         agent = cls(NetworkEvaluator(net, feature_set=meta.feature_set, board_size=meta.board_size), **kwargs)
         agent.name = f"zero-{Path(checkpoint).stem}"
@@ -63,7 +63,7 @@ def _best_of_run(run: Path) -> Path:
 def _from_spec(size: int, rules: Rules, ckpt: str | None = None, playouts: int | None = None,
                time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu",
                pass_guard: bool = True, opening: int = 0, root: str = "puct", m: int = ZERO_CONFIG.gumbel_m,
-               threads: int = 1) -> ZeroAgent:
+               threads: int = 1, backend: str = "auto") -> ZeroAgent:
     """Spec factory: `zero:ckpt=PATH,playouts=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
     if not ckpt:
         raise SpecError("zero: needs a checkpoint or a zero run folder, e.g. zero:ckpt=runs/zero9,playouts=200")
@@ -80,7 +80,7 @@ def _from_spec(size: int, rules: Rules, ckpt: str | None = None, playouts: int |
     if m < 1:
         raise SpecError(f"zero: m must be >= 1, got {m}")
     set_torch_threads(threads)
-    return ZeroAgent.from_checkpoint(ckpt, size, device, symmetries, playouts=playouts, seconds_per_move=time,
+    return ZeroAgent.from_checkpoint(ckpt, size, device, symmetries, backend, playouts=playouts, seconds_per_move=time,
                                      pass_guard=pass_guard, seed=seed, temperature_moves=opening, root=root,
                                      gumbel_m=m)
 
@@ -97,4 +97,5 @@ register_agent("zero", _from_spec, {
     "root": (str, f"root policy: {' or '.join(ROOTS)} (Gumbel-top-k + sequential halving; default puct)"),
     "m": (int, f"actions the Gumbel root considers (default {ZERO_CONFIG.gumbel_m})"),
     "threads": (int, "torch CPU threads of the process (default 1: fastest for small batches; 0 = torch's)"),
+    "backend": (str, "inference backend: auto (onnxruntime on cpu when installed), torch, bf16, onnxruntime"),
 }, positional="ckpt", help="AlphaGo Zero: PUCT or Gumbel search on a policy + value network, no rollouts")

@@ -5,9 +5,12 @@ A checkpoint is a torch zip archive holding only tensors and builtins:
  "board_size": int, "feature_set": str, "feature_version": int, "step": int,
  "metrics": {str: float}, "weights": state_dict, "sha256": content_hash of the rest}, plus "init":
  {"path", "name", "board_size", "step"} when the weights started from another checkpoint (rlgo.nn.transfer).
-It is written atomically and read with `torch.load(weights_only=True)` only, so loading a
-file never runs code from it. Loading checks the archive's CRCs and the content hash, so a
-damaged file is refused (files from before the hash are checked by CRC only).
+A compressed network (rlgo.nn.compress) adds "compression": {str: builtin} saying what was
+done; an int8 one stores its ONNX graph as "onnx": uint8 tensor and no torch weights, and a
+channel-pruned one stores weights of the smaller shapes. It is written atomically and read
+with `torch.load(weights_only=True)` only, so loading a file never runs code from it.
+Loading checks the archive's CRCs and the content hash, so a damaged file is refused
+(files from before the hash are checked by CRC only).
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from rlgo.atomic import atomic_write
 from rlgo.go import features
+from rlgo.nn.backend import BackendError, OnnxNet, inference_net, resolve_backend
 from rlgo.nn.model import GoNet, NetConfig, build_model
 
 FORMAT = "rlgo-checkpoint"
@@ -48,6 +53,8 @@ class CheckpointMeta:
     """Evaluation or training metrics at save time, e.g. {"policy_acc": 0.41}."""
     init: dict | None = None
     """The checkpoint the weights started from (`GoNet.init_from`), None for random weights."""
+    compression: dict = field(default_factory=dict)
+    """How the network was compressed ({} for none), e.g. {"method": "int8", "toolchain": "onnxruntime"}."""
 
     @property
     def board_size(self) -> int:
@@ -62,9 +69,13 @@ class CheckpointMeta:
         return self.config.feature_version
 
 
-def save_checkpoint(path: str | os.PathLike, model: GoNet, step: int = 0,
-                    metrics: dict[str, float] | None = None) -> Path:
-    """Write `model` atomically (temp file in the same folder, fsync, rename); return the path."""
+def save_checkpoint(path: str | os.PathLike, model: GoNet | OnnxNet, step: int = 0,
+                    metrics: dict[str, float] | None = None, compression: dict | None = None) -> Path:
+    """Write `model` atomically (temp file in the same folder, fsync, rename); return the path.
+
+    `compression` (builtins only) records how the network was compressed; an OnnxNet is
+    stored as its ONNX graph.
+    """
     path = Path(path)
     cfg = model.cfg
     clean_metrics = {str(k): float(v) for k, v in (metrics or {}).items()}
@@ -72,10 +83,15 @@ def save_checkpoint(path: str | os.PathLike, model: GoNet, step: int = 0,
         "format": FORMAT, "format_version": FORMAT_VERSION, "config": cfg.to_dict(),
         "board_size": cfg.board_size, "feature_set": cfg.feature_set,
         "feature_version": cfg.feature_version, "step": int(step), "metrics": clean_metrics,
-        "weights": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "weights": {} if isinstance(model, OnnxNet)  # the graph holds them
+        else {k: v.detach().cpu() for k, v in model.state_dict().items()},
     }
-    if model.init_from is not None:
+    if getattr(model, "init_from", None) is not None:
         payload["init"] = dict(model.init_from)
+    if compression:
+        payload["compression"] = dict(compression)
+    if isinstance(model, OnnxNet):
+        payload["onnx"] = torch.frombuffer(bytearray(model.graph), dtype=torch.uint8)
     payload["sha256"] = content_hash(payload)
     atomic_write(path, lambda f: torch.save(payload, f))
     return path
@@ -87,12 +103,16 @@ def _first_line(error: BaseException) -> str:
 
 
 def content_hash(payload: dict) -> str:
-    """sha256 of a checkpoint's header fields and weights (each tensor's name, dtype, shape and bytes)."""
+    """sha256 of a checkpoint's header fields, compression record, weights and ONNX graph (each tensor's
+    name, dtype, shape and bytes)."""
     digest = hashlib.sha256()
     header = {k: payload[k] for k in ("config", "board_size", "feature_set", "feature_version", "step", "metrics")}
     digest.update(json.dumps(header, sort_keys=True).encode())
-    for name in sorted(payload["weights"]):
-        tensor = payload["weights"][name].detach().cpu().contiguous()
+    if "compression" in payload:  # absent from uncompressed files, so their hashes stay as they were
+        digest.update(json.dumps(payload["compression"], sort_keys=True).encode())
+    tensors = dict(payload["weights"], **({"onnx": payload["onnx"]} if "onnx" in payload else {}))
+    for name in sorted(tensors):
+        tensor = tensors[name].detach().cpu().contiguous()
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
@@ -152,12 +172,16 @@ def _check(path: Path, what: str, found: object, expected: object) -> None:
 def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = None,
                     expect_feature_set: str | None = None,
                     expect_feature_version: int | None = None,
-                    map_location: str | torch.device = "cpu") -> tuple[GoNet, CheckpointMeta]:
+                    map_location: str | torch.device = "cpu",
+                    backend: str = "torch") -> tuple[nn.Module, CheckpointMeta]:
     """Rebuild the network saved at `path`; returns (model in eval mode, meta).
 
-    Raises CheckpointError if the file is missing, truncated or corrupt, foreign (not our
-    format, or holding arbitrary pickled objects), inconsistent, or if its board size or
-    feature set/version differ from the expected ones (None: accept any).
+    `backend` (rlgo.nn.backend.BACKENDS) runs it: "torch" returns the trainable GoNet; the
+    others a module with GoNet's inference interface. Raises CheckpointError if the file is
+    missing, truncated or corrupt, foreign (not our format, or holding arbitrary pickled
+    objects), inconsistent, if its board size or feature set/version differ from the
+    expected ones (None: accept any), or if `backend` cannot run it (an int8 checkpoint
+    needs onnxruntime).
     """
     path = Path(path)
     payload = _read_payload(path, map_location)
@@ -165,7 +189,7 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
         cfg = NetConfig.from_dict(payload["config"])
         meta = CheckpointMeta(cfg, int(payload["step"]),
                               {str(k): float(v) for k, v in payload["metrics"].items()},
-                              _init_record(payload.get("init")))
+                              _init_record(payload.get("init")), dict(payload.get("compression", {})))
         stored = (payload["board_size"], payload["feature_set"], payload["feature_version"])
         weights = payload["weights"]
         intact = payload.get("sha256") in (None, content_hash(payload))
@@ -178,14 +202,43 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
     _check(path, "board size", meta.board_size, expect_board_size)
     _check(path, "feature set", meta.feature_set, expect_feature_set)
     _check(path, "feature version", meta.feature_version, expect_feature_version)
+    if "onnx" in payload:
+        return _onnx_net(path, payload["onnx"], meta, backend, map_location), meta
     model = build_model(cfg)
+    if meta.compression:  # a channel-pruned net (or one trained from it) has smaller layers than its config
+        from rlgo.nn.compress.prune import fit_shapes
+        fit_shapes(model, weights)
     try:
         model.load_state_dict(weights)
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {str(path)!r} weights do not fit {cfg.name} "
                               f"({_first_line(e)})") from e
     model.init_from = meta.init
-    return model.to(map_location).eval(), meta
+    model = model.to(map_location).eval()
+    if backend == "torch":
+        return model, meta
+    try:
+        return inference_net(model, backend, map_location), meta
+    except BackendError as e:
+        raise CheckpointError(f"checkpoint {str(path)!r}: {e}") from e
+
+
+def _onnx_net(path: Path, graph: torch.Tensor, meta: CheckpointMeta, backend: str,
+              map_location: str | torch.device) -> OnnxNet:
+    """The stored ONNX graph (an int8 network) on ONNX Runtime; CheckpointError when `backend` cannot run it."""
+    what = meta.compression.get("method", "onnx")
+    if backend not in ("auto", "onnxruntime"):
+        raise CheckpointError(f"checkpoint {str(path)!r} is an {what} ONNX graph; it runs on backend "
+                              f"onnxruntime (or auto), not {backend!r}")
+    try:
+        resolve_backend("onnxruntime", map_location)
+    except BackendError as e:
+        raise CheckpointError(f"checkpoint {str(path)!r} is an {what} ONNX graph: {e}") from e
+    try:
+        return OnnxNet(graph.numpy().tobytes(), meta.config)
+    except Exception as e:  # onnxruntime raises its own exception types for a damaged graph
+        raise CheckpointError(f"checkpoint {str(path)!r} holds an ONNX graph that onnxruntime "
+                              f"cannot load ({_first_line(e)})") from e
 
 
 def _init_record(init: object) -> dict | None:

@@ -140,12 +140,17 @@ class GoNet(nn.Module):
         return self.cfg.name
 
     def forward(self, x: torch.Tensor, legal_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        n, c = self.cfg.board_size, self.cfg.in_planes
-        if x.dim() != 4 or tuple(x.shape[1:]) != (c, n, n):
-            raise ValueError(f"{self.name} expects planes [B, {c}, {n}, {n}], got {list(x.shape)}")
+        check_planes(self.cfg, x)
         trunk = self.trunk(x)
         return {name: head(trunk, legal_mask) if name == "policy" else head(trunk)
                 for name, head in self.heads.items()}
+
+
+def check_planes(cfg: NetConfig, x: torch.Tensor) -> None:
+    """ValueError unless `x` is a batch of input planes [B, in_planes, N, N] for `cfg`."""
+    n, c = cfg.board_size, cfg.in_planes
+    if x.dim() != 4 or tuple(x.shape[1:]) != (c, n, n):
+        raise ValueError(f"{cfg.name} expects planes [B, {c}, {n}, {n}], got {list(x.shape)}")
 
 
 def build_model(cfg: NetConfig) -> GoNet:

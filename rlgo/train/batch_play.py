@@ -165,10 +165,10 @@ class PolicyNet:
 
 
 def load_policy(path, device: str | torch.device = "cpu", board_size: int | None = None,
-                feature_set: str | None = None) -> PolicyNet:
-    """A checkpoint's policy network; CheckpointError if it is missing, for another board size or
-    feature set (None: any), or without a policy head."""
-    model, _ = load_checkpoint(path, board_size, feature_set, map_location=device)
+                feature_set: str | None = None, backend: str = "torch") -> PolicyNet:
+    """A checkpoint's policy network run by `backend` (rlgo.nn.backend); CheckpointError if it is
+    missing, for another board size or feature set (None: any), or without a policy head."""
+    model, _ = load_checkpoint(path, board_size, feature_set, map_location=device, backend=backend)
     if "policy" not in model.cfg.heads:
         raise CheckpointError(f"checkpoint {str(path)!r} has no policy head (heads: {list(model.cfg.heads)})")
     return PolicyNet(model, device)
