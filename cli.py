@@ -11,22 +11,25 @@ from rlgo.commands import apply_config, is_user_error, subcommand_parser
 COMMANDS = {
     "play": "play a game against an agent in the terminal",
     "gtp": "run an agent as a GTP engine on stdin/stdout (Sabaki, GoGui, Lizzie)",
+    "analysis": "KataGo's JSON analysis engine protocol on stdin/stdout (KaTrain, scripts)",
     "datagen": "generate SGF games with a GTP engine (e.g. GNU Go)",
     "dataset": "build training datasets from SGF records",
     "train": "train networks: sl, pg, value, zero",
     "tournament": "rate agents: round-robin or gauntlet, Elo with 95%% intervals",
+    "plot": "PNG figures of a training run's metrics (losses, Elo, speed, resignations)",
     "bench": "speed benchmarks (board, search, nn, features, data, pg, zero)",
 }
 """Subcommand modules under rlgo.commands with their one-line summaries, in help order."""
 
 EXAMPLES = """\
 examples:
-  rlgo play                                  9x9 game against the MCTS agent
-  rlgo play --size 19 --handicap 4 --time 5  handicap game on 19x19, 5 s per move
-  rlgo gtp --agent mcts:playouts=2000        GTP engine for Sabaki / GoGui
-  rlgo train zero --config zero9.toml        AlphaGo Zero self-play loop
-  rlgo tournament --help                     rate agents against each other
-  rlgo bench board --quick                   board playout speed
+  rlgo play                                    9x9 game against the MCTS agent
+  rlgo play --size 19 --handicap 4 --time 5    handicap game on 19x19, 5 s per move
+  rlgo gtp --agent mcts:playouts=2000          GTP engine for Sabaki / GoGui
+  rlgo train zero --config configs/zero9.toml  AlphaGo Zero self-play loop, 9x9
+  rlgo plot runs/zero9                         PNG figures of the run's metrics
+  rlgo tournament --help                       rate agents against each other
+  rlgo bench board --quick                     board playout speed
 
 `--debug` (anywhere on the line) shows full tracebacks instead of one-line errors.
 """

@@ -9,12 +9,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from agents.base import set_torch_threads
 from agents.mcts_agent import MCTSAgent
 from agents.specs import SpecError, register_agent
 from rlgo.go.features import HISTORY_LENGTH
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint
 from rlgo.nn.model import GoNet
-from rlgo.search.config import SearchConfig
+from rlgo.search.config import ROOTS, SearchConfig
 from rlgo.search.evaluator import LeafBatch, MixedEvaluator, RolloutPolicy, encode_planes
 from rlgo.search.mcts import UNLIMITED
 from rlgo.search.rollout import UniformRolloutPolicy
@@ -23,8 +24,11 @@ from rlgo.train.batch_play import PolicyNet, load_policy
 from rlgo.train.value import predict_values
 
 ALPHAGO_CONFIG = SearchConfig(playouts=800, selection="puct", c_puct=1.5, batch_size=8, expand_visits=1,
-                              prune_eye_fills=True, resign_threshold=0.05, rollout_lambda=0.5)
-"""Defaults of the AlphaGo search (the tree leaves own-eye fills out, as the policies were trained)."""
+                              prune_eye_fills=True, resign_threshold=0.02, resign_moves=3, resign_visits=400,
+                              rollout_lambda=0.5)
+"""Defaults of the AlphaGo search (the tree leaves own-eye fills out, as the policies were trained).
+Resignation needs 3 searches in a row of >= 400 simulations below 2% (rollout values are noisy: two
+games resigned at 5% on one search were won by 2 points when played on)."""
 
 
 class PolicyValueEvaluator:
@@ -65,15 +69,22 @@ class AlphaGoAgent(MCTSAgent):
         config = (config or ALPHAGO_CONFIG).replace(rollout_lambda=lam, **overrides)
         evaluator = MixedEvaluator(PolicyValueEvaluator(policy, value, device), rollout, lam)
         super().__init__(config, evaluator, seconds_per_move)
+        self._networks = [net for net in (value, policy.model) if net is not None]
+
+    def networks(self) -> list:
+        return list(self._networks)
 
 
 def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = None, rollout: str | None = None,
                playouts: int | None = None, time: float | None = None, seed: int = 0, device: str = "cpu",
                rollouts: int = 1, c_puct: float | None = None, resign: float | None = None, threads: int = 1,
-               **extra) -> AlphaGoAgent:
+               root: str = "puct", m: int = ALPHAGO_CONFIG.gumbel_m, **extra) -> AlphaGoAgent:
     lam = extra.pop("lambda", ALPHAGO_CONFIG.rollout_lambda)
-    if threads > 0:
-        torch.set_num_threads(threads)
+    set_torch_threads(threads)
+    if root not in ROOTS:
+        raise SpecError(f"alphago: root must be one of {', '.join(ROOTS)}, got {root!r}")
+    if m < 1:
+        raise SpecError(f"alphago: m must be >= 1, got {m}")
     if not ckpt:
         raise SpecError("alphago: needs a policy checkpoint, e.g. alphago:ckpt=sl.pt,value=value.pt")
     if not 0 <= lam <= 1:
@@ -86,7 +97,7 @@ def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = No
             raise CheckpointError(f"checkpoint {value!r} has no value head (heads: {list(value_net.cfg.heads)})")
     roll = (FastRolloutPolicy.load(rollout, seed=seed, rollouts=rollouts) if rollout
             else UniformRolloutPolicy(seed, rollouts))
-    changes: dict = {"seed": seed}
+    changes: dict = {"seed": seed, "root": root, "gumbel_m": m}
     if playouts is not None or time is not None:
         changes["playouts"] = playouts if playouts is not None else UNLIMITED
     if c_puct is not None:
@@ -105,7 +116,10 @@ register_agent("alphago", _from_spec, {
     "time": (float, "seconds per move (GTP time settings replace it)"),
     "rollouts": (int, "playouts per leaf (default 1)"),
     "c_puct": (float, f"PUCT exploration constant (default {ALPHAGO_CONFIG.c_puct})"),
-    "resign": (float, f"resign below this win rate (default {ALPHAGO_CONFIG.resign_threshold}; 0 = never)"),
+    "resign": (float, f"resign below this win rate for {ALPHAGO_CONFIG.resign_moves} moves in a row "
+                      f"(default {ALPHAGO_CONFIG.resign_threshold}; 0 = never)"),
+    "root": (str, f"root policy: {' or '.join(ROOTS)} (default puct)"),
+    "m": (int, f"actions the Gumbel root considers (default {ALPHAGO_CONFIG.gumbel_m})"),
     "seed": (int, "random seed of the search and rollouts"),
     "device": (str, "torch device (default cpu)"),
     "threads": (int, "torch CPU threads of the process (default 1: fastest for small batches; 0 = torch's)"),

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from rlgo.go.state import BLACK, GameState
+from agents.specs import SpecError
+from rlgo.go.state import GameState
 
 RESIGN = -1
 """Returned by `select_move` to resign (the GameState records a resignation as point -1)."""
@@ -23,12 +24,18 @@ class MoveInfo:
     """Policy prior in [0, 1]."""
     pv: list[int] = field(default_factory=list)
     """Principal variation starting with `move`."""
+    score_lead: float | None = None
+    """Expected final area margin in points for the side to move after this move (None: not estimated)."""
+    score_stdev: float | None = None
+    """Standard deviation of that margin (None: not estimated, e.g. a network's score head)."""
 
 
 class Agent:
     """Base class: override `select_move`; the rest has sensible defaults."""
 
     name = "agent"
+    board_size: int | None = None
+    """The one board size the agent plays (its network's); None: any size."""
 
     def reset(self) -> None:
         """Forget everything about the previous game."""
@@ -40,8 +47,9 @@ class Agent:
     def warm_up(self, state: GameState) -> None:
         """Pay one-time costs (JIT compiles, a first network call) on `state` before any clock runs; default: none."""
 
-    def ponder(self, state: GameState) -> None:
-        """Search `state` without a move budget until `stop()` (GTP analysis); default: no-op."""
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
+        """Search `state` without a move budget until `stop()` (GTP analysis), or until its root holds
+        `visits` visits when given (the JSON analysis engine's maxVisits); default: no-op."""
 
     def analysis(self) -> list[MoveInfo]:
         """Top candidates of the current or last search, best first (empty if the agent does not search).
@@ -62,8 +70,24 @@ class Agent:
     def close(self) -> None:
         """Release processes or files held by the agent."""
 
+    def networks(self) -> list:
+        """The agent's networks (rlgo.nn.model.GoNet), first choice first; their heads back `estimate`."""
+        return []
 
-def mover_area_lead(state: GameState) -> float:
-    """Area count (komi included, no dead stones removed) from the side to move's point of view."""
-    score = state.area_score()
-    return score if state.to_play == BLACK else -score
+    def estimate(self, states: list[GameState], symmetry: int | None = None, fill: bool = True,
+                 playouts: int | None = None) -> list:
+        """A static judgement (agents.estimates.Estimate) of each position for its side to move: the
+        heads of `networks()`, `playouts` random playouts each for what they lack (none with `fill=False`)."""
+        from agents.estimates import PLAYOUTS, estimate
+        return estimate(self.networks(), states, symmetry, fill, playouts or PLAYOUTS)
+
+
+def set_torch_threads(threads: int) -> None:
+    """Torch CPU threads of the process for a network agent's `threads=` key (0: torch's default).
+
+    One thread is fastest for the small batches of one game and does not crawl on a busy machine."""
+    if threads < 0:
+        raise SpecError(f"threads must be >= 0, got {threads!r}")
+    if threads > 0:
+        import torch
+        torch.set_num_threads(threads)

@@ -1,15 +1,21 @@
-"""MCTSAgent: a tree search wired to an evaluator and a time policy (default: UCT-RAVE with playouts)."""
+"""MCTSAgent: a tree search wired to an evaluator and a time policy (default: UCT-RAVE with playouts).
+
+Every search agent (mcts, zero, alphago) shares what happens around the search here: the time
+budget, the pass rule with dead stones removed, and resignation after several bad moves in a row.
+"""
 from __future__ import annotations
 
+import os
 import time
 
 from agents.base import RESIGN, Agent, MoveInfo
 from agents.specs import register_agent
+from rlgo.arena.deadstones import dead_stones
 from rlgo.go import kernels as K
-from rlgo.go.state import BLACK, GameState
+from rlgo.go.state import GameState
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import Evaluator, RolloutEvaluator
-from rlgo.search.mcts import MCTS, UNLIMITED
+from rlgo.search.mcts import MCTS, UNLIMITED, may_pass
 from rlgo.search.rollout import HeuristicRolloutPolicy
 from rlgo.search.timecontrol import TimeControl
 
@@ -17,10 +23,22 @@ ROLLOUT_CONFIG = SearchConfig(playouts=8000, selection="uct", c_uct=0.3, rave=10
                               prune_eye_fills=True, resign_threshold=0.05)
 """Defaults for Monte-Carlo search with playouts (the `rlgo play` opponent). UCT-RAVE won 10 of 11
 games against plain UCT (c_uct 0.8) at 2000 playouts each (benchmarks/mcts_strength.py)."""
+DEFAULT_SECONDS = 1.5
+"""Seconds per move of a plain `mcts` spec (no playouts= or time=): the clock alone limits it."""
 WARM_UP_PLAYOUTS = 16
 """Playouts of the untimed search that compiles and loads everything before a timed game."""
-RESIGN_MIN_VISITS = 200
-"""Root visits below which a low win rate is too noisy to resign on."""
+PONDER_MEMORY_SHARE = 8
+"""Pondering (GTP analysis) may grow each of the search's two tree slots (the tree and the re-rooting
+spare) to 1/8 of the free memory; config.node_budget sizes the tree for one move only."""
+
+
+def ponder_node_budget(bytes_per_node: int) -> int:
+    """Nodes a pondering tree may hold: PONDER_MEMORY_SHARE of the free memory (int32 indices at most)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        free = 1 << 30
+    return int(min(free // PONDER_MEMORY_SHARE // bytes_per_node, 2**31 - 1))
 
 
 class MCTSAgent(Agent):
@@ -29,48 +47,65 @@ class MCTSAgent(Agent):
     `config` (default ROLLOUT_CONFIG; keyword overrides such as playouts=2000 are applied on
     top), `evaluator` (default: playouts that answer ataris, HeuristicRolloutPolicy, seeded with
     config.seed; they beat uniform playouts 9-2 at equal playouts and cost the same),
-    `seconds_per_move` (a time limit on top of the playout budget; GTP time settings replace it).
+    `seconds_per_move` (a time limit on top of the playout budget; GTP time settings replace it),
+    `pass_guard`: pass only while the count with dead stones removed favours us (rlgo.search.mcts.may_pass).
+    Resigns when the win rate of config.resign_moves searches in a row, each of at least
+    config.resign_visits simulations, is below config.resign_threshold.
     """
 
     name = "mcts"
 
     def __init__(self, config: SearchConfig | None = None, evaluator: Evaluator | None = None,
-                 seconds_per_move: float | None = None, safety_margin: float = 0.2, **overrides):
+                 seconds_per_move: float | None = None, safety_margin: float = 0.2, pass_guard: bool = True,
+                 **overrides):
         self.config = (config or ROLLOUT_CONFIG).replace(**overrides)
         self.evaluator = evaluator or RolloutEvaluator(HeuristicRolloutPolicy(seed=self.config.seed))
         self.clock = TimeControl(seconds_per_move, safety_margin)
+        self.pass_guard = pass_guard
         self.search: MCTS | None = None
         self.last_result = None
+        self._low_moves = 0  # own moves in a row searched below the resign threshold
 
     # ----------------------------------------------------------------- Agent
     def reset(self) -> None:
         if self.search is not None:
             self.search.reset()
         self.clock.reset()
+        self._low_moves = 0
 
     def select_move(self, state: GameState) -> int:
         me = state.to_play
-        if state.passes == 1 and self._wins_now(state, me):
+        if state.passes == 1 and self._may_pass(state):
             return state.pass_move  # the opponent passed and the count already favours us
         search = self._search_for(state)
         start = time.perf_counter()
         budget = self.clock.budget(me, int(state.m[K.M_NEMPTY]))
         self.last_result = search.search(state, seconds=budget)
         self.clock.spent(me, time.perf_counter() - start)
-        winrate = (search.root_value() + 1) / 2
-        if winrate < self.config.resign_threshold and search.root_visits() >= RESIGN_MIN_VISITS:
+        if self._should_resign(search):
             return RESIGN
         move = search.choose_move(proportional=state.move_number < self.config.temperature_moves)
-        if move == state.pass_move and winrate < 0.5:
-            move = self._best_non_pass(search, move)
+        if move == state.pass_move and not self._may_pass(state):
+            move = search.choose_move(allow_pass=False)  # passing would let the opponent end it on the count
         return move
 
     def warm_up(self, state: GameState) -> None:
         self._search_for(state).search(state, playouts=WARM_UP_PLAYOUTS)
         self.search.reset()
 
-    def ponder(self, state: GameState) -> None:
-        self._search_for(state).search(state, playouts=UNLIMITED)
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
+        """Search until stop() (or until the root holds `visits` visits), with no time limit, on a tree as
+        large as memory allows (not the move's budget)."""
+        search = self._search_for(state)
+        budget = ponder_node_budget(search.bytes_per_node())
+        if search.config.node_budget < budget:
+            self.search = search = MCTS(state.size, self.evaluator, search.config.replace(node_budget=budget))
+        if visits is None:
+            search.search(state, playouts=UNLIMITED)
+            return
+        search.set_root(state)
+        if search.root_visits() < visits:
+            search.search(state, playouts=visits - search.root_visits())
 
     def analysis(self) -> list[MoveInfo]:
         if self.search is None:
@@ -94,35 +129,38 @@ class MCTSAgent(Agent):
             self.search = MCTS(state.size, self.evaluator, self.config)
         return self.search
 
-    @staticmethod
-    def _wins_now(state: GameState, color: int) -> bool:
-        score = state.score()
-        return score > 0 if color == BLACK else score < 0
+    def _may_pass(self, state: GameState) -> bool:
+        """The pass rule, counting with the dead stones that random playouts find removed (as the referee
+        of a game between engines does); select_move still passes when nothing else is in the tree."""
+        return not self.pass_guard or may_pass(state, dead_stones(state, seed=self.config.seed))
 
-    @staticmethod
-    def _best_non_pass(search: MCTS, fallback: int) -> int:
-        """Most visited root move other than pass (we are behind: passing cannot help), else `fallback`."""
-        visits = search.visit_counts()
-        visits[-1] = 0
-        return int(visits.argmax()) if visits.max() > 0 else fallback
+    def _should_resign(self, search: MCTS) -> bool:
+        """Count this search towards resigning; True once config.resign_moves searches in a row were lost."""
+        cfg = self.config
+        winrate = (search.resign_value() + 1) / 2
+        low = winrate < cfg.resign_threshold and search.root_visits() >= cfg.resign_visits
+        self._low_moves = self._low_moves + 1 if low else 0
+        return self._low_moves >= cfg.resign_moves
 
 
 def _from_spec(size: int, rules, playouts: int | None = None, time: float | None = None, seed: int = 0,
                resign: float | None = None) -> MCTSAgent:
-    """Spec factory: `mcts:playouts=2000`, `mcts:time=2` (then the clock alone limits the search)."""
+    """Spec factory: `mcts` (DEFAULT_SECONDS a move), `mcts:playouts=2000`, `mcts:time=2` (then the clock
+    alone limits the search)."""
     changes = {"seed": seed}
-    if playouts is not None:
-        changes["playouts"] = playouts
-    elif time is not None:
-        changes["playouts"] = UNLIMITED
+    if playouts is None and time is None:
+        time = DEFAULT_SECONDS
+    changes["playouts"] = playouts if playouts is not None else UNLIMITED
     if resign is not None:
         changes["resign_threshold"] = resign
     return MCTSAgent(seconds_per_move=time, **changes)
 
 
 register_agent("mcts", _from_spec, {
-    "playouts": (int, f"simulations per move (default {ROLLOUT_CONFIG.playouts})"),
-    "time": (float, "seconds per move (without playouts= the clock alone limits the search)"),
+    "playouts": (int, f"simulations per move (default: none, {DEFAULT_SECONDS} s per move)"),
+    "time": (float, f"seconds per move (default {DEFAULT_SECONDS}; without playouts= the clock alone limits "
+                    "the search)"),
     "seed": (int, "random seed"),
-    "resign": (float, f"resign below this win rate (default {ROLLOUT_CONFIG.resign_threshold}; 0 = never)"),
+    "resign": (float, f"resign below this win rate for {ROLLOUT_CONFIG.resign_moves} moves in a row "
+                      f"(default {ROLLOUT_CONFIG.resign_threshold}; 0 = never)"),
 }, help="Monte-Carlo tree search (UCT-RAVE) with random playouts that answer ataris")

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from agents.base import Agent, MoveInfo, mover_area_lead
+from agents.base import Agent, MoveInfo, set_torch_threads
+from agents.estimates import move_analysis
 from agents.specs import SpecError, register_agent
+from rlgo.arena.deadstones import dead_stones
 from rlgo.go.features import encode
 from rlgo.go.state import GameState
+from rlgo.search.mcts import may_pass
 from rlgo.train.batch_play import PolicyNet, load_policy, sample_moves
 
 
@@ -21,12 +23,16 @@ def playable_mask(state: GameState, eye_fills: bool = False) -> np.ndarray:
     return mask
 
 
+ANALYSIS_MOVES = 10
+"""Candidates a policy agent's analysis lists."""
+
+
 class PolicyAgent(Agent):
     """The move of a policy network for the side to move: its argmax (temperature 0) or a sample of pi^(1/T).
 
-    One rule on top, as MCTSAgent has: after the opponent's pass it passes too when the area count
-    of the board already favours it (a policy trained under Tromp-Taylor scoring would otherwise
-    play on into its own territory while the opponent waits).
+    One rule on top, as MCTSAgent has: after the opponent's pass it passes too when the count with
+    dead stones removed already favours it (rlgo.search.mcts.may_pass; a policy trained under
+    Tromp-Taylor scoring would otherwise play on into its own territory while the opponent waits).
     """
 
     name = "policy"
@@ -36,32 +42,48 @@ class PolicyAgent(Agent):
         if temperature < 0:
             raise SpecError(f"policy: temperature must be >= 0, got {temperature!r}")
         self.policy = policy
+        self.board_size = policy.board_size
         self.temperature = temperature
         self.eye_fills = eye_fills
         self.rng = np.random.default_rng(seed)
+        self._position: GameState | None = None
         self._last: list[MoveInfo] = []
 
     def select_move(self, state: GameState) -> int:
-        if state.passes == 1 and mover_area_lead(state) > 0:
+        self._position, self._last = state.copy(), []
+        if state.passes == 1 and may_pass(state, dead_stones(state)):
             return state.pass_move
         legal = playable_mask(state, self.eye_fills)[None]
         log_probs = self.policy.log_probs(encode(state, self.policy.feature_set)[None], legal)
-        probs = np.where(legal[0], np.exp(log_probs[0]), 0.0)
-        top = np.argsort(-probs)[:10]
-        self._last = [MoveInfo(int(p), 0, 0.5, float(probs[p])) for p in top if probs[p] > 0]
         return int(sample_moves(log_probs, legal, self.rng, self.temperature)[0])
 
     def warm_up(self, state: GameState) -> None:
         self.policy.log_probs(encode(state, self.policy.feature_set)[None], playable_mask(state, self.eye_fills)[None])
 
+    def ponder(self, state: GameState, visits: int | None = None) -> None:
+        self._position, self._last = state.copy(), []
+
     def analysis(self) -> list[MoveInfo]:
+        """The ANALYSIS_MOVES most probable moves of the last position, visits 0; win rates and scores
+        are the network's heads on the position after each move (random playouts for missing heads)."""
+        position = self._position
+        if position is None or position.is_over:
+            return []
+        if not self._last:
+            legal = playable_mask(position, self.eye_fills)
+            log_probs = self.policy.log_probs(encode(position, self.policy.feature_set)[None], legal[None])[0]
+            probs = np.where(legal, np.exp(log_probs), 0.0)
+            top = [int(p) for p in np.argsort(-probs)[:ANALYSIS_MOVES] if probs[p] > 0]
+            self._last = move_analysis(self, position, top, [float(probs[p]) for p in top])
         return list(self._last)
+
+    def networks(self) -> list:
+        return [self.policy.model]
 
 
 def _from_spec(size: int, rules, ckpt: str | None = None, temperature: float = 0.0, seed: int | None = None,
                device: str = "cpu", eye_fills: bool = False, threads: int = 1) -> PolicyAgent:
-    if threads > 0:
-        torch.set_num_threads(threads)
+    set_torch_threads(threads)
     if not ckpt:
         raise SpecError("policy: needs a checkpoint, e.g. policy:ckpt=runs/pg9/last.pt")
     return PolicyAgent(load_policy(ckpt, device, size), temperature, seed, eye_fills)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from rlgo.go.rules import Rules
+from rlgo.seeds import fresh_seed
 
 GNUGO_PATH = "/usr/games/gnugo"
 """Where `gnugo` specs look for GNU Go unless `path=` says otherwise."""
@@ -158,11 +159,15 @@ def parse_spec(spec: str) -> tuple[AgentEntry, dict]:
     return entry, values
 
 
-def make_agent(spec: str, size: int = 9, rules: Rules | None = None, seed: int | None = None):
-    """Build the Agent a spec describes; `seed` is used when the agent takes one and the spec sets none."""
+def make_agent(spec: str, size: int | None = 9, rules: Rules | None = None, seed: int | None = None):
+    """Build the Agent a spec describes (`size` None: any, e.g. a network's own).
+
+    An agent that takes a seed gets the spec's, else `seed`, else fresh entropy (never a fixed
+    default: two engines of one spec must not replay one game).
+    """
     entry, values = parse_spec(spec)
-    if seed is not None and "seed" in entry.keys and "seed" not in values:
-        values["seed"] = seed
+    if "seed" in entry.keys and "seed" not in values:
+        values["seed"] = fresh_seed() if seed is None else seed
     return entry.factory(size=size, rules=rules or Rules(), **values)
 
 

@@ -1,67 +1,53 @@
-"""ZeroAgent: PUCT tree search guided by a policy + value network checkpoint, no rollouts (AlphaGo Zero)."""
+"""ZeroAgent: PUCT (or Gumbel-root) tree search guided by a policy + value network checkpoint, no rollouts."""
 from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
-from agents.base import mover_area_lead
+from agents.base import set_torch_threads
 from agents.mcts_agent import MCTSAgent
 from agents.specs import SpecError, register_agent
-from rlgo.go import features
 from rlgo.go.rules import Rules
-from rlgo.go.state import GameState
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.evaluator import TorchEvaluator
-from rlgo.search.config import SearchConfig
-from rlgo.search.evaluator import NetworkEvaluator
+from rlgo.search.config import ROOTS, SearchConfig
+from rlgo.search.evaluator import Evaluator, NetworkEvaluator
 from rlgo.search.mcts import UNLIMITED
 from rlgo.train.zero.storage import BEST, read_best
 
 ZERO_CONFIG = SearchConfig(playouts=200, selection="puct", c_puct=1.5, fpu=0.25, batch_size=8,
-                           resign_threshold=0.02)
-"""Defaults of the zero agent: PUCT over network priors, network values at the leaves."""
+                           prune_eye_fills=True, resign_threshold=0.02)
+"""Defaults of the zero agent: PUCT over network priors, network values at the leaves, no own-eye fills."""
 
 
 class ZeroAgent(MCTSAgent):
-    """MCTS with PUCT on the priors and values of an rlgo checkpoint with policy and value heads.
+    """MCTS on the priors and values of a policy + value network (`evaluator`, see `from_checkpoint`).
 
-    `checkpoint`: path of the network; `size`: board size the checkpoint must be for (None: any);
-    `playouts` per move, `seconds_per_move` (a clock on top of or instead of the playouts),
-    `symmetries`: average the net over the 8 board symmetries; `pass_guard`: never pass while
-    the area count is not in our favour (as in zero self-play, see docs/zero.md); other
-    SearchConfig fields as keywords.
+    `playouts` per move (None: unlimited, the clock decides), `seconds_per_move`, `pass_guard`
+    (the pass rule of MCTSAgent), other SearchConfig fields as keywords (root='gumbel', gumbel_m=...).
     """
 
     name = "zero"
 
-    def __init__(self, checkpoint: str | Path, size: int | None = None, playouts: int | None = 200,
-                 seconds_per_move: float | None = None, device: str = "cpu", symmetries: bool = False,
+    def __init__(self, evaluator: Evaluator, playouts: int | None = 200, seconds_per_move: float | None = None,
                  pass_guard: bool = True, **overrides):
+        overrides["playouts"] = UNLIMITED if playouts is None else playouts
+        super().__init__(ZERO_CONFIG, evaluator, seconds_per_move, pass_guard=pass_guard, **overrides)
+
+    @classmethod
+    def from_checkpoint(cls, checkpoint: str | Path, size: int | None = None, device: str = "cpu",
+                        symmetries: bool = False, **kwargs) -> "ZeroAgent":
+        """The agent of an rlgo checkpoint with policy and value heads (`size`: required board size, None: any;
+        `symmetries`: average the net over the 8 board symmetries)."""
         model, meta = load_checkpoint(checkpoint, expect_board_size=size)
         net = TorchEvaluator(model, device=device, symmetries=symmetries)
-        evaluator = NetworkEvaluator(net, feature_set=meta.feature_set, board_size=meta.board_size)
-        overrides["playouts"] = UNLIMITED if playouts is None else playouts
-        super().__init__(ZERO_CONFIG, evaluator, seconds_per_move, **overrides)
-        self.name = f"zero-{Path(checkpoint).stem}"
-        self.pass_guard = pass_guard
+        agent = cls(NetworkEvaluator(net, feature_set=meta.feature_set, board_size=meta.board_size), **kwargs)
+        agent.name = f"zero-{Path(checkpoint).stem}"
+        agent.board_size = meta.board_size
+        return agent
 
-    def select_move(self, state: GameState) -> int:
-        move = super().select_move(state)
-        if move == state.pass_move and self.pass_guard:
-            if mover_area_lead(state) <= 0:  # the opponent would pass back and win
-                move = self._best_non_pass(self.search, move)
-                if move == state.pass_move:  # the search visited nothing else: the network's favourite
-                    move = self._most_probable_non_pass(state, move)
-        return move
-
-    def _most_probable_non_pass(self, state: GameState, fallback: int) -> int:
-        legal = state.legal_mask()
-        if not legal[:-1].any():
-            return fallback
-        planes = features.encode(state, self.evaluator.feature_set)[None]
-        priors, _ = self.evaluator.net(planes, legal[None])
-        return int(np.argmax(np.where(legal[:-1], priors[0, :-1], -1.0)))
+    def networks(self) -> list:
+        model = getattr(getattr(self.evaluator, "net", None), "model", None)  # a TorchEvaluator's network
+        return [] if model is None else [model]
 
 
 def _best_of_run(run: Path) -> Path:
@@ -76,7 +62,8 @@ def _best_of_run(run: Path) -> Path:
 
 def _from_spec(size: int, rules: Rules, ckpt: str | None = None, playouts: int | None = None,
                time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu",
-               pass_guard: bool = True, opening: int = 0) -> ZeroAgent:
+               pass_guard: bool = True, opening: int = 0, root: str = "puct", m: int = ZERO_CONFIG.gumbel_m,
+               threads: int = 1) -> ZeroAgent:
     """Spec factory: `zero:ckpt=PATH,playouts=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
     if not ckpt:
         raise SpecError("zero: needs a checkpoint or a zero run folder, e.g. zero:ckpt=runs/zero9,playouts=200")
@@ -88,8 +75,14 @@ def _from_spec(size: int, rules: Rules, ckpt: str | None = None, playouts: int |
         playouts = ZERO_CONFIG.playouts
     if opening < 0:
         raise SpecError(f"zero: opening must be >= 0, got {opening}")
-    return ZeroAgent(ckpt, size, playouts, time, device, symmetries, pass_guard, seed=seed,
-                     temperature_moves=opening)
+    if root not in ROOTS:
+        raise SpecError(f"zero: root must be one of {', '.join(ROOTS)}, got {root!r}")
+    if m < 1:
+        raise SpecError(f"zero: m must be >= 1, got {m}")
+    set_torch_threads(threads)
+    return ZeroAgent.from_checkpoint(ckpt, size, device, symmetries, playouts=playouts, seconds_per_move=time,
+                                     pass_guard=pass_guard, seed=seed, temperature_moves=opening, root=root,
+                                     gumbel_m=m)
 
 
 register_agent("zero", _from_spec, {
@@ -99,6 +92,9 @@ register_agent("zero", _from_spec, {
     "seed": (int, "random seed of the search"),
     "symmetries": (bool, "average the network over the 8 board symmetries"),
     "device": (str, "torch device (default cpu)"),
-    "pass_guard": (bool, "never pass while the area count favours the opponent (default true)"),
+    "pass_guard": (bool, "pass only while the count with dead stones removed favours us (default true)"),
     "opening": (int, "first moves of a game drawn in proportion to visits, for varied games (default 0)"),
-}, positional="ckpt", help="AlphaGo Zero: PUCT search on a policy + value network, no rollouts")
+    "root": (str, f"root policy: {' or '.join(ROOTS)} (Gumbel-top-k + sequential halving; default puct)"),
+    "m": (int, f"actions the Gumbel root considers (default {ZERO_CONFIG.gumbel_m})"),
+    "threads": (int, "torch CPU threads of the process (default 1: fastest for small batches; 0 = torch's)"),
+}, positional="ckpt", help="AlphaGo Zero: PUCT or Gumbel search on a policy + value network, no rollouts")

@@ -1,4 +1,5 @@
-"""Board speed: uniform random playouts/s (9x9, 19x19, one core), JIT warm-up, start-up latency, vs OpenSpiel."""
+"""Board speed: uniform random playouts/s (9x9, 19x19, one core), JIT warm-up, start-up latency, vs OpenSpiel;
+memory of a GameState per game and the cost of its undo."""
 from __future__ import annotations
 
 import os
@@ -6,7 +7,10 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
+
+import numpy as np
 
 from rich.console import Console
 
@@ -51,6 +55,30 @@ def playout_rate(size: int, seconds: float, komi: float = 7.5) -> float:
     return count / (time.perf_counter() - start)
 
 
+def game_memory(size: int = 19, moves: int = 400, seed_: int = 0) -> tuple[float, float, float]:
+    """(MB a GameState holds after `moves` random non-eye-filling moves, us per play, us per undo)."""
+    rng = np.random.default_rng(seed_)
+    GameState(size).play(0)  # JIT warm-up outside the measurement
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    state = GameState(size)
+    played, play_s = 0, 0.0
+    while played < moves and not state.is_over:
+        legal = [int(p) for p in np.flatnonzero(state.legal_mask()[:-1]) if not state.fills_own_eye(int(p))]
+        move = int(rng.choice(legal)) if legal else state.pass_move
+        start = time.perf_counter()
+        state.play(move)
+        play_s += time.perf_counter() - start
+        played += 1
+    held = (tracemalloc.get_traced_memory()[0] - base) / 1e6
+    tracemalloc.stop()
+    start = time.perf_counter()
+    for _ in range(played):
+        state.undo()
+    undo_s = time.perf_counter() - start
+    return held, 1e6 * play_s / played, 1e6 * undo_s / played
+
+
 def subprocess_seconds(code: str, cache_dir: str | None = None) -> float:
     """Seconds printed by `code` run in a fresh interpreter (NUMBA_CACHE_DIR = cache_dir when given)."""
     env = dict(os.environ)
@@ -79,6 +107,7 @@ def run(quick: bool = False) -> dict[str, float]:
     """Measure and print the board figures; `quick` shortens every timing (and skips the cold compile)."""
     seconds = 0.5 if quick else 3.0
     figures = {"playouts_per_s_9x9": playout_rate(9, seconds), "playouts_per_s_19x19": playout_rate(19, seconds)}
+    figures["game_mb_19x19"], figures["play_us_19x19"], figures["undo_us_19x19"] = game_memory(19, 400)
     figures["first_move_warm_s"] = subprocess_seconds(_FIRST_MOVE)
     figures["playout_cache_load_s"] = subprocess_seconds(_FIRST_PLAYOUT)
     if not quick:
@@ -95,6 +124,9 @@ def run(quick: bool = False) -> dict[str, float]:
 ROWS = [
     ("playouts_per_s_9x9", "9x9 random playouts/s", "{:,.0f}"),
     ("playouts_per_s_19x19", "19x19 random playouts/s", "{:,.0f}"),
+    ("game_mb_19x19", "GameState memory after 400 moves, 19x19 (MB)", "{:.2f}"),
+    ("play_us_19x19", "GameState.play, 19x19 (us, legality + undo record)", "{:.1f}"),
+    ("undo_us_19x19", "GameState.undo, 19x19 (us)", "{:.1f}"),
     ("playout_cache_load_s", "playout kernels warm-up, cache load (s)", "{:.2f}"),
     ("playout_compile_s", "playout kernels warm-up, cold compile (s)", "{:.1f}"),
     ("first_move_warm_s", "import rlgo -> first legal move, warm cache (s)", "{:.2f}"),

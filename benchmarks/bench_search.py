@@ -1,6 +1,10 @@
-"""Search speed: rollout-MCTS simulations/s vs OpenSpiel's C++ MCTSBot, tree overhead, network batches, memory.
+"""Search speed: rollout-MCTS simulations/s vs OpenSpiel's C++ MCTSBot, tree overhead, network efficiency, memory.
 
-    python -m benchmarks.bench_search [--quick]
+    python -m benchmarks.bench_search [--quick]        (or: rlgo bench search [--quick])
+
+Times are CPU seconds of this process (one thread), so other jobs on the machine inflate them
+less than wall time; targets (issue 13): tree + plumbing <= 8 us per simulation at batch 1 and
+<= 3 us at batch 8; network search >= 90% of the bare forward throughput at batch 8 and 32.
 """
 from __future__ import annotations
 
@@ -9,45 +13,52 @@ import time
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
 
 from agents.mcts_agent import ROLLOUT_CONFIG, MCTSAgent
+from benchmarks import figure_table
 from rlgo.go.state import GameState
 from rlgo.search.config import SearchConfig
-from rlgo.search.evaluator import NetworkEvaluator, UniformRolloutEvaluator, uniform_priors
+from rlgo.search.evaluator import NetworkEvaluator, UniformRolloutEvaluator
 from rlgo.search.mcts import MCTS
-from rlgo.search.tree import bytes_per_node
 
 
 class NoOpEvaluator:
-    """Uniform priors and random values: what is left is the cost of the tree and the batch plumbing."""
+    """Equal priors (the search renormalises them over the legal moves) and values from a fixed random
+    table, both preallocated: what is left is the cost of the tree and the batch plumbing."""
 
     feature_set = None
     history_length = 0
 
-    def __init__(self, seed: int = 0):
-        self.rng = np.random.default_rng(seed)
+    def __init__(self, seed: int = 0, table: int = 4099):
+        self.values = np.random.default_rng(seed).uniform(-1, 1, table).astype(np.float32)
+        self.priors: dict[tuple, np.ndarray] = {}
+        self.offset = 0
 
     def evaluate(self, batch):
-        return uniform_priors(batch.legal), self.rng.uniform(-1, 1, len(batch.b)).astype(np.float32)
+        n = len(batch.b)
+        priors = self.priors.get(batch.legal.shape)
+        if priors is None:
+            priors = self.priors[batch.legal.shape] = np.ones(batch.legal.shape, np.float32)
+        self.offset = (self.offset + n) % (len(self.values) - n)
+        return priors, self.values[self.offset:self.offset + n]
 
 
 def sims_per_second(evaluator, config: SearchConfig, playouts: int, repeats: int, size: int = 9) -> float:
-    """Simulations/s of fresh searches from the empty board (after one warm-up search)."""
+    """Simulations per CPU second of fresh searches from the empty board (after one warm-up search)."""
     search = MCTS(size, evaluator, config)
     state = GameState(size)
     search.search(state, playouts=min(playouts, 64))
     total, elapsed = 0, 0.0
     for _ in range(repeats):
         search.reset()
-        result = search.search(state, playouts=playouts)
-        total += result.playouts
-        elapsed += result.seconds
+        start = time.process_time()
+        total += search.search(state, playouts=playouts).playouts
+        elapsed += time.process_time() - start
     return total / elapsed
 
 
 def openspiel_sims_per_second(playouts: int, repeats: int, size: int = 9) -> float | None:
-    """Simulations/s of OpenSpiel's C++ MCTSBot with one random rollout per leaf; None if not installed."""
+    """Simulations per CPU second of OpenSpiel's C++ MCTSBot with one random rollout per leaf; None if not installed."""
     try:
         import pyspiel
     except ImportError:
@@ -55,14 +66,32 @@ def openspiel_sims_per_second(playouts: int, repeats: int, size: int = 9) -> flo
     game = pyspiel.load_game("go", {"board_size": size, "komi": 7.5})
     bot = pyspiel.MCTSBot(game, pyspiel.RandomRolloutEvaluator(1, 7), 1.4, playouts, 2000, False, 7, False)
     bot.step(game.new_initial_state())
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(repeats):
         bot.step(game.new_initial_state())
-    return repeats * playouts / (time.perf_counter() - start)
+    return repeats * playouts / (time.process_time() - start)
 
 
-def network_sims_per_second(batch_sizes: tuple[int, ...], playouts: int) -> dict[int, float] | None:
-    """PUCT simulations/s with a small rlgo.nn network (resnet 4x32, CPU, one thread); None without torch."""
+class Counted:
+    """An evaluator that counts the positions it evaluates (simulations ending in a scored terminal
+    position evaluate none, so network throughput is counted in positions)."""
+
+    def __init__(self, evaluator):
+        self.evaluator = evaluator
+        self.feature_set = evaluator.feature_set
+        self.history_length = evaluator.history_length
+        self.board_size = getattr(evaluator, "board_size", None)
+        self.positions = 0
+
+    def evaluate(self, batch):
+        self.positions += len(batch.b)
+        return self.evaluator.evaluate(batch)
+
+
+def network_efficiency(batch_sizes: tuple[int, ...], positions: int) -> dict[str, float] | None:
+    """Positions per CPU second that PUCT and Gumbel-root searches evaluate with resnet-b6c64 on 9x9
+    (one thread), as a share of the bare forward throughput of the same net at the same batch,
+    measured in turn; None without torch."""
     try:
         import torch
         from rlgo.nn.evaluator import TorchEvaluator
@@ -71,9 +100,41 @@ def network_sims_per_second(batch_sizes: tuple[int, ...], playouts: int) -> dict
         return None
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    net = TorchEvaluator(build_model(NetConfig(width=32, depth=4, board_size=9)))
-    evaluator = NetworkEvaluator(net, "agz")
-    return {b: sims_per_second(evaluator, SearchConfig(batch_size=b), playouts, 1) for b in batch_sizes}
+    model = build_model(NetConfig(width=64, depth=6, board_size=9)).eval()
+    evaluator = Counted(NetworkEvaluator(TorchEvaluator(model), "agz"))
+    state = GameState(9)
+    for gtp in ("E5", "C3", "G7", "C7"):
+        state.play_gtp(gtp)
+    out = {}
+    for b in batch_sizes:
+        x = torch.from_numpy(np.random.default_rng(0).random((b, 17, 9, 9), dtype=np.float32))
+        searches = {root: MCTS(9, evaluator, SearchConfig(batch_size=b, root=root, node_budget=400_000))
+                    for root in ("puct", "gumbel")}
+        cpu = {"forward": 0.0, "puct": 0.0, "gumbel": 0.0}
+        done = dict.fromkeys(cpu, 0)
+        for search in searches.values():
+            search.search(state, playouts=2 * b)
+        with torch.inference_mode():
+            model(x)
+            for _ in range(positions):  # in turns, so a change of machine load hits all three
+                if min(done.values()) >= positions:
+                    break
+                start = time.process_time()
+                for _ in range(8):
+                    model(x)
+                cpu["forward"] += time.process_time() - start
+                done["forward"] += 8 * b
+                for root, search in searches.items():
+                    evaluator.positions = 0
+                    start = time.process_time()
+                    search.search(state, playouts=8 * b)
+                    cpu[root] += time.process_time() - start
+                    done[root] += evaluator.positions
+        forward = done["forward"] / cpu["forward"]
+        out[f"forward_per_s_batch{b}"] = forward
+        for root in searches:
+            out[f"net_{root}_share_batch{b}"] = done[root] / cpu[root] / forward
+    return out
 
 
 def run(quick: bool = False) -> dict[str, float]:
@@ -92,20 +153,17 @@ def run(quick: bool = False) -> dict[str, float]:
         figures["ratio_vs_openspiel"] = figures["rollout_sims_per_s"] / spiel
         figures["ratio_vs_openspiel_batch1"] = figures["rollout_sims_per_s_batch1"] / spiel
     for batch in (1, 8, 32):
-        rate = sims_per_second(NoOpEvaluator(), SearchConfig(batch_size=batch), playouts, repeats)
-        figures[f"tree_us_per_sim_batch{batch}"] = 1e6 / rate
-    net = network_sims_per_second((8, 16, 32), 256 if quick else 800)
-    for batch, rate in (net or {}).items():
-        figures[f"net_sims_per_s_batch{batch}"] = rate
-    figures["bytes_per_node"] = bytes_per_node(MCTS(9, NoOpEvaluator(), SearchConfig(node_budget=1000)).tree)
+        for root in ("puct", "gumbel"):
+            rate = sims_per_second(NoOpEvaluator(), SearchConfig(batch_size=batch, root=root), playouts, repeats)
+            figures[f"tree_{root}_us_per_sim_batch{batch}"] = 1e6 / rate
+    net = network_efficiency((8, 32), 256 if quick else 1600)
+    figures.update(net or {})
+    figures["bytes_per_node"] = MCTS(9, NoOpEvaluator(), SearchConfig(node_budget=1000)).bytes_per_node()
     _print(figures, playouts, spiel is None, net is None)
     return figures
 
 
 def _print(figures: dict[str, float], playouts: int, no_openspiel: bool, no_net: bool) -> None:
-    table = Table(title=f"search: 9x9, empty board, {playouts} simulations per search, one core")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
     rows = [
         ("rollout_sims_per_s", "UCT + uniform playouts, batch 8: simulations/s", "{:,.0f}"),
         ("rollout_sims_per_s_batch1", "UCT + uniform playouts, batch 1: simulations/s", "{:,.0f}"),
@@ -113,19 +171,19 @@ def _print(figures: dict[str, float], playouts: int, no_openspiel: bool, no_net:
         ("ratio_vs_openspiel", "rlgo batch 8 / OpenSpiel", "{:.2f}x"),
         ("ratio_vs_openspiel_batch1", "rlgo batch 1 / OpenSpiel", "{:.2f}x"),
         ("agent_sims_per_s", "MCTSAgent default (UCT-RAVE + heuristic playouts, batch 8) sims/s", "{:,.0f}"),
-        ("tree_us_per_sim_batch1", "tree + plumbing per simulation, no-op evaluator, batch 1 (us)", "{:.1f}"),
-        ("tree_us_per_sim_batch8", "tree + plumbing per simulation, no-op evaluator, batch 8 (us)", "{:.1f}"),
-        ("tree_us_per_sim_batch32", "tree + plumbing per simulation, no-op evaluator, batch 32 (us)", "{:.1f}"),
-        ("net_sims_per_s_batch8", "PUCT + resnet 4x32 (CPU, 1 thread) sims/s, batch 8", "{:,.0f}"),
-        ("net_sims_per_s_batch16", "PUCT + resnet 4x32 (CPU, 1 thread) sims/s, batch 16", "{:,.0f}"),
-        ("net_sims_per_s_batch32", "PUCT + resnet 4x32 (CPU, 1 thread) sims/s, batch 32", "{:,.0f}"),
+        *[(f"tree_{root}_us_per_sim_batch{b}", f"tree + plumbing per simulation (CPU us), no-op evaluator, {root}, "
+           f"batch {b}", "{:.1f}") for b in (1, 8, 32) for root in ("puct", "gumbel")],
+        *[(f"forward_per_s_batch{b}", f"resnet-b6c64 bare forward, batch {b} (positions per CPU s)", "{:,.0f}")
+          for b in (8, 32)],
+        *[(f"net_{root}_share_batch{b}", f"{root} search with resnet-b6c64, batch {b}: positions/s as a share of "
+           "bare forward", "{:.1%}") for b in (8, 32) for root in ("puct", "gumbel")],
         ("bytes_per_node", "tree memory per node (bytes)", "{:.0f}"),
     ]
-    for key, label, fmt in rows:
-        if key in figures:
-            table.add_row(label, fmt.format(figures[key]))
+    table = figure_table(f"search: 9x9, empty board, {playouts} simulations per search, one thread", rows, figures)
     console = Console()
     console.print(table)
+    console.print("Targets: tree + plumbing <= 8 us at batch 1 and <= 3 us at batch 8; network search >= 90% of the "
+                  "bare forward.")
     if no_openspiel:
         console.print("OpenSpiel column skipped: `pip install open_spiel` to compare with its C++ MCTSBot.")
     else:

@@ -10,6 +10,11 @@ SGD step).
 Ablation (`ablation`, --ablation): four AlphaZero-style generations on 5x5 from the same
 random network, plain vs playout cap randomization vs auxiliary ownership/score targets at
 about the same self-play compute; each final network plays the plain one and generation 0.
+
+Root policies (`root_curve`, --roots): short 7x7 runs from the same generation 0, the Gumbel
+root at 16 simulations per move vs PUCT at 16 and at 64 (a quarter of the games, so equal
+self-play simulations); every generation of each run plays generation 0 with one referee
+search (PUCT, 32 simulations), giving the learning curve as Elo vs generation 0.
 """
 from __future__ import annotations
 
@@ -134,15 +139,61 @@ def ablation(seed: int = 0, games: int = 64) -> list[dict]:
     return rows
 
 
+ROOT_BASE = dict(size=7, komi=9.0, blocks=2, width=16, games_per_generation=32, parallel_games=32,
+                 steps_per_generation=40, batch_size=128, window_games=128, generations=4, gating=False,
+                 gate_games=2, workers=1, threads=1, sgf_per_generation=0,
+                 optim=OptimConfig(lr=0.05, schedule="constant", warmup=0.0))
+ROOT_VARIANTS = {
+    "gumbel 16": dict(root="gumbel", gumbel_m=8, playouts=16),
+    "puct 16": dict(playouts=16),
+    "puct 64 (1/4 games)": dict(playouts=64, games_per_generation=8, parallel_games=8),
+}
+
+
+def root_curve(seed: int = 0, games: int = 16, out: str | None = None) -> list[dict]:
+    """Train each ROOT_VARIANTS run; rate every generation against generation 0 (PUCT 32 referee)."""
+    from rlgo.arena.elo import elo_from_score
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(out or tmp)
+        for name, changes in ROOT_VARIANTS.items():
+            cfg = ZeroConfig(out=str(folder / "".join(name.split()[:2])), seed=seed,
+                             **{**ROOT_BASE, **changes})
+            start = time.process_time()
+            train_zero(cfg, console=Console(quiet=True))
+            cpu = time.process_time() - start
+            referee = PlaySettings(**{**PlaySettings.match(cfg, NEVER_RESIGN).__dict__, "playouts": 32,
+                                      "root": "puct"})
+            first = load_net(str(checkpoint_path(Path(cfg.out), 0)), referee)
+            for g in range(1, cfg.generations + 1):
+                net = load_net(str(checkpoint_path(Path(cfg.out), g)), referee)
+                result = run_match((net, first), referee, tuple(range(games)), seed=123 + g)
+                score = sum(x.first_score for x in result.games) / games
+                rows.append({"variant": name, "generation": g, "score": score, "loop_cpu_s": cpu,
+                             "elo": elo_from_score(min(max(score, 0.5 / games), 1 - 0.5 / games))})
+                Console().print(rows[-1])
+    table = Table(title=f"7x7 root policies: score / Elo vs generation 0, {games} games per point, PUCT-32 referee")
+    for header in ("variant", "loop CPU s", *[f"gen {g}" for g in range(1, ROOT_BASE["generations"] + 1)]):
+        table.add_column(header, justify="right")
+    for name in ROOT_VARIANTS:
+        mine = [r for r in rows if r["variant"] == name]
+        table.add_row(name, f"{mine[0]['loop_cpu_s']:.0f}", *[f"{r['score']:.2f} ({r['elo']:+.0f})" for r in mine])
+    Console().print(table)
+    return rows
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short timings")
     parser.add_argument("--workers", type=int, default=0, help="self-play processes (default: one per core)")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the training measure")
     parser.add_argument("--ablation", action="store_true", help="run the 5x5 ablation instead of the speed test")
+    parser.add_argument("--roots", metavar="FOLDER", help="run the 7x7 Gumbel-vs-PUCT curves into FOLDER")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.ablation:
         ablation()
+    elif args.roots:
+        root_curve(out=args.roots)
     else:
         run(args.quick, args.workers)

@@ -36,3 +36,14 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
     """Replace a UTF-8 text file atomically."""
     data = text.encode("utf-8")
     return atomic_write(path, lambda f: f.write(data))
+
+
+def remove_stale_temps(*folders: str | os.PathLike) -> int:
+    """Delete the temp files that killed `atomic_write` calls left in `folders`; returns how many.
+
+    Only safe while no other process writes there (a run holding rlgo.procs.RunLock).
+    """
+    stale = [p for folder in folders if Path(folder).is_dir() for p in Path(folder).glob(".*.tmp")]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return len(stale)

@@ -89,10 +89,10 @@ def test_timeout_forfeits_only_past_the_grace():
     config = GameConfig(size=9, time_per_move=0.2)  # grace 0.6 s
     result = play_game(Sleeper(1.2), RandomAgent(0), config)
     assert result.reason == "forfeit: timeout" and result.result == "W+T"
-    polite = StopsOnRequest()
-    result = play_game(polite, Scripted(["E5", "pass"]), GameConfig(size=9, time_per_move=0.2, move_cap=4))
+    polite = StopsOnRequest()  # stopped at 1 s, it has 1 s (the grace) to answer, even on a loaded machine
+    result = play_game(polite, Scripted(["E5", "pass"]), GameConfig(size=9, time_per_move=1.0, move_cap=4))
     assert not result.reason.startswith("forfeit")
-    assert polite.time_settings == (0.0, 0.2, 1)  # told as byo-yomi: one move per 0.2 s
+    assert polite.time_settings == (0.0, 1.0, 1)  # told as byo-yomi: one move per second
 
 
 class ColdStart(Agent):
@@ -103,21 +103,25 @@ class ColdStart(Agent):
 
     def warm_up(self, state):
         assert state.move_number == 0 and state.size == 9
-        time.sleep(1.2)
+        time.sleep(COLD_SECONDS)
         self.warm = True
 
     def select_move(self, state):
         if not self.warm:
-            time.sleep(1.2)
+            time.sleep(COLD_SECONDS)
             self.warm = True
         return state.pass_move
 
 
+COLD_SECONDS = 2.5
+"""Longer than 1 s per move plus the 1 s grace; warm moves (a pass) take far less on any machine."""
+
+
 def test_warm_up_runs_before_the_clock():
-    config = GameConfig(size=9, time_per_move=0.2, move_cap=6)  # grace 0.6 s: a cold first move forfeits
+    config = GameConfig(size=9, time_per_move=1.0, move_cap=6)  # forfeit past 2 s: a cold first move would
     result = play_game(ColdStart(), RandomAgent(0), config)
     assert not result.reason.startswith("forfeit") and result.moves == 6
-    assert result.seconds[0] < 0.8  # the warm-up is not charged to the player
+    assert result.seconds[0] < COLD_SECONDS  # the warm-up is not charged to the player
 
 
 def test_search_agent_warm_up_leaves_no_tree_behind():

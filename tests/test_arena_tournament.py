@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -185,3 +186,72 @@ def test_cli_plays_and_reports(tmp_path, capsys):
     assert (out / "ratings.md").read_text().startswith("| # | agent | Elo |")
     assert cli.main(["tournament", "--report", "--out", str(out)]) == 0
     assert "Ratings" in capsys.readouterr().out
+
+
+def test_tables_number_agents_by_rank_in_both(tmp_path):
+    from rlgo.arena.report import crosstable, ratings_markdown
+    records = [{"black": "weak", "white": "strong", "winner": "W", "reason": "score"},
+               {"black": "strong", "white": "weak", "winner": "B", "reason": "score"},
+               {"black": "mid", "white": "weak", "winner": "B", "reason": "score"},
+               {"black": "strong", "white": "mid", "winner": "B", "reason": "score"},
+               {"black": "weak", "white": "mid", "winner": "B", "reason": "score"}]
+    ratings = ratings_of(records, ["weak", "mid", "strong"])  # input order is not rating order
+    ranked = [r.name for r in ratings]
+    assert ranked == ["strong", "mid", "weak"]
+    rows = [cell.split(". ", 1)[1] for cell in crosstable(records, ratings).columns[0]._cells]
+    assert rows == ranked
+    lines = ratings_markdown(ratings, records).splitlines()
+    table_names = [line.split("`")[1] for line in lines[2:5]]
+    cross_names = [line.split("`")[1] for line in lines[-3:]]
+    assert table_names == cross_names == ranked
+    assert [line.split(" | ")[0] for line in lines[2:5]] == ["| 1", "| 2", "| 3"]
+    assert [line.split(".")[0] for line in lines[-3:]] == ["| 1", "| 2", "| 3"]
+
+
+def test_cli_game_lines_rerun_count_and_where_results_are(tmp_path):
+    out = tmp_path / "t"
+    base = [sys.executable, "-m", "cli", "tournament", "--agents", "random:seed=1", "random:seed=2", "--size", "7",
+            "--move-cap", "8", "--out", str(out)]
+    first = subprocess.run(base + ["--games-per-pair", "2"], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "COLUMNS": "250"})
+    assert first.returncode == 0, first.stderr
+    lines = [line for line in first.stdout.splitlines() if line.startswith("game ")]
+    records = {r["sgf"]: r for r in load_results(out).values()}
+    assert len(lines) == 2 and "already played" not in first.stdout
+    for k, line in enumerate(lines, 1):
+        record = records[line.rsplit(" ", 1)[1]]
+        assert line.startswith(f"game {k}/2: {record['black']} (Black) vs {record['white']} (White): "
+                               f"{record['result']}, ")
+    assert {tuple(records[line.rsplit(' ', 1)[1]]["pair"]) for line in lines} == {("random:seed=1", "random:seed=2")}
+    assert f"results: {out}/results.jsonl (2 games" in first.stdout and f"{out}/ratings.json" in first.stdout
+    again = subprocess.run(base + ["--games-per-pair", "5"], capture_output=True, text=True, timeout=300,
+                           env={**os.environ, "COLUMNS": "250"})
+    assert again.returncode == 0, again.stderr
+    assert "2 of 5 games already played, playing the remaining 3" in again.stdout
+    assert [line.split(":")[0] for line in again.stdout.splitlines() if line.startswith("game ")] == \
+        ["game 3/5", "game 4/5", "game 5/5"]
+
+
+def test_unseeded_tournaments_draw_fresh_seeds_and_every_game_can_be_replayed(tmp_path):
+    from rlgo.arena.tournament import GameTask, play_task
+
+    agents = ("mcts:playouts=12", "random")
+    game = GameConfig(size=5, move_cap=16)
+    first, second = (run_tournament(TournamentConfig(agents=agents, out=tmp_path / name, games_per_pair=2, game=game),
+                                    make_agent) for name in ("a", "b"))
+    seeds = [json.loads((tmp_path / name / "tournament.json").read_text())["seed"] for name in ("a", "b")]
+    assert seeds[0] != seeds[1]
+    assert {r["id"] for r in first} == {r["id"] for r in second}
+    assert {r["seed"] for r in first}.isdisjoint(r["seed"] for r in second)
+    again = run_tournament(TournamentConfig(agents=agents, out=tmp_path / "a", games_per_pair=3, game=game),
+                           make_agent)  # resuming without --seed keeps the folder's seed
+    assert json.loads((tmp_path / "a" / "tournament.json").read_text())["seed"] == seeds[0]
+    assert len(again) == 3
+    (tmp_path / "replay" / "games").mkdir(parents=True)
+    for record in again:
+        sgf = load_sgf(tmp_path / "a" / record["sgf"])
+        assert f"seed {record['seed']}" in sgf.root_comment and sgf.game_name == record["id"]
+        task = GameTask(record["id"], tuple(record["pair"]), record["index"], record["black"], record["white"],
+                        record["seed"])
+        replay = play_task(task, game, str(tmp_path / "replay"), make_agent)
+        assert load_sgf(tmp_path / "replay" / replay["sgf"]).moves == sgf.moves

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import re
 import subprocess
 import sys
 import types
@@ -256,13 +257,86 @@ def test_config_dash_keys_lists_and_flags(tmp_path):
     ("lrr = 0.1\n", "'lrr'"),
     ("size = 99\n", "size"),
     ('opt = "rmsprop"\n', "rmsprop"),
-    ('resume = "yes"\n', "resume"),
+    ('seed = "many"\n', "seed"),
     ("lr = [0.1, 0.2]\n", "lr"),
     ("[train]\nlr = 0.1\n", "table"),
 ])
 def test_bad_config_names_the_key(tmp_path, text, needle):
     with pytest.raises(ConfigError, match=needle):
         parse_with_config(["--games", "1"], text, tmp_path)
+
+
+def test_toml_syntax_error_names_the_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"cfg\.toml: TOML syntax error: .*line 2"):
+        parse_with_config(["--games", "1"], "lr = 0.1\nsize = = 9\n", tmp_path)
+    path = tmp_path / "broken.toml"
+    path.write_text("games = [1,\n")
+    status, err = run_main_with(fake_module(lambda args: 0), ["fake", "--config", str(path)])
+    assert status == 1 and str(path) in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_keys_are_listed_as_the_options_are_spelled(tmp_path):
+    parser = cli.build_parser(["train", "sl"])
+    argv = ["train", "sl", "--config", str(tmp_path / "sl.toml")]
+    (tmp_path / "sl.toml").write_text("batch-sise = 64\n")
+    with pytest.raises(ConfigError) as error:
+        apply_config(parser, argv)
+    message = str(error.value)
+    assert "unknown key 'batch-sise'; did you mean 'batch-size'?" in message
+    valid = message.split("valid keys: ")[1].split(", ")
+    assert {"batch-size", "no-symmetries", "value-weight", "resume"} <= set(valid)
+    assert not [k for k in valid if "_" in k] and "config" not in valid and "help" not in valid
+
+
+@pytest.mark.parametrize("text, expected", [("no-symmetries = true\n", True), ("no_symmetries = true\n", True),
+                                            ("no-symmetries = false\n", False), ("batch_size = 32\n", False)])
+def test_flag_keys_give_the_flag(tmp_path, text, expected):
+    (tmp_path / "sl.toml").write_text("data = 'd'\nout = 'o'\n" + text)
+    argv = ["train", "sl", "--config", str(tmp_path / "sl.toml")]
+    parser = cli.build_parser(argv)
+    apply_config(parser, argv)
+    assert parser.parse_args(argv).no_symmetries is expected
+    (tmp_path / "sl.toml").write_text("no-symmetries = 1\n")
+    with pytest.raises(ConfigError, match="no-symmetries must be true or false"):
+        apply_config(cli.build_parser(argv), argv)
+
+
+def test_a_shipped_config_is_found_by_its_name_anywhere(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for kind, name in (("zero", "zero9.toml"), ("pg", "pg9.toml"), ("value", "value9.toml")):
+        argv = ["train", kind, "--config", name]
+        parser = cli.build_parser(argv)
+        apply_config(parser, argv)
+        args = parser.parse_args(argv)
+        assert str(args.out) == f"runs/{name[:-5]}"
+    assert (ROOT / "configs" / "zero9.toml").exists()
+
+
+@pytest.mark.parametrize("out, resume, expected", [
+    ("runs/a", None, (Path("runs/a"), False)),
+    (None, "runs/a", (Path("runs/a"), True)),
+    ("runs/a", "runs/a", (Path("runs/a"), True)),
+    ("runs/a", True, "--resume takes the run folder: write --resume runs/a instead of --out RUN --resume"),
+    ("runs/a", "runs/b", "name different folders"),
+    (None, None, "--out RUN (a new run) or --resume RUN (continue one) is required"),
+])
+def test_one_resume_form_for_every_training_command(out, resume, expected):
+    from rlgo.commands import CommandError, run_folder
+    args = argparse.Namespace(out=out, resume=resume)
+    if isinstance(expected, tuple):
+        assert run_folder(args) == expected
+    else:
+        with pytest.raises(CommandError, match=re.escape(expected)):
+            run_folder(args)
+
+
+@pytest.mark.parametrize("kind, required", [("sl", ["--data", "d"]), ("pg", ["--sl", "s.pt"]),
+                                            ("value", ["--sl", "s.pt", "--rl", "r.pt", "--games", "1"]),
+                                            ("zero", [])])
+def test_bare_resume_flag_is_answered_with_the_form_to_use(kind, required, tmp_path):
+    status, err = run_main(["train", kind, *required, "--out", str(tmp_path), "--resume"])
+    assert status == 1 and f"--resume takes the run folder: write --resume {tmp_path}" in err
+    assert len(err.strip().splitlines()) == 1
 
 
 def test_config_through_main(tmp_path):

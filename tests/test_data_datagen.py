@@ -60,10 +60,12 @@ def test_opening_becomes_setup_stones_and_resume_skips_done_games(tmp_path, pass
         assert record.moves == [(2, 49), (1, 49)] and record.result == "W+7.5"
         record_to_state(record)
     assert len({tuple(r.setup_black + r.setup_white) for r in records}) == 3  # seeds differ per game
+    assert [r.root_comment for r in records] == [f"rlgo datagen game {i}, seed 4" for i in range(3)]
     game_path(tmp_path, 1).unlink()
+    (tmp_path / ".game-000001.sgf.x1y2.tmp").write_text("(;FF[4]")  # torn by a kill
     assert generate(cfg, tmp_path) == 1
     assert load_sgf(game_path(tmp_path, 1)) == records[1]  # the same seed gives the same game
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_engine_failures_raise_engine_error(tmp_path):

@@ -1,6 +1,8 @@
 """The gymnasium Go environment: API conformance, rewards, masks, illegal actions, seeding."""
 import importlib
+import re
 import warnings
+from pathlib import Path
 
 import gymnasium
 import numpy as np
@@ -174,3 +176,89 @@ def test_render_modes(capsys):
 def test_bad_arguments(kwargs, error, text):
     with pytest.raises(error, match=text):
         GoEnv(size=5, **kwargs)
+
+
+# ----------------------------------------------------------------- masks for RL toolkits, spec opponents
+def test_action_masks_is_the_info_mask_and_empty_after_the_end():
+    env = GoEnv(size=5, opponent="random", max_moves=30)
+    obs, info = env.reset(seed=2)
+    rng = np.random.default_rng(2)
+    done = False
+    while not done:
+        assert env.action_masks().dtype == bool and np.array_equal(env.action_masks(), info["action_mask"])
+        assert np.array_equal(env.action_masks(), env.state.legal_mask())
+        obs, reward, done, _, info = env.step(int(rng.choice(np.flatnonzero(env.action_masks()))))
+    assert not env.action_masks().any() and not info["action_mask"].any()
+
+
+@pytest.mark.parametrize("opponent", ["self", "random"])
+def test_dict_observation_carries_the_mask_as_pettingzoo_does(opponent):
+    env = gymnasium.make(envs.GO_ENV_ID, size=5, opponent=opponent, dict_observation=True).unwrapped
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(env)
+    obs, info = env.reset(seed=4)
+    assert set(obs) == {"observation", "action_mask"} and obs["action_mask"].dtype == np.int8
+    assert env.observation_space.contains(obs)
+    rng = np.random.default_rng(4)
+    done = False
+    while not done:
+        assert np.array_equal(obs["action_mask"], info["action_mask"].astype(np.int8))
+        assert np.array_equal(obs["observation"], encode(env.state, "agz"))
+        obs, _, done, _, info = env.step(int(rng.choice(np.flatnonzero(obs["action_mask"]))))
+    assert not obs["action_mask"].any()
+
+
+def test_opponent_from_an_agent_spec_replies_with_its_search():
+    env = GoEnv(size=5, opponent="mcts:playouts=16", agent_color="white")
+    obs, info = env.reset(seed=0)
+    assert env.state.move_number == 1 and env.opponent.name.startswith("mcts")  # the opponent opened
+    steps = play_out(env, seed=0, first=(obs, info))
+    assert steps[-1][3] and env.state.move_number >= len(steps) * 2 - 1
+    with pytest.raises(GoEnvError, match="playoutz"):
+        GoEnv(size=5, opponent="mcts:playoutz=5")
+
+
+def test_spec_opponent_is_built_by_the_factory_and_reseeded_on_seeded_resets():
+    calls = []
+
+    def factory(spec, size, rules, seed):
+        calls.append((spec, size, rules.komi, seed))
+        return make_agent(spec, size=size, rules=rules, seed=seed)
+
+    from agents.specs import make_agent
+    env = GoEnv(size=5, komi=3.5, opponent="random", agent_color="white", opponent_factory=factory)
+    first = env.reset(seed=9)[0]
+    env.reset()  # unseeded: the same opponent goes on
+    again = env.reset(seed=9)[0]
+    assert [c[:3] for c in calls] == [("random", 5, 3.5)] * 3
+    assert calls[0][3] is None and calls[1][3] == calls[2][3] is not None
+    assert np.array_equal(first, again)
+
+
+def test_maskable_ppo_trains_a_few_steps_if_installed():
+    """sb3-contrib is optional (not in CI): the test runs only where it is installed."""
+    ppo = pytest.importorskip("sb3_contrib")
+    model = ppo.MaskablePPO("MlpPolicy", GoEnv(size=5, opponent="random", max_moves=30), n_steps=32, batch_size=16,
+                            n_epochs=1, seed=0, device="cpu")
+    model.learn(64)
+    assert model.num_timesteps >= 64
+
+
+def readme_env_blocks() -> list[str]:
+    """The Python blocks of the README's environment section."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = text.split("### Environments for RL toolkits", 1)[1].split("\n### ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_readme_environment_examples_run(index, capsys):
+    code = readme_env_blocks()[index]
+    for module in ("sb3_contrib", "pettingzoo"):
+        if module in code:
+            pytest.importorskip(module)
+    exec(compile(code, f"README.md env example {index}", "exec"), {})
+    if index == 0:
+        result, _, reward = capsys.readouterr().out.split()
+        assert result[0] in "BW0" and float(reward) in (-1.0, 0.0, 1.0)

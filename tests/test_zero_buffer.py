@@ -10,7 +10,7 @@ from rlgo.go.state import GameState
 from rlgo.train.data.shards import ShardError
 from rlgo.train.zero.buffer import ReplayBuffer
 from rlgo.train.zero.selfplay import PlaySettings, run_selfplay
-from tests.test_zero_search import LinearNet
+from tests.test_search_batch import LinearNet, evaluator
 
 SIZE = 5
 
@@ -18,7 +18,7 @@ SIZE = 5
 @pytest.fixture(scope="module")
 def games():
     s = PlaySettings(SIZE, Rules(komi=2.5), playouts=8, parallel_games=8, opening_moves=6, move_cap=30, alpha=0.4)
-    return run_selfplay(LinearNet(11), s, games=8, seed=5).games
+    return run_selfplay(evaluator(LinearNet(11)), s, games=8, seed=5).games
 
 
 def test_shards_hold_whole_games_and_survive_reopening(tmp_path, games):

@@ -1,8 +1,11 @@
 """The zero loop: config, gating rule, Elo chain, a tiny run end to end, resume after kill -9, the CLI."""
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,11 +15,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import cli
 from rlgo.arena.results import append_result
 from rlgo.nn.checkpoint import load_checkpoint
-from rlgo.train.zero.buffer import ReplayBuffer
+from rlgo.train.zero.buffer import DamagedShardWarning, ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
 from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, black_share, gate_decision, ratings
 from rlgo.train.zero.loop import read_best, train_zero
@@ -40,7 +44,7 @@ def test_config_checks_fields_and_round_trips():
     assert cfg.net_config().heads == ("policy", "value", "ownership", "score")
     for bad, match in (({"rules": "japanese"}, "area"), ({"fast_playouts": 300}, "fast_playouts"),
                        ({"window_games": 10}, "window_games"), ({"gate_threshold": 0.5}, "gate_threshold"),
-                       ({"size": 40}, "size"), ({"gate_rule": "vote"}, "gate_rule")):
+                       ({"size": 40}, "size"), ({"gate_rule": "vote"}, "gate_rule"), ({"root": "sampled"}, "root")):
         with pytest.raises(ZeroConfigError, match=match):
             ZeroConfig(out="r", **bad)
     with pytest.raises(ZeroConfigError, match="unknown"):
@@ -91,10 +95,11 @@ def test_a_tiny_run_writes_every_file_and_resumes_for_more_generations(tmp_path)
     assert best in (0, 1) and path.exists()
     model, meta = load_checkpoint(run / "checkpoints" / "gen-0001.pt", expect_board_size=5)
     assert meta.step == 3 and "policy_loss" in meta.metrics
-    assert ReplayBuffer(run / "buffer", 5, 20).games(0) == 4
-    assert len(list((run / "sgf").glob("gen-0000-*.sgf"))) == 1
+    assert ReplayBuffer(run / "buffer", 5, 20).games(1) == 4  # generation 1 everywhere
+    assert len(list((run / "sgf").glob("gen-0001-*.sgf"))) == 1
     gate = [json.loads(line) for line in (run / "results.jsonl").read_text().splitlines()]
-    assert len(gate) <= 4 and {g["generation"] for g in gate} == {0}
+    assert len(gate) <= 4 and {g["generation"] for g in gate} == {1}
+    assert {g["id"].rsplit("-", 1)[0] for g in gate} == {"gate-0001"}
     shard_bytes = {p.name: p.read_bytes() for p in (run / "buffer").glob("*.npz")}
     with pytest.raises(ZeroConfigError, match="already holds"):
         train_zero(ZeroConfig(out=str(run), **TINY))
@@ -138,7 +143,7 @@ def test_kill_during_selfplay_keeps_finished_games_and_resumes(tmp_path):
     assert state_of(run)["phase"] == "selfplay" and read_best(run) == (0, run / "checkpoints" / "gen-0000.pt")
     _resume(run)
     buffer = ReplayBuffer(run / "buffer", 5, 20)
-    assert buffer.games(0) == 8  # the rest of the generation, no more, no less
+    assert buffer.games(1) == 8  # the rest of the generation, no more, no less
     assert all((run / "buffer" / name).read_bytes() == data for name, data in kept.items())
     assert state_of(run) == {**state_of(run), "generation": 1, "phase": "selfplay"}
     load_checkpoint(read_best(run)[1], expect_board_size=5)
@@ -190,6 +195,8 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
     assert "--out" in capsys.readouterr().err
     assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--rules", "japanese"]) == 1
     assert "area" in capsys.readouterr().err
+    assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--root", "sampled"]) == 1
+    assert "root" in capsys.readouterr().err
     (tmp_path / "r2").mkdir()
     (tmp_path / "r2" / "config.json").write_text(json.dumps(ZeroConfig(out="x", **TINY).to_dict()))
     assert cli.main(["train", "zero", "--resume", str(tmp_path / "r2"), "--playouts", "3"]) == 1
@@ -198,11 +205,176 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
 
 def test_cli_reads_a_toml_config(tmp_path, capsys):
     config = tmp_path / "zero.toml"
-    values = {**TINY, "steps_per_generation": 2, "gating": False}
+    values = {**TINY, "steps_per_generation": 2, "no_gating": True, "root": "gumbel", "gumbel_m": 4}
     config.write_text("".join(f"{k.replace('_', '-')} = {json.dumps(v)}\n" for k, v in values.items()))
     run = tmp_path / "run"
     assert cli.main(["train", "zero", "--config", str(config), "--out", str(run)]) == 0
     stored = json.loads((run / "config.json").read_text())
     assert stored["steps_per_generation"] == 2 and stored["size"] == 5 and stored["gating"] is False
+    assert stored["root"] == "gumbel" and stored["gumbel_m"] == 4
     assert "best network" in capsys.readouterr().out
     assert np.isfinite(float(json.loads((run / "best.json").read_text())["elo"]))
+
+
+# ----------------------------------------------------------------- damaged run files
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished one-generation tiny run (copy it before damaging it)."""
+    run = tmp_path_factory.mktemp("zero") / "run"
+    train_zero(ZeroConfig(out=str(run), **TINY))
+    return run
+
+
+def _one_line_error(run: Path, capsys, *names: str) -> str:
+    assert cli.main(["train", "zero", "--resume", str(run), "--generations", "2"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "Traceback" not in err and "weights_only=False" not in err, err
+    assert all(name in err for name in names), err
+    return err
+
+
+class _Code:
+    def __reduce__(self):
+        return print, ("unpickled code ran",)
+
+
+@pytest.mark.parametrize("damage", ["state", "config", "best", "best_missing", "train_state_code",
+                                    "train_state_flipped"])
+def test_resume_on_a_damaged_run_file_is_a_one_line_error_naming_it(finished_run, tmp_path, capsys, damage):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    if damage == "state":
+        (run / "state.json").write_text('{"generation": 1, "pha')
+        names = ("state.json", "damaged")
+    elif damage == "config":
+        (run / "config.json").write_bytes(b"\xff\xfe garbage")
+        names = ("config.json", "damaged")
+    elif damage == "best":
+        (run / "best.json").write_text('["gen-0001"]')
+        names = ("best.json", "damaged")
+    elif damage == "best_missing":
+        (run / "best.json").write_text(json.dumps({"generation": 7, "checkpoint": "checkpoints/gen-0007.pt"}))
+        names = ("best.json", "gen-0007.pt", "does not exist")
+    elif damage == "train_state_code":
+        torch.save({"optimizer": _Code(), "generation": 1, "step": 3}, run / "train_state.pt")
+        names = ("train_state.pt", "foreign")
+    else:
+        raw = bytearray((run / "train_state.pt").read_bytes())
+        raw[len(raw) // 3] ^= 0xFF
+        (run / "train_state.pt").write_bytes(bytes(raw))
+        names = ("train_state.pt",)
+    _one_line_error(run, capsys, *names)
+    assert "unpickled code ran" not in capsys.readouterr().out
+
+
+def test_resume_skips_a_truncated_shard_with_a_warning_and_cleans_torn_sgfs(finished_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    shard = sorted((run / "buffer").glob("*.npz"))[0]
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    torn = run / "sgf" / ".gen-0001-000.sgf.x1y2.tmp"
+    torn.write_text("(;FF[4]SZ[5];B[a")
+    with pytest.warns(DamagedShardWarning, match=f"{shard.name}.*damaged.*skipped"):
+        assert cli.main(["train", "zero", "--resume", str(run), "--generations", "2"]) == 0
+    assert state_of(run)["generation"] == 2
+    assert (shard.parent / (shard.name + ".damaged")).exists() and not shard.exists()
+    assert not torn.exists() and not list(run.rglob(".*.tmp"))
+
+
+def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):
+    import torch
+    from rlgo.nn.checkpoint import save_checkpoint
+    from rlgo.nn.model import NetConfig, build_model
+    from rlgo.train.zero.loop import open_run
+
+    torch.manual_seed(1)
+    sl = build_model(NetConfig(depth=1, width=8, board_size=5, heads=("policy", "value")))
+    save_checkpoint(tmp_path / "sl.pt", sl)
+    cfg = ZeroConfig(out=str(tmp_path / "run"), init=str(tmp_path / "sl.pt"), aux_heads=True,
+                     **{k: v for k, v in TINY.items() if k != "komi"})
+    open_run(cfg, resume=False)
+    gen0, _ = load_checkpoint(tmp_path / "run" / "checkpoints" / "gen-0000.pt")
+    got, want = gen0.state_dict(), sl.state_dict()
+    assert all(torch.equal(got[k], want[k]) for k in want)  # trunk, policy and value copied
+    assert any(k.startswith("heads.ownership.") for k in got) and not any(k.startswith("heads.ownership.") for k in want)
+
+    wide = dict(cfg.__dict__, out=str(tmp_path / "other"), width=16)
+    with pytest.raises(ZeroConfigError, match="width 8 .run: 16."):
+        open_run(ZeroConfig(**wide), resume=False)
+    assert not (tmp_path / "other").exists()  # nothing written for a checkpoint that does not fit
+
+
+def test_init_widens_a_network_of_a_prefix_feature_set_without_changing_its_outputs(tmp_path):
+    import torch
+    from rlgo.go import features
+    from rlgo.go.state import GameState
+    from rlgo.nn.checkpoint import save_checkpoint
+    from rlgo.nn.transfer import TransferError, init_from_checkpoint
+    from rlgo.nn.model import NetConfig, build_model
+
+    torch.manual_seed(2)
+    agz = build_model(NetConfig(depth=2, width=8, board_size=5, heads=("policy", "value"))).eval()
+    save_checkpoint(tmp_path / "agz.pt", agz)
+    wide = build_model(NetConfig(depth=2, width=8, board_size=5, in_planes=features.feature_planes("extended"),
+                                 feature_set="extended", heads=("policy", "value", "ownership", "score")))
+    fresh = {k: v.clone() for k, v in wide.state_dict().items() if k.startswith(("heads.ownership.", "heads.score."))}
+    init_from_checkpoint(wide, tmp_path / "agz.pt")
+    assert all(torch.equal(wide.state_dict()[k], v) for k, v in fresh.items())  # auxiliary heads left fresh
+    state = GameState(5)
+    for move in ("C3", "B2", "D4", "B3"):
+        state.play_gtp(move)
+    with torch.no_grad():
+        before = agz(torch.from_numpy(features.encode(state, "agz"))[None])
+        after = wide.eval()(torch.from_numpy(features.encode(state, "extended"))[None])
+    for head in ("policy", "value"):
+        assert torch.allclose(before[head], after[head], atol=1e-5)
+    narrow = build_model(NetConfig(depth=2, width=8, board_size=5, heads=("policy", "value")))
+    save_checkpoint(tmp_path / "wide.pt", wide)
+    with pytest.raises(TransferError, match="feature_set 'extended'"):
+        init_from_checkpoint(narrow, tmp_path / "wide.pt")
+
+
+def test_remaining_time_of_a_run():
+    from rlgo.train.zero.display import duration, remaining_time
+    assert [duration(s) for s in (0.4, 59, 61, 3599, 3725)] == ["0s", "59s", "1m", "59m", "1h02m"]
+    assert remaining_time(60, 2, 3, float("inf")) == "run done in ~1m (3 generations at 30s each)"
+    assert remaining_time(60, 2, 1, float("inf")) == "run done in ~30s (1 generation at 30s each)"
+    assert remaining_time(60, 0, 3, float("inf")) == "" and remaining_time(60, 2, 0, float("inf")) == ""
+    assert remaining_time(600, 1, 10, 1500) == "--hours ends the run in ~25m (about 2 more generations at 10m each)"
+
+
+@pytest.mark.slow
+def test_cli_run_shows_one_numbering_the_eta_and_the_next_steps(tmp_path):
+    import pexpect
+
+    run = tmp_path / "run"
+
+    def rlgo(*argv: str) -> str:
+        transcript = io.StringIO()
+        child = pexpect.spawn(sys.executable, [str(ROOT / "cli.py"), *argv], cwd=str(ROOT), encoding="utf-8",
+                              timeout=600, dimensions=(50, 400), env={**os.environ, "PYTHONPATH": str(ROOT)})
+        child.logfile_read = transcript
+        child.expect(pexpect.EOF)
+        child.close()
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", transcript.getvalue())  # rich's colours and redraws
+        assert child.exitstatus == 0, text[-3000:]
+        return text.replace("\r\n", "\n").replace("\r", "\n")
+
+    text = rlgo("train", "zero", "--out", str(run), *TINY_FLAGS, "--generations=2")
+    assert f"new run {run}: generation 1, until generation 2" in text and "TensorBoard: " in text
+    for label in ("gen 1/2 self-play by gen 0", "gen 1/2 train", "gen 1/2 gate vs gen 0", "gen 2/2 self-play by gen",
+                  "gen 2/2 train", "gen 2/2 gate vs gen"):
+        assert label in text
+    assert not re.search(r"gen 0(/\d+)? (self-play|train|gate)", text)  # nothing is labelled generation 0 but its net
+    first = next(line for line in text.splitlines() if line.startswith("gen 1: "))
+    second = next(line for line in text.splitlines() if line.startswith("gen 2: "))
+    assert re.search(r"\| run done in ~\d+[sm] \(1 generation at \d+[sm] each\)$", first.strip())
+    assert "run done" not in second
+    best = json.loads((run / "best.json").read_text())["generation"]
+    assert f"best network: generation {best}" in text
+    for hint in (f"rlgo play --agent zero:ckpt={run},playouts=8 --size 5 --komi 2.5", f"rlgo plot {run}",
+                 f"rlgo train zero --resume {run} --generations 22", f"--out {run}/rating"):
+        assert hint in text
+    text = rlgo("train", "zero", "--resume", str(run), "--generations", "3")
+    assert f"resuming at generation 3 of {run} (selfplay; best network: generation {best}), until generation 3" in text
+    assert "gen 3: " in text and "gen 3/3 gate vs gen" in text

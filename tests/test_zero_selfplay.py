@@ -11,7 +11,7 @@ from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 from rlgo.train.data.shards import unpack_stones
 from rlgo.train.zero.buffer import calibrate_resign, false_positive_rate
 from rlgo.train.zero.selfplay import MatchGame, PlaySettings, run_match, run_selfplay
-from tests.test_zero_search import LinearNet
+from tests.test_search_batch import LinearNet, evaluator
 
 SIZE = 5
 
@@ -30,7 +30,7 @@ def black_is_lost(planes, legal):
 
 @pytest.fixture(scope="module")
 def games():
-    return run_selfplay(LinearNet(7), settings(), games=6, seed=3).games
+    return run_selfplay(evaluator(LinearNet(7)), settings(), games=6, seed=3).games
 
 
 def test_every_move_is_recorded_with_its_position_and_targets(games):
@@ -62,14 +62,14 @@ def test_every_move_is_recorded_with_its_position_and_targets(games):
 
 
 def test_the_same_seed_plays_the_same_games(games):
-    again = run_selfplay(LinearNet(7), settings(), games=6, seed=3).games
+    again = run_selfplay(evaluator(LinearNet(7)), settings(), games=6, seed=3).games
     assert [g.moves for g in again] == [g.moves for g in games]
-    other = run_selfplay(LinearNet(7), settings(), games=6, seed=4).games
+    other = run_selfplay(evaluator(LinearNet(7)), settings(), games=6, seed=4).games
     assert [g.moves for g in other] != [g.moves for g in games]
 
 
 def test_lost_side_resigns_unless_the_game_is_played_through():
-    result = run_selfplay(black_is_lost, settings(resign_threshold=-0.9, resign_playthrough=0.5), games=12, seed=1)
+    result = run_selfplay(evaluator(black_is_lost), settings(resign_threshold=-0.9, resign_playthrough=0.5), games=12, seed=1)
     through = [g for g in result.games if g.playthrough]
     resigned = [g for g in result.games if not g.playthrough]
     assert through and resigned
@@ -82,11 +82,30 @@ def test_lost_side_resigns_unless_the_game_is_played_through():
 
 
 def test_playout_cap_randomization_records_only_full_searches():
-    result = run_selfplay(LinearNet(8), settings(fast_playouts=3, full_search_prob=0.3), games=4, seed=2)
+    result = run_selfplay(evaluator(LinearNet(8)), settings(fast_playouts=3, full_search_prob=0.3), games=4, seed=2)
     moves = sum(len(g.moves) for g in result.games)
     recorded = sum(len(g.samples["to_play"]) for g in result.games)
     assert 0.1 * moves < recorded < 0.55 * moves
     assert result.moves == moves
+
+
+def even_priors(planes, legal):
+    """Uniform priors and values that depend on the position (LinearNet's)."""
+    return legal / legal.sum(axis=1, keepdims=True), LinearNet(9)(planes, legal)[1]
+
+
+def test_gumbel_selfplay_records_the_improved_policy_and_plays_without_temperature():
+    result = run_selfplay(evaluator(even_priors), settings(root="gumbel", gumbel_m=4, playouts=9), games=3, seed=4)
+    for game in result.games:
+        state = GameState(SIZE, Rules(komi=2.5))
+        for i, move in enumerate(game.moves):
+            policy = game.samples["policy"][i].astype(np.float32)
+            legal = state.legal_mask()
+            assert policy.sum() == pytest.approx(1.0, abs=2e-3) and not policy[~legal].any()
+            assert (policy[legal] > 0).all()  # completed Q weighs every legal move, visited or not
+            state.play(move)
+    again = run_selfplay(evaluator(even_priors), settings(root="gumbel", gumbel_m=4, playouts=9), games=3, seed=4)
+    assert [g.moves for g in again.games] == [g.moves for g in result.games]
 
 
 def test_false_positive_rate_counts_the_first_resignation_only():
@@ -116,10 +135,28 @@ def test_calibration_picks_the_highest_threshold_that_keeps_false_positives_rare
 
 
 def test_match_colours_alternate_and_scores_follow_the_first_network():
-    result = run_match((black_is_lost, black_is_lost), settings(resign_threshold=-0.9), (0, 1, 2, 3), seed=0)
+    result = run_match((evaluator(black_is_lost), evaluator(black_is_lost)), settings(resign_threshold=-0.9), (0, 1, 2, 3), seed=0)
     by_index = {g.index: g for g in result.games}
     assert sorted(by_index) == [0, 1, 2, 3]
     for i, g in by_index.items():
         assert g.winner == WHITE and g.result == "W+R"
         assert g.first_score == (0.0 if i % 2 == 0 else 1.0)
     assert MatchGame(2, EMPTY, [], "0").first_score == 0.5
+
+
+def test_komi_spread_gives_each_game_its_own_komi_and_scores_it_with_that_komi():
+    played = run_selfplay(evaluator(LinearNet(7)), settings(komi_spread=1.0), games=8, seed=5).games
+    seen = set()
+    for game in played:
+        komi = set(game.samples["komi"].tolist())
+        assert len(komi) == 1  # one komi per game, on every sample
+        komi = komi.pop()
+        assert komi in (1.5, 2.0, 2.5, 3.0, 3.5)
+        seen.add(komi)
+        state = GameState(SIZE, Rules(komi=komi))
+        for move in game.moves:
+            state.play(move)
+        assert game.score == state.area_score()  # scored with the game's own komi
+    assert len(seen) > 1
+    fixed = run_selfplay(evaluator(LinearNet(7)), settings(), games=2, seed=5).games
+    assert all((g.samples["komi"] == 2.5).all() for g in fixed)

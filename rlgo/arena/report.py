@@ -1,4 +1,7 @@
-"""Tables of a tournament: ratings with 95% intervals, a crosstable, forfeits (rich and Markdown)."""
+"""Tables of a tournament: ratings with 95% intervals, a crosstable, forfeits (rich and Markdown).
+
+Both tables list the agents in rating order and number them by rank, so "2" is the same agent in both.
+"""
 from __future__ import annotations
 
 import json
@@ -49,6 +52,15 @@ def forfeits(records) -> Counter:
     return out
 
 
+def game_line(record: dict, finished: int, total: int) -> str:
+    """A finished game for a reader: the pairing with colours, the result and who won, where its SGF is."""
+    winner = {"B": record["black"], "W": record["white"]}.get(record["winner"])
+    verdict = f"{winner} wins" if winner else "jigo"
+    detail = f", {record['detail']}" if record.get("detail") else ""
+    return (f"game {finished}/{total}: {record['black']} (Black) vs {record['white']} (White): {record['result']}, "
+            f"{verdict} ({record['reason']}{detail}, {record['moves']} moves) {record['sgf']}")
+
+
 def rating_table(ratings: list[Rating]) -> Table:
     """rich Table: rank, agent, Elo, 95% interval, games, score."""
     table = Table(title="Ratings (maximum likelihood, 95% confidence)")
@@ -62,9 +74,9 @@ def rating_table(ratings: list[Rating]) -> Table:
     return table
 
 
-def crosstable(records, agents=()) -> Table:
-    """rich Table: row agent's wins-losses(-draws) against each column agent."""
-    names = agent_order(records, agents)
+def crosstable(records, ratings: list[Rating]) -> Table:
+    """rich Table: row agent's wins-losses(-draws) against each column agent, numbered by rank."""
+    names = [r.name for r in ratings]
     scores = pair_scores(records)
     table = Table(title="Crosstable (row's wins-losses against column)")
     table.add_column("agent")
@@ -76,9 +88,9 @@ def crosstable(records, agents=()) -> Table:
     return table
 
 
-def ratings_markdown(ratings: list[Rating], records, agents=()) -> str:
-    """Markdown rating table and crosstable (for docs/ratings.md)."""
-    names = agent_order(records, agents)
+def ratings_markdown(ratings: list[Rating], records) -> str:
+    """Markdown rating table and crosstable (for docs/ratings.md), numbered by rank."""
+    names = [r.name for r in ratings]
     lines = ["| # | agent | Elo | 95% CI | games | score |", "|---|---|---:|---:|---:|---:|"]
     for rank, r in enumerate(ratings, 1):
         interval = _interval(r)
@@ -93,12 +105,12 @@ def ratings_markdown(ratings: list[Rating], records, agents=()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def save_ratings(folder, ratings: list[Rating], records, agents=()) -> None:
+def save_ratings(folder, ratings: list[Rating], records) -> None:
     """Write ratings.json and ratings.md into the tournament folder (atomically)."""
     data = [{"agent": r.name, "elo": r.elo, "low": r.low, "high": r.high, "stderr": r.stderr, "games": r.games,
              "score": r.score} for r in ratings]
     write_text_atomic(Path(folder) / "ratings.json", json.dumps(data, indent=2) + "\n")
-    write_text_atomic(Path(folder) / "ratings.md", ratings_markdown(ratings, records, agents))
+    write_text_atomic(Path(folder) / "ratings.md", ratings_markdown(ratings, records))
 
 
 def _interval(r: Rating) -> str:

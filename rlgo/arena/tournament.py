@@ -3,7 +3,8 @@
 Agents are built inside the worker from their spec strings by `agent_factory(spec, size=,
 rules=, seed=)` (a picklable function such as agents.specs.make_agent), so nothing but
 strings crosses process boundaries. Every finished game is saved as games/<id>.sgf and one
-line in results.jsonl; rerunning the same command skips the games already there.
+line in results.jsonl; rerunning the same command skips the games already there. The folder
+is locked while a tournament plays in it, and its workers die with it (rlgo.procs).
 """
 from __future__ import annotations
 
@@ -20,9 +21,11 @@ from typing import Callable
 
 from rlgo.arena.game import GameConfig, play_game
 from rlgo.arena.results import append_result, game_id, load_results
-from rlgo.atomic import write_text_atomic
+from rlgo.atomic import remove_stale_temps, write_text_atomic
 from rlgo.go.sgf import save_sgf
 from rlgo.go.state import COLOR_NAMES, EMPTY
+from rlgo.procs import RunLock, start_worker
+from rlgo.seeds import fresh_seed
 
 MODES = ("round-robin", "gauntlet")
 CONFIG_FILE = "tournament.json"
@@ -48,8 +51,9 @@ class TournamentConfig:
     """Board, rules, move cap, time per move and scoring of every game."""
     parallel: int = 1
     """Games played at once (1: in this process; more: spawned worker processes)."""
-    seed: int = 0
-    """Base seed; each game's seed is derived from it and the game id."""
+    seed: int | None = None
+    """Base seed; each game's seed is derived from it and the game id. None: the one in the folder's
+    tournament.json, else fresh entropy (then stored there)."""
 
     def __post_init__(self):
         if len(self.agents) < 2:
@@ -97,6 +101,12 @@ def schedule(config: TournamentConfig) -> list[GameTask]:
     return tasks
 
 
+def played_games(config: TournamentConfig) -> tuple[int, int]:
+    """(games of the schedule already in results.jsonl, games scheduled)."""
+    wanted = {t.id for t in schedule(config)}
+    return len(wanted & set(load_results(config.out))), len(wanted)
+
+
 def run_tournament(config: TournamentConfig, agent_factory: Callable,
                    on_result: Callable[[dict, int, int], None] | None = None) -> list[dict]:
     """Play every game not yet in results.jsonl; returns the records of all finished games.
@@ -105,8 +115,14 @@ def run_tournament(config: TournamentConfig, agent_factory: Callable,
     (raise KeyboardInterrupt from it to stop early: finished games stay logged).
     """
     out = Path(config.out)
-    (out / "games").mkdir(parents=True, exist_ok=True)
-    _check_folder(config, out)
+    with RunLock(out):
+        (out / "games").mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(out, out / "games")  # torn writes of a killed run
+        config = _check_folder(config, out)
+        return _play_pending(config, out, agent_factory, on_result)
+
+
+def _play_pending(config: TournamentConfig, out: Path, agent_factory: Callable, on_result) -> list[dict]:
     tasks = schedule(config)
     done = load_results(out)
     pending = [t for t in tasks if t.id not in done]
@@ -144,12 +160,13 @@ def play_task(task: GameTask, game: GameConfig, out: str, agent_factory: Callabl
             except Exception:  # a broken engine must not cost the finished game
                 pass
     sgf_path = Path(out) / "games" / f"{task.id}.sgf"
-    save_sgf(sgf_path, result.record)
+    note = f"rlgo tournament game {task.id}, seed {task.seed}; {result.record.root_comment}"
+    save_sgf(sgf_path, dataclasses.replace(result.record, game_name=task.id, root_comment=note))
     return {
         "id": task.id, "pair": list(task.pair), "index": task.index, "black": task.black, "white": task.white,
         "winner": COLOR_NAMES.get(result.winner, "0") if result.winner != EMPTY else "0",
         "result": result.result, "reason": result.reason, "detail": result.detail, "score": result.score,
-        "moves": result.moves, "seconds": list(result.seconds), "sgf": f"games/{task.id}.sgf",
+        "moves": result.moves, "seconds": list(result.seconds), "sgf": f"games/{task.id}.sgf", "seed": task.seed,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
     }
 
@@ -189,7 +206,8 @@ def _build(agent_factory: Callable, spec: str, game: GameConfig, seed: int):
 def _run_parallel(config: TournamentConfig, pending: list[GameTask], agent_factory: Callable, record) -> None:
     context = multiprocessing.get_context("spawn")
     queue = list(reversed(pending))
-    with ProcessPoolExecutor(max_workers=config.parallel, mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=config.parallel, mp_context=context, initializer=start_worker,
+                             initargs=(str(config.out),)) as pool:
         running = set()
         try:
             while queue or running:
@@ -207,17 +225,23 @@ def _run_parallel(config: TournamentConfig, pending: list[GameTask], agent_facto
             raise
 
 
-def _check_folder(config: TournamentConfig, out: Path) -> None:
-    """Refuse to mix games of different settings in one folder; record the settings on first use."""
-    settings = {"game": _game_settings(config.game), "seed": config.seed}
+def _check_folder(config: TournamentConfig, out: Path) -> TournamentConfig:
+    """Refuse to mix games of different settings in one folder; record the settings on first use.
+
+    Returns `config` with its seed set (the folder's, or fresh entropy for a new folder).
+    """
     path = out / CONFIG_FILE
-    if path.exists():
-        saved = json.loads(path.read_text(encoding="utf-8"))
+    saved = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    if config.seed is None:
+        config = dataclasses.replace(config, seed=saved["seed"] if saved and "seed" in saved else fresh_seed())
+    settings = {"game": _game_settings(config.game), "seed": config.seed}
+    if saved is not None:
         if {k: saved.get(k) for k in settings} != settings:
             raise TournamentError(f"{out} holds a tournament with other settings ({saved}); "
                                   f"use another --out folder or the same settings")
     settings["agents"] = list(config.agents)
     write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
+    return config
 
 
 def _game_settings(game: GameConfig) -> dict:

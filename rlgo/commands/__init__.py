@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import tomllib
 from pathlib import Path
 
@@ -18,8 +19,13 @@ from rlgo.go.rules import PRESETS, Rules, rules_from_name
 PROJECT_PACKAGES = ("rlgo", "agents", "envs", "benchmarks")
 """Top-level packages whose exception classes are user-facing errors (one line, no traceback)."""
 
-_FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError,
-                PermissionError, tomllib.TOMLDecodeError)
+DEFAULT_AGENT = "mcts"
+"""The agent of `rlgo play` and `rlgo gtp`: the strongest that needs no download (Monte-Carlo tree
+search with random playouts)."""
+
+_FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
+"""The shipped TOML configs (zero9.toml, pg9.toml, value9.toml); `--config NAME` also looks here."""
 
 
 class CommandError(Exception):
@@ -93,12 +99,13 @@ _OPTIONS = {
     "komi": (("--komi",), dict(type=komi_value, default=None, help="komi (default: the rules' komi)")),
     "rules": (("--rules",), dict(type=rules_name, default="chinese", metavar="NAME",
                                  help=f"rules preset: {', '.join(PRESETS)} (default: %(default)s)")),
-    "agent": (("--agent",), dict(default="random", metavar="SPEC",
+    "agent": (("--agent",), dict(default=DEFAULT_AGENT, metavar="SPEC",
                                  help="agent spec, e.g. random, mcts:playouts=2000, zero:ckpt=PATH (default: %(default)s)")),
     "seed": (("--seed",), dict(type=int, default=None, help="random seed (default: fresh entropy)")),
     "device": (("--device",), dict(default="cpu", help="torch device: cpu, cuda, cuda:1, mps (default: %(default)s)")),
     "out": (("--out",), dict(type=Path, default=None, metavar="PATH", help="output file or folder")),
-    "resume": (("--resume",), dict(action="store_true", help="continue the run found in --out from its last checkpoint")),
+    "resume": (("--resume",), dict(type=Path, nargs="?", const=True, default=None, metavar="RUN",
+                                   help="continue the run in folder RUN from its last checkpoint")),
     "playouts": (("--playouts",), dict(type=positive_int, default=None, metavar="N", help="search playouts per move")),
 }
 STANDARD_OPTIONS = tuple(_OPTIONS)
@@ -124,6 +131,27 @@ def rules_from_args(args: argparse.Namespace) -> Rules:
     return rules if komi is None else rules.with_komi(komi)
 
 
+def run_folder(args: argparse.Namespace) -> tuple[Path, bool]:
+    """(run folder, resume) of a training command: `--out RUN` starts a run, `--resume RUN` continues one."""
+    out, resume = getattr(args, "out", None), args.resume
+    if resume is True:  # the bare flag
+        raise CommandError(f"--resume takes the run folder: write --resume {out or 'RUN'} "
+                           f"instead of --out RUN --resume")
+    if resume is not None:
+        if out is not None and Path(out) != Path(resume):
+            raise CommandError(f"--out {out} and --resume {resume} name different folders; "
+                               f"--resume RUN alone continues RUN")
+        return Path(resume), True
+    if out is None:
+        raise CommandError("--out RUN (a new run) or --resume RUN (continue one) is required")
+    return Path(out), False
+
+
+def next_steps(*commands: str) -> str:
+    """The lines printed at the end of a training run: what to run next."""
+    return "next:\n" + "".join(f"  {command}\n" for command in commands).rstrip("\n")
+
+
 def dataclass_from_args(cls, args: argparse.Namespace, **overrides):
     """Build the (frozen) dataclass `cls` from the fields of `args` with the same names."""
     names = {f.name for f in dataclasses.fields(cls)}
@@ -136,8 +164,9 @@ def dataclass_from_args(cls, args: argparse.Namespace, **overrides):
 def add_config_option(parser: argparse.ArgumentParser) -> None:
     """Add `--config FILE.toml`: top-level keys set option defaults; flags on the command line win."""
     parser.add_argument("--config", type=Path, metavar="FILE.toml",
-                        help="TOML file of option values (keys as option names: lr = 0.01, batch-size = 256); "
-                             "command-line flags override it")
+                        help="TOML file of option values (keys as option names: lr = 0.01, batch-size = 256, "
+                             "no-gating = true); command-line flags override it; a name not found here is looked "
+                             "up in rlgo's configs/ (zero9.toml, pg9.toml, value9.toml)")
 
 
 def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> None:
@@ -149,37 +178,54 @@ def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     if path is None:
         return
     target = subcommand_parser(parser, argv)
-    actions = {a.dest: a for a in target._actions if a.option_strings}
-    if "config" not in actions:
+    if not any(a.dest == "config" for a in target._actions):
         return
-    values = load_config(path, actions)
-    for dest in values:
-        actions[dest].required = False
+    values = load_config(path, config_keys(target))
+    for action in target._actions:
+        if action.dest in values:
+            action.required = False
     target.set_defaults(**values)
 
 
-def load_config(path: Path, actions: dict[str, argparse.Action]) -> dict:
+def config_keys(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
+    """{key: action}: a TOML key is a long option without its dashes (`batch-size`, or `batch_size`)."""
+    keys = {}
+    for action in parser._actions:
+        for flag in action.option_strings:
+            if flag.startswith("--") and action.dest not in ("config", "help"):
+                keys[flag[2:]] = keys[flag[2:].replace("-", "_")] = action
+    return keys
+
+
+def load_config(path: Path, keys: dict[str, argparse.Action]) -> dict:
     """Read a TOML file into {dest: value}, each value checked with its option's type and choices."""
-    with open(path, "rb") as f:
-        data = tomllib.load(f)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
     out = {}
     for key, value in data.items():
-        dest = key.replace("-", "_")
-        action = actions.get(dest)
         if isinstance(value, dict):
             raise ConfigError(f"{path}: [{key}] is a table; use top-level keys only")
-        if action is None or dest in ("config", "help"):
-            valid = ", ".join(sorted(d for d in actions if d not in ("config", "help")))
-            raise ConfigError(f"{path}: unknown key {key!r}; valid keys: {valid}")
-        out[dest] = _config_value(path, key, value, action)
+        action = keys.get(key)
+        if action is None:
+            names = sorted(k for k in keys if "_" not in k)
+            close = difflib.get_close_matches(key.replace("_", "-"), names, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ConfigError(f"{path}: unknown key {key!r}; {hint}valid keys: {', '.join(names)}")
+        if action.nargs == 0 or (action.nargs == "?" and isinstance(value, bool)):
+            # a flag (or an option's bare form): true gives it, false leaves the default
+            if action.nargs == 0 and not isinstance(value, bool):
+                raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
+            if value:
+                out[action.dest] = action.const
+            continue
+        out[action.dest] = _config_value(path, key, value, action)
     return out
 
 
 def _config_value(path: Path, key: str, value, action: argparse.Action):
-    if action.nargs == 0:  # store_true / store_false
-        if not isinstance(value, bool):
-            raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
-        return value
     items = value if isinstance(value, list) else [value]
     if isinstance(value, list) and action.nargs in (None, "?"):
         raise ConfigError(f"{path}: {key} takes one value, got a list")
@@ -200,10 +246,15 @@ def _config_path(argv: list[str]) -> Path | None:
         if token == "--":
             return None
         if token == "--config" and i + 1 < len(argv):
-            return Path(argv[i + 1])
+            return _shipped(Path(argv[i + 1]))
         if token.startswith("--config="):
-            return Path(token.split("=", 1)[1])
+            return _shipped(Path(token.split("=", 1)[1]))
     return None
+
+
+def _shipped(path: Path) -> Path:
+    """`path`, or the shipped config of that name when `path` does not exist."""
+    return CONFIGS / path.name if not path.exists() and (CONFIGS / path.name).exists() else path
 
 
 def subcommand_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:

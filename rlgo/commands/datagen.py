@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from rlgo.commands import add_options, positive_int
+from rlgo.seeds import fresh_seed
 from rlgo.train.common import progress_bar
 from rlgo.train.data.engine_games import DatagenConfig, generate, pending_games
 
@@ -13,7 +14,8 @@ example:
       --workers 2 --random-opening 2 --seed 1
 
 Games are written as DIR/game-000123.sgf (atomically); rerunning the same command plays only
-the missing ones. The random opening moves are stored as setup stones, not as moves.
+the missing ones. The random opening moves are stored as setup stones, not as moves. Each
+record's comment names its game index and seed (fresh entropy unless --seed is given).
 """
 
 
@@ -35,7 +37,8 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     cfg = DatagenConfig(engine=args.engine, games=args.games, size=args.size, komi=args.komi,
-                        random_opening=args.random_opening, seed=args.seed or 0, max_moves=args.max_moves)
+                        random_opening=args.random_opening,
+                        seed=fresh_seed() if args.seed is None else args.seed, max_moves=args.max_moves)
     todo = len(pending_games(args.out, cfg.games))
     with progress_bar() as bar:
         task = bar.add_task("datagen", total=cfg.games, completed=cfg.games - todo, info="")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from rlgo.commands import add_options, rules_from_args
+from rlgo.commands import add_options, board_size, rules_from_args
 from rlgo.go.rules import KO_RULES
 
 EPILOG = """\
@@ -17,35 +17,54 @@ examples:
 connecting a GUI (the engine reads GTP on stdin and writes it on stdout):
   Sabaki   Engines > Manage Engines > Add: path `rlgo`, arguments `gtp --agent mcts:time=2`
   GoGui    Program > New Program: command `rlgo gtp --agent mcts:playouts=2000`
-  Lizzie   config.txt "engine-command": "rlgo gtp --agent mcts:time=5" (uses lz-analyze)
+  Lizzie   config.txt "engine-command": "rlgo gtp --agent mcts:time=5 --compat katago" (uses kata-analyze)
   KGS      kgsGtp.ini: engine=rlgo gtp --agent mcts:time=5 (kgs-genmove_cleanup, kgs-time_settings)
 
-Analysis for GUIs: lz-analyze (Sabaki, Lizzie) and kata-analyze stream until the next command.
+Analysis for GUIs: lz-analyze and kata-analyze (Sabaki, Lizzie) stream until the next command, on a
+tree as large as memory allows; kata-genmove_analyze / lz-genmove_analyze play with analysis (Sabaki).
 Scoring (final_score, final_status_list) uses the agent's ownership or random playouts.
 Time: time_settings / time_left are passed to the agent, and the engine stops any search at
 its own per-move deadline, so it does not lose on time.
 """
 
 
+COMPAT = ("none", "katago")
+"""How `name` presents the engine: as itself, or as speaking KataGo's GTP extensions."""
+
+
+def engine_name(name: str, compat: str) -> str:
+    """The `name` answer: NAME, or 'KataGo-compatible NAME' (Lizzie takes a name starting with KataGo
+    for an engine with kata-analyze; any other name for Leela Zero, whose version must be 0.15+)."""
+    return f"KataGo-compatible {name}" if compat == "katago" else name
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "gtp", help="run a GTP engine on stdin/stdout", description="Speak GTP v2 on stdin/stdout.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_options(parser, "agent", "size", "komi", "rules", "seed")
+    add_options(parser, "agent", "komi", "rules", "seed")
+    parser.add_argument("--size", type=board_size, default=None, metavar="N",
+                        help="board size 2..25 (default: a network agent's own size, else 9)")
     parser.add_argument("--ko", choices=KO_RULES, default=None,
                         help="ko rule, overriding the preset's (default: the preset's; chinese = positional)")
     parser.add_argument("--name", default="rlgo", help="engine name reported by `name` (default: %(default)s)")
+    parser.add_argument("--compat", choices=COMPAT, default="none",
+                        help="katago: `name` answers 'KataGo-compatible NAME', the protocol rlgo speaks; GUIs "
+                             "that read the name (Lizzie) then use kata-analyze instead of asking for Leela Zero "
+                             "0.15+ (default: %(default)s)")
 
 
 def run(args) -> int:
     from agents.specs import make_agent
     from rlgo.gtp.engine import GTPEngine
     from rlgo.gtp.server import serve
+    from rlgo.seeds import fresh_seed
 
     rules = rules_from_args(args)
     if args.ko is not None:
         rules = dataclasses.replace(rules, ko=args.ko)
-    agent = make_agent(args.agent, size=args.size, rules=rules, seed=args.seed)
-    engine = GTPEngine(agent, size=args.size, rules=rules, name=args.name, seed=args.seed or 0)
+    seed = fresh_seed() if args.seed is None else args.seed
+    agent = make_agent(args.agent, size=args.size, rules=rules, seed=seed)
+    engine = GTPEngine(agent, size=args.size, rules=rules, name=engine_name(args.name, args.compat), seed=seed)
     agent.warm_up(engine.state.copy())  # JIT and first network call now, not inside the first timed genmove
     return serve(engine)

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from rlgo.commands import add_options, positive_float, rules_from_args
 
-DEFAULT_AGENT = "mcts"
-"""The strongest agent that needs no download (Monte-Carlo tree search with random playouts)."""
 HINT_AGENT = "mcts:playouts=400"
 """Searches hints when the opponent gives no analysis of its own."""
 
@@ -37,7 +35,7 @@ def register(subparsers) -> None:
         "play", help="play a game against an agent in the terminal",
         description="Play Go against an agent in the terminal.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_options(parser, "agent", "size", "komi", "rules", "seed", agent=DEFAULT_AGENT)
+    add_options(parser, "agent", "size", "komi", "rules", "seed")
     parser.add_argument("--color", choices=("black", "white"), default="black", help="your colour (default: black)")
     parser.add_argument("--handicap", type=handicap_count, default=0, metavar="N",
                         help="fixed handicap stones for Black, 2..9 (komi defaults to 0.5)")
@@ -56,26 +54,28 @@ def run(args) -> int:
     from rlgo.go.state import BLACK, WHITE
     from rlgo.play.session import Game, GameConfig
     from rlgo.play.terminal import Terminal, TerminalConfig, default_sgf_dir, should_be_plain
+    from rlgo.seeds import fresh_seed
 
     rules = rules_from_args(args)
     if args.handicap:
         fixed_handicap_points(args.size, args.handicap)  # HandicapError when the board size does not allow it
         if args.komi is None:
             rules = rules.with_komi(0.5)
+    seed = fresh_seed() if args.seed is None else args.seed
     config = GameConfig(size=args.size, rules=rules, human=BLACK if args.color == "black" else WHITE,
-                        handicap=args.handicap, move_time=args.time)
+                        handicap=args.handicap, move_time=args.time, seed=seed)
 
     def opponent(size, rules):
-        return make_agent(args.agent, size, rules, seed=args.seed)
+        return make_agent(args.agent, size, rules, seed=seed)
 
     def hinter(size, rules):
-        return make_agent(HINT_AGENT, size, rules, seed=args.seed)
+        return make_agent(HINT_AGENT, size, rules, seed=seed)
 
     game = Game(config, opponent, hinter)
     try:
         terminal = Terminal(game, TerminalConfig(plain=should_be_plain(args.no_color, sys.stdout.isatty()),
                                                  sgf_dir=args.sgf_dir or default_sgf_dir(),
-                                                 seed=args.seed or 0))
+                                                 seed=seed))
         return terminal.run()
     finally:
         game.close()

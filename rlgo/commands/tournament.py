@@ -10,7 +10,8 @@ from rlgo.go.rules import KO_RULES
 EPILOG = """\
 examples:
   rlgo tournament --agents random mcts:playouts=200 gnugo:level=1 --games-per-pair 10 --out runs/t1
-  rlgo tournament --agents zero:ckpt=new.pt zero:ckpt=best.pt gnugo --mode gauntlet --parallel 2 --out runs/g
+  rlgo tournament --agents zero:ckpt=models/zero7_b4c32.pt,playouts=100 mcts:playouts=400 gnugo:level=1 \\
+      --mode gauntlet --size 7 --komi 9 --parallel 2 --out runs/g
   rlgo tournament --agents random gnugo:level=1 --anchor gnugo:level=1=0 --time 5 --out runs/t2
   rlgo tournament --report --out runs/t1          tables of an existing tournament, playing nothing
 
@@ -71,7 +72,7 @@ def run(args) -> int:
     from agents.specs import make_agent, parse_spec
     from rlgo.arena.game import GameConfig
     from rlgo.arena.results import load_results
-    from rlgo.arena.tournament import TournamentConfig, run_tournament
+    from rlgo.arena.tournament import TournamentConfig, played_games, run_tournament
 
     if args.out is None:
         raise CommandError("--out DIR is required (results.jsonl, games/*.sgf and ratings go there)")
@@ -101,7 +102,10 @@ def run(args) -> int:
         raise CommandError(str(exc)) from None
     config = TournamentConfig(agents=tuple(args.agents), out=args.out, mode=args.mode,
                               games_per_pair=args.games_per_pair, game=game, parallel=args.parallel,
-                              seed=args.seed or 0)
+                              seed=args.seed)
+    played, total = played_games(config)
+    if played:
+        console.print(f"{played} of {total} games already played, playing the remaining {total - played}")
     records = _play(console, config, make_agent, run_tournament)
     _print_tables(console, records, args.agents, args.anchor, args.out)
     return 0
@@ -110,15 +114,15 @@ def run(args) -> int:
 def _play(console, config, factory, run_tournament) -> list[dict]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from rlgo.arena.report import game_line
+
     with Progress(TextColumn("games"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
         bar = progress.add_task("games", total=None)
 
         def on_result(record: dict, finished: int, total: int) -> None:
             progress.update(bar, completed=finished, total=total)
-            detail = f" ({record['detail']})" if record.get("detail") else ""
-            progress.console.print(f"{record['id']}  B {record['black']}  W {record['white']}  "
-                                   f"{record['result']}  {record['reason']}{detail}  {record['moves']} moves")
+            progress.console.print(game_line(record, finished, total))
 
         try:
             return run_tournament(config, factory, on_result)
@@ -133,7 +137,9 @@ def _print_tables(console, records, agents, anchor, out) -> None:
     name, elo = anchor if anchor is not None else (None, 0.0)
     ratings = ratings_of(records, agents, anchor=name, anchor_elo=elo)
     console.print(rating_table(ratings))
-    console.print(crosstable(records, agents))
+    console.print(crosstable(records, ratings))
     for (loser, reason), count in sorted(forfeits(records).items()):
         console.print(f"forfeits: {loser}: {count} x {reason}")
-    save_ratings(out, ratings, records, agents)
+    save_ratings(out, ratings, records)
+    console.print(f"results: {out}/results.jsonl ({len(records)} games, SGFs in {out}/games/), "
+                  f"ratings: {out}/ratings.json and {out}/ratings.md")

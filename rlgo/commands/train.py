@@ -9,12 +9,15 @@ KINDS = ("sl", "pg", "value", "zero")
 
 EPILOG = """\
 examples:
-  rlgo train sl --help                          supervised learning from game records
-  rlgo train pg --config pg9.toml               policy-gradient self-play vs past policies
-  rlgo train value --config value9.toml         value network from self-play positions
-  rlgo train zero --config zero9.toml --resume  AlphaGo Zero loop, continued from its last checkpoint
+  rlgo train sl --help                            supervised learning from game records
+  rlgo train pg --config configs/pg9.toml         policy-gradient self-play vs past policies
+  rlgo train value --config configs/value9.toml   value network from self-play positions
+  rlgo train zero --config configs/zero9.toml     AlphaGo Zero self-play loop
+  rlgo train zero --resume runs/zero9             continue a run from its last checkpoint
 
-Every training command takes --config FILE.toml; flags on the command line override it.
+Every training command takes --config FILE.toml (keys: the option names, flags override them;
+configs/ holds zero9.toml, pg9.toml, value9.toml), starts a run with --out RUN and continues
+one with --resume RUN.
 """
 
 

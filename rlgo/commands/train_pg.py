@@ -3,18 +3,21 @@ from __future__ import annotations
 
 import argparse
 
-from rlgo.commands import add_config_option, add_options, positive_float, positive_int, rules_from_args
+from rlgo.commands import add_config_option, add_options, next_steps, positive_float, positive_int, rules_from_args, \
+    run_folder
 from rlgo.train.common import OPTIMIZERS, OptimConfig
 from rlgo.train.pg import BASELINES, PG_OPTIM, PGConfig, train_pg
 
 EPILOG = """\
-example:
-  rlgo train pg --sl models/sl9.pt --out runs/pg9 --iterations 2000 --games-per-iter 128 \\
+examples:
+  rlgo train pg --sl models/sl9_b6c64.pt --out runs/pg9 --iterations 2000 --games-per-iter 128 \\
       --snapshot-every 500 --lr 0.001 --baseline mean
+  rlgo train pg --config configs/pg9.toml                   the shipped config (80 iterations)
+  rlgo train pg --sl models/sl9_b6c64.pt --resume runs/pg9  continue a run
 
 The run folder gets last.pt (the learner, an rlgo checkpoint), pool/snap-*.pt (the opponent
 pool: the SL policy and a snapshot every --snapshot-every iterations), metrics.csv (one row per
-iteration) and train_state.pt; --resume continues it with the same pool and the same games.
+iteration) and train_state.pt; --resume RUN continues it with the same pool and the same games.
 Moves are sampled over the legal moves of the rules' ko rule (superko included); moves filling
 one's own eye are left out unless --eye-fills.
 """
@@ -25,7 +28,7 @@ def register(subparsers) -> None:
                               description="REINFORCE self-play against earlier snapshots of the policy.",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sl", required=True, metavar="CKPT", help="starting (SL) policy checkpoint")
-    p.add_argument("--out", required=True, metavar="RUN", help="run folder")
+    p.add_argument("--out", metavar="RUN", help="run folder of a new run (--resume RUN continues one)")
     p.add_argument("--iterations", type=positive_int, default=1000, help="default: %(default)s")
     p.add_argument("--games-per-iter", type=positive_int, default=128, help="default: %(default)s")
     p.add_argument("--snapshot-every", type=positive_int, default=500, metavar="K",
@@ -51,13 +54,17 @@ def register(subparsers) -> None:
 def run(args) -> int:
     optim = OptimConfig(optimizer=args.optimizer, lr=args.lr, momentum=PG_OPTIM.momentum,
                         weight_decay=PG_OPTIM.weight_decay, schedule="constant", warmup=0.0)
-    cfg = PGConfig(sl=args.sl, out=args.out, iterations=args.iterations, games_per_iter=args.games_per_iter,
+    out, resume = run_folder(args)
+    cfg = PGConfig(sl=args.sl, out=str(out), iterations=args.iterations, games_per_iter=args.games_per_iter,
                    snapshot_every=args.snapshot_every, optim=optim, baseline=args.baseline, value=args.value,
                    pool=args.pool, rules=rules_from_args(args), move_cap=args.move_cap or 0,
                    prune_eye_fills=not args.eye_fills, temperature=args.temperature, eval_every=args.eval_every,
                    eval_games=args.eval_games, checkpoint_every=args.checkpoint_every, device=args.device,
                    seed=args.seed or 0, threads=args.threads)
-    row = train_pg(cfg, resume=args.resume)
-    print(f"{args.out}: iteration {args.iterations}, win rate {row.get('win_rate', float('nan')):.3f} "
-          f"vs {row.get('opponent', '?')}; learner {args.out}/last.pt")
+    row = train_pg(cfg, resume=resume)
+    print(f"{out}: iteration {args.iterations}, win rate {row.get('win_rate', float('nan')):.3f} "
+          f"vs {row.get('opponent', '?')}; learner {out}/last.pt")
+    print(next_steps(f"rlgo tournament --agents policy:ckpt={out}/last.pt policy:ckpt={args.sl} --out RUN",
+                     f"rlgo train value --sl {args.sl} --rl {out}/last.pt --games 20000 --out RUN",
+                     f"rlgo plot {out}"))
     return 0

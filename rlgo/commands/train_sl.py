@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from rlgo.commands import add_config_option, add_options, positive_float, positive_int
+from rlgo.commands import add_config_option, add_options, next_steps, positive_float, positive_int, run_folder
 from rlgo.commands.train_options import add_net_and_optim_options
 from rlgo.train.common import OptimConfig
 from rlgo.train.sl import SLConfig, train_sl
@@ -22,7 +22,7 @@ example:
       --optimizer sgd --lr 0.05 --schedule cosine --batch-size 256 --time-budget 35
 
 The run folder gets last.pt / best.pt (rlgo checkpoints), metrics.csv (one row per epoch:
-validation loss, top-1, top-5) and train.csv; --resume continues it.
+validation loss, top-1, top-5) and train.csv; --resume RUN continues it (with the same --data).
 """
 
 
@@ -31,7 +31,7 @@ def register(subparsers) -> None:
                               description="Train a policy network on expert moves.", epilog=EPILOG,
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", required=True, metavar="DIR", help="dataset folder")
-    p.add_argument("--out", required=True, metavar="RUN", help="run folder")
+    p.add_argument("--out", metavar="RUN", help="run folder of a new run (--resume RUN continues one)")
     add_net_and_optim_options(p, blocks=6, width=64, epochs=10, batch_size=256, lr=0.05)
     p.add_argument("--value-weight", type=float, default=0.01, help="outcome MSE weight (default: %(default)s)")
     p.add_argument("--time-budget", type=float, default=0.0, metavar="MIN",
@@ -56,14 +56,17 @@ def run(args) -> int:
     if args.kind == "rollout":
         return _run_rollout(args)
     optim = OptimConfig(optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, schedule=args.schedule)
-    cfg = SLConfig(data=args.data, out=args.out, backbone=args.backbone, blocks=args.blocks, width=args.width,
+    out, resume = run_folder(args)
+    cfg = SLConfig(data=args.data, out=str(out), backbone=args.backbone, blocks=args.blocks, width=args.width,
                    feature_set=args.features, epochs=args.epochs, batch_size=args.batch_size, optim=optim,
                    value_weight=args.value_weight, time_budget=args.time_budget * 60.0,
                    symmetries=not args.no_symmetries, device=args.device, seed=args.seed or 0,
                    threads=args.threads, init=args.init)
-    row = train_sl(cfg, resume=args.resume)
-    print(f"{args.out}: epoch {row.get('epoch')}, val top-1 {row.get('val_top1', float('nan')):.3f}, "
-          f"top-5 {row.get('val_top5', float('nan')):.3f}; checkpoints {args.out}/best.pt, {args.out}/last.pt")
+    row = train_sl(cfg, resume=resume)
+    print(f"{out}: epoch {row.get('epoch')}, val top-1 {row.get('val_top1', float('nan')):.3f}, "
+          f"top-5 {row.get('val_top5', float('nan')):.3f}; checkpoints {out}/best.pt, {out}/last.pt")
+    print(next_steps(f"rlgo play --agent policy:ckpt={out}/best.pt", f"rlgo train pg --sl {out}/best.pt --out RUN",
+                     f"rlgo plot {out}"))
     return 0
 
 

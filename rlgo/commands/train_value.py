@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from rlgo.commands import add_config_option, add_options, positive_float, positive_int, rules_from_args
+from rlgo.commands import add_config_option, add_options, next_steps, positive_float, positive_int, rules_from_args, \
+    run_folder
 from rlgo.commands.train_options import add_net_and_optim_options
 from rlgo.train.common import OptimConfig
 
 EPILOG = """\
-example:
-  rlgo train value --sl models/sl9.pt --rl runs/pg9/last.pt --games 20000 --out runs/value9 \\
+examples:
+  rlgo train value --sl models/sl9_b6c64.pt --rl runs/pg9/last.pt --games 20000 --out runs/value9 \\
       --blocks 4 --width 32 --epochs 20 --eval-rollouts 16
+  rlgo train value --config configs/value9.toml   3000 games; the RL policy of configs/pg9.toml
 
 Games: U uniform in [1, --cap]; the SL policy plays moves 1..U-1, move U is uniformly random,
 the RL policy finishes the game; the position after move U and the result for its side to move
@@ -29,7 +30,7 @@ def register(subparsers) -> None:
     p.add_argument("--sl", required=True, metavar="CKPT", help="SL policy (moves before U)")
     p.add_argument("--rl", required=True, metavar="CKPT", help="RL policy (moves after U)")
     p.add_argument("--games", type=positive_int, required=True, help="games = training samples")
-    p.add_argument("--out", required=True, metavar="RUN", help="run folder")
+    p.add_argument("--out", metavar="RUN", help="run folder of a new run (--resume RUN continues one)")
     p.add_argument("--cap", type=positive_int, default=None, metavar="M", help="U is drawn in [1, M] (default: N*N)")
     p.add_argument("--shard-size", type=positive_int, default=256, help="games per shard (default: %(default)s)")
     p.add_argument("--eye-fills", action="store_true", help="let the policies fill their own single-point eyes")
@@ -52,7 +53,7 @@ def run(args) -> int:
 
     console = Console(stderr=True)
     rules = rules_from_args(args)
-    out = Path(args.out)
+    out, resume = run_folder(args)
     data = generate_data(args.sl, args.rl, args.games, out, rules, cap=args.cap or 0, shard_size=args.shard_size,
                          prune_eye_fills=not args.eye_fills, device=args.device, seed=args.seed or 0,
                          console=console)
@@ -60,10 +61,11 @@ def run(args) -> int:
     cfg = ValueConfig(data=str(data), out=str(out), backbone=args.backbone, blocks=args.blocks, width=args.width,
                       feature_set=args.features, epochs=args.epochs, batch_size=args.batch_size, optim=optim,
                       val_fraction=args.val_fraction, device=args.device, seed=args.seed or 0, threads=args.threads)
-    row = train_value(cfg, resume=args.resume, console=console)
-    print(f"{args.out}: epoch {row.get('epoch')}, validation MSE {row.get('val_mse', float('nan')):.4f} "
+    row = train_value(cfg, resume=resume, console=console)
+    print(f"{out}: epoch {row.get('epoch')}, validation MSE {row.get('val_mse', float('nan')):.4f} "
           f"(constant {row.get('val_mse_constant', float('nan')):.4f}); checkpoints {out}/best.pt, {out}/last.pt")
     if args.eval_rollouts > 0:
         table = evaluate_run(cfg, rules, args.eval_rollouts, args.rollout, seed=args.seed or 0)
         print(table)
+    print(next_steps(f"rlgo play --agent alphago:ckpt={args.sl},value={out}/best.pt", f"rlgo plot {out}"))
     return 0

@@ -5,8 +5,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from rlgo.commands import CommandError, add_config_option, board_size, komi_value, positive_float, positive_int, \
-    rules_name
+from rlgo.commands import CommandError, add_config_option, add_options, board_size, komi_value, next_steps, \
+    positive_float, positive_int, rules_name, run_folder
 from rlgo.train.common import OPTIMIZERS, SCHEDULES
 from rlgo.train.zero.config import GATE_RULES, ZeroConfig
 from rlgo.train.zero.loop import RUN_CONTROL, read_best, resume_config, train_zero
@@ -15,6 +15,8 @@ EPILOG = """\
 examples:
   rlgo train zero --size 9 --out runs/zero9                   learn 9x9 from nothing
   rlgo train zero --size 7 --out runs/zero7 --playouts 64 --games-per-generation 100 --workers 1
+  rlgo train zero --size 7 --out runs/z7g --playouts 16 --root gumbel   Gumbel root at 16 simulations
+  rlgo train zero --config configs/zero9.toml                 the shipped 9x9 config (6x64 net, 40 generations)
   rlgo train zero --resume runs/zero9 --generations 40        continue (after a crash, too)
 
 The run folder holds config.json, state.json, best.json (the current best network),
@@ -28,10 +30,13 @@ _FIELDS = [
     ("width", positive_int, "trunk channels"),
     ("feature_set", str, "input planes"),
     ("init", str, "checkpoint whose weights start generation 0, any board size ('': random)"),
+    ("komi_spread", float, "self-play komi drawn from the half points within komi +- this"),
     ("games_per_generation", positive_int, "self-play games per generation"),
     ("playouts", positive_int, "simulations of a full search"),
     ("fast_playouts", int, "playout cap randomization: simulations of a fast unrecorded search (0: off)"),
     ("full_search_prob", float, "share of full (recorded) searches with --fast-playouts"),
+    ("root", str, "root policy of the search: puct or gumbel (Gumbel-top-k + sequential halving)"),
+    ("gumbel_m", positive_int, "actions the Gumbel root considers"),
     ("c_puct", float, "PUCT exploration constant"),
     ("fpu", float, "first-play urgency reduction"),
     ("leaves_per_game", positive_int, "leaves per tree per network batch"),
@@ -73,9 +78,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("zero", help="AlphaGo Zero self-play loop",
                               description="Learn Go from nothing: MCTS self-play, replay buffer, training, gating.",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", type=Path, metavar="RUN", help="run folder (new run)")
-    p.add_argument("--resume", nargs="?", const=True, default=None, metavar="RUN",
-                   help="continue the run in RUN (or in --out)")
+    p.add_argument("--out", type=Path, metavar="RUN", help="run folder of a new run (--resume RUN continues one)")
+    add_options(p, "resume")
     p.add_argument("--size", type=board_size, metavar="N", help=f"board size (default: {_default('size')})")
     p.add_argument("--rules", type=rules_name, metavar="NAME", help=f"rules preset (default: {_default('rules')})")
     p.add_argument("--komi", type=komi_value, help="komi (default: the rules')")
@@ -100,20 +104,18 @@ def config_from_args(args: argparse.Namespace) -> tuple[ZeroConfig, bool]:
     fields = {f.name for f in dataclasses.fields(ZeroConfig)}
     given = {k: v for k, v in vars(args).items() if k in fields and k != "out" and v is not None}
     optim = {name: getattr(args, name) for name, _, _ in _OPTIM if getattr(args, name) is not None}
-    if args.resume is not None:
-        run = args.out if args.resume is True else Path(args.resume)
-        if run is None:
-            raise CommandError("--resume needs a run folder: --resume RUN or --out RUN --resume")
-        other = sorted(set(given) - set(RUN_CONTROL)) + sorted(optim)
+    run, resume = run_folder(args)
+    if resume:  # a setting may be repeated (a config file's), not changed
+        stored = resume_config(run)
+        other = sorted(k for k in set(given) - set(RUN_CONTROL) if given[k] != getattr(stored, k))
+        other += sorted(k for k in optim if optim[k] != getattr(stored.optim, k))
         if other:
             raise CommandError(f"--resume keeps the run's settings; cannot change {', '.join(other)} "
                                f"(only {', '.join(RUN_CONTROL)})")
         return resume_config(run, **given), True
-    if args.out is None:
-        raise CommandError("--out RUN is required for a new run")
     if optim:
         given["optim"] = dataclasses.replace(_default("optim"), **optim)
-    return ZeroConfig(out=str(args.out), **given), False
+    return ZeroConfig(out=str(run), **given), False
 
 
 def run(args) -> int:
@@ -121,4 +123,12 @@ def run(args) -> int:
     rows = train_zero(cfg, resume=resume)
     generation, path = read_best(cfg.out)
     print(f"{cfg.out}: {len(rows)} generations; best network: generation {generation}, {path}")
+    board = f"--size {cfg.size} --komi {cfg.game_rules().komi:g}" + (
+        f" --rules {cfg.rules}" if cfg.rules != "chinese" else "")
+    agent = f"zero:ckpt={cfg.out},playouts={cfg.playouts}"
+    print(next_steps(f"rlgo play --agent {agent} {board}",
+                     f"rlgo tournament --agents {agent} mcts:playouts=1000 {board} --games-per-pair 20 "
+                     f"--out {cfg.out}/rating",
+                     f"rlgo plot {cfg.out}",
+                     f"rlgo train zero --resume {cfg.out} --generations {cfg.generations + 20}"))
     return 0

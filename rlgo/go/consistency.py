@@ -186,7 +186,7 @@ def check_consistency(state) -> None:
     """Check a GameState: its arrays (see `check_board`) against its move list; raises ConsistencyError.
 
     Beyond the arrays: stones on the board plus prisoners equal the stones placed, per
-    colour; move number, last move, consecutive passes and suicide flag match the move list
+    colour; move number, last move, consecutive passes, suicide flag and komi match the move list
     and rules; the current position is in the superko history.
     """
     b, m = state.b, state.m
@@ -195,6 +195,8 @@ def check_consistency(state) -> None:
     check_board(b, m, state.zob)
     if bool(m[K.M_SUICIDE]) != state.rules.suicide:
         _fail(f"M_SUICIDE is {int(m[K.M_SUICIDE])}, rules say suicide={state.rules.suicide}")
+    if m[K.M_KOMI] != round(state.rules.komi * K.KOMI_SCALE):
+        _fail(f"M_KOMI is {int(m[K.M_KOMI])}, rules say komi={state.rules.komi}")
     played = [(c, p) for c, p in state.moves if p != -1]
     col = b[K.COL]
     # prisoners taken by a colour = opponent stones that left the board (captures and suicides)

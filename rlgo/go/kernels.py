@@ -23,8 +23,10 @@ EMPTY, BLACK, WHITE, WALL = 0, 1, 2, 3
 COL, HEAD, NEXT, SIZE, PLIBS, EMP, EPOS = range(7)
 NROWS = 7
 # meta slots
-M_N, M_TOPLAY, M_KO, M_PASSES, M_MOVENUM, M_HASH, M_CAP_B, M_CAP_W, M_LAST, M_NEMPTY, M_SUICIDE = range(11)
-NMETA = 11
+M_N, M_TOPLAY, M_KO, M_PASSES, M_MOVENUM, M_HASH, M_CAP_B, M_CAP_W, M_LAST, M_NEMPTY, M_SUICIDE, M_KOMI = range(12)
+NMETA = 12
+KOMI_SCALE = 1000
+"""m[M_KOMI] = round(komi * KOMI_SCALE)."""
 NO_VERTEX = -1
 PASS_VERTEX = 0  # vertex 0 is a wall corner, never a playable point
 
@@ -40,7 +42,7 @@ def zobrist_table(size: int, seed: int = 0x5EED) -> np.ndarray:
     return rng.integers(np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=(3, area), dtype=np.int64)
 
 
-def new_board(size: int, suicide: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def new_board(size: int, suicide: bool = False, komi: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """An empty board: (b int32 [NROWS, (N+2)**2], m int64 [NMETA]), black to move."""
     w = size + 2
     b = np.zeros((NROWS, w * w), dtype=np.int32)
@@ -60,6 +62,7 @@ def new_board(size: int, suicide: bool = False) -> tuple[np.ndarray, np.ndarray]
     m[M_LAST] = NO_VERTEX
     m[M_NEMPTY] = n_empty
     m[M_SUICIDE] = 1 if suicide else 0
+    m[M_KOMI] = round(komi * KOMI_SCALE)
     return b, m
 
 

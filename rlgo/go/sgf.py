@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -130,10 +131,28 @@ def parse_collection(data: str | bytes) -> list[GameRecord]:
     return [_record(tree) for tree in parse_trees(data)]
 
 
+MAX_SGF_BYTES = 16 << 20
+"""Larger files are refused unread (a long game with full analysis comments is well under 1 MiB)."""
+
+
+def read_sgf_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of an SGF file; SGFError for a device, pipe or folder, or a file over MAX_SGF_BYTES."""
+    path = Path(path)
+    info = path.stat()  # stat, not open: opening a FIFO would block
+    if not stat.S_ISREG(info.st_mode):
+        raise SGFError("not a regular file", source=str(path))
+    with path.open("rb") as f:
+        data = f.read(MAX_SGF_BYTES + 1)
+    if len(data) > MAX_SGF_BYTES:
+        raise SGFError(f"file larger than {MAX_SGF_BYTES >> 20} MiB", source=str(path))
+    return data
+
+
 def load_sgf(path: str | os.PathLike) -> GameRecord:
-    """parse_sgf of a file; errors name the file too."""
+    """parse_sgf of a file (read_sgf_bytes); errors name the file too."""
+    data = read_sgf_bytes(path)
     try:
-        return parse_sgf(Path(path).read_bytes())
+        return parse_sgf(data)
     except SGFError as e:
         raise SGFError(e.detail, e.line, e.col, e.move, source=str(path)) from None
 

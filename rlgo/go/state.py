@@ -6,6 +6,7 @@ Colours are BLACK = 1 and WHITE = 2 (`other(c) = 3 - c`).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -37,20 +38,49 @@ def color_from_name(name: str) -> int:
     raise GoError(f"invalid color {name!r}")
 
 
+class _UndoRecord(NamedTuple):
+    """What `undo` needs to take a move back: the board entries it changed, and the rest."""
+
+    index: np.ndarray
+    """int64 [K]: flat indices into `b` that the move changed."""
+    values: np.ndarray
+    """int32 [K]: their values before the move."""
+    meta: np.ndarray
+    """int64 [NMETA]: `m` before the move."""
+    key: int | None
+    """The superko key the move added (None when the position had been seen before)."""
+    resigned: int
+    """`resigned` before the move."""
+
+
 class GameState:
     """A game in progress: position, side to move, ko/superko history, undo stack, result."""
 
     def __init__(self, size: int = 9, rules: Rules | None = None):
         self.size = coords.check_size(size)
-        self.rules = rules or Rules()
+        self._rules = rules or Rules()
         self.zob = zobrist(size)
-        self.b, self.m = K.new_board(size, self.rules.suicide)
+        self.b, self.m = K.new_board(size, self._rules.suicide, self._rules.komi)
         self.moves: list[tuple[int, int]] = []  # (color, point) in order, passes included
         self.setup_stones: list[tuple[int, int]] = []  # (color, point) placed before the moves
         self.resigned: int = EMPTY  # colour that resigned
         self._seen: set[int] = {self._position_key(int(self.m[K.M_HASH]), BLACK)}
-        self._undo: list[tuple[np.ndarray, np.ndarray, set[int], int]] = []
+        self._undo: list[_UndoRecord] = []
         self._past: list[np.ndarray] = []  # COL rows (int8 [A]) of earlier positions, oldest first
+
+    @property
+    def rules(self) -> Rules:
+        """The game's rules; setting them (e.g. GTP `komi`) also updates the board's suicide and komi slots."""
+        return self._rules
+
+    @rules.setter
+    def rules(self, rules: Rules) -> None:
+        self._rules = rules
+        self._sync_rules()
+
+    def _sync_rules(self) -> None:
+        self.m[K.M_SUICIDE] = 1 if self._rules.suicide else 0
+        self.m[K.M_KOMI] = round(self._rules.komi * K.KOMI_SCALE)
 
     # ----------------------------------------------------------------- queries
     @property
@@ -215,7 +245,7 @@ class GameState:
         reason = self.illegal_reason(move, color)
         if reason is not None:
             raise IllegalMoveError(reason, name)
-        self._undo.append((self.b.copy(), self.m.copy(), set(self._seen), self.resigned))
+        before, meta = self.b.copy(), self.m.copy()
         self._past.append(self.b[K.COL].astype(np.int8))
         if color != self.to_play:
             self.m[K.M_KO] = K.NO_VERTEX
@@ -225,7 +255,11 @@ class GameState:
             captured = 0
         else:
             captured = int(K.play_vertex(self.b, self.m, self.zob, coords.to_vertex(int(move), self.size), color))
-        self._seen.add(self._position_key(self.hash, self.to_play))
+        key = self._position_key(self.hash, self.to_play)
+        new_key = key not in self._seen
+        self._seen.add(key)
+        changed = np.flatnonzero(before != self.b)
+        self._undo.append(_UndoRecord(changed, before.ravel()[changed], meta, key if new_key else None, self.resigned))
         self.moves.append((color, int(move)))
         return captured
 
@@ -237,7 +271,7 @@ class GameState:
         """`color` (default: side to move) resigns; the game is over."""
         if self.is_over:
             raise IllegalMoveError("game over", "resign")
-        self._undo.append((self.b.copy(), self.m.copy(), set(self._seen), self.resigned))
+        self._undo.append(_UndoRecord(np.zeros(0, np.int64), np.zeros(0, np.int32), self.m.copy(), None, self.resigned))
         self.resigned = self.to_play if color is None else color
         self.moves.append((self.resigned, -1))
 
@@ -245,14 +279,20 @@ class GameState:
         """Take back the last move (or resignation); raises GoError when there is none."""
         if not self._undo:
             raise GoError("nothing to undo")
-        self.b, self.m, self._seen, self.resigned = self._undo.pop()
+        record = self._undo.pop()
+        np.put(self.b, record.index, record.values)
+        self.m[:] = record.meta
+        if record.key is not None:
+            self._seen.discard(record.key)
+        self.resigned = record.resigned
+        self._sync_rules()  # the rules may have changed since the snapshot (GTP komi)
         if self.moves.pop()[1] != -1:
             self._past.pop()
 
     def copy(self) -> "GameState":
         """An independent copy that shares no arrays (undo history is not copied)."""
         other = GameState.__new__(GameState)
-        other.size, other.rules, other.zob = self.size, self.rules, self.zob
+        other.size, other._rules, other.zob = self.size, self._rules, self.zob
         other.b, other.m = self.b.copy(), self.m.copy()
         other.moves = list(self.moves)
         other.setup_stones = list(self.setup_stones)

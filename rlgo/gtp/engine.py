@@ -19,20 +19,24 @@ from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.handicap import fixed_handicap_points, max_fixed_handicap
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
-from rlgo.gtp.analysis import AnalysisStream, parse_analyze_args
+from rlgo.gtp.analysis import AnalysisStream, format_raw_nn, parse_analyze_args
 from rlgo.gtp.clock import Clock
+from rlgo.gtp.katarules import KGS_RULES, KataRules, RulesError, parse_kata_rules
 from rlgo.gtp.protocol import (
-    Command, GTPCommandError, expect_args, parse_color, parse_float, parse_int, parse_vertex,
+    Command, GTPCommandError, expect_args, parse_color, parse_float, parse_int, parse_time_args, parse_vertex,
 )
 
 RESIGN = -1
 """Agent.select_move's resignation (agents.base.RESIGN)."""
 ANALYZE_COMMANDS = ("lz-analyze", "kata-analyze")
 """Commands whose response is a stream that the next command ends (see rlgo.gtp.analysis)."""
+GENMOVE_ANALYZE_COMMANDS = ("lz-genmove_analyze", "kata-genmove_analyze")
+"""genmove with an analysis stream, ended by the `play MOVE` line (see rlgo.gtp.server)."""
 STATUSES = ("alive", "dead", "seki")
 
 
-def _version() -> str:
+def engine_version() -> str:
+    """rlgo's package version (GTP `version`)."""
     try:
         return metadata.version("rlgo")
     except metadata.PackageNotFoundError:
@@ -40,12 +44,16 @@ def _version() -> str:
 
 
 class GTPEngine:
-    """GTP command handlers for one agent; `rules` fix ko, suicide, scoring and the initial komi."""
+    """GTP command handlers for one agent; `rules` fix ko, suicide, scoring and the initial komi.
 
-    def __init__(self, agent, size: int = 9, rules: Rules | None = None, name: str = "rlgo", seed: int = 0):
+    `size` None: the agent's own board size (a network's, `agent.board_size`), else 9.
+    """
+
+    def __init__(self, agent, size: int | None = None, rules: Rules | None = None, name: str = "rlgo",
+                 seed: int = 0):
         self.agent = agent
         self.rules = rules or Rules()
-        self.size = coords.check_size(size)
+        self.size = coords.check_size(size or _agent_size(agent) or 9)
         self.name = name
         self.seed = seed
         self.state = GameState(self.size, self.rules)
@@ -54,7 +62,7 @@ class GTPEngine:
         self.handlers = {
             "protocol_version": lambda c: "2",
             "name": lambda c: self.name,
-            "version": lambda c: _version(),
+            "version": lambda c: engine_version(),
             "known_command": self.cmd_known_command,
             "list_commands": lambda c: "\n".join(self.command_names()),
             "quit": self.cmd_quit,
@@ -77,12 +85,19 @@ class GTPEngine:
             "time_settings": self.cmd_time_settings,
             "kgs-time_settings": self.cmd_kgs_time_settings,
             "time_left": self.cmd_time_left,
+            "kata-get-rules": lambda c: KataRules(self.rules, self.friendly_pass_ok).to_json(),
+            "kata-set-rules": self.cmd_kata_set_rules,
+            "kgs-rules": self.cmd_kgs_rules,
+            "kgs-game_over": lambda c: "",
+            "kata-raw-nn": self.cmd_kata_raw_nn,
         }
+        self.friendly_pass_ok = True
+        """kata-set-rules' friendlyPassOk, reported back by kata-get-rules."""
 
     # ----------------------------------------------------------------- dispatch
     def command_names(self) -> list[str]:
         """Every command this engine answers, analysis streams included."""
-        return sorted(list(self.handlers) + list(ANALYZE_COMMANDS))
+        return sorted(list(self.handlers) + list(ANALYZE_COMMANDS) + list(GENMOVE_ANALYZE_COMMANDS))
 
     def handle(self, cmd: Command) -> tuple[bool, str]:
         """Run one command: (True, result) or (False, error message); the engine always survives."""
@@ -101,11 +116,16 @@ class GTPEngine:
 
     def analyze(self, cmd: Command, write) -> AnalysisStream:
         """Start an lz-analyze / kata-analyze stream (raises GTPCommandError for bad arguments)."""
-        request = parse_analyze_args(cmd.args)
+        request = parse_analyze_args(cmd.args, self.size, kata=cmd.name.startswith("kata-"))
         color = self.state.to_play if request.color is None else request.color
-        stream = AnalysisStream(self.agent, self._position_for(color), request,
-                                kata=cmd.name == "kata-analyze", write=write)
-        return stream
+        self._reopen()
+        return AnalysisStream(self.agent, self._position_for(color).copy(), request,
+                              kata=cmd.name.startswith("kata-"), write=write, ponder=cmd.name in ANALYZE_COMMANDS)
+
+    def genmove_analyze(self, cmd: Command, write) -> tuple[AnalysisStream, Command]:
+        """A printer-only stream for lz-/kata-genmove_analyze and the genmove command it wraps."""
+        stream = self.analyze(cmd, write)
+        return stream, Command(cmd.id, "genmove", ("b" if stream.state.to_play == BLACK else "w",))
 
     # ----------------------------------------------------------------- administrative
     def cmd_known_command(self, cmd: Command) -> str:
@@ -120,7 +140,7 @@ class GTPEngine:
     def cmd_boardsize(self, cmd: Command) -> str:
         expect_args(cmd, 1)
         size = parse_int(cmd.args[0], "board size")
-        if not coords.MIN_SIZE <= size <= coords.MAX_SIZE:
+        if not coords.MIN_SIZE <= size <= coords.MAX_SIZE or _agent_size(self.agent) not in (None, size):
             raise GTPCommandError("unacceptable size")
         self.size = size
         self._new_game()
@@ -168,18 +188,63 @@ class GTPEngine:
     def cmd_loadsgf(self, cmd: Command) -> str:
         expect_args(cmd, 1, 2)
         from rlgo.go.sgf import load_sgf, record_to_state, SGFError
-        move_number = parse_int(cmd.args[1], "move number") if len(cmd.args) == 2 else None
+        move_number = parse_int(cmd.args[1], "move number") if len(cmd.args) == 2 else 0
         try:
             record = load_sgf(cmd.args[0])
             state = record_to_state(record, self.rules.with_komi(record.komi))
         except (OSError, SGFError) as exc:
             raise GTPCommandError(f"cannot load file: {exc}") from None
-        if move_number is not None:
-            while state.move_number >= max(move_number, 1):
-                state.undo()
+        if _agent_size(self.agent) not in (None, state.size):
+            raise GTPCommandError(f"cannot load file: a {state.size}x{state.size} game; "
+                                  f"the agent plays {_agent_size(self.agent)}x{_agent_size(self.agent)}")
+        while move_number >= 1 and state.move_number >= move_number:  # as GNU Go: < 1 loads every move
+            state.undo()
         self.size, self.rules, self.state = state.size, state.rules, state
         self.agent.reset()
         return ""
+
+    def cmd_kata_set_rules(self, cmd: Command) -> str:
+        """A KataGo shorthand or JSON rules object (rlgo.gtp.katarules); rules rlgo does not play are refused."""
+        if not cmd.args:
+            raise GTPCommandError("syntax error: kata-set-rules needs RULES")
+        self._set_kata_rules(" ".join(cmd.args))
+        return ""
+
+    def cmd_kgs_rules(self, cmd: Command) -> str:
+        expect_args(cmd, 1)
+        name = cmd.args[0].lower()
+        if name not in KGS_RULES:
+            raise GTPCommandError(f"syntax error: kgs-rules takes one of {', '.join(KGS_RULES)}, got {cmd.args[0]!r}")
+        self._set_kata_rules(KGS_RULES[name])
+        return ""
+
+    def _set_kata_rules(self, text: str) -> None:
+        try:
+            kata = parse_kata_rules(text, self.rules.komi, len(self.state.setup_stones))
+        except RulesError as exc:
+            raise GTPCommandError(str(exc)) from None
+        self.rules, self.friendly_pass_ok = kata.rules, kata.friendly_pass_ok
+        self.state.rules = self.rules
+
+    def cmd_kata_raw_nn(self, cmd: Command) -> str:
+        """`[COLOR] SYMMETRY` (0..7 or all): the network heads of a network agent, as KataGo prints them."""
+        args = list(cmd.args)
+        color = parse_color(args.pop(0)) if args and args[0].lower() in ("b", "w", "black", "white") else None
+        if len(args) != 1:
+            raise GTPCommandError("syntax error: kata-raw-nn takes [COLOR] SYMMETRY (rlgo has no optimism)")
+        if args[0] == "all":
+            symmetries = list(range(8))
+        else:
+            k = parse_int(args[0], "symmetry")
+            if not 0 <= k < 8:
+                raise GTPCommandError(f"syntax error: symmetry must be 0..7 or all, got {k}")
+            symmetries = [k]
+        if not self.agent.networks():
+            raise GTPCommandError(f"agent {self.agent.name!r} has no network")
+        self._reopen()
+        position = self._position_for(self.state.to_play if color is None else color)
+        return "\n".join(format_raw_nn(self.agent.estimate([position], symmetry=k, fill=False)[0],
+                                        position.to_play == BLACK, k) for k in symmetries)
 
     # ----------------------------------------------------------------- moves
     def cmd_play(self, cmd: Command) -> str:
@@ -246,8 +311,7 @@ class GTPEngine:
     # ----------------------------------------------------------------- time
     def cmd_time_settings(self, cmd: Command) -> str:
         expect_args(cmd, 3)
-        main, byo = parse_float(cmd.args[0], "main time"), parse_float(cmd.args[1], "byo-yomi time")
-        stones = parse_int(cmd.args[2], "byo-yomi stones")
+        (main, byo), (stones,) = parse_time_args(cmd.args[:2], cmd.args[2:])
         self._set_time(main, byo, stones)
         return ""
 
@@ -262,17 +326,16 @@ class GTPEngine:
         if system == "none":
             self._set_time(0, 1, 0)
         elif system == "absolute":
-            self._set_time(parse_float(values[0], "main time"), 0, 0)
+            self._set_time(parse_time_args(values)[0][0], 0, 0)
         else:  # Japanese byo-yomi is treated as one stone per period: never slower than allowed
-            main, period = parse_float(values[0], "main time"), parse_float(values[1], "period")
-            count = parse_int(values[2], "periods or stones")
+            (main, period), (count,) = parse_time_args(values[:2], values[2:])
             self._set_time(main, period, 1 if system == "byoyomi" else count)
         return ""
 
     def cmd_time_left(self, cmd: Command) -> str:
         expect_args(cmd, 3)
         color = parse_color(cmd.args[0])
-        seconds, stones = parse_float(cmd.args[1], "time"), parse_int(cmd.args[2], "stones")
+        (seconds,), (stones,) = parse_time_args(cmd.args[1:2], cmd.args[2:])
         self.clocks[color].left(seconds, stones)
         self.agent.time_left(color, seconds, stones)
         return ""
@@ -340,6 +403,11 @@ class GTPEngine:
 
     def _vertices(self, points) -> str:
         return " ".join(coords.to_gtp(int(p), self.size) for p in points)
+
+
+def _agent_size(agent) -> int | None:
+    """The one board size an agent plays (a network's), None when it plays any."""
+    return getattr(agent, "board_size", None)
 
 
 def _free_handicap_points(size: int, count: int) -> list[int]:

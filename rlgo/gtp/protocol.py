@@ -16,6 +16,10 @@ from rlgo.go.state import BLACK, WHITE
 
 MAX_LINE_BYTES = 1 << 16
 """Longer command lines are answered with an error instead of being parsed."""
+MAX_SECONDS = 1e7
+"""time_settings / time_left seconds are clamped to this (about 116 days; thread timers overflow near 1e9 s)."""
+MAX_STONES = 10 ** 6
+"""Byo-yomi stone counts are clamped to this."""
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -118,3 +122,19 @@ def parse_float(text: str, what: str) -> float:
     if value != value or value in (float("inf"), float("-inf")):
         raise GTPCommandError(f"syntax error: {what} must be a number, got {text!r}")
     return value
+
+
+def parse_time_args(seconds: tuple[str, ...], stones: tuple[str, ...] = ()) -> tuple[list[float], list[int]]:
+    """time_settings / time_left values: (seconds, stones), clamped to MAX_SECONDS / MAX_STONES.
+
+    Raises GTPCommandError('invalid time settings') for a negative value, a non-number, or a
+    stone count that is not an integer.
+    """
+    try:
+        times = [float(text) for text in seconds]
+        counts = [int(text) for text in stones]
+    except ValueError:
+        raise GTPCommandError("invalid time settings") from None
+    if any(not t >= 0 for t in times) or any(c < 0 for c in counts):  # `not >=` also catches nan
+        raise GTPCommandError("invalid time settings")
+    return [min(t, MAX_SECONDS) for t in times], [min(c, MAX_STONES) for c in counts]

@@ -5,7 +5,7 @@ import sys
 import threading
 from typing import BinaryIO, TextIO
 
-from rlgo.gtp.engine import ANALYZE_COMMANDS, GTPEngine
+from rlgo.gtp.engine import ANALYZE_COMMANDS, GENMOVE_ANALYZE_COMMANDS, GTPEngine
 from rlgo.gtp.protocol import MAX_LINE_BYTES, GTPCommandError, clean_line, format_response, parse_command
 
 
@@ -58,7 +58,34 @@ def serve(engine: GTPEngine, infile: BinaryIO | None = None, outfile: TextIO | N
             write(format_response(cmd.id, True).rstrip("\n").rstrip() + "\n")
             stream.start()
             continue
+        if cmd.name in GENMOVE_ANALYZE_COMMANDS:
+            genmove_analyze(engine, cmd, write)
+            continue
         ok, text = engine.handle(cmd)
         write(format_response(cmd.id, ok, text))
     engine.agent.close()
     return 0
+
+
+def genmove_analyze(engine: GTPEngine, cmd, write) -> None:
+    """`=id`, info lines while genmove thinks (the input is not read meanwhile), the last analysis,
+    then `play MOVE` and the blank line (KataGo's lz-/kata-genmove_analyze)."""
+    try:
+        stream, genmove = engine.genmove_analyze(cmd, write)
+    except GTPCommandError as exc:
+        write(format_response(cmd.id, False, str(exc)))
+        return
+    write(format_response(cmd.id, True).rstrip("\n").rstrip() + "\n")
+    stream.start()
+    try:
+        ok, move = engine.handle(genmove)
+    finally:
+        stream.stop()
+    last = stream.line() if stream.error is None else ""
+    if last and last != stream.last_line:
+        write(last + "\n")
+    if ok:
+        write(f"play {move}\n\n")
+    else:  # the response has begun with '=': the failure goes to stderr, the response ends without a move
+        print(f"rlgo gtp: {cmd.name} failed: {move}", file=sys.stderr)
+        write("\n")

@@ -3,23 +3,28 @@
 A checkpoint is a torch zip archive holding only tensors and builtins:
 {"format": "rlgo-checkpoint", "format_version": 1, "config": NetConfig.to_dict(),
  "board_size": int, "feature_set": str, "feature_version": int, "step": int,
- "metrics": {str: float}, "weights": state_dict}, plus "init": {"path", "name", "board_size",
- "step"} when the weights started from another checkpoint (rlgo.nn.transfer).
+ "metrics": {str: float}, "weights": state_dict, "sha256": content_hash of the rest}, plus "init":
+ {"path", "name", "board_size", "step"} when the weights started from another checkpoint (rlgo.nn.transfer).
 It is written atomically and read with `torch.load(weights_only=True)` only, so loading a
-file never runs code from it.
+file never runs code from it. Loading checks the archive's CRCs and the content hash, so a
+damaged file is refused (files from before the hash are checked by CRC only).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import pickle
 import re
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from rlgo.atomic import atomic_write
+from rlgo.go import features
 from rlgo.nn.model import GoNet, NetConfig, build_model
 
 FORMAT = "rlgo-checkpoint"
@@ -71,6 +76,7 @@ def save_checkpoint(path: str | os.PathLike, model: GoNet, step: int = 0,
     }
     if model.init_from is not None:
         payload["init"] = dict(model.init_from)
+    payload["sha256"] = content_hash(payload)
     atomic_write(path, lambda f: torch.save(payload, f))
     return path
 
@@ -80,25 +86,54 @@ def _first_line(error: BaseException) -> str:
     return f"{type(error).__name__}: {text.splitlines()[0] if text else 'no details'}"
 
 
-def _read_payload(path: Path, map_location: str | torch.device) -> dict:
-    """torch.load with weights_only=True, every failure turned into a CheckpointError."""
+def content_hash(payload: dict) -> str:
+    """sha256 of a checkpoint's header fields and weights (each tensor's name, dtype, shape and bytes)."""
+    digest = hashlib.sha256()
+    header = {k: payload[k] for k in ("config", "board_size", "feature_set", "feature_version", "step", "metrics")}
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    for name in sorted(payload["weights"]):
+        tensor = payload["weights"][name].detach().cpu().contiguous()
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def load_archive(path: str | os.PathLike, what: str = "checkpoint",
+                 map_location: str | torch.device = "cpu") -> object:
+    """torch.load(weights_only=True) of a torch.save file after checking its zip CRCs.
+
+    Every failure is a one-line CheckpointError naming the file (`what` says what it is).
+    """
+    path = Path(path)
+    name = f"{what} {str(path)!r}"
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist")
+        raise CheckpointError(f"{name} does not exist")
     with path.open("rb") as f:
         magic = f.read(len(_ZIP_MAGIC))
     if magic != _ZIP_MAGIC:
-        what = "is empty" if not magic else "is not a torch zip archive (a plain pickle or other file)"
-        raise CheckpointError(f"checkpoint {str(path)!r} {what}; not an {FORMAT} file")
+        kind = "is empty" if not magic else "is not a torch zip archive (a plain pickle or other file)"
+        raise CheckpointError(f"{name} {kind}")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except Exception as e:  # a truncated archive has no readable directory
+        raise CheckpointError(f"{name} is truncated or corrupt ({_first_line(e)})") from None
+    if bad is not None:
+        raise CheckpointError(f"{name} is damaged (CRC mismatch in {bad})")
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         found = re.search(r"Unsupported (?:global: GLOBAL [\w.]+|operand \d+)", str(e))
         raise CheckpointError(
-            f"checkpoint {str(path)!r} is foreign: it pickles objects other than tensors and "
-            f"plain containers, which safe (weights_only) loading refuses "
-            f"({found.group(0) if found else _first_line(e)})") from e
+            f"{name} is foreign: it pickles code or objects other than tensors and plain containers, "
+            f"which rlgo never loads ({found.group(0) if found else 'unsupported pickle content'})") from None
     except Exception as e:  # torch reports damaged archives as RuntimeError, EOFError, ...
-        raise CheckpointError(f"checkpoint {str(path)!r} is truncated or corrupt ({_first_line(e)})") from e
+        raise CheckpointError(f"{name} is truncated or corrupt ({_first_line(e)})") from None
+
+
+def _read_payload(path: Path, map_location: str | torch.device) -> dict:
+    """The payload dict of an rlgo checkpoint (safe load), every failure turned into a CheckpointError."""
+    payload = load_archive(path, "checkpoint", map_location)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"checkpoint {str(path)!r} is not an {FORMAT} file (found {found!r})")
@@ -133,8 +168,11 @@ def load_checkpoint(path: str | os.PathLike, expect_board_size: int | None = Non
                               _init_record(payload.get("init")))
         stored = (payload["board_size"], payload["feature_set"], payload["feature_version"])
         weights = payload["weights"]
+        intact = payload.get("sha256") in (None, content_hash(payload))
     except (KeyError, TypeError, ValueError, AttributeError) as e:  # ValueError: NetConfigError
         raise CheckpointError(f"checkpoint {str(path)!r} has a malformed header ({_first_line(e)})") from e
+    if not intact:
+        raise CheckpointError(f"checkpoint {str(path)!r} is damaged (its content hash does not match)")
     _check(path, "header vs config (board_size, feature_set, feature_version)", stored,
            (cfg.board_size, cfg.feature_set, cfg.feature_version))
     _check(path, "board size", meta.board_size, expect_board_size)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlgo.arena.deadstones import DEFAULT_ESTIMATOR, dead_stones, estimate_ownership, playout_ownership
-from rlgo.go.state import EMPTY, GameState
+from rlgo.go.state import BLACK, EMPTY, GameState
 
 SCORE_PLAYOUTS = 1000
 """Random playouts behind an ownership estimate (a few tens of milliseconds on 9x9)."""
@@ -24,10 +24,19 @@ class Settlement:
     """SGF result with the dead stones removed ('B+3.5', 'W+R', '0')."""
 
 
-def score_estimate(state: GameState, playouts: int = SCORE_PLAYOUTS, seed: int = 0) -> tuple[np.ndarray, float]:
-    """(float [N, N] black-positive ownership in [-1, 1], expected area score B - W - komi) from random playouts."""
+def score_estimate(state: GameState, playouts: int = SCORE_PLAYOUTS, seed: int = 0,
+                   agent=None) -> tuple[np.ndarray, float, str]:
+    """(float [N, N] black-positive ownership in [-1, 1], expected area score B - W - komi, where they come
+    from): `agent`'s network ownership head (and score head) when it has one, else random playouts."""
+    if agent is not None and any("ownership" in net.cfg.heads for net in agent.networks()):
+        judged = agent.estimate([state], fill=False)[0]
+        sign = 1.0 if state.to_play == BLACK else -1.0
+        own = sign * judged.ownership.reshape(state.size, state.size)
+        if judged.score_lead is not None:
+            return own, sign * judged.score_lead, "the network's score head; ownership from its ownership head"
+        return own, float(own.sum() - state.rules.komi), "the network's ownership head"
     own = playout_ownership(state, playouts, seed)
-    return own, float(own.sum() - state.rules.komi)
+    return own, float(own.sum() - state.rules.komi), "mean of random playouts"
 
 
 def settle(state: GameState, playouts: int = SCORE_PLAYOUTS, seed: int = 0,

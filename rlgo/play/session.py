@@ -5,12 +5,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.base import RESIGN, Agent, MoveInfo
+from agents.base import RESIGN, Agent
 from rlgo.go import coords
 from rlgo.go.errors import CoordinateError, IllegalMoveError
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import GameRecord, load_sgf, record_to_state, save_sgf
 from rlgo.go.state import BLACK, WHITE, GameState
+from rlgo.gtp.analysis import AnalyzeRequest, Judged, Shown, complete
 from rlgo.play.thinking import Thought, think
 
 AgentFactory = Callable[[int, Rules], Agent]
@@ -91,6 +92,8 @@ class GameConfig:
     """Fixed handicap stones for Black (0 = none)."""
     move_time: float = 1.5
     """Seconds the agent may think per move (sent as GTP byo-yomi: 1 stone per period)."""
+    seed: int | None = None
+    """Seed the agents were built with (written to the saved record), None if not known."""
 
 
 class Game:
@@ -155,22 +158,27 @@ class Game:
                 return count
 
     # ----------------------------------------------------------------- analysis
-    def hint(self, on_update=None) -> list[MoveInfo]:
-        """Top moves for the side to move: the agent's analysis after one move's search, else a hint agent's."""
-        thought = think(self.agent, self.state, on_update)
-        if thought.analysis:
-            return thought.analysis
-        if self.make_hint_agent is None:
-            raise PlayError(f"agent {self.agent.name} gives no analysis and no hint agent is available")
-        if self._hinter is None:
-            self._hinter = self.make_hint_agent(self.state.size, self.state.rules)
-        return think(self._hinter, self.state, on_update).analysis
+    def hint(self, on_update=None) -> list[Shown]:
+        """Top moves for the side to move with their expected scores: the agent's analysis after one move's
+        search (or its network's judgement), else a hint agent's search."""
+        agent = self.agent
+        thought = think(agent, self.state, on_update)
+        if not (thought.analysis and (any(i.visits for i in thought.analysis) or agent.networks())):
+            if self.make_hint_agent is None:
+                raise PlayError(f"agent {agent.name} gives no analysis and no hint agent is available")
+            if self._hinter is None:
+                self._hinter = self.make_hint_agent(self.state.size, self.state.rules)
+            agent = self._hinter
+            thought = think(agent, self.state, on_update)
+        return complete(thought.analysis, Judged(agent, self.state.copy()), AnalyzeRequest(None, 0, 0))
 
     # ----------------------------------------------------------------- files
     def record(self, result: str | None = None) -> GameRecord:
         """The game so far as an SGF record."""
         names = {self.human: "human", self.agent_color: self.agent.name}
-        return GameRecord.from_state(self.state, black=names[BLACK], white=names[WHITE], result=result)
+        note = "" if self.config.seed is None else f"rlgo play, seed {self.config.seed}"
+        return GameRecord.from_state(self.state, black=names[BLACK], white=names[WHITE], result=result,
+                                     root_comment=note)
 
     def save(self, path: Path, result: str | None = None) -> None:
         save_sgf(path, self.record(result))

@@ -29,8 +29,8 @@ Commands:
   pass          pass; two passes in a row end the game and it is scored
   resign        give up the game
   undo          take back your last move and the reply to it
-  hint          the agent's top moves with win rates (marked 1, 2, 3 on the board)
-  score         estimate the score now (random playouts; likely territory marked)
+  hint          the agent's top moves with win rates and scores (marked 1, 2, 3 on the board)
+  score         estimate the score now (the agent's network, else random playouts; territory marked)
   save FILE     save the game as SGF
   load FILE     continue a game from an SGF file
   help          this list
@@ -183,7 +183,7 @@ class Terminal:
         n = game.state.size
         move = ("resigns" if thought.move < 0 else "passes" if thought.move == n * n
                 else f"plays {to_gtp(thought.move, n)}")
-        self.say(f"{COLOR_WORDS[game.agent_color]} {move}" + _summary(thought.analysis, thought.seconds), "bold")
+        self.say(f"{COLOR_WORDS[game.agent_color]} {move}" + self._summary(thought), "bold")
         if not game.state.is_over:
             self.show()
 
@@ -193,11 +193,29 @@ class Terminal:
         if not infos:
             raise PlayError("no hint: the search returned no candidates")
         self.say(f"Hints for {COLOR_WORDS[state.to_play]}:")
+        sign = 1.0 if state.to_play == BLACK else -1.0
         for i, info in enumerate(infos, 1):
             pv = " ".join(to_gtp(p, state.size) for p in info.pv[:6])
+            effort = f"{info.visits:>6} playouts" if info.visits else f"prior {info.prior:6.1%}"
             self.say(f"  {i}. {to_gtp(info.move, state.size):<5} win {info.winrate:6.1%}  "
-                     f"{info.visits:>6} playouts" + (f"  pv {pv}" if pv else ""))
+                     f"score {_margin(sign * info.score_lead):>7}  {effort}" + (f"  pv {pv}" if pv else ""))
         self.show(marks={info.move: str(i) for i, info in enumerate(infos, 1) if info.move < state.pass_move})
+
+    def _summary(self, thought) -> str:
+        """'  (1.2s, 498 playouts, White's win rate 62%, expected score W+3.5)' after the agent's move; the
+        win rate is the agent's for its own colour (its search, or its value net / playouts without one)."""
+        game, infos = self.game, thought.analysis
+        if not infos:
+            return f"  ({thought.seconds:.1f}s)"
+        chosen = next((i for i in infos if i.move == thought.move), infos[0])
+        visits = sum(i.visits for i in infos)
+        effort = f"{visits} playouts" if visits else f"no search, prior {chosen.prior:.0%}"
+        text = f"  ({thought.seconds:.1f}s, {effort}, {COLOR_WORDS[game.agent_color]}'s win rate {chosen.winrate:.0%}"
+        if not game.state.is_over:
+            after = game.agent.estimate([game.state])[0]  # the human to move: their margin, turned to Black's
+            black_lead = after.score_lead if game.state.to_play == BLACK else -after.score_lead
+            text += f", expected score {_margin(black_lead)}"
+        return text + ")"
 
     def _with_status(self, who: str, search):
         """Run `search(on_update)`; a live status line (colour mode) or one 'thinking' line (plain)."""
@@ -210,10 +228,10 @@ class Terminal:
 
     def score(self) -> None:
         state = self.game.state
-        own, expected = score_estimate(state, seed=self.config.seed)
+        own, expected, source = score_estimate(state, seed=self.config.seed, agent=self.game.agent)
         likely = np.where(own > 0.5, BLACK, np.where(own < -0.5, WHITE, EMPTY)).astype(np.int8)
         self.show(owner=likely, dead=dead_stones(state, own))
-        self.say(f"Score estimate: {_margin(expected)} (mean of random playouts; as the board stands "
+        self.say(f"Score estimate: {_margin(expected)} ({source}; as the board stands "
                  f"{_margin(state.area_score())})")
         self.say(self._legend("likely territory", "likely dead"))
 
@@ -258,18 +276,12 @@ class Terminal:
 
 
 def _progress(infos: list[MoveInfo], seconds: float, size: int) -> str:
-    """Live status: elapsed time, playouts, best move so far and its win rate."""
+    """Live status: elapsed time, playouts, best move so far and its win rate for the side thinking."""
     if not infos:
         return f"is thinking... {seconds:.1f}s"
     best = infos[0]
     return (f"is thinking... {seconds:.1f}s, {sum(i.visits for i in infos)} playouts, "
-            f"best {to_gtp(best.move, size)} ({best.winrate:.0%})")
-
-
-def _summary(infos: list[MoveInfo], seconds: float) -> str:
-    if not infos:
-        return ""
-    return f"  ({seconds:.1f}s, {sum(i.visits for i in infos)} playouts, win rate {infos[0].winrate:.0%})"
+            f"best {to_gtp(best.move, size)} (its win rate {best.winrate:.0%})")
 
 
 def _margin(score: float) -> str:

@@ -50,6 +50,8 @@ def think(agent: Agent, state: GameState, on_update: Callable[[list[MoveInfo], f
     stopped = False
     while not done.is_set():
         try:
+            if stopped:
+                agent.stop()  # again: a Ctrl-C before the search began is forgotten when it begins
             if not done.wait(POLL_SECONDS) and on_update is not None:
                 on_update(agent.analysis(), time.perf_counter() - start)
         except KeyboardInterrupt:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 
 SELECTIONS = ("puct", "uct")
+ROOTS = ("puct", "gumbel")
 
 
 class SearchError(ValueError):
@@ -26,6 +27,18 @@ class SearchConfig:
     """Simulations per move (one simulation = one leaf evaluation or one terminal back-up)."""
     selection: str = "puct"
     """'puct' (AlphaGo Zero: Q + c_puct * P * sqrt(N) / (1 + n)) or 'uct' (UCB1, rollout search)."""
+    root: str = "puct"
+    """Root policy: 'puct' (the selection rule, with Dirichlet noise when dirichlet_epsilon > 0) or
+    'gumbel' (Gumbel-top-k + sequential halving at the root, improved-policy selection below it;
+    rlgo.search.gumbel). Gumbel needs selection 'puct' and ignores the Dirichlet noise."""
+    gumbel_m: int = 16
+    """Gumbel root: actions sampled without replacement (m) and halved over the budget."""
+    gumbel_scale: float = 1.0
+    """Gumbel root: scale of the Gumbel noise (0: the m actions of highest prior, deterministic)."""
+    c_visit: float = 50.0
+    """Gumbel sigma(q) = (c_visit + max visits) * c_scale * q, q rescaled to [0, 1] (mctx maxvisit_init)."""
+    c_scale: float = 0.1
+    """Gumbel sigma(q) scale (mctx value_scale)."""
     c_puct: float = 1.5
     """Exploration constant of PUCT (values in [-1, 1])."""
     c_uct: float = 1.0
@@ -33,7 +46,7 @@ class SearchConfig:
     fpu: float = 0.25
     """PUCT first-play urgency reduction: an unvisited child's Q is the parent's Q minus this."""
     batch_size: int = 8
-    """Leaves gathered (with virtual loss) per evaluator call."""
+    """Leaves gathered (with virtual loss) per tree and search step (one evaluator call per step for all trees)."""
     node_budget: int = 1_000_000
     """Tree nodes preallocated; the search stops early (and answers) when the tree is full."""
     expand_visits: int = 1
@@ -43,9 +56,15 @@ class SearchConfig:
     dirichlet_epsilon: float = 0.0
     """Weight of the Dirichlet noise in the root priors (0 = no noise; 0.25 for self-play)."""
     temperature_moves: int = 0
-    """Game moves (from the start) chosen in proportion to visits (tau = 1); later moves take the most visited."""
+    """Game moves (from the start) chosen in proportion to visits (tau = 1); later moves take the most
+    visited (the Gumbel root always plays its halving winner: its noise already varies the games)."""
     resign_threshold: float = 0.0
-    """Resign when the root win rate for the side to move falls below this (0 = never)."""
+    """Agents: resign when the win rate for the side to move (see MCTS.resign_value) stays below this
+    for `resign_moves` moves in a row, each searched with >= resign_visits simulations (0 = never)."""
+    resign_moves: int = 3
+    """Consecutive own moves below resign_threshold before resigning (KataGo and Leela Zero use 3)."""
+    resign_visits: int = 200
+    """Root visits a search needs before its win rate counts towards resigning."""
     rollout_lambda: float = 0.5
     """AlphaGo mixing weight: V = (1 - lambda) * v_net + lambda * z_rollout."""
     rave: float = 0.0
@@ -60,6 +79,11 @@ class SearchConfig:
         checks = (
             ("playouts", self.playouts > 0, "must be > 0"),
             ("selection", self.selection in SELECTIONS, f"must be one of {', '.join(SELECTIONS)}"),
+            ("root", self.root in ROOTS, f"must be one of {', '.join(ROOTS)}"),
+            ("gumbel_m", self.gumbel_m >= 1, "must be >= 1"),
+            ("gumbel_scale", self.gumbel_scale >= 0, "must be >= 0"),
+            ("c_visit", self.c_visit >= 0, "must be >= 0"),
+            ("c_scale", self.c_scale > 0, "must be > 0"),
             ("c_puct", self.c_puct >= 0, "must be >= 0"),
             ("c_uct", self.c_uct >= 0, "must be >= 0"),
             ("fpu", -2 <= self.fpu <= 2, "must be in [-2, 2]"),
@@ -70,6 +94,8 @@ class SearchConfig:
             ("dirichlet_epsilon", 0 <= self.dirichlet_epsilon <= 1, "must be in [0, 1]"),
             ("temperature_moves", self.temperature_moves >= 0, "must be >= 0"),
             ("resign_threshold", 0 <= self.resign_threshold < 1, "must be in [0, 1)"),
+            ("resign_moves", self.resign_moves >= 1, "must be >= 1"),
+            ("resign_visits", self.resign_visits >= 0, "must be >= 0"),
             ("rollout_lambda", 0 <= self.rollout_lambda <= 1, "must be in [0, 1]"),
             ("rave", self.rave >= 0, "must be >= 0"),
         )
@@ -78,6 +104,8 @@ class SearchConfig:
                 raise SearchConfigError(f"SearchConfig.{name} {rule}, got {getattr(self, name)!r}")
         if self.rave > 0 and self.selection != "uct":
             raise SearchConfigError(f"SearchConfig.rave {self.rave!r} needs selection 'uct', got {self.selection!r}")
+        if self.root == "gumbel" and self.selection != "puct":
+            raise SearchConfigError(f"SearchConfig.root 'gumbel' needs selection 'puct', got {self.selection!r}")
         if self.batch_size > self.node_budget:
             raise SearchConfigError(f"SearchConfig.batch_size {self.batch_size} exceeds node_budget "
                                     f"{self.node_budget}")

@@ -1,9 +1,13 @@
 """The evaluator protocol: a batch of leaves in, priors and values out (no torch here).
 
-An evaluator has
+The one protocol of every leaf evaluation: networks (NetworkEvaluator around a
+`(planes, legal) -> (priors, values)` callable), rollouts (RolloutEvaluator), AlphaGo's mixed
+leaves (MixedEvaluator) and test fakes. The search calls it once per step with the leaves of
+all the trees bound to it. An evaluator has
 - `feature_set`: a feature-set name (rlgo.go.features) whose planes the search computes
   into `LeafBatch.planes`, or None when the evaluator reads raw boards only;
-- `history_length`: positions of history it wants in `LeafBatch.history` (0 = none);
+- `history_length`: positions of history it needs in `LeafBatch.history` (0 = none; the search
+  may give more rows);
 - `evaluate(batch) -> (priors float32 [B, N*N+1], values float32 [B])`: priors over the
   legal moves (`batch.legal`; the search renormalises them over the legal set) and values
   in [-1, 1], both for each leaf's side to move.
@@ -136,20 +140,17 @@ class MixedEvaluator:
 
 
 def encode_planes(feature_set: str, size: int, b: np.ndarray, m: np.ndarray, history: np.ndarray) -> np.ndarray:
-    """float32 [B, C, N, N] planes of each leaf with rlgo.go.features.encode_arrays."""
-    out = np.zeros((b.shape[0], features.feature_planes(feature_set), size, size), np.float32)
-    for i in range(b.shape[0]):
-        features.encode_arrays(feature_set, b[i], m[i], history[i], out[i])
-    return out
+    """float32 [B, C, N, N] planes of each leaf (rlgo.go.features.encode_many: one Numba call)."""
+    out = np.empty((b.shape[0], features.feature_planes(feature_set), size, size), np.float32)
+    return features.encode_many(feature_set, b, m, history, out)
 
 
 def check_outputs(priors, values, count: int, moves: int) -> tuple[np.ndarray, np.ndarray]:
-    """Validated (priors float32 [count, moves], values float32 [count] clipped to [-1, 1]) or EvaluatorError."""
-    priors = np.asarray(priors, dtype=np.float32)
-    values = np.asarray(values, dtype=np.float32)
+    """(priors float32 [count, moves], values float32 [count]), C-contiguous, or EvaluatorError on other
+    shapes. The search's back-up kernel refuses non-finite numbers (EvaluatorError) and clips values to [-1, 1]."""
+    priors = np.ascontiguousarray(priors, dtype=np.float32)
+    values = np.ascontiguousarray(values, dtype=np.float32)
     if priors.shape != (count, moves) or values.shape != (count,):
         raise EvaluatorError(f"evaluator must return priors [{count}, {moves}] and values [{count}], "
                              f"got {list(priors.shape)} and {list(values.shape)}")
-    if not (np.isfinite(priors.sum(dtype=np.float64)) and np.isfinite(values.sum(dtype=np.float64))):
-        raise EvaluatorError("evaluator returned non-finite priors or values")
-    return priors, np.clip(values, -1.0, 1.0)
+    return priors, values

@@ -1,9 +1,15 @@
-"""Batched Monte-Carlo tree search over GameStates: gather leaves, evaluate once, back up.
+"""THE search: a batch of trees stepped together, one evaluator call per step (B = 1 for one agent).
 
-The only Python per batch is the evaluator call; selection, expansion and back-up run in
-Numba (rlgo.search.simulate / rlgo.search.tree). The tree is kept between searches and
-re-rooted on the moves played since (subtree reuse), as long as the game continues the
-position last searched.
+Each tree searches its own root position (GameState). A step gathers leaves with virtual loss
+from every tree that still has simulations to run, evaluates them with one call per evaluator
+(in a match each tree is bound to its own network), and backs them up; gather, apply and the
+next gather are one Numba call (rlgo.search.simulate.advance), so the only Python per step is
+the evaluator call. Trees are kept between searches and re-rooted on the moves played since
+(subtree reuse), as long as the game continues the position last searched.
+
+Root policy: PUCT with optional Dirichlet noise (mixed in at selection time, the stored priors
+stay clean) or the Gumbel root (rlgo.search.gumbel). Move choice, the policy target, the
+resign value and the pass rule are defined here once for agents and self-play alike.
 """
 from __future__ import annotations
 
@@ -11,18 +17,26 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 
-from rlgo.go import coords, kernels as K
-from rlgo.go.state import GameState
+from rlgo.go import coords, features, kernels as K
+from rlgo.go.state import BLACK, GameState, zobrist
+from rlgo.search import simulate as S
 from rlgo.search.config import BoardSizeError, SearchConfig, SearchConfigError, SearchError
-from rlgo.search.evaluator import Evaluator, LeafBatch, check_outputs, encode_planes
-from rlgo.search.simulate import KO_MODES, apply_results, descend_moves, gather_leaves
-from rlgo.search.tree import ROOT, UNEXPANDED, compact, new_tree, node_value, reset
+from rlgo.search.evaluator import Evaluator, EvaluatorError, LeafBatch, check_outputs
+from rlgo.search.gumbel import improved_policy, root_scores
+from rlgo.search.simulate import descend_moves
+from rlgo.search.tree import (
+    META_FULL, ROOT, UNEXPANDED, bytes_per_node, compact, new_forest, reset, slot_view,
+)
 
 UNLIMITED = sys.maxsize
 """`playouts` of a search that runs until stopped, out of time or out of nodes (pondering)."""
+GUMBEL_SCHEDULE_CAP = 4096
+"""Longest Gumbel halving schedule; a longer (or unlimited, time-bound) search gives the simulations
+after it to the best-scored root child."""
 
 
 @dataclass(frozen=True)
@@ -48,172 +62,328 @@ class Candidate:
     pv: list[int]
 
 
-class MCTS:
-    """Monte-Carlo tree search for one board size with a pluggable evaluator (see evaluator.py)."""
+def mover_lead(state: GameState, dead: Sequence[int] = ()) -> float:
+    """Score (komi included, `dead` points removed) from the point of view of the side to move."""
+    score = state.score(list(dead))
+    return score if state.to_play == BLACK else -score
 
-    def __init__(self, size: int, evaluator: Evaluator, config: SearchConfig | None = None):
+
+def may_pass(state: GameState, dead: Sequence[int] = ()) -> bool:
+    """The pass rule: pass only while the count (without `dead`) favours the side to move, since the
+    opponent may pass back and end the game on that count."""
+    return mover_lead(state, dead) > 0
+
+
+class MCTS:
+    """Monte-Carlo tree search over `trees` trees of one board size (see the module docstring).
+
+    `evaluator`: one evaluator, or a list of them with `evaluator_of[t]` naming tree t's (default
+    all 0); every evaluator follows rlgo.search.evaluator's protocol. Tree t's methods take `t`
+    (default 0, so a single-tree search reads like one search).
+    """
+
+    def __init__(self, size: int, evaluator: Evaluator | Sequence[Evaluator], config: SearchConfig | None = None,
+                 trees: int = 1, evaluator_of: Sequence[int] | None = None):
         self.size = coords.check_size(size)
-        self.config = config or SearchConfig()
-        self.evaluator = evaluator
+        self.config = cfg = config or SearchConfig()
+        self.evaluators = list(evaluator) if isinstance(evaluator, (list, tuple)) else [evaluator]
+        self.evaluator = self.evaluators[0]
         n_moves = size * size + 1
-        if self.config.node_budget < n_moves + 1:
-            raise SearchConfigError(f"SearchConfig.node_budget {self.config.node_budget} cannot hold a root and "
+        if cfg.node_budget < n_moves + 1:
+            raise SearchConfigError(f"SearchConfig.node_budget {cfg.node_budget} cannot hold a root and "
                                     f"its {n_moves} children on a {size}x{size} board")
-        ev_size = getattr(evaluator, "board_size", None)
-        if ev_size is not None and ev_size != size:
-            raise BoardSizeError(f"evaluator is for {ev_size}x{ev_size} boards, search is {size}x{size}")
-        self.rng = np.random.default_rng(self.config.seed)
-        self.tree = new_tree(self.config.node_budget, self.config.seed)
-        self._spare = None  # second tree for re-rooting, made on first use
-        batch, area = self.config.batch_size, (size + 2) ** 2
-        self.history_length = evaluator.history_length if evaluator.feature_set is not None else 0
-        self._leaf = np.zeros(batch, np.int32)
-        self._b = np.zeros((batch, K.NROWS, area), np.int32)
-        self._m = np.zeros((batch, K.NMETA), np.int64)
-        self._legal = np.zeros((batch, n_moves), bool)
-        self._hist = np.zeros((batch, self.history_length, area), np.int8)
-        self._amaf = np.zeros((batch, size * size if self.config.rave > 0 else 0), np.int8)
-        self._ring = np.zeros((max(self.history_length, 1), area), np.int8)
-        self._path_keys = np.zeros(self.config.node_budget + 1, np.int64)
-        self._moves = np.zeros(n_moves, np.int64)
-        self._move_priors = np.zeros(n_moves, np.float32)
-        self._root: tuple | None = None  # (rules, setup stones, moves, to_play) of the position at ROOT
-        self._root_b, self._root_m = K.new_board(size)
+        for ev in self.evaluators:
+            ev_size = getattr(ev, "board_size", None)
+            if ev_size is not None and ev_size != size:
+                raise BoardSizeError(f"evaluator is for {ev_size}x{ev_size} boards, search is {size}x{size}")
+        if trees < 1:
+            raise SearchConfigError(f"a search needs at least one tree, got {trees!r}")
+        self.trees = trees
+        self.evaluator_of = np.zeros(trees, np.int64) if evaluator_of is None else np.asarray(evaluator_of, np.int64)
+        if self.evaluator_of.shape != (trees,) or not ((0 <= self.evaluator_of) &
+                                                        (self.evaluator_of < len(self.evaluators))).all():
+            raise SearchConfigError(f"evaluator_of must name one of {len(self.evaluators)} evaluators for each of "
+                                    f"{trees} trees")
+        self.rng = np.random.default_rng(cfg.seed)
+        self.forest = new_forest(trees + 1, cfg.node_budget)  # one spare slot for re-rooting
+        self._slots_free = trees  # index of the spare slot
+        area = (size + 2) ** 2
+        self.history_length = max([ev.history_length for ev in self.evaluators if ev.feature_set is not None],
+                                  default=0)
+        self._trees = np.zeros((trees, S.TREE_COLUMNS), np.int64)
+        self._trees[:, S.T_SLOT] = np.arange(trees)
+        self._tree_f = np.zeros((trees, 2), np.float64)
+        self._root_b = np.zeros((trees, K.NROWS, area), np.int32)
+        self._root_m = np.zeros((trees, K.NMETA), np.int64)
+        self._root_keys = np.zeros((trees, 64), np.int64)
+        self._root_hist = np.zeros((trees, self.history_length, area), np.int8)
+        self._root_rows = np.zeros((trees, 2, n_moves), np.float32)
+        gumbel = cfg.root == "gumbel"
+        self._base = np.zeros((trees, n_moves if gumbel else 1), np.int32)
+        self._schedule = np.zeros((trees, GUMBEL_SCHEDULE_CAP if gumbel else 1), np.int32)
+        self._params = np.zeros(S.PARAMS, np.float64)
+        use_uct = cfg.selection == "uct"
+        for index, value in ((S.P_UCT, use_uct), (S.P_C, cfg.c_uct if use_uct else cfg.c_puct), (S.P_FPU, cfg.fpu),
+                             (S.P_RAVE, cfg.rave), (S.P_PRUNE, cfg.prune_eye_fills), (S.P_EXPAND, cfg.expand_visits),
+                             (S.P_ALL_LEGAL, any(ev.feature_set is not None for ev in self.evaluators)),
+                             (S.P_LEAVES, cfg.batch_size), (S.P_GUMBEL, gumbel), (S.P_M, cfg.gumbel_m),
+                             (S.P_CVISIT, cfg.c_visit), (S.P_CSCALE, cfg.c_scale)):
+            self._params[index] = float(value)
+        rows = trees * cfg.batch_size
+        self._rows = np.zeros((rows, 2), np.int32)
+        self._b = np.zeros((rows, K.NROWS, area), np.int32)
+        self._m = np.zeros((rows, K.NMETA), np.int64)
+        self._legal = np.zeros((rows, n_moves), bool)
+        self._hist = np.zeros((rows, self.history_length, area), np.int8)
+        self._amaf = np.zeros((rows, size * size if cfg.rave > 0 else 0), np.int8)
+        self._planes = {fs: np.zeros((rows, features.feature_planes(fs), size, size), np.float32)
+                        for fs in {ev.feature_set for ev in self.evaluators if ev.feature_set is not None}}
+        self._path_keys = np.zeros(cfg.node_budget + 1, np.int64)
+        self._batches: dict[tuple[int, int, int], LeafBatch] = {}
+        self._root: list[tuple | None] = [None] * trees  # (rules, setup stones, moves, to_play) at each root
+        self._zob = zobrist(size)
+        self._no_priors = np.zeros((0, n_moves), np.float32)
+        self._no_values = np.zeros(0, np.float32)
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        for t in range(trees):
+            reset(self.tree_arrays(t), int(self.rng.integers(2**62)))
 
-    # ----------------------------------------------------------------- public
-    def reset(self) -> None:
-        """Forget the tree (a new game)."""
+    # ----------------------------------------------------------------- trees and roots
+    def tree_arrays(self, t: int = 0):
+        """TreeArrays views of tree t (valid until its next re-rooting)."""
+        return slot_view(self.forest, int(self._trees[t, S.T_SLOT]))
+
+    @property
+    def tree(self):
+        """TreeArrays views of tree 0."""
+        return self.tree_arrays(0)
+
+    def bytes_per_node(self) -> int:
+        """Memory of one tree node."""
+        return bytes_per_node(self.forest)
+
+    def reset(self, t: int | None = None, seed: int | None = None) -> None:
+        """Forget tree t (every tree when None), e.g. for a new game; `seed` reseeds its child order."""
         with self._lock:
-            reset(self.tree, int(self.rng.integers(2**62)))
-            self._root = None
+            for i in range(self.trees) if t is None else (t,):
+                reset(self.tree_arrays(i), int(self.rng.integers(2**62)) if seed is None else seed)
+                self._root[i] = None
+                self._trees[i, S.T_LEFT] = 0
 
     def stop(self) -> None:
-        """Make a running `search` return after its current batch (thread-safe)."""
+        """Make a running `search` return after its current step (thread-safe)."""
         self._stop.set()
 
-    def set_root(self, state: GameState) -> bool:
-        """Point the tree's root at `state`; keeps the subtree of the moves played since the last root
-        (returns True) or starts a fresh tree (False)."""
+    def set_root(self, state: GameState, t: int = 0) -> bool:
+        """Point tree t's root at `state`; keeps the subtree of the moves played since its last root
+        (returns True when that subtree holds visits) or starts a fresh tree (False)."""
         self._check_state(state)
         key = (state.rules, tuple(state.setup_stones), tuple(state.moves), state.to_play)
         with self._lock:
-            node = self._reusable_node(key)
+            tree = self.tree_arrays(t)
+            node = self._reusable_node(t, key)
             if node is None:
-                reset(self.tree, int(self.rng.integers(2**62)))
+                if self._root[t] is not None or tree.visits[ROOT] > 0:
+                    reset(tree, int(self.rng.integers(2**62)))
             elif node != ROOT:
-                if self._spare is None:
-                    self._spare = new_tree(self.config.node_budget)
-                used = compact(self.tree, node, self._spare)
-                self.tree, self._spare = self._spare, self.tree
+                spare = self._slots_free
+                used = compact(tree, node, slot_view(self.forest, spare))
+                self._slots_free = int(self._trees[t, S.T_SLOT])
+                self._trees[t, S.T_SLOT] = spare
                 if used > self.config.node_budget // 2:
-                    reset(self.tree, int(self.rng.integers(2**62)))
-            self._root = key
-            self._root_b[:] = state.b
-            self._root_m[:] = state.m
-            return node is not None and self.tree.visits[ROOT] > 0
+                    reset(self.tree_arrays(t), int(self.rng.integers(2**62)))
+            self._root[t] = key
+            self._load_root(t, state)
+            return node is not None and self.tree_arrays(t).visits[ROOT] > 0
 
-    def search(self, state: GameState, playouts: int | None = None, seconds: float | None = None) -> SearchResult:
-        """Search `state` for `playouts` simulations (default config.playouts; UNLIMITED until stopped),
-        at most `seconds` of wall time, until `stop()` or until the node budget is used up.
+    def _load_root(self, t: int, state: GameState) -> None:
+        keys = state.position_keys()
+        if keys.size > self._root_keys.shape[1]:
+            grown = np.zeros((self.trees, 2 * keys.size), np.int64)
+            grown[:, :self._root_keys.shape[1]] = self._root_keys
+            self._root_keys = grown
+        self._root_keys[t, :keys.size] = keys
+        self._trees[t, S.T_KEYS] = keys.size
+        self._trees[t, S.T_KO] = S.KO_MODES[state.rules.ko]
+        self._tree_f[t, S.TF_KOMI] = float(state.rules.komi)
+        self._root_b[t] = state.b
+        self._root_m[t] = state.m
+        if self.history_length:
+            self._root_hist[t] = state.position_history(self.history_length)
+        self._zob = state.zob
 
-        At least one batch always runs, so the root has children afterwards.
-        """
-        playouts = self.config.playouts if playouts is None else playouts
+    # ----------------------------------------------------------------- searching
+    def begin(self, state: GameState, playouts: int, t: int = 0, noise: bool = True) -> bool:
+        """Start a search of `playouts` simulations of tree t on `state` (re-rooted, see set_root); with
+        `noise`, Dirichlet noise (config.dirichlet_epsilon > 0) or Gumbel noise as configured.
+        Returns set_root's answer."""
         if playouts <= 0:
             raise SearchConfigError(f"playouts must be > 0, got {playouts!r}")
+        reused = self.set_root(state, t)
+        cfg = self.config
+        moves = self.size * self.size + 1
+        self._trees[t, S.T_LEFT] = playouts
+        self._trees[t, S.T_DONE] = 0
+        self._trees[t, S.T_HALVING] = 0
+        self._trees[t, S.T_STEP] = 0
+        eps = cfg.dirichlet_epsilon if noise and cfg.root == "puct" else 0.0
+        self._tree_f[t, S.TF_NOISE] = eps
+        if eps > 0:  # Dirichlet(alpha) over the root's children = their normalised Gamma(alpha) draws
+            self._root_rows[t, S.R_NOISE] = self.rng.gamma(cfg.dirichlet_alpha, size=moves)
+        if cfg.root == "gumbel":
+            scale = cfg.gumbel_scale if noise else 0.0
+            self._root_rows[t, S.R_GUMBEL] = self.rng.gumbel(size=moves) * scale if scale > 0 else 0.0
+            self._base[t] = self.visit_counts(t)
+        tree = self.tree_arrays(t)
+        if tree.first_child[ROOT] != UNEXPANDED:
+            S.prepare_root(tree, t, self._trees, self._tree_f, self._root_rows, self._schedule, self._params)
+        return reused
+
+    def searching(self, t: int = 0) -> bool:
+        """Whether tree t's search still has simulations to run."""
+        return bool(self._trees[t, S.T_LEFT] > 0)
+
+    def done_playouts(self, t: int = 0) -> int:
+        """Simulations run by tree t's current (or last) search."""
+        return int(self._trees[t, S.T_DONE])
+
+    def full(self, t: int = 0) -> bool:
+        """Whether tree t ran out of nodes."""
+        return bool(self.forest.meta[self._trees[t, S.T_SLOT], META_FULL])
+
+    def step(self) -> int:
+        """One gather / evaluate / back-up round over every tree still searching; returns leaves evaluated."""
+        count = self._advance(0, None, None, gather=True)
+        if count:
+            priors, values = self._evaluate(count)
+            self._advance(count, priors, values, gather=False)
+        return count
+
+    def search(self, state: GameState, playouts: int | None = None, seconds: float | None = None,
+               t: int = 0) -> SearchResult:
+        """Search `state` with tree t for `playouts` simulations (default config.playouts; UNLIMITED until
+        stopped), at most `seconds` of wall time, until `stop()` or until the node budget is used up.
+
+        At least one step always runs, so the root has children afterwards.
+        """
+        playouts = self.config.playouts if playouts is None else playouts
         if seconds is not None and not seconds > 0:
             raise SearchConfigError(f"seconds must be > 0, got {seconds!r}")
         self._stop.clear()
         start = time.perf_counter()
-        self.set_root(state)
-        rules = state.rules
-        root_keys = state.position_keys()
-        root_hist = state.position_history(self.history_length) if self.history_length else self._ring[:0]
-        ko_mode, komi = KO_MODES[rules.ko], float(rules.komi)
-        cfg = self.config
-        use_uct = cfg.selection == "uct"
-        c = cfg.c_uct if use_uct else cfg.c_puct
-        noise = cfg.dirichlet_epsilon > 0
-        all_legal = self.evaluator.feature_set is not None  # networks read every leaf's legal moves
-        clean_priors = None
-        done, reason = 0, "playouts"
-        try:
-            while True:
-                if noise and clean_priors is None and self.tree.first_child[ROOT] != UNEXPANDED:
-                    clean_priors = self._add_root_noise()
-                with self._lock:
-                    count, sims = gather_leaves(
-                        self.tree, self._root_b, self._root_m, state.zob, root_keys, root_hist, ko_mode, komi,
-                        use_uct, c, cfg.fpu, cfg.rave, cfg.prune_eye_fills, cfg.expand_visits, all_legal, cfg.batch_size,
-                        min(cfg.batch_size, playouts - done),
-                        self._path_keys, self._ring, self._leaf, self._b, self._m, self._legal, self._hist)
-                room = True
-                if count:
-                    priors, values = self._evaluate(count, state.zob, komi)
-                    with self._lock:
-                        room = apply_results(self.tree, self._leaf, count, self._legal, priors, values,
-                                             self._m[:, K.M_TOPLAY], self._amaf, cfg.expand_visits, self._moves,
-                                             self._move_priors)
-                done += sims
-                if done >= playouts:
-                    break
-                if not room:
-                    reason = "full"
-                    break
-                if self._stop.is_set():
-                    reason = "stopped"
-                    break
-                if seconds is not None and time.perf_counter() - start >= seconds:
-                    reason = "time"
-                    break
-        finally:
-            if clean_priors is not None:
-                first, count = self._root_children()
-                self.tree.prior[first:first + count] = clean_priors
-        return SearchResult(done, time.perf_counter() - start, reason)
+        deadline = None if seconds is None else start + seconds
+        self.begin(state, playouts, t)
+        reason = "playouts"
+        count = self._advance(0, None, None, gather=True)
+        while count:
+            priors, values = self._evaluate(count)
+            if self._stop.is_set():
+                reason = "stopped"
+            elif deadline is not None and time.perf_counter() >= deadline:
+                reason = "time"
+            count = self._advance(count, priors, values, gather=reason == "playouts")
+        if self.full(t) and reason == "playouts" and self.done_playouts(t) < playouts:
+            reason = "full"
+        self._trees[t, S.T_LEFT] = 0
+        return SearchResult(self.done_playouts(t), time.perf_counter() - start, reason)
 
-    def root_value(self) -> float:
-        """Mean value in [-1, 1] of the root for its side to move (0 before any search)."""
-        return float(node_value(self.tree, ROOT))
+    # ----------------------------------------------------------------- reading a root
+    def _children(self, t: int):
+        """(tree, moves, visits, value sums, priors) of tree t's root children (empty arrays before expansion)."""
+        tree = self.tree_arrays(t)
+        first = int(tree.first_child[ROOT])
+        kids = slice(0, 0) if first == UNEXPANDED else slice(first, first + int(tree.num_children[ROOT]))
+        return (tree, tree.move[kids].astype(np.int64), tree.visits[kids].astype(np.int64), tree.value_sum[kids],
+                tree.prior[kids])
 
-    def root_visits(self) -> int:
+    def root_value(self, t: int = 0) -> float:
+        """Mean value in [-1, 1] of tree t's root for its side to move (0 before any search)."""
+        tree = self.tree_arrays(t)
+        n = tree.visits[ROOT]
+        return float(-tree.value_sum[ROOT] / n) if n else 0.0
+
+    def root_visits(self, t: int = 0) -> int:
         """Simulations through the root (including those kept from earlier searches)."""
-        return int(self.tree.visits[ROOT])
+        return int(self.tree_arrays(t).visits[ROOT])
 
-    def visit_counts(self) -> np.ndarray:
+    def visit_counts(self, t: int = 0) -> np.ndarray:
         """int64 [N*N+1]: visits of each root move (0 for moves not in the tree)."""
         out = np.zeros(self.size * self.size + 1, np.int64)
-        first, count = self._root_children()
-        out[self.tree.move[first:first + count]] = self.tree.visits[first:first + count]
+        _, moves, visits, _, _ = self._children(t)
+        out[moves] = visits
         return out
 
-    def choose_move(self, proportional: bool = False) -> int:
-        """The most visited root move (ties: higher value), or one drawn in proportion to visits."""
-        first, count = self._root_children()
-        if count == 0:
+    def resign_value(self, t: int = 0) -> float:
+        """max(root value, most visited child's value) for the side to move, in [-1, 1] (AlphaGo Zero's
+        resign test: both must be bad)."""
+        _, _, visits, sums, _ = self._children(t)
+        if not visits.size or visits.max() == 0:
+            return self.root_value(t)
+        best = int(np.argmax(visits))
+        return max(self.root_value(t), float(sums[best] / visits[best]))
+
+    def policy_target(self, t: int = 0) -> np.ndarray:
+        """float32 [N*N+1]: the training target of tree t's search: the root visit distribution (PUCT),
+        or the improved policy softmax(logits + sigma(completed Q)) (Gumbel)."""
+        out = np.zeros(self.size * self.size + 1, np.float32)
+        tree, moves, visits, _, _ = self._children(t)
+        if not moves.size:
+            return out
+        if self.config.root == "gumbel":
+            weights = np.zeros(moves.size, np.float64)
+            improved_policy(tree, ROOT, self.config.c_visit, self.config.c_scale, weights)
+        else:
+            weights = visits / max(visits.sum(), 1)
+        out[moves] = weights
+        return out
+
+    def gumbel_noise(self, t: int = 0) -> np.ndarray:
+        """float32 [N*N+1]: the Gumbel draws g of tree t's current search, by move (Gumbel root)."""
+        return self._root_rows[t, S.R_GUMBEL].copy()
+
+    def choose_move(self, t: int = 0, proportional: bool = False, allow_pass: bool = True) -> int:
+        """Tree t's move: the most visited root move, or one drawn in proportion to visits.
+
+        The one tie break: higher mean value, then higher prior, then the child order (shuffled at
+        expansion). The Gumbel root plays its sequential-halving winner (most visits of this search,
+        then the highest g + logits + sigma(q)) and ignores `proportional`. `allow_pass=False` leaves
+        pass out unless it is the only root move. Pass when the root has no children.
+        """
+        tree, moves, visits, sums, priors = self._children(t)
+        if not moves.size:
             return self.size * self.size
-        t = self.tree
-        visits = t.visits[first:first + count].astype(np.float64)
-        moves = t.move[first:first + count]
+        keep = np.ones(moves.size, bool)
+        if not allow_pass and moves.size > 1:
+            keep = moves != self.size * self.size
+        if self.config.root == "gumbel":
+            scores = np.zeros(moves.size, np.float64)
+            fresh = visits - self._base[t, moves]
+            root_scores(tree, self._root_rows[t, S.R_GUMBEL], self._base[t], int(fresh[keep].max()), False,
+                        self.config.c_visit, self.config.c_scale, scores)
+            scores[~keep] = -np.inf
+            if np.isfinite(scores).any():
+                return int(moves[int(np.argmax(scores))])
+        visits = np.where(keep, visits, 0)
         if proportional and visits.sum() > 0:
             return int(self.rng.choice(moves, p=visits / visits.sum()))
-        q = np.where(visits > 0, t.value_sum[first:first + count] / np.maximum(visits, 1), -2.0)
-        return int(moves[np.lexsort((q, visits))[-1]])
+        q = np.where(visits > 0, sums / np.maximum(visits, 1), -2.0)
+        order = np.lexsort((priors, q, visits, keep))
+        return int(moves[order[-1]])
 
-    def candidates(self, limit: int = 10, pv_length: int = 12) -> list[Candidate]:
+    def candidates(self, limit: int = 10, pv_length: int = 12, t: int = 0) -> list[Candidate]:
         """Visited root moves, most visited first, with win rates and principal variations (thread-safe)."""
         with self._lock:
-            t = self.tree
-            first, count = self._root_children()
-            kids = [first + k for k in range(count) if t.visits[first + k] > 0]
-            kids.sort(key=lambda ch: (-int(t.visits[ch]), -float(t.prior[ch])))
+            tree = self.tree_arrays(t)
+            first = int(tree.first_child[ROOT])
+            count = 0 if first == UNEXPANDED else int(tree.num_children[ROOT])
+            kids = [first + k for k in range(count) if tree.visits[first + k] > 0]
+            kids.sort(key=lambda ch: (-int(tree.visits[ch]), -float(tree.prior[ch])))
             out = []
             for ch in kids[:limit]:
-                q = t.value_sum[ch] / t.visits[ch]
-                out.append(Candidate(int(t.move[ch]), int(t.visits[ch]), float((q + 1) / 2),
-                                     float(t.prior[ch]), self._pv(ch, pv_length)))
+                q = tree.value_sum[ch] / tree.visits[ch]
+                out.append(Candidate(int(tree.move[ch]), int(tree.visits[ch]), float((q + 1) / 2),
+                                     float(tree.prior[ch]), self._pv(tree, ch, pv_length)))
             return out
 
     # ----------------------------------------------------------------- internals
@@ -224,18 +394,15 @@ class MCTS:
         if state.is_over:
             raise SearchError("cannot search a finished game")
 
-    def _root_children(self) -> tuple[int, int]:
-        first = int(self.tree.first_child[ROOT])
-        return (0, 0) if first == UNEXPANDED else (first, int(self.tree.num_children[ROOT]))
-
-    def _reusable_node(self, key: tuple) -> int | None:
-        """Tree node of position `key` if the tree's root is an earlier position of the same game."""
-        if self._root is None or key[:2] != self._root[:2]:
+    def _reusable_node(self, t: int, key: tuple) -> int | None:
+        """Tree node of position `key` if tree t's root is an earlier position of the same game."""
+        root = self._root[t]
+        if root is None or key[:2] != root[:2]:
             return None
-        old, new = self._root[2], key[2]
+        old, new = root[2], key[2]
         if new[:len(old)] != old:
             return None
-        color = self._root[3]
+        color = root[3]
         points = np.zeros(len(new) - len(old), np.int64)
         for i, (c, point) in enumerate(new[len(old):]):
             if c != color:
@@ -244,37 +411,61 @@ class MCTS:
             color = 3 - color
         if color != key[3]:
             return None  # side to move changed by hand
-        node = int(descend_moves(self.tree, points, len(points)))
+        node = int(descend_moves(self.tree_arrays(t), points, len(points)))
         return None if node < 0 else node
 
-    def _evaluate(self, count: int, zob: np.ndarray, komi: float) -> tuple[np.ndarray, np.ndarray]:
-        fs = self.evaluator.feature_set
-        b, m, hist = self._b[:count], self._m[:count], self._hist[:count]
-        planes = encode_planes(fs, self.size, b, m, hist) if fs is not None else None
-        amaf = self._amaf[:count]
-        amaf[:] = 0
-        batch = LeafBatch(self.size, b, m, self._legal[:count], hist, planes, zob, komi, amaf)
-        priors, values = self.evaluator.evaluate(batch)
-        return check_outputs(priors, values, count, self.size * self.size + 1)
-
-    def _add_root_noise(self) -> np.ndarray:
-        """Mix Dirichlet noise into the root priors; returns the clean priors to restore."""
-        first, count = self._root_children()
+    def _advance(self, count: int, priors, values, gather: bool) -> int:
+        f = self.forest
+        if priors is None:
+            priors, values = self._no_priors, self._no_values
         with self._lock:
-            clean = self.tree.prior[first:first + count].copy()
-            noise = self.rng.dirichlet(np.full(count, self.config.dirichlet_alpha))
-            eps = self.config.dirichlet_epsilon
-            self.tree.prior[first:first + count] = (1 - eps) * clean + eps * noise
-        return clean
+            n = S.advance(f.ints, f.floats, f.value_sum, f.meta, self._trees, self._tree_f, self._root_b, self._root_m,
+                          self._zob, self._root_keys, self._root_hist, self._root_rows, self._base, self._schedule,
+                          self._params, count, priors, values, self._amaf, self._path_keys, self._rows, self._b,
+                          self._m, self._legal, self._hist, gather)
+        if n < 0:
+            raise EvaluatorError("evaluator returned non-finite priors or values")
+        return n
 
-    def _pv(self, node: int, length: int) -> list[int]:
-        t = self.tree
-        pv = [int(t.move[node])]
-        while len(pv) < length and t.first_child[node] != UNEXPANDED:
-            first, count = int(t.first_child[node]), int(t.num_children[node])
-            child = first + int(np.argmax(t.visits[first:first + count]))
-            if t.visits[child] == 0:
+    def _evaluate(self, count: int) -> tuple[np.ndarray, np.ndarray]:
+        """(priors, values) of the rows gathered, one evaluator call per run of rows of one evaluator."""
+        if len(self.evaluators) == 1:
+            return self._evaluate_rows(0, 0, count)
+        owner = self.evaluator_of[self._rows[:count, 0]]
+        cuts = [0, *(np.flatnonzero(owner[1:] != owner[:-1]) + 1).tolist(), count]
+        if len(cuts) == 2:
+            return self._evaluate_rows(int(owner[0]), 0, count)
+        priors = np.empty((count, self.size * self.size + 1), np.float32)
+        values = np.empty(count, np.float32)
+        for start, stop in zip(cuts[:-1], cuts[1:]):
+            priors[start:stop], values[start:stop] = self._evaluate_rows(int(owner[start]), start, stop)
+        return priors, values
+
+    def _evaluate_rows(self, k: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Evaluator k on rows start:stop (one LeafBatch of views per row span, made once)."""
+        ev = self.evaluators[k]
+        komi = float(self._tree_f[self._rows[start, 0], S.TF_KOMI])
+        batch = self._batches.get((k, start, stop))
+        if batch is None or batch.komi != komi:
+            planes = self._planes[ev.feature_set][start:stop] if ev.feature_set is not None else None
+            batch = LeafBatch(self.size, self._b[start:stop], self._m[start:stop], self._legal[start:stop],
+                              self._hist[start:stop], planes, self._zob, komi, self._amaf[start:stop])
+            self._batches[(k, start, stop)] = batch
+        if batch.planes is not None:
+            features.batch_kernel(ev.feature_set)(batch.b, batch.m, batch.history, batch.planes)
+        if self._amaf.shape[1]:
+            batch.amaf[:] = 0
+        priors, values = ev.evaluate(batch)
+        return check_outputs(priors, values, stop - start, self.size * self.size + 1)
+
+    @staticmethod
+    def _pv(tree, node: int, length: int) -> list[int]:
+        pv = [int(tree.move[node])]
+        while len(pv) < length and tree.first_child[node] != UNEXPANDED:
+            first, count = int(tree.first_child[node]), int(tree.num_children[node])
+            child = first + int(np.argmax(tree.visits[first:first + count]))
+            if tree.visits[child] == 0:
                 break
-            pv.append(int(t.move[child]))
+            pv.append(int(tree.move[child]))
             node = child
         return pv

@@ -1,4 +1,7 @@
-"""Numba kernels that walk the tree on real positions: gather a batch of leaves, apply their results.
+"""Numba kernels that walk the trees on real positions: gather a batch of leaves, apply their results.
+
+One call covers every tree of a search (a Forest plus a per-tree state table `trees`, columns
+T_*), so a step over 64 self-play games or over one agent's tree is the same code.
 
 A simulation copies the root board (b, m), descends by the selection rule playing each
 child's move with rlgo.go.kernels, and stops at an unexpanded node. Tree moves obey the
@@ -15,8 +18,9 @@ from rlgo.go.kernels import (
     BLACK, COL, EMP, HEAD, LEGAL, M_HASH, M_N, M_NEMPTY, M_PASSES, M_SUICIDE, M_TOPLAY, PLIBS, WHITE,
     area_counts, edges_to, is_eyeish, legality, play_pass, play_vertex, result_hash,
 )
+from rlgo.search.gumbel import considered_visits, select_interior, select_root
 from rlgo.search.tree import (
-    NO_NODE, ROOT, UNEXPANDED, add_virtual_loss, backup, expand, find_child, select_child, update_amaf,
+    NO_NODE, ROOT, UNEXPANDED, add_virtual_loss, backup, expand, find_child, select_child, tree_view, update_amaf,
 )
 
 KO_SIMPLE, KO_POSITIONAL, KO_SITUATIONAL = 0, 1, 2
@@ -116,66 +120,121 @@ def play_point(b, m, zob, point):
         play_vertex(b, m, zob, _point_to_vertex(point, n), m[M_TOPLAY])
 
 
-@njit(cache=True)
-def gather_leaves(t, root_b, root_m, zob, root_keys, root_hist, ko_mode, komi, use_uct, c, fpu, rave,
-                  prune_eyes, expand_visits, all_legal, max_leaves, max_sims, path_keys, ring,
-                  out_leaf, out_b, out_m, out_legal, out_hist):
-    """Descend from the root up to `max_sims` times, collecting up to `max_leaves` distinct leaves.
+# columns of the per-tree state table `trees` int64 [T, 7]
+T_SLOT = 0      # Forest slot holding the tree
+T_LEFT = 1      # simulations still to start in the current search (0: not searching)
+T_KO = 2        # ko mode of the root's game (KO_MODES)
+T_KEYS = 3      # number of root superko keys in root_keys[t]
+T_HALVING = 4   # length n of the Gumbel halving schedule in schedule[t] (0: none yet)
+T_STEP = 5      # simulations started below the root since the schedule was made
+T_DONE = 6      # simulations done in the current search (leaves + terminals)
+TREE_COLUMNS = 7
+# columns of tree_f float64 [T, 2]
+TF_KOMI, TF_NOISE = 0, 1
+# rows of root_rows float32 [T, 2, N*N+1], indexed by move
+R_NOISE, R_GUMBEL = 0, 1
+# entries of params float64 [12]: the search settings shared by every tree
+P_UCT, P_C, P_FPU, P_RAVE, P_PRUNE, P_EXPAND, P_ALL_LEGAL, P_LEAVES, P_GUMBEL, P_M, P_CVISIT, P_CSCALE = range(12)
+PARAMS = 12
 
-    Selection: PUCT (c, fpu) or UCB1 when use_uct (c, RAVE weight `rave`, 0 = off). Leaves get
-    virtual loss and are written to out_leaf int32 [B], out_b int32 [B, 7, A], out_m int64
-    [B, NMETA], out_legal bool [B, N*N+1] (computed only when all_legal or the leaf reaches
-    expand_visits now; else pass only) and, when out_hist has K > 0 rows, out_hist int8
-    [B, K, A] (colour rows: [0] the leaf, [j] j moves earlier; root_hist int8 [K, A] continues
-    the path into the game). path_keys int64 [D] and ring int8 [max(K, 1), A] are scratch.
-    Terminal leaves are backed up at once. A descent that ends on a leaf already in the batch
-    is dropped; after `max_leaves` such collisions gathering stops. Returns (leaves,
-    simulations done: leaves + terminals).
+
+@njit(cache=True)
+def _started(trees, ti, below_root):
+    trees[ti, T_LEFT] -= 1
+    trees[ti, T_DONE] += 1
+    if below_root and trees[ti, T_HALVING] > 0:
+        trees[ti, T_STEP] += 1
+
+
+@njit(cache=True)
+def _select(t, node, ti, trees, tree_f, root_rows, base, schedule, params, scratch):
+    """The child of `node` that the search descends to (PUCT / UCB1 with root noise, or the Gumbel rules)."""
+    if params[P_GUMBEL] > 0:
+        if node != ROOT:
+            return select_interior(t, node, params[P_CVISIT], params[P_CSCALE], scratch)
+        n = trees[ti, T_HALVING]
+        considered = schedule[ti, min(trees[ti, T_STEP], n - 1)] if n > 0 and trees[ti, T_STEP] < n else -1
+        return select_root(t, root_rows[ti, R_GUMBEL], base[ti], considered, params[P_CVISIT], params[P_CSCALE],
+                           scratch)
+    eps = tree_f[ti, TF_NOISE] if node == ROOT else 0.0
+    return select_child(t, node, params[P_UCT] > 0, params[P_C], params[P_FPU], params[P_RAVE],
+                        root_rows[ti, R_NOISE], eps)
+
+
+@njit(cache=True)
+def gather_leaves(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, zob, root_keys, root_hist,
+                  root_rows, base, schedule, params, path_keys, out_rows, out_b, out_m, out_legal, out_hist):
+    """Descend in every tree with simulations left, collecting up to params[P_LEAVES] distinct leaves
+    per tree (1 while its root is unexpanded) into the rows of the out arrays; returns the row count.
+
+    Tree t (a row of `trees`, columns T_*) searches the position root_b[t] int32 [T, 7, A],
+    root_m[t] int64 [T, NMETA] under ko mode trees[t, T_KO] (superko keys root_keys[t, :T_KEYS],
+    sorted) and komi tree_f[t, TF_KOMI]; root_hist[t] int8 [T, K, A] continues the leaves' history
+    into the game. Rows: out_rows int32 [R, 2] (tree, node), out_b int32 [R, 7, A], out_m int64
+    [R, NMETA], out_legal bool [R, N*N+1] (computed when params[P_ALL_LEGAL] or the leaf reaches
+    expand_visits now; else pass only), out_hist int8 [R, K, A] (colour rows: [0] the leaf, [j] j
+    moves earlier). Leaves get virtual loss; terminal positions (two passes) are backed up at once
+    with their exact area result. A descent ending on a leaf already in the batch is dropped; after
+    as many such collisions as leaves wanted the tree's turn ends. path_keys int64 [D] is scratch.
     """
     k_hist = out_hist.shape[1]
-    n_leaves = 0
-    sims = 0
-    collisions = 0
-    while n_leaves < max_leaves and sims < max_sims and collisions < max_leaves:
-        b = out_b[n_leaves]
-        m = out_m[n_leaves]
-        b[:] = root_b
-        m[:] = root_m
-        node = ROOT
-        depth = 0
-        path_keys[0] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
-        if k_hist > 0:
-            ring[0] = b[COL]
-        while t.first_child[node] != UNEXPANDED and m[M_PASSES] < 2:
-            node = select_child(t, node, use_uct, c, fpu, rave)
-            play_point(b, m, zob, t.move[node])
-            depth += 1
-            path_keys[depth] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
+    n = root_m[0, M_N]
+    ring = np.zeros((max(k_hist, 1), root_b.shape[2]), np.int8)
+    scratch = np.empty(n * n + 1, np.float64)
+    leaves = int(params[P_LEAVES])
+    expand_visits = int(params[P_EXPAND])
+    n_rows = 0
+    for ti in range(trees.shape[0]):
+        if trees[ti, T_LEFT] <= 0:
+            continue
+        t = tree_view(ints, floats, value_sum, meta, trees[ti, T_SLOT])
+        want = 1 if t.first_child[ROOT] == UNEXPANDED else leaves
+        keys = root_keys[ti, :trees[ti, T_KEYS]]
+        ko_mode = trees[ti, T_KO]
+        got = 0
+        collisions = 0
+        while got < want and collisions < want and trees[ti, T_LEFT] > 0 and n_rows < out_rows.shape[0]:
+            b = out_b[n_rows]
+            m = out_m[n_rows]
+            b[:] = root_b[ti]
+            m[:] = root_m[ti]
+            node = ROOT
+            depth = 0
+            path_keys[0] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
             if k_hist > 0:
-                ring[depth % k_hist] = b[COL]
-        if m[M_PASSES] >= 2:
-            backup(t, node, terminal_value(b, m, komi), False)
-            sims += 1
-            continue
-        if t.virtual_loss[node] > 0:
-            collisions += 1
-            continue
-        add_virtual_loss(t, node)
-        out_leaf[n_leaves] = node
-        legal = out_legal[n_leaves]
-        if all_legal or t.visits[node] + 1 >= expand_visits:
-            leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, legal)
-        else:  # the leaf gets no children this time: its priors are not used
-            legal[:] = False
-            legal[-1] = True
-        for j in range(k_hist):
-            if j <= depth:
-                out_hist[n_leaves, j] = ring[(depth - j) % k_hist]
-            else:
-                out_hist[n_leaves, j] = root_hist[j - depth]
-        n_leaves += 1
-        sims += 1
-    return n_leaves, sims
+                ring[0] = b[COL]
+            while t.first_child[node] != UNEXPANDED and m[M_PASSES] < 2:
+                node = _select(t, node, ti, trees, tree_f, root_rows, base, schedule, params, scratch)
+                play_point(b, m, zob, t.move[node])
+                depth += 1
+                path_keys[depth] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
+                if k_hist > 0:
+                    ring[depth % k_hist] = b[COL]
+            if m[M_PASSES] >= 2:
+                backup(t, node, terminal_value(b, m, tree_f[ti, TF_KOMI]), False)
+                _started(trees, ti, depth > 0)
+                continue
+            if t.virtual_loss[node] > 0:
+                collisions += 1
+                continue
+            add_virtual_loss(t, node)
+            out_rows[n_rows, 0] = ti
+            out_rows[n_rows, 1] = node
+            legal = out_legal[n_rows]
+            if params[P_ALL_LEGAL] > 0 or t.visits[node] + 1 >= expand_visits:
+                leaf_legal(b, m, zob, keys, path_keys, depth, ko_mode, params[P_PRUNE] > 0, legal)
+            else:  # the leaf gets no children this time: its priors are not used
+                legal[:] = False
+                legal[-1] = True
+            for j in range(k_hist):
+                if j <= depth:
+                    out_hist[n_rows, j] = ring[(depth - j) % k_hist]
+                else:
+                    out_hist[n_rows, j] = root_hist[ti, j - depth]
+            n_rows += 1
+            got += 1
+            _started(trees, ti, depth > 0)
+    return n_rows
 
 
 @njit(cache=True)
@@ -199,19 +258,52 @@ def amaf_backup(t, leaf, first_player, color, value):
 
 
 @njit(cache=True)
-def apply_results(t, leaves, count, legal, priors, values, colors, amaf, expand_visits, moves, move_priors):
-    """Expand the leaves that reached `expand_visits` (children = legal moves, priors renormalised),
-    then back up values float32 [B] (side to move at each leaf), remove their virtual loss and,
-    with RAVE, back up AMAF statistics.
+def prepare_root(t, ti, trees, tree_f, root_rows, schedule, params):
+    """Once tree ti's root has children: normalise its noise over them and make its Gumbel schedule
+    for the simulations left (k = min(m, children) considered actions)."""
+    first = t.first_child[ROOT]
+    count = t.num_children[ROOT]
+    if tree_f[ti, TF_NOISE] > 0:
+        noise = root_rows[ti, R_NOISE]
+        total = 0.0
+        for ch in range(first, first + count):
+            total += noise[t.move[ch]]
+        for ch in range(first, first + count):
+            noise[t.move[ch]] = noise[t.move[ch]] / total if total > 0 else 1.0 / count
+    if params[P_GUMBEL] > 0:
+        n = min(trees[ti, T_LEFT], schedule.shape[1])
+        considered_visits(min(int(params[P_M]), count), n, schedule[ti])
+        trees[ti, T_HALVING] = n
+        trees[ti, T_STEP] = 0
 
-    legal bool [B, N*N+1], priors float32 [B, N*N+1], colors int64 [B] (side to move at each leaf);
-    amaf int8 [B, N*N] playout first-play colours for RAVE, or [B, 0] without RAVE; moves /
-    move_priors are scratch [N*N+1]. Returns False when some leaf could not be expanded for
-    lack of nodes (the tree is full).
+
+@njit(cache=True)
+def apply_results(ints, floats, value_sum, meta, trees, tree_f, root_rows, schedule, params, rows, count,
+                  legal, priors, values, leaf_m, amaf):
+    """Expand the leaves of rows[:count] that reached expand_visits (children = legal moves, priors
+    renormalised), record their values as raw_value, back up values float32 [R] (side to move at
+    each leaf, clipped to [-1, 1]), remove their virtual loss and, with RAVE, back up AMAF
+    statistics (amaf int8 [R, N*N] playout first-play colours, or [R, 0]).
+
+    legal bool [R, N*N+1], priors float32 [R, N*N+1], leaf_m int64 [R, NMETA] (the leaves' meta
+    rows). A tree whose leaf finds no room for children stops its search (T_LEFT = 0, META_FULL
+    set). Returns -1, changing nothing, when some prior or value is not finite; else 0.
     """
-    room = True
     for i in range(count):
-        leaf = leaves[i]
+        if not np.isfinite(values[i]):
+            return -1
+        for j in range(priors.shape[1]):
+            if not np.isfinite(priors[i, j]):
+                return -1
+    moves = np.empty(priors.shape[1], np.int64)
+    move_priors = np.empty(priors.shape[1], np.float32)
+    expand_visits = int(params[P_EXPAND])
+    for i in range(count):
+        ti = rows[i, 0]
+        leaf = rows[i, 1]
+        t = tree_view(ints, floats, value_sum, meta, trees[ti, T_SLOT])
+        value = min(max(values[i], -1.0), 1.0)
+        t.raw_value[leaf] = value
         if t.first_child[leaf] == UNEXPANDED and t.visits[leaf] + 1 >= expand_visits:
             k = 0
             for point in range(legal.shape[1]):
@@ -220,11 +312,29 @@ def apply_results(t, leaves, count, legal, priors, values, colors, amaf, expand_
                     move_priors[k] = max(priors[i, point], 0.0)
                     k += 1
             if not expand(t, leaf, moves, move_priors, k):
-                room = False
-        backup(t, leaf, values[i], True)
+                trees[ti, T_LEFT] = 0
+            elif leaf == ROOT:
+                prepare_root(t, ti, trees, tree_f, root_rows, schedule, params)
+        backup(t, leaf, value, True)
         if amaf.shape[1] > 0:
-            amaf_backup(t, leaf, amaf[i], colors[i], values[i])
-    return room
+            amaf_backup(t, leaf, amaf[i], leaf_m[i, M_TOPLAY], value)
+    return 0
+
+
+@njit(cache=True)
+def advance(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, zob, root_keys, root_hist, root_rows,
+            base, schedule, params, count, priors, values, amaf, path_keys, out_rows, out_b, out_m, out_legal,
+            out_hist, gather):
+    """One search step in one call: apply the results of the `count` rows gathered last (see
+    apply_results), then, when `gather`, collect the next batch (gather_leaves). Returns the new
+    row count, 0 when nothing was gathered, or -1 for non-finite evaluator outputs."""
+    if count and apply_results(ints, floats, value_sum, meta, trees, tree_f, root_rows, schedule, params, out_rows,
+                               count, out_legal, priors, values, out_m, amaf) < 0:
+        return -1
+    if not gather:
+        return 0
+    return gather_leaves(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, zob, root_keys, root_hist,
+                         root_rows, base, schedule, params, path_keys, out_rows, out_b, out_m, out_legal, out_hist)
 
 
 @njit(cache=True)

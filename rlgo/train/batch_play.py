@@ -84,7 +84,7 @@ class GameBatch:
         self.config = config
         self.size = config.size
         self.zob = zobrist(config.size)
-        b, m = K.new_board(config.size, config.rules.suicide)
+        b, m = K.new_board(config.size, config.rules.suicide, config.rules.komi)
         self.b = np.repeat(b[None], count, axis=0)
         """int32 [G, 7, A]: kernel boards."""
         self.m = np.repeat(m[None], count, axis=0)

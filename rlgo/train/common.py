@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from rlgo.atomic import atomic_write, write_text_atomic
+from rlgo.nn.checkpoint import CheckpointError, load_archive
 from rlgo.nn.evaluator import resolve_device
 
 OPTIMIZERS = ("sgd", "adamw")
@@ -57,6 +58,11 @@ class OptimConfig:
             raise TrainError(f"lr must be > 0, got {self.lr!r}")
         if not 0 <= self.warmup < 1:
             raise TrainError(f"warmup must be in [0, 1), got {self.warmup!r}")
+
+
+def existing_run_error(out: str | os.PathLike) -> TrainError:
+    """The error for starting a new run in a folder that already holds one."""
+    return TrainError(f"{str(out)!r} already holds a run; continue it with --resume {out} or choose another --out")
 
 
 def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
@@ -111,11 +117,11 @@ def save_training_state(path: str | os.PathLike, optimizer: torch.optim.Optimize
 def load_training_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer) -> dict:
     """Restore the optimizer from `save_training_state` (safe load) and return the extra values."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_archive(path, "training state")
         optimizer.load_state_dict(state.pop("optimizer"))
-    except FileNotFoundError:
-        raise TrainError(f"cannot resume: {str(path)!r} does not exist") from None
-    except (RuntimeError, ValueError, KeyError, EOFError) as e:
+    except CheckpointError as e:
+        raise TrainError(f"cannot resume: {e}") from None
+    except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise TrainError(f"cannot resume from {str(path)!r}: {e}") from None
     return state
 
@@ -183,6 +189,12 @@ class MetricsLogger:
             for k, v in values.items():
                 if isinstance(v, (int, float)):
                     self.writer.add_scalar(f"{self.path.stem}/{k}", v, step)
+
+    def tensorboard_note(self) -> str:
+        """One line saying whether TensorBoard logging is on, and how to look at it."""
+        if self.writer is None:
+            return "TensorBoard: off (pip install tensorboard to log there too)"
+        return f"TensorBoard: on, tensorboard --logdir {self.path.parent / 'tb'}"
 
     def close(self) -> None:
         """Flush TensorBoard (the CSV is written row by row)."""

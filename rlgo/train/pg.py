@@ -27,8 +27,8 @@ from rlgo.go.rules import Rules
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet
 from rlgo.train.batch_play import GameBatch, PlayConfig, PolicyNet, load_policy, match, play_out, policy_chooser
-from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, load_training_state, make_optimizer,
-                               progress_bar, save_training_state, select_device)
+from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, existing_run_error, load_training_state,
+                               make_optimizer, progress_bar, save_training_state, select_device)
 from rlgo.train.pool import SnapshotPool
 from rlgo.train.value import predict_values
 
@@ -188,7 +188,7 @@ class _Run:
             self.pool.truncate(self.iteration)
         else:
             if (self.out / LAST).exists() or len(self.pool):
-                raise TrainError(f"{str(self.out)!r} already holds a run; pass --resume or choose another --out")
+                raise existing_run_error(self.out)
             if cfg.pool:
                 seeds = SnapshotPool(cfg.pool, self.size, self.features)
                 seeds.require()
@@ -249,6 +249,7 @@ def train_pg(cfg: PGConfig, resume: bool = False, console: Console | None = None
         torch.set_num_threads(cfg.threads)
     run = _Run(cfg, resume)
     console = console or Console(stderr=True)
+    console.print(run.metrics.tensorboard_note())
     row: dict = {}
     try:
         with progress_bar(console) as bar:

@@ -49,7 +49,7 @@ def _extract(tb, tm, zob, interior, stones, to_play, ko, last, move_number, move
     nn = interior.shape[0]
     c = 0
     for i in range(stones.shape[0]):
-        rebuild_board(tb, tm, zob, interior, stones[i], to_play[i], ko[i], last[i], move_number[i], b, m)
+        rebuild_board(tb, tm, zob, interior, stones[i], to_play[i], ko[i], last[i], move_number[i], 0.0, b, m)
         start[i] = c
         target[i] = -1
         last_lib = last_chain_liberty(b, m)

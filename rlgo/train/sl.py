@@ -21,8 +21,9 @@ from rlgo.go import features
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet, NetConfig, build_model
 from rlgo.nn.transfer import init_from_checkpoint
-from rlgo.train.common import (Cadence, MetricsLogger, OptimConfig, TrainError, load_training_state, lr_at,
-                               make_optimizer, progress_bar, save_training_state, select_device, set_lr)
+from rlgo.train.common import (Cadence, MetricsLogger, OptimConfig, TrainError, existing_run_error,
+                               load_training_state, lr_at, make_optimizer, progress_bar, save_training_state,
+                               select_device, set_lr)
 from rlgo.train.data.reader import Batch, ShardReader
 
 LAST, BEST, STATE = "last.pt", "best.pt", "train_state.pt"
@@ -131,7 +132,7 @@ class _Run:
             state = load_training_state(self.out / STATE, self.optimizer)
             self.step, self.elapsed, self.best = state["step"], state["elapsed"], state["best"]
         elif (self.out / LAST).exists():
-            raise TrainError(f"{str(self.out)!r} already holds a run; pass --resume or choose another --out")
+            raise existing_run_error(self.out)
         else:
             self.model = build_model(net)
             if cfg.init:
@@ -191,6 +192,7 @@ def train_sl(cfg: SLConfig, resume: bool = False, console: Console | None = None
         torch.set_num_threads(cfg.threads)
     run = _Run(cfg, resume)
     console = console or Console(stderr=True)
+    console.print(run.metrics.tensorboard_note())
     cadence = Cadence(seconds=cfg.checkpoint_seconds)
     row: dict[str, float] = {}
     start_epoch = run.step // run.steps_per_epoch

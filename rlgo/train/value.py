@@ -22,8 +22,8 @@ from rlgo.go.symmetry import NUM_SYMMETRIES, apply_planes
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet, NetConfig, build_model
 from rlgo.search.evaluator import RolloutPolicy, encode_planes
-from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, load_training_state, lr_at, make_optimizer,
-                               progress_bar, save_training_state, select_device, set_lr)
+from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, existing_run_error, load_training_state, lr_at,
+                               make_optimizer, progress_bar, save_training_state, select_device, set_lr)
 from rlgo.train.value_data import load_samples
 
 LAST, BEST, STATE = "last.pt", "best.pt", "train_state.pt"
@@ -120,7 +120,7 @@ def train_value(cfg: ValueConfig, resume: bool = False, console: Console | None 
         state = load_training_state(out / STATE, optimizer)
         epoch, best = int(state["epoch"]), float(state["best"])
     elif (out / LAST).exists():
-        raise TrainError(f"{str(out)!r} already holds a run; pass --resume or choose another --out")
+        raise existing_run_error(out)
     else:
         out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(cfg.seed)
@@ -131,7 +131,9 @@ def train_value(cfg: ValueConfig, resume: bool = False, console: Console | None 
     row: dict[str, float] = {}
     x_val, z_val = planes[val], z[val]
     const = float(z[train].mean())
-    with progress_bar(console or Console(stderr=True)) as bar:
+    console = console or Console(stderr=True)
+    console.print(metrics.tensorboard_note())
+    with progress_bar(console) as bar:
         task = bar.add_task("train value", total=cfg.epochs, completed=epoch, info="")
         while epoch < cfg.epochs:
             rng = np.random.default_rng([cfg.seed, epoch])

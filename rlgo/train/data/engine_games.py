@@ -1,4 +1,8 @@
-"""Games of an external GTP engine against itself, saved as one SGF per game (atomic, resumable)."""
+"""Games of an external GTP engine against itself, saved as one SGF per game (atomic, resumable).
+
+The output folder is locked while games are generated, and worker processes die with the
+process that started them (rlgo.procs).
+"""
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -9,12 +13,14 @@ from typing import Callable
 
 import numpy as np
 
+from rlgo.atomic import remove_stale_temps
 from rlgo.go import coords
 from rlgo.go.errors import GoError
 from rlgo.go.rules import rules_from_name
 from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.gtp.client import GTPClient, GTPClientError, GTPError
+from rlgo.procs import RunLock, start_worker
 
 MOVE_TIMEOUT = 300.0
 """Seconds an engine may think about one command before it is declared hung."""
@@ -110,7 +116,7 @@ def _result(engine, state: GameState) -> str:
     return answer if answer[:2] in ("B+", "W+") or answer == "0" else state.result()
 
 
-def game_record(state: GameState, opening: int, result: str, engine: str) -> GameRecord:
+def game_record(state: GameState, opening: int, result: str, engine: str, root_comment: str = "") -> GameRecord:
     """The record of a game whose first `opening` moves (random) become setup stones.
 
     Random moves are not expert moves, so they must not be training targets; as AB/AW
@@ -123,7 +129,7 @@ def game_record(state: GameState, opening: int, result: str, engine: str) -> Gam
     return GameRecord(size=state.size, komi=float(state.rules.komi), rules="Chinese", black=engine, white=engine,
                       result=result, setup_black=[int(p) for p in np.flatnonzero(board == BLACK)],
                       setup_white=[int(p) for p in np.flatnonzero(board == WHITE)],
-                      to_play=start.to_play if opening else None,
+                      to_play=start.to_play if opening else None, root_comment=root_comment,
                       moves=[(c, p) for c, p in state.moves[opening:] if p >= 0])
 
 
@@ -135,7 +141,8 @@ def _run_indices(cfg: DatagenConfig, out: Path, indices: list[int], done: Callab
     try:
         for index in indices:
             state, opening, result = play_game(engine, cfg, index)
-            save_sgf(game_path(out, index), game_record(state, opening, result, cfg.engine))
+            note = f"rlgo datagen game {index}, seed {cfg.seed}"
+            save_sgf(game_path(out, index), game_record(state, opening, result, cfg.engine, note))
             done(index, result)
     except GTPClientError as e:
         raise EngineError(f"engine {cfg.engine!r}: {e}") from None
@@ -144,6 +151,7 @@ def _run_indices(cfg: DatagenConfig, out: Path, indices: list[int], done: Callab
 
 
 def _worker(cfg: DatagenConfig, out: Path, indices: list[int], queue) -> None:
+    start_worker(out)
     try:
         _run_indices(cfg, out, indices, lambda i, r: queue.put((i, r)))
     except EngineError as e:
@@ -158,7 +166,12 @@ def generate(cfg: DatagenConfig, out: str | os.PathLike, workers: int = 1,
     Raises EngineError when an engine fails (games already written stay).
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out):
+        remove_stale_temps(out)  # torn writes of a killed run
+        return _generate(cfg, out, workers, on_game)
+
+
+def _generate(cfg: DatagenConfig, out: Path, workers: int, on_game: Callable[[int, str], None]) -> int:
     todo = pending_games(out, cfg.games)
     if workers <= 1 or len(todo) <= 1:
         count = [0]

@@ -31,7 +31,7 @@ class Batch(NamedTuple):
 
 
 @njit(cache=True)
-def rebuild_board(tb, tm, zob, interior, stones, to_play, ko, last, move_number, b, m):
+def rebuild_board(tb, tm, zob, interior, stones, to_play, ko, last, move_number, komi, b, m):
     """Fill (b, m) with the position of `stones` int8 [N*N] from the empty template (tb, tm)."""
     b[:] = tb
     m[:] = tm
@@ -44,15 +44,16 @@ def rebuild_board(tb, tm, zob, interior, stones, to_play, ko, last, move_number,
     m[K.M_LAST] = K.NO_VERTEX if last < 0 else (K.PASS_VERTEX if last == nn else interior[last])
     m[K.M_PASSES] = 1 if last == nn else 0
     m[K.M_MOVENUM] = move_number
+    m[K.M_KOMI] = round(komi * K.KOMI_SCALE)
 
 
 @njit(cache=True)
-def _encode(fn, tb, tm, zob, interior, stones, to_play, ko, last, move_number, out):
+def _encode(fn, tb, tm, zob, interior, stones, to_play, ko, last, move_number, komi, out):
     b = np.empty_like(tb)
     m = np.empty_like(tm)
     hist = np.zeros((stones.shape[1], tb.shape[1]), np.int8)
     for i in range(stones.shape[0]):
-        rebuild_board(tb, tm, zob, interior, stones[i, 0], to_play[i], ko[i], last[i], move_number[i], b, m)
+        rebuild_board(tb, tm, zob, interior, stones[i, 0], to_play[i], ko[i], last[i], move_number[i], komi[i], b, m)
         for j in range(stones.shape[1]):
             if j > move_number[i]:
                 hist[j, :] = 0  # before the first move, as GameState.position_history
@@ -80,7 +81,8 @@ class PositionEncoder:
         out = np.empty((len(index), self.planes, n, n), dtype=np.float32)
         _encode(self.fn, self.tb, self.tm, self.zob, self.interior, stones,
                 data["to_play"][index].astype(np.int64), data["ko"][index].astype(np.int64),
-                data["last_move"][index].astype(np.int64), data["move_number"][index].astype(np.int64), out)
+                data["last_move"][index].astype(np.int64), data["move_number"][index].astype(np.int64),
+                data["komi"][index].astype(np.float64), out)
         return out
 
 

@@ -60,6 +60,7 @@ def game_samples(record: GameRecord) -> dict[str, np.ndarray]:
     out = {name: np.empty(t, dtype=np.int16) for name in ("move", "last_move", "ko", "move_number")}
     out["to_play"] = np.empty(t, dtype=np.int8)
     out["outcome"] = np.zeros(t, dtype=np.int8)
+    out["komi"] = np.full(t, record.komi, dtype=np.float32)
     winner = record.winner()
     for i, (color, point) in enumerate(record.moves):
         stones[i] = state.position_history(HISTORY)[:, interior]

@@ -12,6 +12,7 @@ A shard `{split}-{index:05d}.npz` holds S positions of whole games (numpy only, 
 | ko         | int16 [S]            | point simple ko forbids now, -1 if none                      |
 | move_number| int16 [S]            | moves played since the setup (the board's M_MOVENUM)         |
 | outcome    | int8 [S]             | game result for the side to move: +1 win, -1 loss, 0 unknown |
+| komi       | float32 [S]          | the game's komi (shards written before it was stored: 7.5)   |
 | game       | int32 [S]            | index into game_ids                                          |
 | game_ids   | str [G]              | the games of this shard (source key of the SGF)              |
 | size       | int64 []             | board size N                                                 |
@@ -34,7 +35,9 @@ HISTORY = 8
 """Positions stored per sample (now + 7 before), enough for the 'agz' feature set."""
 MANIFEST = "manifest.json"
 FORMAT_VERSION = 1
-FIELDS = ("stones", "to_play", "move", "last_move", "ko", "move_number", "outcome", "game")
+FIELDS = ("stones", "to_play", "move", "last_move", "ko", "move_number", "outcome", "komi", "game")
+LEGACY_KOMI = 7.5
+"""Komi of the positions of shards written before `komi` was stored (every such dataset used it)."""
 
 
 class ShardError(ValueError):
@@ -67,11 +70,12 @@ def read_shard(path: str | os.PathLike, size: int | None = None) -> dict[str, np
     """Load a shard (no pickle); raises ShardError if unreadable, incomplete or of another size."""
     try:
         with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in (*FIELDS, "game_ids", "size")}
+            data = {k: z[k] for k in (*FIELDS, "game_ids", "size") if k != "komi" or k in z.files}
     except (OSError, ValueError, KeyError, EOFError) as e:
         raise ShardError(f"shard {str(path)!r} is unreadable or incomplete: {e}") from None
     if size is not None and int(data["size"]) != size:
         raise ShardError(f"shard {str(path)!r} has board size {int(data['size'])}, expected {size}")
+    data.setdefault("komi", np.full(len(data["move"]), LEGACY_KOMI, np.float32))
     return data
 
 

@@ -24,12 +24,15 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
+import zipfile
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
-from rlgo.atomic import atomic_write
+from rlgo.atomic import atomic_write, remove_stale_temps
 from rlgo.go import symmetry
 from rlgo.go.state import BLACK
 from rlgo.train.data.reader import PositionEncoder
@@ -37,8 +40,18 @@ from rlgo.train.data.shards import ShardError
 from rlgo.train.zero.selfplay import SelfPlayGame
 
 SAMPLE_FIELDS = ("stones", "to_play", "ko", "last_move", "move_number", "policy", "outcome", "ownership", "score",
-                 "scored")
+                 "scored", "komi")
 _NAME = re.compile(r"gen(\d{4})-(\d{6})-(\d{4})\.npz\Z")
+_DAMAGE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+"""What numpy raises for a truncated or corrupted .npz."""
+
+
+class DamagedShardError(ShardError):
+    """A replay shard that cannot be read (truncated or corrupted)."""
+
+
+class DamagedShardWarning(UserWarning):
+    """A damaged replay shard was set aside and its games skipped."""
 
 
 class Shard(NamedTuple):
@@ -86,12 +99,14 @@ def pack_games(games: list[SelfPlayGame]) -> dict[str, np.ndarray]:
 class ReplayBuffer:
     """Shards of self-play games under `folder`; samples from the newest `window_games` games."""
 
-    def __init__(self, folder: str | os.PathLike, size: int, window_games: int, feature_set: str = "agz"):
+    def __init__(self, folder: str | os.PathLike, size: int, window_games: int, feature_set: str = "agz",
+                 komi: float = 7.5):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        for stale in self.folder.glob(".*.tmp"):  # torn writes of a killed run
-            stale.unlink()
+        remove_stale_temps(self.folder)  # torn writes of a killed run
         self.size, self.window_games = size, window_games
+        self.komi = komi
+        """Komi of the positions of shards written before `komi` was stored per position."""
         self.encoder = PositionEncoder(size, feature_set)
         self._cache: dict[Path, dict[str, np.ndarray]] = {}
         self._window: tuple[tuple[Path, ...], dict[str, np.ndarray]] | None = None
@@ -139,27 +154,43 @@ class ReplayBuffer:
         return chosen[::-1]
 
     def read(self, path: Path) -> dict[str, np.ndarray]:
-        """All arrays of a shard (cached); raises ShardError when unreadable or of another size."""
+        """All arrays of a shard (cached); raises DamagedShardError when unreadable, ShardError when of another size."""
         if path not in self._cache:
             try:
                 with np.load(path, allow_pickle=False) as z:
                     data = {k: z[k] for k in z.files}
-            except (OSError, ValueError, EOFError) as e:
-                raise ShardError(f"replay shard {str(path)!r} is unreadable: {e}") from None
+            except _DAMAGE as e:
+                raise DamagedShardError(f"replay shard {str(path)!r} is damaged ({type(e).__name__}: {e})") from None
             size = int(data.get("size", -1))
             if size != self.size:
                 raise ShardError(f"replay shard {str(path)!r} holds {size}x{size} positions, "
                                  f"expected {self.size}x{self.size}")
+            data.setdefault("komi", np.full(len(data["to_play"]), self.komi, np.float32))
             self._cache[path] = data
         return self._cache[path]
 
+    def readable(self, shards: list[Shard]) -> list[dict[str, np.ndarray]]:
+        """The arrays of each of `shards` that reads; a damaged one is set aside (warning) and left out."""
+        out = []
+        for s in shards:
+            try:
+                out.append(self.read(s.path))
+            except DamagedShardError as e:
+                s.path.rename(s.path.with_name(s.path.name + ".damaged"))
+                warnings.warn(f"{e}; its {s.games} games are skipped (file kept as {s.path.name}.damaged)",
+                              DamagedShardWarning, stacklevel=2)
+        return out
+
     def window(self) -> dict[str, np.ndarray]:
         """The positions of the window's games, concatenated (SAMPLE_FIELDS)."""
-        paths = tuple(s.path for s in self.window_shards())
+        shards = self.window_shards()
+        paths = tuple(s.path for s in shards)
         if self._window is None or self._window[0] != paths:
-            parts = [self.read(p) for p in paths]
-            self._window = (paths, {k: np.concatenate([p[k] for p in parts]) for k in SAMPLE_FIELDS} if parts
-                            else {})
+            parts = self.readable(shards)
+            if len(parts) < len(shards):  # damaged shards left the listing: older ones may fill the window
+                return self.window()
+            self._window = (paths, {k: np.concatenate([p[k] for p in parts]) for k in SAMPLE_FIELDS}
+                            if parts else {})
             self._cache = {p: self._cache[p] for p in paths if p in self._cache}
         return self._window[1]
 
@@ -171,12 +202,10 @@ class ReplayBuffer:
     def playthrough(self, generations: range) -> list[tuple[np.ndarray, int]]:
         """(values float32 [moves], winner) of the playthrough games of `generations` (resign calibration)."""
         out = []
-        for s in self.shards():
-            if s.generation in generations:
-                data = self.read(s.path)
-                for i in np.flatnonzero(data["game_playthrough"]):
-                    out.append((data["values"][data["values_game"] == i].astype(np.float32),
-                                int(data["game_winner"][i])))
+        for data in self.readable([s for s in self.shards() if s.generation in generations]):
+            for i in np.flatnonzero(data["game_playthrough"]):
+                out.append((data["values"][data["values_game"] == i].astype(np.float32),
+                            int(data["game_winner"][i])))
         return out
 
     # ----------------------------------------------------------------- sampling

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from rlgo.go import coords, features
 from rlgo.go.rules import Rules, rules_from_name
 from rlgo.nn.model import NetConfig
+from rlgo.search.config import ROOTS
 from rlgo.train.common import OptimConfig, TrainError
 
 GATE_RULES = ("sprt", "fixed")
@@ -29,6 +30,9 @@ class ZeroConfig:
     """Rules preset (rlgo.go.rules.PRESETS); games are scored by area, so territory rules are refused."""
     komi: float | None = None
     """Komi (None: the preset's)."""
+    komi_spread: float = 0.0
+    """Self-play games draw komi uniformly from the half points within komi +- this, so that a network with
+    komi among its inputs (feature set 'extended') learns what komi does; matches use komi itself."""
     # ------------------------------------------------------------- network
     backbone: str = "resnet"
     """Trunk of rlgo.nn."""
@@ -41,7 +45,9 @@ class ZeroConfig:
     aux_heads: bool = False
     """KataGo-style auxiliary ownership and score heads, trained on the final position of scored games."""
     init: str = ""
-    """Checkpoint whose weights start generation 0, of any board size the network allows ("": random)."""
+    """Checkpoint whose weights start generation 0, of any board size the network allows, e.g. an SL
+    network (rlgo.nn.transfer: auxiliary heads it lacks start fresh, a prefix feature set is widened).
+    Empty: random weights."""
     # ------------------------------------------------------------- self-play
     games_per_generation: int = 200
     """Self-play games by the best network per generation."""
@@ -51,6 +57,11 @@ class ZeroConfig:
     """Playout cap randomization (KataGo): simulations of a fast, unrecorded search (0: every search is full)."""
     full_search_prob: float = 0.25
     """With fast_playouts > 0: share of moves searched with the full budget and recorded."""
+    root: str = "puct"
+    """Root policy of the search: 'puct' (visit counts as the policy target, Dirichlet noise) or 'gumbel'
+    (Gumbel-top-k + sequential halving, the completed-Q improved policy as the target; rlgo.search.gumbel)."""
+    gumbel_m: int = 16
+    """Actions the Gumbel root samples and halves over the simulations."""
     c_puct: float = 1.5
     """PUCT exploration constant."""
     fpu: float = 0.25
@@ -134,7 +145,8 @@ class ZeroConfig:
                      "window_games", "steps_per_generation", "batch_size", "gate_games", "generations"):
             if not getattr(self, name) > 0:
                 bad(name, "must be > 0")
-        for name in ("fast_playouts", "max_moves", "workers", "gate_playouts", "sgf_per_generation", "threads"):
+        for name in ("fast_playouts", "max_moves", "workers", "gate_playouts", "sgf_per_generation", "threads",
+                     "komi_spread"):
             if not getattr(self, name) >= 0:
                 bad(name, "must be >= 0")
         for name in ("full_search_prob", "dirichlet_epsilon", "resign_playthrough", "resign_fp_target"):
@@ -150,6 +162,10 @@ class ZeroConfig:
             bad("resign_threshold", "must be in [-1, 0]")
         if not 0.5 < self.gate_threshold < 1:
             bad("gate_threshold", "must be in (0.5, 1)")
+        if self.root not in ROOTS:
+            bad("root", f"must be one of {', '.join(ROOTS)}")
+        if not self.gumbel_m >= 1:
+            bad("gumbel_m", "must be >= 1")
         if self.gate_rule not in GATE_RULES:
             bad("gate_rule", f"must be one of {', '.join(GATE_RULES)}")
         if self.dirichlet_alpha < 0 or self.value_weight < 0 or self.aux_weight < 0 or self.hours < 0:

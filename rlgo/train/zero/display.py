@@ -26,14 +26,39 @@ def _f(row: dict, key: str, fmt: str = ".3g") -> str:
         return str(value)
 
 
-def generation_line(row: dict, elo_curve: list[float]) -> str:
-    """One line of what a generation did (values of a metrics row)."""
+def duration(seconds: float) -> str:
+    """'45s', '12m', '3h05m'."""
+    seconds = max(int(round(seconds)), 0)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def remaining_time(elapsed: float, generations_done: int, generations_left: int, seconds_left: float) -> str:
+    """Whole-run ETA from the generations this process finished in `elapsed` seconds: 'run done in ~1h20m
+    (12 generations at 6m each)', or the --hours limit when it comes first."""
+    if generations_done <= 0 or generations_left <= 0:
+        return ""
+    each = elapsed / generations_done
+    if seconds_left < each * generations_left:
+        return (f"--hours ends the run in ~{duration(seconds_left)} (about {int(seconds_left // each)} more "
+                f"generations at {duration(each)} each)")
+    plural = "s" if generations_left > 1 else ""
+    return (f"run done in ~{duration(each * generations_left)} ({generations_left} generation{plural} at "
+            f"{duration(each)} each)")
+
+
+def generation_line(row: dict, elo_curve: list[float], eta: str = "") -> str:
+    """One line of what a generation did (values of a metrics row), then the run's ETA."""
     verdict = "accepted" if str(row.get("accepted")) in ("1", "True") else "rejected"
     return (f"gen {row['generation']}: {row['games']} games ({_f(row, 'games_per_s')} games/s, "
             f"{_f(row, 'positions_per_s', '.0f')} pos/s, resign {_f(row, 'resign_threshold', '.2f')}) | "
             f"buffer {row['buffer_games']} games | loss {_f(row, 'loss')} (policy {_f(row, 'policy_loss')}, "
             f"value {_f(row, 'value_loss')}) | gate {_f(row, 'gate_score', '.2f')} in {row['gate_games']} "
-            f"(Black won {_f(row, 'gate_black_share', '.0%')}) -> {verdict} | Elo {_f(row, 'elo', '+.0f')} ±{_f(row, 'elo_95', '.0f')} {sparkline(elo_curve)}")
+            f"(Black won {_f(row, 'gate_black_share', '.0%')}) -> {verdict} | Elo {_f(row, 'elo', '+.0f')} ±{_f(row, 'elo_95', '.0f')} {sparkline(elo_curve)}"
+            + (f" | {eta}" if eta else ""))
 
 
 def summary_table(rows: list[dict]) -> Table:

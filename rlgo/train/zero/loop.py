@@ -10,6 +10,10 @@ Run folder:
     results.jsonl          every gate game (rlgo.arena.results format), the source of the Elo ratings
     metrics.csv            one row per generation (+ tb/ for TensorBoard when installed)
     sgf/gen-*-*.sgf        sample self-play games
+One numbering everywhere: generation n is the step that makes network n (checkpoints/gen-000n.pt):
+the best network's self-play (buffer shards gen000n-*, sgf/gen-000n-*), the training of
+candidate n and its gate (results.jsonl "generation": n, metrics.csv row n); state.json's
+"generation" counts the generations done, so the next one is that + 1.
 Every file is written atomically and each phase is idempotent, so a kill -9 at any moment
 loses at most the games in flight; `resume=True` continues from state.json.
 """
@@ -24,20 +28,22 @@ import numpy as np
 import torch
 from rich.console import Console
 
+from rlgo.atomic import remove_stale_temps
 from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import GameState
-from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rlgo.nn.checkpoint import CheckpointError, load_archive, load_checkpoint, save_checkpoint
 from rlgo.nn.model import build_model
 from rlgo.nn.transfer import init_from_checkpoint
-from rlgo.train.common import MetricsLogger, select_device
+from rlgo.procs import RunLock
+from rlgo.train.common import MetricsLogger, TrainError, select_device
 from rlgo.train.zero.buffer import ReplayBuffer, calibrate_resign, false_positive_rate
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
-from rlgo.train.zero.display import Dashboard, generation_line, summary_table
+from rlgo.train.zero.display import Dashboard, generation_line, remaining_time, summary_table
 from rlgo.train.zero.gate import ACCEPT, CONTINUE, black_share, gate_decision, gate_scores, generation_name, \
     log_games, match_record, ratings
 from rlgo.train.zero.pool import Workers, split
 from rlgo.train.zero.selfplay import NEVER_RESIGN, MatchTask, PlaySettings, SelfPlayTask, play_match, play_selfplay
-from rlgo.train.zero.storage import BEST, read_best, read_json, write_json
+from rlgo.train.zero.storage import BEST, RunFileError, read_best, read_json, write_json
 from rlgo.train.zero.trainer import Trainer
 
 CONFIG, STATE, TRAIN_STATE = "config.json", "state.json", "train_state.pt"
@@ -50,7 +56,7 @@ class LoopState:
     """Where the loop stands (state.json)."""
 
     generation: int = 0
-    """Current generation: its self-play uses the best network; its candidate becomes generation + 1."""
+    """Generations done; generation + 1 is under way (self-play by the best network, candidate generation + 1)."""
     phase: str = "selfplay"
     """Next step of the generation: 'selfplay', 'train' or 'gate'."""
     best: int = 0
@@ -93,6 +99,8 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
             state = LoopState(**read_json(run / STATE))
         except FileNotFoundError:
             raise ZeroConfigError(f"cannot resume: {str(run)!r} has no {STATE}") from None
+        except TypeError as e:
+            raise RunFileError(f"{str(run / STATE)!r} is damaged ({e})") from None
         changed = [f.name for f in dataclasses.fields(cfg) if f.name not in RUN_CONTROL + ("out",)
                    and getattr(cfg, f.name) != getattr(stored, f.name)]
         if changed:
@@ -100,17 +108,19 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
                                   f"(only {', '.join(RUN_CONTROL)} may change)")
         cfg = dataclasses.replace(stored, **{k: getattr(cfg, k) for k in RUN_CONTROL})
         read_best(run)  # fails loudly on a damaged pointer
-        for stale in [*run.glob(".*.tmp"), *(run / "checkpoints").glob(".*.tmp")]:  # torn writes of a kill
-            stale.unlink()
+        remove_stale_temps(run, run / "checkpoints", run / "sgf")  # torn writes of a kill
         return cfg, state
     if (run / CONFIG).exists():
         raise ZeroConfigError(f"{str(run)!r} already holds a zero run; resume it or choose another folder")
-    (run / "checkpoints").mkdir(parents=True, exist_ok=True)
-    write_json(run / CONFIG, cfg.to_dict())
     torch.manual_seed(cfg.seed)
     model = build_model(cfg.net_config())
-    if cfg.init:
-        init_from_checkpoint(model, cfg.init)
+    if cfg.init:  # before anything is written, so a checkpoint that does not fit leaves no run behind
+        try:
+            init_from_checkpoint(model, cfg.init)
+        except CheckpointError as e:
+            raise ZeroConfigError(f"--init: {e}") from None
+    (run / "checkpoints").mkdir(parents=True, exist_ok=True)
+    write_json(run / CONFIG, cfg.to_dict())
     save_checkpoint(checkpoint_path(run, 0), model, 0)
     _write_best(run, 0, 0.0)
     state = LoopState(resign_threshold=cfg.resign_threshold if cfg.resign_threshold > -1 else NEVER_RESIGN)
@@ -120,14 +130,19 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
 
 def train_zero(cfg: ZeroConfig, resume: bool = False, console: Console | None = None) -> list[dict]:
     """Run (or continue) the loop until cfg.generations candidates exist or cfg.hours pass; returns the
-    metrics rows of the run."""
+    metrics rows of the run. The run folder is locked meanwhile (rlgo.procs.RunLock)."""
+    with RunLock(cfg.out, create=not resume):
+        return _run(cfg, resume, console)
+
+
+def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
     cfg, state = open_run(cfg, resume)
     run = Path(cfg.out)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     deadline = time.monotonic() + cfg.hours * 3600 if cfg.hours else float("inf")
     device = select_device(cfg.device)
-    buffer = ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.feature_set)
+    buffer = ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.feature_set, cfg.game_rules().komi)
     trainer, trained = _trainer(cfg, run, device)
     metrics = MetricsLogger(run, "metrics", resume_step=state.generation)
     rows = MetricsLogger.read(metrics.path) if metrics.fields else []
@@ -135,51 +150,56 @@ def train_zero(cfg: ZeroConfig, resume: bool = False, console: Console | None = 
     def save_state() -> None:
         write_json(run / STATE, dataclasses.asdict(state))
 
-    with Workers(cfg.worker_count) as workers, Dashboard(console) as show:
+    started, first = time.monotonic(), state.generation
+    with Workers(cfg.worker_count, run) as workers, Dashboard(console) as show:
+        show.print(_start_line(cfg, state, resume))
+        show.print(metrics.tensorboard_note())
         while state.generation < cfg.generations and time.monotonic() < deadline:
             g = state.generation
+            n = g + 1  # the generation under way (module docstring)
             rng = np.random.default_rng([cfg.seed, g])
 
             # 1. Self-play: the best network plays games_per_generation games into the replay buffer.
             if state.phase == "selfplay":
                 settings = PlaySettings.selfplay(cfg, state.resign_threshold)
                 best_ckpt = str(checkpoint_path(run, state.best))
-                done = buffer.games(g)
-                show.phase(f"gen {g} self-play", cfg.games_per_generation, done)
+                done = buffer.games(n)
+                show.phase(f"gen {n}/{cfg.generations} self-play by gen {state.best}", cfg.games_per_generation,
+                           done)
                 sizes = split(cfg.games_per_generation - done, workers.count, cfg.parallel_games)
-                tasks = [SelfPlayTask(best_ckpt, settings, n, _seed(cfg.seed, g, done + i))
-                         for i, n in enumerate(sizes)]
+                tasks = [SelfPlayTask(best_ckpt, settings, games, _seed(cfg.seed, g, done + i))
+                         for i, games in enumerate(sizes)]
                 last = time.perf_counter()
                 for result in workers.run(play_selfplay, tasks):
-                    buffer.add(g, result.games)
-                    _save_sgfs(run, cfg, g, result.games)
+                    buffer.add(n, result.games)
+                    _save_sgfs(run, cfg, n, state.best, result.games)
                     done += len(result.games)
                     state.selfplay_seconds += time.perf_counter() - last
                     last = time.perf_counter()
                     state.selfplay_moves += result.moves
                     show.update(done, f"{done / max(state.selfplay_seconds, 1e-9):.2f} games/s")
                     save_state()
-                state.resign_fp_rate = false_positive_rate(buffer.playthrough(range(g, g + 1)),
+                state.resign_fp_rate = false_positive_rate(buffer.playthrough(range(n, n + 1)),
                                                            state.resign_threshold)[0]
                 if cfg.resign_threshold > -1:
-                    state.resign_threshold = calibrate_resign(buffer.playthrough(range(g - 3, g + 1)),
+                    state.resign_threshold = calibrate_resign(buffer.playthrough(range(n - 3, n + 1)),
                                                               state.resign_threshold, cfg.resign_fp_target)
                 buffer.prune()
                 state.phase = "train"
                 save_state()
 
-            # 2. Training: S steps on uniform samples of the window -> candidate network g + 1.
+            # 2. Training: S steps on uniform samples of the window -> candidate network n.
             if state.phase == "train" and time.monotonic() < deadline:
-                if trained != g + 1:  # a kill after saving the candidate must not train it twice
-                    show.phase(f"gen {g} train", cfg.steps_per_generation)
+                if trained != n:  # a kill after saving the candidate must not train it twice
+                    show.phase(f"gen {n}/{cfg.generations} train", cfg.steps_per_generation)
                     start = time.perf_counter()
                     losses = trainer.train(buffer, cfg.steps_per_generation, cfg.batch_size, rng,
                                            lambda i, l: show.update(i, f"loss {l['loss']:.3f}"))
                     losses["train_samples_per_s"] = cfg.steps_per_generation * cfg.batch_size / (
                         time.perf_counter() - start)
-                    save_checkpoint(checkpoint_path(run, g + 1), trainer.model, trainer.step, losses)
-                    trainer.save(run / TRAIN_STATE, g + 1)
-                    trained = g + 1
+                    save_checkpoint(checkpoint_path(run, n), trainer.model, trainer.step, losses)
+                    trainer.save(run / TRAIN_STATE, n)
+                    trained = n
                 state.phase = "gate"
                 save_state()
 
@@ -190,18 +210,29 @@ def train_zero(cfg: ZeroConfig, resume: bool = False, console: Console | None = 
                 decision = gate_decision(scores, cfg.gate_games, cfg.gate_threshold, cfg.gate_rule)
                 elo = ratings(run)
                 if decision == ACCEPT or not cfg.gating:
-                    state.best = g + 1
-                    _write_best(run, g + 1, elo[generation_name(g + 1)].elo)
-                row = _metrics_row(cfg, run, buffer, state, g, scores, decision, elo)
-                metrics.log(g + 1, **row)
+                    state.best = n
+                    _write_best(run, n, elo[generation_name(n)].elo)
+                row = _metrics_row(cfg, run, buffer, state, n, scores, decision, elo)
+                metrics.log(n, **row)
                 rows.append(row)
-                show.print(generation_line(row, [float(r["elo"]) for r in rows]))
-                state = LoopState(g + 1, "selfplay", state.best, state.resign_threshold)
+                left = remaining_time(time.monotonic() - started, n - first, cfg.generations - n,
+                                      deadline - time.monotonic())
+                show.print(generation_line(row, [float(r["elo"]) for r in rows], left))
+                state = LoopState(n, "selfplay", state.best, state.resign_threshold)
                 save_state()
         metrics.close()
     if rows:
         show.print(summary_table(rows))
     return rows
+
+
+def _start_line(cfg: ZeroConfig, state: LoopState, resume: bool) -> str:
+    """What this process is about to do: the generation it starts at, and where the run stops."""
+    bound = f"until generation {cfg.generations}" + (f" or {cfg.hours:g} h" if cfg.hours else "")
+    if not resume:
+        return f"new run {cfg.out}: generation 1, {bound}"
+    return (f"resuming at generation {state.generation + 1} of {cfg.out} ({state.phase}; best network: "
+            f"generation {state.best}), {bound}")
 
 
 def _seed(base: int, generation: int, index: int) -> int:
@@ -212,7 +243,12 @@ def _trainer(cfg: ZeroConfig, run: Path, device: torch.device) -> tuple[Trainer,
     """The network under training and the generation whose checkpoint holds its weights."""
     generation = 0
     if (run / TRAIN_STATE).exists():
-        generation = int(torch.load(run / TRAIN_STATE, map_location="cpu", weights_only=True)["generation"])
+        try:
+            generation = int(load_archive(run / TRAIN_STATE, "training state")["generation"])
+        except CheckpointError as e:
+            raise TrainError(f"cannot resume: {e}") from None
+        except (KeyError, TypeError, ValueError) as e:
+            raise TrainError(f"cannot resume: {str(run / TRAIN_STATE)!r} is damaged ({e})") from None
     model, meta = load_checkpoint(checkpoint_path(run, generation), expect_board_size=cfg.size,
                                   expect_feature_set=cfg.feature_set)
     if meta.config != cfg.net_config():
@@ -227,11 +263,13 @@ def _trainer(cfg: ZeroConfig, run: Path, device: torch.device) -> tuple[Trainer,
 
 def _gate(cfg: ZeroConfig, run: Path, workers: Workers, show: Dashboard, g: int, opponent: int,
           resign_threshold: float) -> list[float]:
-    """Play (or finish) the gate match of generation g; returns the candidate's game scores."""
+    """Play (or finish) the gate match of generation g + 1 (its candidate against `opponent`); returns the
+    candidate's game scores."""
+    n = g + 1
     settings = PlaySettings.match(cfg, resign_threshold)
-    scores = gate_scores(run, g)
-    show.phase(f"gen {g} gate", cfg.gate_games, len(scores))
-    first, second = str(checkpoint_path(run, g + 1)), str(checkpoint_path(run, opponent))
+    scores = gate_scores(run, n)
+    show.phase(f"gen {n}/{cfg.generations} gate vs gen {opponent}", cfg.gate_games, len(scores))
+    first, second = str(checkpoint_path(run, n)), str(checkpoint_path(run, opponent))
     while gate_decision(list(scores.values()), cfg.gate_games, cfg.gate_threshold, cfg.gate_rule) == CONTINUE:
         start = max(scores, default=-1) + 1
         count = min(cfg.gate_games - len(scores), cfg.parallel_games * workers.count)
@@ -240,51 +278,51 @@ def _gate(cfg: ZeroConfig, run: Path, workers: Workers, show: Dashboard, g: int,
         tasks = [MatchTask(first, second, settings, tuple(range(start + a, start + b)), _seed(cfg.seed, g, start + a))
                  for a, b in zip(offsets[:-1], offsets[1:])]
         for result in workers.run(play_match, tasks):
-            log_games(run, [match_record(g, g + 1, opponent, game) for game in result.games])
+            log_games(run, [match_record(n, n, opponent, game) for game in result.games])
             scores.update({game.index: game.first_score for game in result.games})
             show.update(len(scores), f"score {sum(scores.values()) / len(scores):.2f}")
     return list(scores.values())
 
 
-def _save_sgfs(run: Path, cfg: ZeroConfig, g: int, games: list) -> None:
-    """Save the first cfg.sgf_per_generation games of generation g as SGF."""
+def _save_sgfs(run: Path, cfg: ZeroConfig, n: int, player: int, games: list) -> None:
+    """Save the first cfg.sgf_per_generation self-play games of generation n (played by network `player`) as SGF."""
     folder = run / "sgf"
     folder.mkdir(exist_ok=True)
-    have = len(list(folder.glob(f"gen-{g:04d}-*.sgf")))
+    have = len(list(folder.glob(f"gen-{n:04d}-*.sgf")))
     for i, game in enumerate(games[:max(cfg.sgf_per_generation - have, 0)]):
         state = GameState(cfg.size, cfg.game_rules())
         for point in game.moves:
             state.play(point)
         if game.resigned:
             state.resign()
-        name = generation_name(g)
-        record = GameRecord.from_state(state, black=name, white=name, game_name=f"{name} self-play",
+        name = generation_name(player)
+        record = GameRecord.from_state(state, black=name, white=name, game_name=f"generation {n} self-play by {name}",
                                        root_comment=f"rlgo zero self-play, score {game.score:+g} by area")
-        save_sgf(folder / f"gen-{g:04d}-{have + i:03d}.sgf", record)
+        save_sgf(folder / f"gen-{n:04d}-{have + i:03d}.sgf", record)
 
 
-def _metrics_row(cfg: ZeroConfig, run: Path, buffer: ReplayBuffer, state: LoopState, g: int, scores: list[float],
+def _metrics_row(cfg: ZeroConfig, run: Path, buffer: ReplayBuffer, state: LoopState, n: int, scores: list[float],
                  decision: str, elo: dict) -> dict:
-    """The metrics.csv row of generation g (its self-play, training losses, gate and ratings)."""
-    shards = [buffer.read(s.path) for s in buffer.shards() if s.generation == g]
+    """The metrics.csv row of generation n (its self-play, training losses, gate and ratings)."""
+    shards = buffer.readable([s for s in buffer.shards() if s.generation == n])
     games = sum(len(d["game_winner"]) for d in shards)
     positions = sum(len(d["to_play"]) for d in shards)
     resigned = sum(int(d["game_resigned"].sum()) for d in shards)
-    _, meta = load_checkpoint(checkpoint_path(run, g + 1))
+    _, meta = load_checkpoint(checkpoint_path(run, n))
     seconds = max(state.selfplay_seconds, 1e-9)
-    cand = elo.get(generation_name(g + 1))
+    cand = elo.get(generation_name(n))
     best = elo.get(generation_name(state.best))
     return {
-        "generation": g + 1, "best": state.best, "accepted": int(decision == ACCEPT or not cfg.gating),
+        "generation": n, "best": state.best, "accepted": int(decision == ACCEPT or not cfg.gating),
         "games": games, "positions": positions, "avg_length": float(sum(int(d["game_length"].sum())
                                                                          for d in shards) / max(games, 1)),
         "resign_rate": resigned / max(games, 1), "resign_threshold": state.resign_threshold,
-        "resign_fp_rate": state.resign_fp_rate, "playthrough_games": len(buffer.playthrough(range(g, g + 1))),
+        "resign_fp_rate": state.resign_fp_rate, "playthrough_games": len(buffer.playthrough(range(n, n + 1))),
         "games_per_s": games / seconds, "positions_per_s": state.selfplay_moves / seconds,
         "buffer_games": sum(s.games for s in buffer.window_shards()), "buffer_positions": buffer.positions(),
         **{k: v for k, v in meta.metrics.items()},
         "gate_games": len(scores), "gate_score": sum(scores) / max(len(scores), 1),
-        "gate_black_share": black_share(run, g),
+        "gate_black_share": black_share(run, n),
         "elo": cand.elo if cand else 0.0, "elo_95": (cand.high - cand.elo) if cand else 0.0,
         "best_elo": best.elo if best else 0.0,
     }

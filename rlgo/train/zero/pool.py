@@ -6,11 +6,13 @@ a Ray backend (`ray.remote(play_selfplay)`) could run the same functions.
 from __future__ import annotations
 
 import multiprocessing
+import os
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Callable, Iterable, Iterator, TypeVar
 
 import torch
 
+from rlgo.procs import start_worker
 from rlgo.train.zero.selfplay import init_worker
 
 T = TypeVar("T")
@@ -19,14 +21,17 @@ R = TypeVar("R")
 
 class Workers:
     """`count` worker processes (spawn start method, 1 torch thread each); count 1 runs tasks inline,
-    also on 1 torch thread (small batches gain nothing from more, and spinning threads hurt on a busy machine)."""
+    also on 1 torch thread (small batches gain nothing from more, and spinning threads hurt on a busy machine).
 
-    def __init__(self, count: int):
+    The processes are workers of the run in `folder` (rlgo.procs): they exit when this process dies.
+    """
+
+    def __init__(self, count: int, folder: str | os.PathLike | None = None):
         self.count = max(1, count)
         self._pool = None
         if self.count > 1:
             self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=init_worker, initargs=(1,))
+                                             initializer=_start, initargs=(1, folder))
 
     def run(self, fn: Callable[[T], R], tasks: Iterable[T]) -> Iterator[R]:
         """fn(task) for every task, yielded in order of completion (pending tasks are cancelled if the
@@ -62,6 +67,11 @@ class Workers:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _start(threads: int, folder: str | os.PathLike | None) -> None:
+    start_worker(folder)
+    init_worker(threads)
 
 
 def split(total: int, parts: int, most: int) -> list[int]:

@@ -18,9 +18,11 @@ from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.evaluator import TorchEvaluator
+from rlgo.search.config import SearchConfig
+from rlgo.search.evaluator import Evaluator, NetworkEvaluator
+from rlgo.search.mcts import MCTS, may_pass
 from rlgo.train.data.shards import pack_stones
 from rlgo.train.zero.config import ZeroConfig
-from rlgo.train.zero.multisearch import BatchedSearch, GameSearch, Net
 
 NEVER_RESIGN = -1.0
 """A resign threshold no value falls below."""
@@ -64,6 +66,12 @@ class PlaySettings:
     """No pass while the area count favours the opponent (see ZeroConfig.pass_guard)."""
     feature_set: str = "agz"
     """Input planes of the networks."""
+    root: str = "puct"
+    """Root policy of the search (rlgo.search.config.ROOTS); 'gumbel' records the improved policy."""
+    gumbel_m: int = 16
+    """Actions considered by the Gumbel root."""
+    komi_spread: float = 0.0
+    """Self-play games draw their komi uniformly from the half points within rules.komi +- this (KataGo)."""
 
     @classmethod
     def selfplay(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
@@ -71,14 +79,24 @@ class PlaySettings:
         return cls(cfg.size, cfg.game_rules(), cfg.playouts, cfg.fast_playouts,
                    cfg.full_search_prob if cfg.fast_playouts else 1.0, cfg.c_puct, cfg.fpu, cfg.leaves_per_game,
                    cfg.parallel_games, cfg.alpha, cfg.dirichlet_epsilon, cfg.opening_moves, resign_threshold,
-                   cfg.resign_playthrough, cfg.move_cap, cfg.pass_guard, cfg.feature_set)
+                   cfg.resign_playthrough, cfg.move_cap, cfg.pass_guard, cfg.feature_set, cfg.root, cfg.gumbel_m,
+                   komi_spread=cfg.komi_spread)
 
     @classmethod
     def match(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
         """Gate / rating match settings: no noise, short random opening, full searches only."""
         return cls(cfg.size, cfg.game_rules(), cfg.gate_playouts or cfg.playouts, 0, 1.0, cfg.c_puct, cfg.fpu,
                    cfg.leaves_per_game, cfg.parallel_games, cfg.alpha, 0.0, cfg.gate_opening_moves,
-                   resign_threshold, 0.0, cfg.move_cap, cfg.pass_guard, cfg.feature_set)
+                   resign_threshold, 0.0, cfg.move_cap, cfg.pass_guard, cfg.feature_set, cfg.root, cfg.gumbel_m)
+
+    def search_config(self, seed: int) -> SearchConfig:
+        """The search of these games: one tree per game and network, sized for the reuse of a subtree."""
+        n_moves = self.size * self.size + 1
+        # reused subtree <= node_budget / 2 (see MCTS.set_root), one search adds <= (playouts + leaves) * n_moves
+        budget = 2 * (self.playouts + self.leaves_per_game) * n_moves + 1
+        return SearchConfig(playouts=self.playouts, root=self.root, gumbel_m=self.gumbel_m, c_puct=self.c_puct,
+                            fpu=self.fpu, batch_size=self.leaves_per_game, node_budget=budget,
+                            dirichlet_alpha=self.alpha, dirichlet_epsilon=self.noise_epsilon, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -165,82 +183,102 @@ class WorkerResult:
 
 @dataclass
 class _Live:
-    """A game in progress and its bookkeeping."""
+    """A game in progress and its bookkeeping; it owns tree `tree` (and in a match tree + parallel
+    games, the second network's), `mover` is the tree searching for the side to move."""
 
-    search: GameSearch
+    state: GameState
     index: int
+    tree: int = 0
+    mover: int = 0
     playthrough: bool = False
     full: bool = True
     values: list[float] = field(default_factory=list)
     samples: list[tuple] = field(default_factory=list)
 
 
-def _drive(searcher: BatchedSearch, new_games: Iterator[_Live], parallel: int, begin: Callable[[_Live], None],
-           after_search: Callable[[_Live], bool], result: WorkerResult) -> list[_Live]:
+def _drive(search: MCTS, new_games: Iterator[_Live], parallel: int, trees_per_game: int,
+           begin: Callable[[_Live], None], after_search: Callable[[_Live], bool], result: WorkerResult) -> list[_Live]:
     """Keep `parallel` games in flight until `new_games` runs out; returns the finished games in order.
 
-    `begin(game)` starts the search of the side to move; `after_search(game)` plays a move and
+    Game slot k uses trees k + j * parallel (j < trees_per_game). `begin(game)` starts the
+    search of the side to move (and sets game.mover); `after_search(game)` plays a move and
     says whether the game is over.
     """
-    live, done = [], []
+    live: dict[int, _Live] = {}
+    done = []
+    free = list(range(parallel))
     while True:
-        while len(live) < parallel:
+        while free:
             game = next(new_games, None)
             if game is None:
                 break
+            game.tree = free.pop(0)
+            for j in range(trees_per_game):
+                search.reset(game.tree + j * parallel)
             begin(game)
-            live.append(game)
+            live[game.tree] = game
         if not live:
             return done
-        result.evaluations += searcher.step([g.search for g in live])
-        for game in [g for g in live if g.search.done]:
+        result.evaluations += search.step()
+        for slot, game in list(live.items()):
+            if search.searching(game.mover):
+                continue
             result.moves += 1
             if after_search(game):
-                live.remove(game)
+                del live[slot]
                 done.append(game)
+                free.append(slot)
             else:
                 begin(game)
+
+
+def _play(search: MCTS, g: _Live, s: PlaySettings) -> bool:
+    """Choose and play the searched move of game g (opening: in proportion to visits; the pass rule
+    when s.pass_guard); returns whether the game is over."""
+    state = g.state
+    allow_pass = not s.pass_guard or may_pass(state)  # self-play games are counted as they stand
+    state.play(search.choose_move(g.mover, state.move_number < s.opening_moves, allow_pass))
+    return state.is_over or state.move_number >= s.move_cap
 
 
 def _interior(size: int) -> np.ndarray:
     return np.array([coords.to_vertex(p, size) for p in range(size * size)], np.int64)
 
 
-def run_selfplay(net: Net, s: PlaySettings, games: int, seed: int) -> WorkerResult:
-    """Play `games` self-play games with `net` (TorchEvaluator or any Net) and return them with samples."""
+def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -> WorkerResult:
+    """Play `games` self-play games with `evaluator` and return them with samples."""
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
-    searcher = BatchedSearch(s.size, [net], s.rules, s.playouts, s.leaves_per_game, min(s.parallel_games, games),
-                             s.c_puct, s.fpu, s.feature_set, s.alpha, seed)
+    parallel = min(s.parallel_games, games)
+    search = MCTS(s.size, evaluator, s.search_config(seed), trees=parallel)
     interior = _interior(s.size)
     result = WorkerResult()
 
     def new_games() -> Iterator[_Live]:
+        steps = int(s.komi_spread * 2)
         for i in range(games):
-            state = GameState(s.size, s.rules)
-            yield _Live(searcher.new_game(state, seed=seed * 1000 + i), i,
-                        playthrough=rng.random() < s.resign_playthrough)
+            komi = s.rules.komi + 0.5 * int(rng.integers(-steps, steps + 1))
+            yield _Live(GameState(s.size, s.rules.with_komi(komi)), i, playthrough=rng.random() < s.resign_playthrough)
 
     def begin(g: _Live) -> None:
         g.full = s.fast_playouts == 0 or rng.random() < s.full_search_prob
-        searcher.begin(g.search, s.playouts if g.full else s.fast_playouts, s.noise_epsilon if g.full else 0.0)
+        g.mover = g.tree
+        search.begin(g.state, s.playouts if g.full else s.fast_playouts, g.tree, noise=g.full)
 
     def after_search(g: _Live) -> bool:
-        search, state = g.search, g.search.state
-        value = search.resign_value()
+        state = g.state
+        value = search.resign_value(g.tree)
         g.values.append(value)
         if value < s.resign_threshold and not g.playthrough:
             state.resign()
             return True
         if g.full:
-            visits = search.visit_counts()
             g.samples.append((state.position_history(features.HISTORY_LENGTH)[:, interior], state.to_play,
                               _or(state.ko_point, -1), _or(state.last_move, -1), int(state.m[K.M_MOVENUM]),
-                              (visits / visits.sum()).astype(np.float16)))
-        searcher.play(search, search.choose(rng, state.move_number < s.opening_moves, s.pass_guard))
-        return state.is_over or state.move_number >= s.move_cap
+                              search.policy_target(g.tree).astype(np.float16)))
+        return _play(search, g, s)
 
-    finished = _drive(searcher, new_games(), s.parallel_games, begin, after_search, result)
+    finished = _drive(search, new_games(), parallel, 1, begin, after_search, result)
     result.games = [_selfplay_game(g, s.size) for g in finished]
     result.seconds = time.perf_counter() - start
     return result
@@ -252,7 +290,7 @@ def _or(value, default):
 
 def _selfplay_game(g: _Live, size: int) -> SelfPlayGame:
     """Finished game -> record with outcome, ownership and score targets for each side to move."""
-    state = g.search.state
+    state = g.state
     winner, score = state.winner(), state.area_score()
     owner = state.ownership().ravel()
     t = len(g.samples)
@@ -270,45 +308,49 @@ def _selfplay_game(g: _Live, size: int) -> SelfPlayGame:
         "ownership": sign[:, None] * own[None, :],
         "score": (sign * score).astype(np.float32),
         "scored": np.full(t, state.resigned == EMPTY),
+        "komi": np.full(t, state.rules.komi, np.float32),
     }
     moves = [p for _, p in state.moves if p >= 0]
     return SelfPlayGame(moves, winner, score, state.resigned != EMPTY, g.playthrough,
                         np.array(g.values, np.float32), samples)
 
 
-def run_match(nets: tuple[Net, Net], s: PlaySettings, indices: tuple[int, ...], seed: int) -> WorkerResult:
-    """Games `indices` between nets[0] (Black in even games) and nets[1]; each side searches its own tree."""
+def run_match(evaluators: tuple[Evaluator, Evaluator], s: PlaySettings, indices: tuple[int, ...],
+              seed: int) -> WorkerResult:
+    """Games `indices` between evaluators[0] (Black in even games) and evaluators[1]; each side searches its
+    own tree."""
     start = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    searcher = BatchedSearch(s.size, list(nets), s.rules, s.playouts, s.leaves_per_game,
-                             min(s.parallel_games, len(indices)), s.c_puct, s.fpu, s.feature_set, s.alpha, seed)
+    parallel = min(s.parallel_games, len(indices))
+    search = MCTS(s.size, list(evaluators), s.search_config(seed), trees=2 * parallel,
+                  evaluator_of=[0] * parallel + [1] * parallel)
     result = WorkerResult()
 
     def new_games() -> Iterator[_Live]:
         for i in indices:
-            colours = (0, 1) if i % 2 == 0 else (1, 0)
-            yield _Live(searcher.new_game(GameState(s.size, s.rules), colours, seed * 1000 + i), i)
+            yield _Live(GameState(s.size, s.rules), i)
+
+    def begin(g: _Live) -> None:
+        first_to_move = (g.state.to_play == BLACK) == (g.index % 2 == 0)
+        g.mover = g.tree if first_to_move else g.tree + parallel
+        search.begin(g.state, s.playouts, g.mover, noise=False)
 
     def after_search(g: _Live) -> bool:
-        search, state = g.search, g.search.state
-        if search.resign_value() < s.resign_threshold:
-            state.resign()
+        if search.resign_value(g.mover) < s.resign_threshold:
+            g.state.resign()
             return True
-        searcher.play(search, search.choose(rng, state.move_number < s.opening_moves, s.pass_guard))
-        return state.is_over or state.move_number >= s.move_cap
+        return _play(search, g, s)
 
-    finished = _drive(searcher, new_games(), s.parallel_games, lambda g: searcher.begin(g.search, s.playouts),
-                      after_search, result)
-    result.games = [MatchGame(g.index, g.search.state.winner(), [p for _, p in g.search.state.moves if p >= 0],
-                              g.search.state.result()) for g in finished]
+    finished = _drive(search, new_games(), parallel, 2, begin, after_search, result)
+    result.games = [MatchGame(g.index, g.state.winner(), [p for _, p in g.state.moves if p >= 0], g.state.result())
+                    for g in finished]
     result.seconds = time.perf_counter() - start
     return result
 
 
-def load_net(checkpoint: str, s: PlaySettings) -> TorchEvaluator:
+def load_net(checkpoint: str, s: PlaySettings) -> NetworkEvaluator:
     """The CPU evaluator of a checkpoint, checked against the settings' board size and feature set."""
-    model, _ = load_checkpoint(checkpoint, expect_board_size=s.size, expect_feature_set=s.feature_set)
-    return TorchEvaluator(model)
+    model, meta = load_checkpoint(checkpoint, expect_board_size=s.size, expect_feature_set=s.feature_set)
+    return NetworkEvaluator(TorchEvaluator(model), feature_set=meta.feature_set, board_size=meta.board_size)
 
 
 def play_selfplay(task: SelfPlayTask) -> WorkerResult:

@@ -1,0 +1,51 @@
+"""`rlgo analysis`: KataGo's JSON analysis engine protocol on stdin/stdout (KaTrain, scripts)."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rlgo.commands import add_options, positive_int
+
+EPILOG = """\
+examples:
+  rlgo analysis --agent mcts                            rollout MCTS, 500 visits per query unless maxVisits
+  rlgo analysis --agent zero:ckpt=models/zero7_b4c32.pt --workers 1
+  echo '{"id":"a","moves":[["B","E5"]],"rules":"chinese","komi":7.5,"boardXSize":9,"boardYSize":9}' | rlgo analysis
+
+One JSON query per line in (docs/Analysis_Engine.md of KataGo: id, moves, initialStones, rules,
+komi, boardXSize/boardYSize, analyzeTurns, maxVisits, includeOwnership, includePolicy, ...), one
+JSON response per analysed turn out, in the order they finish. Malformed queries get an error
+object; the engine keeps going. At the end of input the queued queries are finished.
+KaTrain: set its engine to a custom command `rlgo analysis --agent ...`.
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "analysis", help="KataGo's JSON analysis engine protocol on stdin/stdout",
+        description="KataGo's JSON analysis engine protocol on stdin/stdout.", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_options(parser, "agent", "seed")
+    parser.add_argument("--workers", type=positive_int, default=2,
+                        help="queries searched at the same time, each with its own agent (default: %(default)s)")
+    parser.add_argument("--max-visits", type=positive_int, default=500,
+                        help="visits per position when a query gives no maxVisits (default: %(default)s)")
+    parser.add_argument("--report-as", choices=("BLACK", "WHITE", "SIDETOMOVE"), default="BLACK",
+                        help="perspective of every value, as reportAnalysisWinratesAs (default: %(default)s, "
+                             "as KataGo's example config; a query's overrideSettings may change it)")
+
+
+def run(args) -> int:
+    from agents.specs import make_agent
+    from rlgo.gtp.analysis_engine import AnalysisEngine, serve
+
+    def agent_for(size, rules):
+        return make_agent(args.agent, size=size, rules=rules, seed=args.seed)
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    engine = AnalysisEngine(agent_for, write, workers=args.workers, max_visits=args.max_visits,
+                            perspective=args.report_as)
+    return serve(engine)
