@@ -104,3 +104,20 @@ def test_unknown_estimator_is_refused_with_the_valid_names():
         GameConfig(dead_stones="magic")
     with pytest.raises(ValueError, match="playout, learned"):
         dead_stones(GameState(5), estimator="magic")
+
+
+def test_learned_ownership_runs_on_any_size_and_respects_the_board_symmetries(tmp_path):
+    from rlgo.arena.learned_ownership import learned_ownership
+    from rlgo.go import symmetry
+    from rlgo.nn.checkpoint import save_checkpoint
+    from rlgo.nn.model import build_model
+    from rlgo.train.ownership import OwnershipConfig, net_config
+    path = save_checkpoint(tmp_path / "own.pt", build_model(net_config(OwnershipConfig(blocks=1, width=8), 9)))
+    for size in (7, 9, 13):
+        stones = [(int(c), p) for p, c in enumerate(settled(size, size).board().ravel()) if c]
+        state, turned = GameState(size, SIMPLE_KO), GameState(size, SIMPLE_KO)  # no history planes
+        state.place(stones)
+        turned.place([(c, symmetry.apply_point(p, 1, size)) for c, p in stones])
+        own = learned_ownership(state, path)
+        assert own.shape == (size, size) and np.abs(own).max() <= 1
+        assert np.allclose(learned_ownership(turned, path), symmetry.apply_planes(own, 1), atol=1e-5)

@@ -48,4 +48,7 @@ def run(args) -> int:
 
     engine = AnalysisEngine(agent_for, write, workers=args.workers, max_visits=args.max_visits,
                             perspective=args.report_as)
+    # on stderr, as KataGo announces it: stdout carries only JSON
+    print(f"rlgo analysis: ready for JSON queries on stdin (agent {args.agent}, {args.workers} workers)",
+          file=sys.stderr, flush=True)
     return serve(engine)
