@@ -7,7 +7,8 @@ run to the end with status 0; the long ones (training, data generation, tourname
 all`) show their first output and then, interrupted with Ctrl-C, stop cleanly (status 0 or
 130, no traceback, no error). `bench nn` prints nothing before its one table, minutes later on
 a loaded machine, so only the parse test covers it. `rlgo play` examples are answered with `quit` at their first prompt,
-`rlgo gtp` examples with `quit` on stdin.
+`rlgo gtp` examples with `quit` on stdin, `rlgo analysis` examples with one 7x7 query and the
+end of input.
 """
 from __future__ import annotations
 
@@ -133,6 +134,8 @@ def sandbox_template(tmp_path_factory) -> Path:
     return root
 
 
+ANALYSIS_QUERY = '{"id":"t","moves":[],"rules":"chinese","komi":9,"boardXSize":7,"boardYSize":7,"maxVisits":8}'
+"""A query every analysis example can answer (models/zero7_b4c32.pt is a 7x7 network)."""
 SILENT_UNTIL_DONE = (["bench", "nn"],)
 """Examples that print nothing until they finish, minutes later: interrupting them would race their exit."""
 
@@ -182,6 +185,10 @@ def test_every_help_example_starts(example, sandbox_template, tmp_path):
             child.sendline("name")
             child.expect(r"= \S+")
             child.sendline("quit")
+        elif argv[0] == "analysis":
+            child.sendline(ANALYSIS_QUERY)
+            child.expect(r'"moveInfos"')  # the answer, not the echoed query
+            child.sendeof()
         elif argv[0] == "play":
             child.expect(r"(Black|White) \d+> ")
             child.sendline("quit")
