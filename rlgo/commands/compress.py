@@ -101,6 +101,8 @@ def run(args) -> int:
 
     action = args.compress_command
     if action == "quantize":
+        print(f"{args.checkpoint}: int8 quantization, calibrating on up to {args.positions} positions of "
+              f"{args.calibration}", flush=True)
         record = compress.quantize(args.checkpoint, args.out, args.calibration, args.positions, args.seed or 0)
     else:
         if args.steps < 0:
