@@ -13,6 +13,7 @@ end of input.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import os
 import re
@@ -161,12 +162,19 @@ def _new_folder(argv: list[str]) -> str | None:
     return None if out is None else str(out)
 
 
+NEEDS_EXTRA = ((["plot"], "matplotlib"), (["compress", "quantize"], "onnxruntime"))
+"""Commands whose examples need an optional extra (without it they stop with a one-line error, tested elsewhere)."""
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_every_help_example_starts(example, sandbox_template, tmp_path):
     argv = shlex.split(example)[1:]
     if any("gnugo" in token for token in argv) and not have_gnugo():
         pytest.skip("GNU Go not installed")
+    extra = next((module for prefix, module in NEEDS_EXTRA if argv[:len(prefix)] == prefix), None)
+    if extra is not None and importlib.util.find_spec(extra) is None:
+        pytest.skip(f"needs the optional package {extra}")
     if argv[:2] in SILENT_UNTIL_DONE:
         pytest.skip("prints nothing until it is done (minutes); the parse test covers it")
     cwd = tmp_path / "sandbox"

@@ -44,11 +44,11 @@ def read_columns(run: str | os.PathLike) -> dict[str, list[float]]:
 
 def plot_run(run: str | os.PathLike, out: str | os.PathLike | None = None) -> list[Path]:
     """Write the figures the run's metrics allow into `out` (default RUN/plots); returns their paths."""
+    columns = read_columns(run)  # a folder without metrics is the error to report, with or without matplotlib
     try:
         from matplotlib.figure import Figure
     except ImportError:
         raise PlotError('rlgo plot needs matplotlib: pip install "rlgo[plot]" (or pip install matplotlib)') from None
-    columns = read_columns(run)
     x = columns.get("generation") or columns["step"]
     xlabel = "generation" if "generation" in columns else "step"
     folder = Path(out) if out is not None else Path(run) / "plots"
