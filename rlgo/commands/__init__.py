@@ -64,15 +64,22 @@ def positive_int(text: str) -> int:
     return value
 
 
-def positive_float(text: str) -> float:
-    """argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+def number_in(accept, what: str):
+    """argparse type: a float for which `accept(value)` holds (NaN for text that is no number);
+    otherwise 'expected WHAT, got TEXT'."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+    return parse
+
+
+positive_float = number_in(lambda v: 0 < v < float("inf"), "a positive number")
+"""argparse type: a finite number > 0."""
 
 
 def rules_name(text: str) -> str:

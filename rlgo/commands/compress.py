@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from rlgo.commands import add_options, positive_float, positive_int
+from rlgo.commands import add_options, number_in, positive_float, positive_int
 
 QUANTIZE_EPILOG = """\
 example:
@@ -26,26 +26,10 @@ int8 ones run on ONNX Runtime (pip install 'rlgo[onnx]'). See docs/compression.m
 """
 
 
-def fraction(text: str) -> float:
-    """argparse type: a number strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1), got {text!r}")
-    return value
-
-
-def unit_interval(text: str) -> float:
-    """argparse type: a number in [0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1], got {text!r}")
-    return value
+fraction = number_in(lambda v: 0.0 < v < 1.0, "a fraction in (0, 1)")
+"""argparse type: a number strictly between 0 and 1."""
+unit_interval = number_in(lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
+"""argparse type: a number in [0, 1]."""
 
 
 def _training_options(p: argparse.ArgumentParser, steps_flag: str, steps: int) -> None:
