@@ -29,8 +29,15 @@ def test_block_i_uses_dilation_two_to_the_i_mod_cycle(depth, cycle):
 
 
 def _measured_radius(trunk: nn.Module, size: int) -> int:
-    """Largest Chebyshev distance from the centre of an input point that moves the centre output."""
-    x = torch.randn(1, 17, size, size, dtype=torch.float64, requires_grad=True)
+    """Largest Chebyshev distance from the centre of an input point that moves the centre output.
+
+    Positive weights and inputs keep every ReLU open, so no path is cut by chance (a dead unit
+    at the edge of the field would hide part of it).
+    """
+    with torch.no_grad():
+        for p in trunk.parameters():
+            p.abs_()
+    x = torch.rand(1, 17, size, size, dtype=torch.float64, requires_grad=True)
     c = size // 2
     trunk(x)[0, :, c, c].sum().backward()
     touched = (x.grad[0].abs().sum(dim=0) > 0).nonzero()
