@@ -160,3 +160,17 @@ def test_komi_spread_gives_each_game_its_own_komi_and_scores_it_with_that_komi()
     assert len(seen) > 1
     fixed = run_selfplay(evaluator(LinearNet(7)), settings(), games=2, seed=5).games
     assert all((g.samples["komi"] == 2.5).all() for g in fixed)
+
+
+@pytest.mark.parametrize("root", ["puct", "gumbel"])
+def test_match_games_with_a_random_opening_do_not_repeat(root):
+    nets = (evaluator(LinearNet(7)), evaluator(LinearNet(7)))
+    result = run_match(nets, settings(root=root, gumbel_m=4, resign_threshold=-1.0), tuple(range(8)), seed=1)
+    by_colour = {}
+    for g in result.games:
+        by_colour.setdefault(g.index % 2, set()).add(tuple(g.moves))
+    assert all(len(lines) > 1 for lines in by_colour.values())
+    # without an opening every game of a pairing is the same one
+    fixed = run_match(nets, settings(root=root, gumbel_m=4, resign_threshold=-1.0, opening_moves=0), tuple(range(4)),
+                      seed=1)
+    assert len({tuple(g.moves) for g in fixed.games if g.index % 2 == 0}) == 1

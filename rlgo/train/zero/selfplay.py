@@ -332,7 +332,9 @@ def run_match(evaluators: tuple[Evaluator, Evaluator], s: PlaySettings, indices:
     def begin(g: _Live) -> None:
         first_to_move = (g.state.to_play == BLACK) == (g.index % 2 == 0)
         g.mover = g.tree if first_to_move else g.tree + parallel
-        search.begin(g.state, s.playouts, g.mover, noise=False)
+        # the opening is drawn at random so that no two games repeat: PUCT in proportion to visits
+        # (_play), the Gumbel root (which plays its halving winner) by its Gumbel noise
+        search.begin(g.state, s.playouts, g.mover, noise=g.state.move_number < s.opening_moves)
 
     def after_search(g: _Live) -> bool:
         if search.resign_value(g.mover) < s.resign_threshold:
