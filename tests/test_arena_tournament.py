@@ -112,6 +112,16 @@ def test_folder_with_other_settings_is_refused(tmp_path):
         run_tournament(config(tmp_path, game=GameConfig(size=9, move_cap=12)), CountingFactory())
 
 
+@pytest.mark.parametrize("damage", [b'{"seed": 3', b"[1, 2]", b"\xff\xfe"])
+def test_damaged_settings_file_is_an_error_naming_it_and_the_games_are_kept(tmp_path, damage):
+    run_tournament(config(tmp_path, games_per_pair=1), CountingFactory())
+    results = (tmp_path / "t" / RESULTS_FILE).read_bytes()
+    (tmp_path / "t" / "tournament.json").write_bytes(damage)
+    with pytest.raises(TournamentError, match=r"tournament\.json is damaged"):
+        run_tournament(config(tmp_path, games_per_pair=1), CountingFactory())
+    assert (tmp_path / "t" / RESULTS_FILE).read_bytes() == results
+
+
 def test_agent_that_cannot_be_built_forfeits_and_tournament_goes_on(tmp_path):
     cfg = config(tmp_path)
     records = run_tournament(cfg, CountingFactory(broken=AGENTS[2]))

@@ -231,7 +231,7 @@ def _check_folder(config: TournamentConfig, out: Path) -> TournamentConfig:
     Returns `config` with its seed set (the folder's, or fresh entropy for a new folder).
     """
     path = out / CONFIG_FILE
-    saved = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+    saved = _read_settings(path) if path.exists() else None
     if config.seed is None:
         config = dataclasses.replace(config, seed=saved["seed"] if saved and "seed" in saved else fresh_seed())
     settings = {"game": _game_settings(config.game), "seed": config.seed}
@@ -242,6 +242,17 @@ def _check_folder(config: TournamentConfig, out: Path) -> TournamentConfig:
     settings["agents"] = list(config.agents)
     write_text_atomic(path, json.dumps(settings, indent=2) + "\n")
     return config
+
+
+def _read_settings(path: Path) -> dict:
+    """The settings a folder's tournament.json records; a damaged file is an error naming it."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise TournamentError(f"{path} is damaged ({e}); remove it to start the folder afresh") from None
+    if not isinstance(saved, dict):
+        raise TournamentError(f"{path} is damaged (not a JSON object); remove it to start the folder afresh")
+    return saved
 
 
 def _game_settings(game: GameConfig) -> dict:
