@@ -10,8 +10,8 @@ import time
 
 from agents.base import RESIGN, Agent, MoveInfo
 from agents.specs import register_agent
-from rlgo.arena.deadstones import dead_stones
 from rlgo.go import kernels as K
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.state import GameState
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import Evaluator, RolloutEvaluator

@@ -6,7 +6,7 @@ import numpy as np
 from agents.base import Agent, MoveInfo, set_torch_threads
 from agents.estimates import move_analysis
 from agents.specs import SpecError, register_agent
-from rlgo.arena.deadstones import dead_stones
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.features import encode
 from rlgo.go.state import GameState
 from rlgo.search.mcts import may_pass

@@ -8,7 +8,7 @@ import torch
 from agents.base import RESIGN
 from agents.specs import SpecError, make_agent
 from agents.zero_agent import ZeroAgent
-from rlgo.arena.deadstones import dead_stones
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.search.evaluator import NetworkEvaluator

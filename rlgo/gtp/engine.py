@@ -13,8 +13,8 @@ from importlib import metadata
 
 import numpy as np
 
-from rlgo.arena.deadstones import DEFAULT_PLAYOUTS, chain_status, cleanup_move, playout_ownership
 from rlgo.go import coords, kernels as K
+from rlgo.go.deadstones import DEFAULT_PLAYOUTS, chain_status, cleanup_move, playout_ownership
 from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.handicap import fixed_handicap_points, max_fixed_handicap
 from rlgo.go.rules import Rules

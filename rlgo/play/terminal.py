@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.text import Text
 
 from agents.base import MoveInfo
-from rlgo.arena.deadstones import dead_stones
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.coords import to_gtp
 from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.state import BLACK, EMPTY, WHITE
