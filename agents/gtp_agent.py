@@ -7,7 +7,7 @@ from agents.base import RESIGN, Agent
 from rlgo.go import coords
 from rlgo.go.errors import CoordinateError
 from rlgo.go.state import BLACK, WHITE, GameState
-from rlgo.gtp.client import GTPClient, GTPClientError, GTPEngineDied, GTPError
+from rlgo.gtpclient import GTPClient, GTPClientError, GTPEngineDied, GTPError
 
 DEFAULT_MOVE_TIMEOUT = 60.0
 """Seconds a genmove may take before the engine is killed (GTPTimeout)."""

@@ -34,7 +34,7 @@ from rlgo.go import coords
 from rlgo.go.deadstones import dead_stones
 from rlgo.go.sgf import load_sgf, record_to_state
 from rlgo.go.state import EMPTY, GameState
-from rlgo.gtp.client import GTPClient, GTPClientError
+from rlgo.gtpclient import GTPClient, GTPClientError
 from rlgo.nn.checkpoint import save_checkpoint
 from rlgo.train.ownership import OwnershipConfig, game_samples, train_ownership
 

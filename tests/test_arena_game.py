@@ -229,7 +229,7 @@ def test_dead_stone_estimate_agrees_with_gnugo(intrusions):
     if not have_gnugo():
         pytest.skip("GNU Go not installed")
     from agents.specs import gnugo_command
-    from rlgo.gtp.client import GTPClient
+    from rlgo.gtpclient import GTPClient
     rules = Rules(ko="simple")
     gnugo = GTPAgent(gnugo_command(1, rules) + ["--seed", "1"], per_move_timeout=600, startup_timeout=600)
     result = play_game(gnugo, Intruder(intrusions), GameConfig(size=9, rules=rules, scoring="estimate"))

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, strategies as st
 
 from rlgo.gtp.clock import LAG_SECONDS, Clock
-from rlgo.gtp.protocol import Command, clean_line, format_response, parse_command, split_response
+from rlgo.gtp.protocol import Command, clean_line, format_response, parse_command
+from rlgo.gtpclient import split_response
 
 
 @given(st.text())
