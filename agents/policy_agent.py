@@ -9,8 +9,8 @@ from agents.specs import SpecError, register_agent
 from rlgo.go.deadstones import dead_stones
 from rlgo.go.features import encode
 from rlgo.go.state import GameState
+from rlgo.nn.inference import PolicyNet, load_policy, sample_moves
 from rlgo.search.mcts import may_pass
-from rlgo.train.batch_play import PolicyNet, load_policy, sample_moves
 
 
 def playable_mask(state: GameState, eye_fills: bool = False) -> np.ndarray:
