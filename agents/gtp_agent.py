@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import os
 
-from agents.base import RESIGN, Agent
+from agents.base import Agent
 from rlgo.go import coords
+from rlgo.go.coords import RESIGN
 from rlgo.go.errors import CoordinateError
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.gtpclient import GTPClient, GTPClientError, GTPEngineDied, GTPError

@@ -8,9 +8,10 @@ from __future__ import annotations
 import os
 import time
 
-from agents.base import RESIGN, Agent, MoveInfo
+from agents.base import Agent, MoveInfo
 from agents.specs import register_agent
 from rlgo.go import kernels as K
+from rlgo.go.coords import RESIGN
 from rlgo.go.deadstones import dead_stones
 from rlgo.go.state import GameState
 from rlgo.search.config import SearchConfig

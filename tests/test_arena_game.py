@@ -5,11 +5,12 @@ import time
 
 import pytest
 
-from agents.base import RESIGN, Agent
+from agents.base import Agent
 from agents.gtp_agent import GTPAgent
 from agents.random_agent import RandomAgent
 from rlgo.arena.game import GameConfig, play_game
 from rlgo.go import coords
+from rlgo.go.coords import RESIGN
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import parse_sgf
 from rlgo.go.state import BLACK, EMPTY, WHITE

@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from agents.base import RESIGN
 from agents.gtp_agent import GTPAgent, GTPAgentError
+from rlgo.go.coords import RESIGN
 from rlgo.go.state import GameState
 from rlgo.gtpclient import GTPClient, GTPEngineDied, GTPError, GTPTimeout
 

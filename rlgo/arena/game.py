@@ -10,13 +10,12 @@ import numpy as np
 
 from rlgo.arena.ownership import DEFAULT_ESTIMATOR, ESTIMATORS, estimate_ownership
 from rlgo.go import coords
+from rlgo.go.coords import RESIGN
 from rlgo.go.deadstones import chain_status, unsure_chains
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import GameRecord, write_sgf
 from rlgo.go.state import BLACK, COLOR_NAMES, EMPTY, WHITE, GameState
 
-RESIGN = -1
-"""Agent.select_move's resignation (agents.base.RESIGN)."""
 SCORING_MODES = ("estimate", "area")
 
 

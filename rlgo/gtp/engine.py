@@ -14,6 +14,7 @@ from importlib import metadata
 import numpy as np
 
 from rlgo.go import coords, kernels as K
+from rlgo.go.coords import RESIGN
 from rlgo.go.deadstones import DEFAULT_PLAYOUTS, chain_status, cleanup_move, playout_ownership
 from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.handicap import fixed_handicap_points, max_fixed_handicap
@@ -26,8 +27,6 @@ from rlgo.gtp.protocol import (
     Command, GTPCommandError, expect_args, parse_color, parse_float, parse_int, parse_time_args, parse_vertex,
 )
 
-RESIGN = -1
-"""Agent.select_move's resignation (agents.base.RESIGN)."""
 ANALYZE_COMMANDS = ("lz-analyze", "kata-analyze")
 """Commands whose response is a stream that the next command ends (see rlgo.gtp.analysis)."""
 GENMOVE_ANALYZE_COMMANDS = ("lz-genmove_analyze", "kata-genmove_analyze")
