@@ -22,7 +22,7 @@ class GoEnvError(GoError, ValueError):
 
 
 class Opponent(Protocol):
-    """What GoEnv needs of an opponent (any rlgo agent): a move for the side to move, < 0 to resign."""
+    """What GoEnv needs of an opponent (any rlgo agent): a move for the side to move, or RESIGN."""
 
     def select_move(self, state: GameState) -> int: ...
 
