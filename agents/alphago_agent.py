@@ -14,14 +14,13 @@ from agents.mcts_agent import MCTSAgent
 from agents.specs import SpecError, register_agent
 from rlgo.go.features import HISTORY_LENGTH
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint
+from rlgo.nn.inference import PolicyNet, load_policy, predict_values
 from rlgo.nn.model import GoNet
 from rlgo.search.config import ROOTS, SearchConfig
 from rlgo.search.evaluator import LeafBatch, MixedEvaluator, RolloutPolicy, encode_planes
 from rlgo.search.mcts import UNLIMITED
 from rlgo.search.rollout import UniformRolloutPolicy
 from rlgo.search.rollout_policy import RolloutPolicy as FastRolloutPolicy
-from rlgo.train.batch_play import PolicyNet, load_policy
-from rlgo.train.value import predict_values
 
 ALPHAGO_CONFIG = SearchConfig(playouts=800, selection="puct", c_puct=1.5, batch_size=8, expand_visits=1,
                               prune_eye_fills=True, resign_threshold=0.02, resign_moves=3, resign_visits=400,

@@ -6,9 +6,6 @@ from dataclasses import dataclass, field
 from agents.specs import SpecError
 from rlgo.go.state import GameState
 
-RESIGN = -1
-"""Returned by `select_move` to resign (the GameState records a resignation as point -1)."""
-
 
 @dataclass(frozen=True)
 class MoveInfo:
@@ -41,7 +38,7 @@ class Agent:
         """Forget everything about the previous game."""
 
     def select_move(self, state: GameState) -> int:
-        """A legal move for the side to move of `state` (point, N*N pass, or RESIGN)."""
+        """A legal move for the side to move of `state` (point, N*N pass, or rlgo.go.coords.RESIGN)."""
         raise NotImplementedError
 
     def warm_up(self, state: GameState) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.base import MoveInfo
-from rlgo.arena.deadstones import playout_outcomes
+from rlgo.go.deadstones import playout_outcomes
 from rlgo.go.state import BLACK, GameState
 
 PLAYOUTS = 100

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import os
 
-from agents.base import RESIGN, Agent
+from agents.base import Agent
 from rlgo.go import coords
+from rlgo.go.coords import RESIGN
 from rlgo.go.errors import CoordinateError
 from rlgo.go.state import BLACK, WHITE, GameState
-from rlgo.gtp.client import GTPClient, GTPClientError, GTPEngineDied, GTPError
+from rlgo.gtpclient import GTPClient, GTPClientError, GTPEngineDied, GTPError
 
 DEFAULT_MOVE_TIMEOUT = 60.0
 """Seconds a genmove may take before the engine is killed (GTPTimeout)."""

@@ -8,16 +8,17 @@ from __future__ import annotations
 import os
 import time
 
-from agents.base import RESIGN, Agent, MoveInfo
+from agents.base import Agent, MoveInfo
 from agents.specs import register_agent
-from rlgo.arena.deadstones import dead_stones
 from rlgo.go import kernels as K
+from rlgo.go.coords import RESIGN
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.state import GameState
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import Evaluator, RolloutEvaluator
 from rlgo.search.mcts import MCTS, UNLIMITED, may_pass
 from rlgo.search.rollout import HeuristicRolloutPolicy
-from rlgo.search.timecontrol import TimeControl
+from rlgo.search.timecontrol import SAFETY_MARGIN, TimeControl
 
 ROLLOUT_CONFIG = SearchConfig(playouts=8000, selection="uct", c_uct=0.3, rave=1000.0, batch_size=8, expand_visits=2,
                               prune_eye_fills=True, resign_threshold=0.05)
@@ -56,7 +57,7 @@ class MCTSAgent(Agent):
     name = "mcts"
 
     def __init__(self, config: SearchConfig | None = None, evaluator: Evaluator | None = None,
-                 seconds_per_move: float | None = None, safety_margin: float = 0.2, pass_guard: bool = True,
+                 seconds_per_move: float | None = None, safety_margin: float = SAFETY_MARGIN, pass_guard: bool = True,
                  **overrides):
         self.config = (config or ROLLOUT_CONFIG).replace(**overrides)
         self.evaluator = evaluator or RolloutEvaluator(HeuristicRolloutPolicy(seed=self.config.seed))

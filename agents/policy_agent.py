@@ -6,11 +6,11 @@ import numpy as np
 from agents.base import Agent, MoveInfo, set_torch_threads
 from agents.estimates import move_analysis
 from agents.specs import SpecError, register_agent
-from rlgo.arena.deadstones import dead_stones
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.features import encode
 from rlgo.go.state import GameState
+from rlgo.nn.inference import PolicyNet, load_policy, sample_moves
 from rlgo.search.mcts import may_pass
-from rlgo.train.batch_play import PolicyNet, load_policy, sample_moves
 
 
 def playable_mask(state: GameState, eye_fills: bool = False) -> np.ndarray:

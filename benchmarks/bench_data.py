@@ -127,12 +127,13 @@ def mcts_match(rollout: Path, games: int, seconds: float | None, seed: int = 0, 
     Colours alternate; returns wins (jigo = 1/2), win rate and its 95% Wilson interval.
     """
     from agents.mcts_agent import MCTSAgent
-    from benchmarks.mcts_strength import ROLLOUTS, wilson
+    from benchmarks.mcts_strength import ROLLOUTS
     from rlgo.arena.game import GameConfig, play_game
     from rlgo.go.rules import Rules
     from rlgo.go.state import BLACK, WHITE
     from rlgo.search.evaluator import RolloutEvaluator
     from rlgo.search.mcts import UNLIMITED
+    from rlgo.stats.intervals import wilson
     for rollout_policy in (load_rollout_policy(rollout), ROLLOUTS[opponent]()):  # compile before the clock runs
         MCTSAgent(evaluator=RolloutEvaluator(rollout_policy), playouts=64).select_move(GameState(9))
     wins = 0.0

@@ -10,9 +10,10 @@ from rich.console import Console
 from rich.table import Table
 
 from rlgo.go.rules import Rules
+from rlgo.nn.inference import PolicyNet
 from rlgo.nn.model import NetConfig, build_model
 from rlgo.train import pg
-from rlgo.train.batch_play import PlayConfig, PolicyNet
+from rlgo.train.batch_play import PlayConfig
 from rlgo.train.value_data import ValueDataConfig, play_shard
 
 BATCH = 128

@@ -152,7 +152,7 @@ ROOT_VARIANTS = {
 
 def root_curve(seed: int = 0, games: int = 16, out: str | None = None) -> list[dict]:
     """Train each ROOT_VARIANTS run; rate every generation against generation 0 (PUCT 32 referee)."""
-    from rlgo.arena.elo import elo_from_score
+    from rlgo.stats.elo import elo_from_score
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out or tmp)

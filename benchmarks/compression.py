@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from benchmarks.mcts_strength import wilson
 from rlgo.nn.backend import onnxruntime_available
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.model import count_params
+from rlgo.stats.intervals import wilson
 from rlgo.train.data.reader import ShardReader
 
 BATCHES = (1, 8, 64)

@@ -6,7 +6,7 @@
 
 `label` asks GNU Go (level 10, Chinese rules) for the dead stones of the final position of
 every game that ended by two passes; it appends one JSON line per game and skips games
-already labelled, so it resumes. `measure` runs each estimator of rlgo.arena.deadstones on
+already labelled, so it resumes. `measure` runs each estimator of rlgo.arena.ownership on
 the same positions and reports, per group of games (board size and players), how often the
 dead-stone set differs from GNU Go's, the share of stones judged differently, and how often
 the winner changes. `train` fits the learned estimator (rlgo.train.ownership) on the final
@@ -28,12 +28,13 @@ from rich.console import Console
 from rich.table import Table
 
 from agents.random_agent import RandomAgent
-from rlgo.arena.deadstones import ESTIMATORS, dead_stones, estimate_ownership
 from rlgo.arena.learned_ownership import DEFAULT_NET, learned_ownership
+from rlgo.arena.ownership import ESTIMATORS, estimate_ownership
 from rlgo.go import coords
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.sgf import load_sgf, record_to_state
 from rlgo.go.state import EMPTY, GameState
-from rlgo.gtp.client import GTPClient, GTPClientError
+from rlgo.gtpclient import GTPClient, GTPClientError
 from rlgo.nn.checkpoint import save_checkpoint
 from rlgo.train.ownership import OwnershipConfig, game_samples, train_ownership
 

@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 from agents.mcts_agent import ROLLOUT_CONFIG, MCTSAgent
@@ -16,16 +15,7 @@ from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, WHITE
 from rlgo.search.evaluator import RolloutEvaluator
 from rlgo.search.rollout import HeuristicRolloutPolicy, UniformRolloutPolicy
-
-
-def wilson(wins: float, games: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a win rate (jigo counts half)."""
-    if games == 0:
-        return 0.0, 1.0
-    p = wins / games
-    centre = (p + z * z / (2 * games)) / (1 + z * z / games)
-    half = z * math.sqrt(p * (1 - p) / games + z * z / (4 * games * games)) / (1 + z * z / games)
-    return max(0.0, centre - half), min(1.0, centre + half)
+from rlgo.stats.intervals import wilson
 
 
 ROLLOUTS = {"uniform": UniformRolloutPolicy, "heuristic": HeuristicRolloutPolicy}

@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.error import InvalidAction, ResetNeeded, UnsupportedMode
 
+from rlgo.go.coords import RESIGN
 from rlgo.go.errors import GoError
 from rlgo.go.features import encode, feature_planes
 from rlgo.go.rules import Rules, rules_from_name
@@ -21,7 +22,7 @@ class GoEnvError(GoError, ValueError):
 
 
 class Opponent(Protocol):
-    """What GoEnv needs of an opponent (any rlgo agent): a move for the side to move, < 0 to resign."""
+    """What GoEnv needs of an opponent (any rlgo agent): a move for the side to move, or RESIGN."""
 
     def select_move(self, state: GameState) -> int: ...
 
@@ -199,7 +200,7 @@ class GoEnv(gym.Env):
 
     def _opponent_move(self) -> None:
         move = self.opponent.select_move(self.state)
-        if move < 0:  # agents.base.RESIGN
+        if move == RESIGN:
             self.state.resign()
         else:
             self.state.play(move)

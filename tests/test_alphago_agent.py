@@ -14,8 +14,8 @@ from rlgo.go import features
 from rlgo.go.rules import Rules
 from rlgo.go.state import GameState
 from rlgo.nn.checkpoint import CheckpointError, save_checkpoint
+from rlgo.nn.inference import PolicyNet
 from rlgo.search.evaluator import LeafBatch, encode_planes
-from rlgo.train.batch_play import PolicyNet
 from tests.conftest import board_from_ascii
 from tests.test_pg import _one_thread, tiny_net  # noqa: F401 (autouse fixture: one torch thread)
 

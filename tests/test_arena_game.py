@@ -5,11 +5,12 @@ import time
 
 import pytest
 
-from agents.base import RESIGN, Agent
+from agents.base import Agent
 from agents.gtp_agent import GTPAgent
 from agents.random_agent import RandomAgent
 from rlgo.arena.game import GameConfig, play_game
 from rlgo.go import coords
+from rlgo.go.coords import RESIGN
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import parse_sgf
 from rlgo.go.state import BLACK, EMPTY, WHITE
@@ -229,7 +230,7 @@ def test_dead_stone_estimate_agrees_with_gnugo(intrusions):
     if not have_gnugo():
         pytest.skip("GNU Go not installed")
     from agents.specs import gnugo_command
-    from rlgo.gtp.client import GTPClient
+    from rlgo.gtpclient import GTPClient
     rules = Rules(ko="simple")
     gnugo = GTPAgent(gnugo_command(1, rules) + ["--seed", "1"], per_move_timeout=600, startup_timeout=600)
     result = play_game(gnugo, Intruder(intrusions), GameConfig(size=9, rules=rules, scoring="estimate"))

@@ -12,7 +12,7 @@ import pytest
 from agents.specs import make_agent
 from rlgo.arena.game import GameConfig
 from rlgo.arena.report import ratings_of
-from rlgo.arena.results import RESULTS_FILE, load_results
+from rlgo.stats.results import RESULTS_FILE, load_results
 from rlgo.arena.tournament import TournamentConfig, TournamentError, run_tournament, schedule
 from rlgo.go.sgf import load_sgf
 from tests.conftest import have_gnugo

@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from agents.random_agent import RandomAgent
-from rlgo.arena.deadstones import ESTIMATORS, UNSURE, chain_status, dead_stones, playout_ownership, unsure_chains
 from rlgo.arena.game import GameConfig, play_game
 from rlgo.arena.learned_ownership import DEFAULT_NET
+from rlgo.arena.ownership import ESTIMATORS, estimate_ownership
 from rlgo.go import coords
+from rlgo.go.deadstones import UNSURE, chain_status, dead_stones, playout_ownership, unsure_chains
 from rlgo.go.rules import Rules
 from rlgo.go.state import GameState
 from tests.test_arena_game import Scripted
@@ -43,7 +44,7 @@ def lone_stones() -> GameState:
 def test_segmentation_scorer_is_exact_tromp_taylor_on_settled_boards(estimator, size, seed):
     state = settled(size, seed)
     assert state.is_over
-    dead = dead_stones(state, seed=seed, estimator=estimator)
+    dead = dead_stones(state, estimate_ownership(state, estimator, seed))
     assert dead == []
     assert state.score(dead) == state.area_score()
 
@@ -103,7 +104,7 @@ def test_unknown_estimator_is_refused_with_the_valid_names():
     with pytest.raises(ValueError, match="playout, learned"):
         GameConfig(dead_stones="magic")
     with pytest.raises(ValueError, match="playout, learned"):
-        dead_stones(GameState(5), estimator="magic")
+        estimate_ownership(GameState(5), "magic")
 
 
 def test_learned_ownership_runs_on_any_size_and_respects_the_board_symmetries(tmp_path):

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 import cli
 from rlgo.go.rules import Rules
 from rlgo.nn.checkpoint import load_checkpoint
+from rlgo.nn.inference import PolicyNet
 from rlgo.train import value_data as vd
-from rlgo.train.batch_play import PolicyNet
 from rlgo.train.common import MetricsLogger, OptimConfig
 from rlgo.train.data.build import BuildConfig, build_dataset
 from rlgo.train.data.reader import share

@@ -11,8 +11,9 @@ from gymnasium.error import InvalidAction, ResetNeeded, UnsupportedMode
 from gymnasium.utils.env_checker import check_env
 
 import envs
-from agents.base import RESIGN, Agent
+from agents.base import Agent
 from envs.go_env import GoEnv, GoEnvError
+from rlgo.go.coords import RESIGN
 from rlgo.go.features import FeatureSetError, encode
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, EMPTY, WHITE

@@ -6,10 +6,10 @@ import textwrap
 
 import pytest
 
-from agents.base import RESIGN
 from agents.gtp_agent import GTPAgent, GTPAgentError
+from rlgo.go.coords import RESIGN
 from rlgo.go.state import GameState
-from rlgo.gtp.client import GTPClient, GTPEngineDied, GTPError, GTPTimeout
+from rlgo.gtpclient import GTPClient, GTPEngineDied, GTPError, GTPTimeout
 
 FAKE_ENGINE = textwrap.dedent('''
     """A scripted GTP engine for tests. argv: LOG [MODE [N]]; every command is appended to LOG.

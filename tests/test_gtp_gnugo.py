@@ -7,9 +7,9 @@ import pytest
 from rlgo.go import coords
 from rlgo.go.handicap import max_fixed_handicap
 from rlgo.go.rules import rules_from_name
-from rlgo.gtp.client import GTPClient, GTPError
 from rlgo.gtp.engine import GTPEngine
 from rlgo.gtp.protocol import parse_command
+from rlgo.gtpclient import GTPClient, GTPError
 from tests.conftest import GNUGO, have_gnugo
 from tests.test_gtp_engine import FirstLegalAgent
 

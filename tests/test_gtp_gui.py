@@ -19,7 +19,7 @@ from rlgo.gtp.analysis import parse_analyze_args
 from rlgo.gtp.engine import GTPEngine
 from rlgo.gtp.protocol import GTPCommandError, parse_command
 from rlgo.nn.checkpoint import save_checkpoint
-from rlgo.train.batch_play import load_policy
+from rlgo.nn.inference import load_policy
 from tests.analysis_formats import FormatError, parse_kata_line, parse_lz_line, parse_raw_nn
 from tests.conftest import board_from_ascii
 from tests.test_gtp_analysis import PipeSession

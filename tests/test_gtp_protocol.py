@@ -1,11 +1,11 @@
-"""GTP framing functions: preprocessing, command parsing, response formatting, the engine clock."""
+"""GTP framing functions: preprocessing, command parsing, response formatting."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import given, strategies as st
 
-from rlgo.gtp.clock import LAG_SECONDS, Clock
-from rlgo.gtp.protocol import Command, clean_line, format_response, parse_command, split_response
+from rlgo.gtp.protocol import Command, clean_line, format_response, parse_command
+from rlgo.gtpclient import split_response
 
 
 @given(st.text())
@@ -51,36 +51,3 @@ def test_response_layout_matches_gnugo():
 def test_split_response_rejects_non_responses(line):
     with pytest.raises(ValueError):
         split_response(line)
-
-
-@given(st.floats(1, 600), st.integers(1, 200))
-def test_sudden_death_budget_never_spends_the_whole_clock(main, moves):
-    clock = Clock()
-    clock.settings(main, 0, 0)
-    used = 0.0
-    for k in range(moves):
-        spend = clock.budget(max(40 - k, 1))
-        clock.spend(spend)
-        used += spend
-    assert used <= main - LAG_SECONDS + 1e-9 or main <= LAG_SECONDS
-
-
-@given(st.floats(0, 60), st.floats(0.5, 60), st.integers(1, 25), st.integers(1, 100))
-def test_canadian_budget_fits_every_period(main, byo, stones, moves):
-    clock = Clock()
-    clock.settings(main, byo, stones)
-    for k in range(moves):
-        spend = clock.budget(30)
-        if clock.stones_left:
-            assert spend * clock.stones_left <= clock.period_left
-        clock.spend(spend)
-        assert clock.period_left >= 0 and clock.main >= 0
-
-
-def test_untimed_settings_give_no_budget():
-    clock = Clock()
-    assert clock.budget(10) is None
-    clock.settings(0, 5, 0)  # GTP: byo-yomi time with 0 stones means no time limit
-    assert clock.budget(10) is None
-    clock.settings(0, 5, 1)
-    assert 0 < clock.budget(10) < 5

@@ -13,10 +13,10 @@ from rlgo.go import features
 from rlgo.go.rules import Rules
 from rlgo.go.state import GameState
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rlgo.nn.inference import PolicyNet, load_policy, sample_moves
 from rlgo.nn.model import NetConfig, build_model
 from rlgo.train import pg
-from rlgo.train.batch_play import (GameBatch, PlayConfig, PolicyNet, load_policy, match, sample_moves,
-                                   uniform_moves)
+from rlgo.train.batch_play import GameBatch, PlayConfig, match, uniform_moves
 from rlgo.train.common import OptimConfig, TrainError
 from rlgo.train.pool import PoolError, SnapshotPool
 

@@ -7,10 +7,10 @@ import time
 import numpy as np
 import pytest
 
-from agents.base import RESIGN
 from agents.mcts_agent import DEFAULT_SECONDS, MCTSAgent
 from agents.specs import make_agent
 from rlgo.go import coords, kernels as K
+from rlgo.go.coords import RESIGN
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.search.config import SearchConfigError
 from rlgo.search.evaluator import LeafBatch, MixedEvaluator, UniformRolloutEvaluator

@@ -10,8 +10,8 @@ from rlgo.go.consistency import check_board
 from rlgo.go.rules import Rules
 from rlgo.go.state import zobrist
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
+from rlgo.nn.inference import PolicyNet
 from rlgo.train import value_data as vd
-from rlgo.train.batch_play import PolicyNet
 from rlgo.train.value import ValueConfig, evaluate_by_move, split, train_value
 from tests.reference_board import ReferenceBoard
 from tests.test_pg import _one_thread, tiny_net  # noqa: F401 (autouse fixture: one torch thread)

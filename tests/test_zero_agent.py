@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from agents.base import RESIGN
 from agents.specs import SpecError, make_agent
 from agents.zero_agent import ZeroAgent
-from rlgo.arena.deadstones import dead_stones
+from rlgo.go.coords import RESIGN
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.search.evaluator import NetworkEvaluator

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import cli
-from rlgo.arena.results import append_result
+from rlgo.stats.results import append_result
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.train.zero.buffer import DamagedShardWarning, ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError

@@ -8,14 +8,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rlgo.arena.deadstones import DEFAULT_ESTIMATOR, ESTIMATORS, chain_status, estimate_ownership, unsure_chains
+from rlgo.arena.ownership import DEFAULT_ESTIMATOR, ESTIMATORS, estimate_ownership
 from rlgo.go import coords
+from rlgo.go.coords import RESIGN
+from rlgo.go.deadstones import chain_status, unsure_chains
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import GameRecord, write_sgf
 from rlgo.go.state import BLACK, COLOR_NAMES, EMPTY, WHITE, GameState
 
-RESIGN = -1
-"""Agent.select_move's resignation (agents.base.RESIGN)."""
 SCORING_MODES = ("estimate", "area")
 
 
@@ -35,7 +35,7 @@ class GameConfig:
     """'estimate': remove the dead stones that `dead_stones` finds, then score (as a human would);
     'area': Tromp-Taylor, every stone on the board counts."""
     dead_stones: str = DEFAULT_ESTIMATOR
-    """Ownership estimator behind 'estimate' scoring, one of rlgo.arena.deadstones.ESTIMATORS."""
+    """Ownership estimator behind 'estimate' scoring, one of rlgo.arena.ownership.ESTIMATORS."""
     play_out: str = ""
     """Agent spec that plays both colours on when the estimate is unsure of a chain, until two
     passes; the game is then scored on that board ("": never, score the estimate)."""

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from rlgo.arena.elo import Rating, fit_elo
-from rlgo.arena.results import WINNER_SCORES, rated_games
+from rlgo.stats.elo import Rating, fit_elo
+from rlgo.stats.results import WINNER_SCORES, rated_games
 from rlgo.atomic import write_text_atomic
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from rlgo.arena.game import GameConfig, play_game
-from rlgo.arena.results import append_result, game_id, load_results
+from rlgo.stats.results import append_result, game_id, load_results
 from rlgo.atomic import remove_stale_temps, write_text_atomic
 from rlgo.go.sgf import save_sgf
 from rlgo.go.state import COLOR_NAMES, EMPTY

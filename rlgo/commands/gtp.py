@@ -23,8 +23,8 @@ connecting a GUI (the engine reads GTP on stdin and writes it on stdout):
 Analysis for GUIs: lz-analyze and kata-analyze (Sabaki, Lizzie) stream until the next command, on a
 tree as large as memory allows; kata-genmove_analyze / lz-genmove_analyze play with analysis (Sabaki).
 Scoring (final_score, final_status_list) uses the agent's ownership or random playouts.
-Time: time_settings / time_left are passed to the agent, and the engine stops any search at
-its own per-move deadline, so it does not lose on time.
+Time: time_settings / time_left are passed to the agent, and the engine stops any search at the
+per-move budget the agent computes for itself (rlgo.search.timecontrol), so it does not lose on time.
 """
 
 

@@ -71,7 +71,7 @@ def run(args) -> int:
 
     from agents.specs import make_agent, parse_spec
     from rlgo.arena.game import GameConfig
-    from rlgo.arena.results import load_results
+    from rlgo.stats.results import load_results
     from rlgo.arena.tournament import TournamentConfig, played_games, run_tournament
 
     if args.out is None:

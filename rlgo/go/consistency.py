@@ -197,7 +197,7 @@ def check_consistency(state) -> None:
         _fail(f"M_SUICIDE is {int(m[K.M_SUICIDE])}, rules say suicide={state.rules.suicide}")
     if m[K.M_KOMI] != round(state.rules.komi * K.KOMI_SCALE):
         _fail(f"M_KOMI is {int(m[K.M_KOMI])}, rules say komi={state.rules.komi}")
-    played = [(c, p) for c, p in state.moves if p != -1]
+    played = [(c, p) for c, p in state.moves if p != coords.RESIGN]
     col = b[K.COL]
     # prisoners taken by a colour = opponent stones that left the board (captures and suicides)
     for color, taken_by in ((K.BLACK, K.M_CAP_W), (K.WHITE, K.M_CAP_B)):

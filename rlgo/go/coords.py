@@ -4,6 +4,7 @@
 |---------------|-----------------|------------------------------------------------------|
 | point         | 0 .. N*N-1      | row-major, row 0 is the *top* line (GTP row N)        |
 | pass (point)  | N*N             | the action index of a pass                           |
+| resign        | -1 (RESIGN)     | an agent's resignation; GameState.moves record it    |
 | (row, col)    | (0, 0)          | top-left corner, same orientation as point            |
 | GTP vertex    | "A9", "pass"    | letters A..Z without I, row 1 at the bottom          |
 | SGF point     | "aa", "" / "tt" | column letter then row letter, "aa" is top-left      |
@@ -25,6 +26,10 @@ def check_size(size: int) -> int:
     if not isinstance(size, (int,)) or isinstance(size, bool) or not MIN_SIZE <= size <= MAX_SIZE:
         raise CoordinateError(f"board size must be an integer in {MIN_SIZE}..{MAX_SIZE}, got {size!r}")
     return size
+
+
+RESIGN = -1
+"""The move of a resignation: returned by `Agent.select_move`, recorded in `GameState.moves`."""
 
 
 def pass_move(size: int) -> int:

@@ -273,7 +273,7 @@ class GameState:
             raise IllegalMoveError("game over", "resign")
         self._undo.append(_UndoRecord(np.zeros(0, np.int64), np.zeros(0, np.int32), self.m.copy(), None, self.resigned))
         self.resigned = self.to_play if color is None else color
-        self.moves.append((self.resigned, -1))
+        self.moves.append((self.resigned, coords.RESIGN))
 
     def undo(self) -> None:
         """Take back the last move (or resignation); raises GoError when there is none."""
@@ -286,7 +286,7 @@ class GameState:
             self._seen.discard(record.key)
         self.resigned = record.resigned
         self._sync_rules()  # the rules may have changed since the snapshot (GTP komi)
-        if self.moves.pop()[1] != -1:
+        if self.moves.pop()[1] != coords.RESIGN:
             self._past.pop()
 
     def copy(self) -> "GameState":

@@ -13,21 +13,20 @@ from importlib import metadata
 
 import numpy as np
 
-from rlgo.arena.deadstones import DEFAULT_PLAYOUTS, chain_status, cleanup_move, playout_ownership
 from rlgo.go import coords, kernels as K
+from rlgo.go.coords import RESIGN
+from rlgo.go.deadstones import DEFAULT_PLAYOUTS, chain_status, cleanup_move, playout_ownership
 from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.handicap import fixed_handicap_points, max_fixed_handicap
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 from rlgo.gtp.analysis import AnalysisStream, format_raw_nn, parse_analyze_args
-from rlgo.gtp.clock import Clock
 from rlgo.gtp.katarules import KGS_RULES, KataRules, RulesError, parse_kata_rules
 from rlgo.gtp.protocol import (
     Command, GTPCommandError, expect_args, parse_color, parse_float, parse_int, parse_time_args, parse_vertex,
 )
+from rlgo.search.timecontrol import TimeControl
 
-RESIGN = -1
-"""Agent.select_move's resignation (agents.base.RESIGN)."""
 ANALYZE_COMMANDS = ("lz-analyze", "kata-analyze")
 """Commands whose response is a stream that the next command ends (see rlgo.gtp.analysis)."""
 GENMOVE_ANALYZE_COMMANDS = ("lz-genmove_analyze", "kata-genmove_analyze")
@@ -57,7 +56,8 @@ class GTPEngine:
         self.name = name
         self.seed = seed
         self.state = GameState(self.size, self.rules)
-        self.clocks = {BLACK: Clock(), WHITE: Clock()}
+        self.clock = TimeControl()
+        """Both players' clocks under time_settings / time_left: the deadline of every genmove."""
         self.quit = False
         self.handlers = {
             "protocol_version": lambda c: "2",
@@ -199,8 +199,8 @@ class GTPEngine:
                                   f"the agent plays {_agent_size(self.agent)}x{_agent_size(self.agent)}")
         while move_number >= 1 and state.move_number >= move_number:  # as GNU Go: < 1 loads every move
             state.undo()
-        self.size, self.rules, self.state = state.size, state.rules, state
-        self.agent.reset()
+        self.size, self.rules = state.size, state.rules
+        self._new_game(state)
         return ""
 
     def cmd_kata_set_rules(self, cmd: Command) -> str:
@@ -336,23 +336,25 @@ class GTPEngine:
         expect_args(cmd, 3)
         color = parse_color(cmd.args[0])
         (seconds,), (stones,) = parse_time_args(cmd.args[1:2], cmd.args[2:])
-        self.clocks[color].left(seconds, stones)
+        self.clock.time_left(color, seconds, stones)
         self.agent.time_left(color, seconds, stones)
         return ""
 
     # ----------------------------------------------------------------- private
-    def _new_game(self) -> None:
-        self.state = GameState(self.size, self.rules)
+    def _new_game(self, state: GameState | None = None) -> None:
+        """Start from `state` (default: the empty board) with full clocks and a reset agent."""
+        self.state = state or GameState(self.size, self.rules)
+        self.clock.reset()
         self.agent.reset()
 
     def _set_time(self, main: float, byo: float, stones: int) -> None:
-        for clock in self.clocks.values():
-            clock.settings(main, byo, stones)
+        self.clock.set_time(main, byo, stones)
         self.agent.set_time(main, byo, stones)
 
     def _think(self, position: GameState, color: int) -> int:
-        """Agent.select_move under the clock: a timer calls Agent.stop() at the move's budget."""
-        budget = self.clocks[color].budget(int(position.m[K.M_NEMPTY]) // 2)
+        """Agent.select_move under the clock: a timer calls Agent.stop() at the move's budget (the one
+        a search agent computes for itself from the same time_settings / time_left)."""
+        budget = self.clock.budget(color, int(position.m[K.M_NEMPTY]))
         timer = threading.Timer(budget, self.agent.stop) if budget is not None else None
         start = time.monotonic()
         if timer is not None:
@@ -362,7 +364,7 @@ class GTPEngine:
         finally:
             if timer is not None:
                 timer.cancel()
-            self.clocks[color].spend(time.monotonic() - start)
+            self.clock.spent(color, time.monotonic() - start)
 
     def _position_for(self, color: int) -> GameState:
         """The current state if `color` is to move, else a copy with `color` to move."""

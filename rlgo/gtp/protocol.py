@@ -70,15 +70,6 @@ def format_response(cmd_id: int | None, ok: bool, text: str = "") -> str:
     return f"{head} {body}\n\n"
 
 
-def split_response(first_line: str) -> tuple[bool, int | None, str]:
-    """Client side: `=12 D4` -> (True, 12, 'D4'); raises ValueError if it is not a response line."""
-    if not first_line or first_line[0] not in "=?":
-        raise ValueError(f"not a GTP response line: {first_line!r}")
-    match = re.match(r"([=?])(\d*)\s?(.*)", first_line, re.S)
-    sign, digits, text = match.groups()
-    return sign == "=", int(digits) if digits else None, text
-
-
 # ----------------------------------------------------------------- argument parsing
 def expect_args(cmd: Command, *counts: int) -> None:
     """Raise GTPCommandError unless the command has one of the given argument counts."""

@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlgo.arena.deadstones import DEFAULT_ESTIMATOR, dead_stones, estimate_ownership, playout_ownership
+from rlgo.arena.ownership import DEFAULT_ESTIMATOR, estimate_ownership
+from rlgo.go.deadstones import dead_stones, playout_ownership
 from rlgo.go.state import BLACK, EMPTY, GameState
 
 SCORE_PLAYOUTS = 1000

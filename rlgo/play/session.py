@@ -5,8 +5,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agents.base import RESIGN, Agent
+from agents.base import Agent
 from rlgo.go import coords
+from rlgo.go.coords import RESIGN
 from rlgo.go.errors import CoordinateError, IllegalMoveError
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import GameRecord, load_sgf, record_to_state, save_sgf

@@ -15,8 +15,8 @@ from rich.console import Console
 from rich.text import Text
 
 from agents.base import MoveInfo
-from rlgo.arena.deadstones import dead_stones
-from rlgo.go.coords import to_gtp
+from rlgo.go.coords import RESIGN, to_gtp
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.state import BLACK, EMPTY, WHITE
 from rlgo.play.scoring import score_estimate, settle
@@ -181,7 +181,7 @@ class Terminal:
         if thought.interrupted:
             self.say("Interrupted: the agent answers with its best move so far.")
         n = game.state.size
-        move = ("resigns" if thought.move < 0 else "passes" if thought.move == n * n
+        move = ("resigns" if thought.move == RESIGN else "passes" if thought.move == n * n
                 else f"plays {to_gtp(thought.move, n)}")
         self.say(f"{COLOR_WORDS[game.agent_color]} {move}" + self._summary(thought), "bold")
         if not game.state.is_over:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 from rich.text import Text
 
-from rlgo.go.coords import GTP_LETTERS, to_gtp
+from rlgo.go.coords import GTP_LETTERS, RESIGN, to_gtp
 from rlgo.go.render import star_points
 from rlgo.go.state import BLACK, COLOR_NAMES, EMPTY, WHITE, GameState
 
@@ -100,7 +100,7 @@ def info_lines(state: GameState, players: dict[int, str], glyphs: Glyphs = PLAIN
     lines.append(Text(f"Komi {state.rules.komi:g}, {state.rules.scoring} scoring"))
     if state.moves:
         color, point = state.moves[-1]
-        lines.append(Text(f"Last: {COLOR_WORDS[color]} {'resigns' if point < 0 else to_gtp(point, state.size)}"))
+        lines.append(Text(f"Last: {COLOR_WORDS[color]} {'resigns' if point == RESIGN else to_gtp(point, state.size)}"))
     return lines
 
 

@@ -9,5 +9,6 @@
     rollout_policy.py  the trained fast rollout policy of AlphaGo (pattern features, softmax)
     mcts.py         MCTS: the search loop over many trees, subtree reuse, root noise, move choice,
                     policy target, resign value, the pass rule, analysis
-    timecontrol.py  seconds per move from a fixed budget or a GTP clock (Canadian byo-yomi)
+    timecontrol.py  THE time control: seconds per move from a fixed budget or a GTP clock (Canadian
+                    byo-yomi), for search agents and for the GTP engine's per-move deadline
 """

@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import torch
 from numba import njit
 
 from rlgo.go import kernels as K
 from rlgo.go.features import HISTORY_LENGTH
 from rlgo.go.rules import Rules
 from rlgo.go.state import zobrist
-from rlgo.nn.checkpoint import CheckpointError, load_checkpoint
-from rlgo.nn.model import GoNet
+from rlgo.nn.inference import PolicyNet, sample_moves
 from rlgo.search.evaluator import encode_planes
 from rlgo.search.simulate import KO_MODES, leaf_legal, play_point, position_key
 
@@ -142,45 +140,6 @@ class GameBatch:
         """int64 [G]: BLACK, WHITE or EMPTY (jigo) by area score."""
         s = self.scores()
         return np.where(s > 0, K.BLACK, np.where(s < 0, K.WHITE, K.EMPTY))
-
-
-class PolicyNet:
-    """A policy network (put in eval mode) as a batch move sampler: planes of its feature set in,
-    log-probabilities out."""
-
-    def __init__(self, model: GoNet, device: str | torch.device = "cpu"):
-        if "policy" not in model.cfg.heads:
-            raise ValueError(f"{model.name} has no policy head (heads: {list(model.cfg.heads)})")
-        self.model = model.eval()
-        self.device = torch.device(device)
-        self.feature_set = model.cfg.feature_set
-        self.board_size = model.cfg.board_size
-
-    @torch.inference_mode()
-    def log_probs(self, planes: np.ndarray, legal: np.ndarray) -> np.ndarray:
-        """float32 [B, N*N+1]: log pi(move) over the legal moves (very negative on illegal ones)."""
-        x = torch.from_numpy(planes).to(self.device)
-        logits = self.model(x, torch.from_numpy(legal).to(self.device))["policy"].float()
-        return torch.log_softmax(logits, dim=-1).cpu().numpy()
-
-
-def load_policy(path, device: str | torch.device = "cpu", board_size: int | None = None,
-                feature_set: str | None = None, backend: str = "torch") -> PolicyNet:
-    """A checkpoint's policy network run by `backend` (rlgo.nn.backend); CheckpointError if it is
-    missing, for another board size or feature set (None: any), or without a policy head."""
-    model, _ = load_checkpoint(path, board_size, feature_set, map_location=device, backend=backend)
-    if "policy" not in model.cfg.heads:
-        raise CheckpointError(f"checkpoint {str(path)!r} has no policy head (heads: {list(model.cfg.heads)})")
-    return PolicyNet(model, device)
-
-
-def sample_moves(log_probs: np.ndarray, legal: np.ndarray, rng: np.random.Generator,
-                 temperature: float = 1.0) -> np.ndarray:
-    """int64 [B]: one legal move per row, drawn from pi^(1/T) (Gumbel-max), or the argmax when T = 0."""
-    scores = np.where(legal, log_probs.astype(np.float64), -np.inf)
-    if temperature > 0:
-        scores = scores / temperature + rng.gumbel(size=scores.shape)
-    return scores.argmax(axis=1)
 
 
 def uniform_moves(legal: np.ndarray, rng: np.random.Generator) -> np.ndarray:

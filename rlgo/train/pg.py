@@ -25,12 +25,12 @@ from rich.console import Console
 from rlgo.go import kernels as K
 from rlgo.go.rules import Rules
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from rlgo.nn.inference import PolicyNet, load_policy, predict_values
 from rlgo.nn.model import GoNet
-from rlgo.train.batch_play import GameBatch, PlayConfig, PolicyNet, load_policy, match, play_out, policy_chooser
+from rlgo.train.batch_play import GameBatch, PlayConfig, match, play_out, policy_chooser
 from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, existing_run_error, load_training_state,
                                make_optimizer, progress_bar, save_training_state, select_device)
 from rlgo.train.pool import SnapshotPool
-from rlgo.train.value import predict_values
 
 BASELINES = ("none", "mean", "value")
 LAST, STATE, POOL = "last.pt", "train_state.pt", "pool"

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from rlgo.nn.checkpoint import save_checkpoint
+from rlgo.nn.inference import PolicyNet, load_policy
 from rlgo.nn.model import GoNet
-from rlgo.train.batch_play import PolicyNet, load_policy
 
 _SNAP = re.compile(r"snap-(\d{6})\.pt\Z")
 

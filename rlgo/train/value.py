@@ -20,6 +20,7 @@ from rlgo.go import features
 from rlgo.go.state import zobrist
 from rlgo.go.symmetry import NUM_SYMMETRIES, apply_planes
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
+from rlgo.nn.inference import predict_values
 from rlgo.nn.model import GoNet, NetConfig, build_model
 from rlgo.search.evaluator import RolloutPolicy, encode_planes
 from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, existing_run_error, load_training_state, lr_at,
@@ -67,17 +68,6 @@ class ValueConfig:
     def __post_init__(self):
         if not 0 < self.val_fraction < 1:
             raise TrainError(f"val_fraction must be in (0, 1), got {self.val_fraction!r}")
-
-
-@torch.inference_mode()
-def predict_values(model: GoNet, planes: np.ndarray, device: str | torch.device = "cpu",
-                   chunk: int = 1024) -> np.ndarray:
-    """float32 [B]: the value head on planes float32 [B, C, N, N] (side to move); leaves the model in eval mode."""
-    if model.training:
-        model.eval()
-    out = [model(torch.from_numpy(planes[s:s + chunk]).to(device))["value"].float().cpu().numpy()
-           for s in range(0, len(planes), chunk)]
-    return np.concatenate(out) if out else np.zeros(0, np.float32)
 
 
 def encode_samples(samples: dict[str, np.ndarray], feature_set: str) -> np.ndarray:

@@ -25,8 +25,8 @@ from rich.console import Console
 from rlgo.atomic import atomic_write
 from rlgo.go import kernels as K
 from rlgo.go.rules import Rules
-from rlgo.train.batch_play import (GameBatch, PlayConfig, PolicyNet, load_policy, play_out, sample_moves,
-                                   uniform_moves)
+from rlgo.nn.inference import PolicyNet, load_policy, sample_moves
+from rlgo.train.batch_play import GameBatch, PlayConfig, play_out, uniform_moves
 from rlgo.train.common import progress_bar, select_device
 
 SHARD_KEYS = ("b", "m", "history", "z", "u", "final_colors", "final_score")

@@ -19,7 +19,7 @@ from rlgo.go.errors import GoError
 from rlgo.go.rules import rules_from_name
 from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import BLACK, WHITE, GameState
-from rlgo.gtp.client import GTPClient, GTPClientError, GTPError
+from rlgo.gtpclient import GTPClient, GTPClientError, GTPError
 from rlgo.procs import RunLock, start_worker
 
 MOVE_TIMEOUT = 300.0

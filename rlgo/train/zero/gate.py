@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import os
 
-from rlgo.arena.elo import Rating, elo_from_score, fit_elo
-from rlgo.arena.results import append_result, load_results, rated_games
-from rlgo.arena.sprt import ACCEPT_H0, ACCEPT_H1, sprt
+from rlgo.stats.elo import Rating, elo_from_score, fit_elo
+from rlgo.stats.results import append_result, load_results, rated_games
+from rlgo.stats.sprt import ACCEPT_H0, ACCEPT_H1, sprt
 from rlgo.go.state import COLOR_NAMES, EMPTY
 from rlgo.train.zero.selfplay import MatchGame
 
@@ -40,7 +40,7 @@ def gate_decision(scores: list[float], max_games: int, threshold: float = 0.55, 
 
 
 def match_record(generation: int, candidate: int, opponent: int, game: MatchGame) -> dict:
-    """A results.jsonl record (rlgo.arena.results format) of a gate game of `generation`."""
+    """A results.jsonl record (rlgo.stats.results format) of a gate game of `generation`."""
     first, second = generation_name(candidate), generation_name(opponent)
     black, white = (first, second) if game.first_black else (second, first)
     winner = "0" if game.winner == EMPTY else COLOR_NAMES[game.winner][0].upper()

@@ -7,7 +7,7 @@ Run folder:
     checkpoints/gen-*.pt   generation 0 = random init, generation g + 1 = the candidate trained after g
     train_state.pt         optimizer state, step, and the generation holding the trainer's weights
     buffer/*.npz           replay shards (rlgo.train.zero.buffer)
-    results.jsonl          every gate game (rlgo.arena.results format), the source of the Elo ratings
+    results.jsonl          every gate game (rlgo.stats.results format), the source of the Elo ratings
     metrics.csv            one row per generation (+ tb/ for TensorBoard when installed)
     sgf/gen-*-*.sgf        sample self-play games
 One numbering everywhere: generation n is the step that makes network n (checkpoints/gen-000n.pt):

@@ -6,8 +6,8 @@ import math
 import numpy as np
 import pytest
 
-from rlgo.arena.elo import expected_score
-from rlgo.arena.sprt import ACCEPT_H0, ACCEPT_H1, CONTINUE, SPRT, SPRTError, sprt
+from rlgo.stats.elo import expected_score
+from rlgo.stats.sprt import ACCEPT_H0, ACCEPT_H1, CONTINUE, SPRT, SPRTError, sprt
 
 
 def test_clear_records_decide_and_short_ones_continue():

@@ -1,4 +1,5 @@
-"""The tournament's game log: one JSON line per finished game in results.jsonl, deterministic game ids.
+"""The game log of tournaments and zero gates: one JSON line per finished game in results.jsonl, deterministic
+game ids.
 
 A game is appended (and fsynced) only after its SGF is on disk, so a crash loses at most
 the games in flight; a torn last line is ignored and that game is simply played again.
@@ -12,7 +13,7 @@ import sys
 from pathlib import Path
 
 RESULTS_FILE = "results.jsonl"
-"""Name of the log inside a tournament folder."""
+"""Name of the log inside a tournament or zero run folder."""
 WINNER_SCORES = {"B": (1.0, 0.0), "W": (0.0, 1.0), "0": (0.5, 0.5)}
 """(Black's score, White's score) by the `winner` field of a record."""
 

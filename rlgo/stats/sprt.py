@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from rlgo.arena.elo import expected_score
+from rlgo.stats.elo import expected_score
 
 ACCEPT_H1 = "accept H1"
 ACCEPT_H0 = "accept H0"

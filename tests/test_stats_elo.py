@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from rlgo.arena.elo import EloError, elo_from_score, expected_score, fit_elo
+from rlgo.stats.elo import EloError, elo_from_score, expected_score, fit_elo
 
 
 def simulate(true: dict[str, float], games_per_pair: int, rng: np.random.Generator):

@@ -1,8 +1,8 @@
 """Dead-stone estimates for scoring like a human: ownership, chain status, cleanup moves.
 
 Ownership is black-positive: +1 where Black owns the point at the end, -1 where White does.
-It comes from random playouts ("playout") or from a small fully convolutional network
-trained on the final ownership of finished games ("learned", rlgo.arena.learned_ownership).
+It comes from random playouts here, or from any other estimator passed in (the learned
+network of rlgo.arena.learned_ownership; estimators by name: rlgo.arena.ownership).
 A chain is dead when its points go to the opponent on average; when that average is too
 close to 0 to tell (|mean| < UNSURE, as for a lone stone on an open board), the chain is
 also dead if it and the empty regions it touches go to the opponent on average. A living chain next to a neutral point
@@ -98,27 +98,9 @@ def chain_status(state: GameState, ownership: np.ndarray) -> dict[int, str]:
     return status
 
 
-ESTIMATORS = ("playout", "learned")
-"""Ownership estimators by name: random playouts, or the learned network (rlgo.arena.learned_ownership)."""
-DEFAULT_ESTIMATOR = "playout"
-"""The estimator of game-end scoring in tournaments and `rlgo play`: the one that agreed best
-with GNU Go's dead stones (docs/vision.md)."""
-
-
-def estimate_ownership(state: GameState, estimator: str = "playout", seed: int = 0) -> np.ndarray:
-    """float64 [N, N]: black-positive ownership in [-1, 1] by the estimator named `estimator`."""
-    if estimator == "playout":
-        return playout_ownership(state, seed=seed)
-    if estimator == "learned":
-        from rlgo.arena.learned_ownership import learned_ownership  # imports torch
-        return learned_ownership(state)
-    raise ValueError(f"unknown ownership estimator {estimator!r}; valid: {', '.join(ESTIMATORS)}")
-
-
-def dead_stones(state: GameState, ownership: np.ndarray | None = None, seed: int = 0,
-                estimator: str = "playout") -> list[int]:
-    """Sorted points of dead stones (ownership from `estimator` when not given)."""
-    own = estimate_ownership(state, estimator, seed) if ownership is None else ownership
+def dead_stones(state: GameState, ownership: np.ndarray | None = None, seed: int = 0) -> list[int]:
+    """Sorted points of dead stones (ownership from seeded random playouts when not given)."""
+    own = playout_ownership(state, seed=seed) if ownership is None else ownership
     return sorted(p for p, s in chain_status(state, own).items() if s == "dead")
 
 

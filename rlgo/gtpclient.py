@@ -1,5 +1,8 @@
 """GTPClient: drive any GTP engine (GNU Go, KataGo, `rlgo gtp`) in a subprocess.
 
+A base module (it knows GTP's text framing, nothing of boards), so that data generation in
+rlgo/train and the gtp agent both use it without importing the server side in rlgo/gtp.
+
 Commands are sent with increasing ids; a reader thread collects stdout lines so every
 `send` can wait with a timeout. A timeout kills the engine (it would be out of step).
 """
@@ -7,12 +10,11 @@ from __future__ import annotations
 
 import collections
 import queue
+import re
 import shlex
 import subprocess
 import threading
 import time
-
-from rlgo.gtp.protocol import split_response
 
 _EOF = None
 CLIENT_DEFAULT = object()
@@ -37,6 +39,15 @@ class GTPTimeout(GTPClientError, TimeoutError):
 
 class GTPEngineDied(GTPClientError):
     """The engine exited or closed its output; the message holds its exit code and stderr tail."""
+
+
+def split_response(first_line: str) -> tuple[bool, int | None, str]:
+    """Client side: `=12 D4` -> (True, 12, 'D4'); raises ValueError if it is not a response line."""
+    if not first_line or first_line[0] not in "=?":
+        raise ValueError(f"not a GTP response line: {first_line!r}")
+    match = re.match(r"([=?])(\d*)\s?(.*)", first_line, re.S)
+    sign, digits, text = match.groups()
+    return sign == "=", int(digits) if digits else None, text
 
 
 class GTPClient:

@@ -14,10 +14,10 @@ from typing import Iterable
 
 import numpy as np
 
+from rlgo.stats.intervals import Z95
+
 C = math.log(10) / 400
 """Natural-log units per Elo point."""
-Z95 = 1.959963984540054
-"""Two-sided 95% normal quantile."""
 
 
 class EloError(ValueError):
