@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from rlgo.go import coords, features, kernels as K
+from rlgo.go.legal import KO_MODES
 from rlgo.go.state import BLACK, GameState, zobrist
 from rlgo.search import simulate as S
 from rlgo.search.config import BoardSizeError, SearchConfig, SearchConfigError, SearchError
@@ -205,7 +206,7 @@ class MCTS:
             self._root_keys = grown
         self._root_keys[t, :keys.size] = keys
         self._trees[t, S.T_KEYS] = keys.size
-        self._trees[t, S.T_KO] = S.KO_MODES[state.rules.ko]
+        self._trees[t, S.T_KO] = KO_MODES[state.rules.ko]
         self._tree_f[t, S.TF_KOMI] = float(state.rules.komi)
         self._root_b[t] = state.b
         self._root_m[t] = state.m

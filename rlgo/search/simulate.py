@@ -4,7 +4,7 @@ One call covers every tree of a search (a Forest plus a per-tree state table `tr
 T_*), so a step over 64 self-play games or over one agent's tree is the same code.
 
 A simulation copies the root board (b, m), descends by the selection rule playing each
-child's move with rlgo.go.kernels, and stops at an unexpanded node. Tree moves obey the
+child's move (rlgo.go.legal.play_point), and stops at an unexpanded node. Tree moves obey the
 root's ko rule: simple ko always, and for superko the position key after a move must be
 neither among the root game's keys (`root_keys`, sorted int64) nor on the path. A node
 reached by two passes in a row is terminal and scored exactly (area, komi): no evaluator.
@@ -14,35 +14,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from rlgo.go.kernels import (
-    BLACK, COL, EMP, HEAD, LEGAL, M_HASH, M_N, M_NEMPTY, M_PASSES, M_SUICIDE, M_TOPLAY, PLIBS, WHITE,
-    area_counts, edges_to, is_eyeish, legality, play_pass, play_vertex, result_hash,
-)
+from rlgo.go.kernels import BLACK, COL, M_HASH, M_N, M_PASSES, M_TOPLAY, area_counts
+from rlgo.go.legal import legal_moves, play_point, position_key
 from rlgo.search.gumbel import considered_visits, select_interior, select_root
 from rlgo.search.tree import (
     NO_NODE, ROOT, UNEXPANDED, add_virtual_loss, backup, expand, find_child, select_child, tree_view, update_amaf,
 )
-
-KO_SIMPLE, KO_POSITIONAL, KO_SITUATIONAL = 0, 1, 2
-KO_MODES = {"simple": KO_SIMPLE, "positional": KO_POSITIONAL, "situational": KO_SITUATIONAL}
-
-
-@njit(cache=True, inline="always")
-def _point_to_vertex(point, n):
-    return (point // n + 1) * (n + 2) + point % n + 1
-
-
-@njit(cache=True, inline="always")
-def _vertex_to_point(v, n):
-    return (v // (n + 2) - 1) * n + v % (n + 2) - 1
-
-
-@njit(cache=True)
-def position_key(stones_hash, next_to_play, ko_mode, zob):
-    """The superko key of a position (GameState's convention: situational keys mark White to move)."""
-    if ko_mode == KO_SITUATIONAL and next_to_play == WHITE:
-        return stones_hash ^ zob[0, 0]
-    return stones_hash
 
 
 @njit(cache=True)
@@ -54,76 +31,10 @@ def terminal_value(b, m, komi):
     return result if m[M_TOPLAY] == BLACK else -result
 
 
-@njit(cache=True)
-def _in_sorted(keys, key):
-    i = np.searchsorted(keys, key)
-    return i < keys.shape[0] and keys[i] == key
-
-
-@njit(cache=True)
-def _captures(b, m, v, color):
-    """Whether `color` playing vertex v takes an opponent chain off the board."""
-    stride = m[M_N] + 2
-    for u in (v - 1, v + 1, v - stride, v + stride):
-        if b[COL, u] == 3 - color:
-            h = b[HEAD, u]
-            if b[PLIBS, h] == edges_to(b, v, h, stride):
-                return True
-    return False
-
-
-@njit(cache=True)
-def leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, out):
-    """Legal moves of the side to move into out bool [N*N+1] (pass always legal); returns the count.
-
-    Superko: a move whose resulting key is in root_keys or path_keys[1..depth] is illegal.
-    `prune_eyes`: also leave out moves filling one's own single-point eye.
-    """
-    n = m[M_N]
-    color = m[M_TOPLAY]
-    out[:] = False
-    count = 1
-    out[n * n] = True
-    for i in range(m[M_NEMPTY]):
-        v = b[EMP, i]
-        if legality(b, m, v, color) != LEGAL:
-            continue
-        if prune_eyes and is_eyeish(b, m, v, color):
-            continue
-        if ko_mode != KO_SIMPLE:
-            if m[M_SUICIDE] or _captures(b, m, v, color):
-                stones = result_hash(b, m, zob, v, color)
-            else:
-                stones = m[M_HASH] ^ zob[color, v]  # the new stone is all that changes
-            key = position_key(stones, 3 - color, ko_mode, zob)
-            if _in_sorted(root_keys, key):
-                continue
-            repeat = False
-            for d in range(1, depth + 1):
-                if path_keys[d] == key:
-                    repeat = True
-                    break
-            if repeat:
-                continue
-        out[_vertex_to_point(v, n)] = True
-        count += 1
-    return count
-
-
-@njit(cache=True)
-def play_point(b, m, zob, point):
-    """Play a point (N*N = pass) for the side to move; assumes it is legal."""
-    n = m[M_N]
-    if point == n * n:
-        play_pass(m)
-    else:
-        play_vertex(b, m, zob, _point_to_vertex(point, n), m[M_TOPLAY])
-
-
 # columns of the per-tree state table `trees` int64 [T, 7]
 T_SLOT = 0      # Forest slot holding the tree
 T_LEFT = 1      # simulations still to start in the current search (0: not searching)
-T_KO = 2        # ko mode of the root's game (KO_MODES)
+T_KO = 2        # ko mode of the root's game (rlgo.go.legal.KO_MODES)
 T_KEYS = 3      # number of root superko keys in root_keys[t]
 T_HALVING = 4   # length n of the Gumbel halving schedule in schedule[t] (0: none yet)
 T_STEP = 5      # simulations started below the root since the schedule was made
@@ -222,7 +133,7 @@ def gather_leaves(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, 
             out_rows[n_rows, 1] = node
             legal = out_legal[n_rows]
             if params[P_ALL_LEGAL] > 0 or t.visits[node] + 1 >= expand_visits:
-                leaf_legal(b, m, zob, keys, path_keys, depth, ko_mode, params[P_PRUNE] > 0, legal)
+                legal_moves(b, m, zob, keys, path_keys, depth, ko_mode, params[P_PRUNE] > 0, legal)
             else:  # the leaf gets no children this time: its priors are not used
                 legal[:] = False
                 legal[-1] = True
