@@ -11,7 +11,6 @@ import time
 from agents.base import RESIGN, Agent, MoveInfo
 from agents.specs import register_agent
 from rlgo.arena.deadstones import dead_stones
-from rlgo.go import kernels as K
 from rlgo.go.state import GameState
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import Evaluator, RolloutEvaluator
@@ -79,7 +78,7 @@ class MCTSAgent(Agent):
             return state.pass_move  # the opponent passed and the count already favours us
         search = self._search_for(state)
         start = time.perf_counter()
-        budget = self.clock.budget(me, int(state.m[K.M_NEMPTY]))
+        budget = self.clock.budget(me, state.empty_points)
         self.last_result = search.search(state, seconds=budget)
         self.clock.spent(me, time.perf_counter() - start)
         if self._should_resign(search):

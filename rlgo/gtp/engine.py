@@ -14,7 +14,7 @@ from importlib import metadata
 import numpy as np
 
 from rlgo.arena.deadstones import DEFAULT_PLAYOUTS, chain_status, cleanup_move, playout_ownership
-from rlgo.go import coords, kernels as K
+from rlgo.go import coords
 from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.handicap import fixed_handicap_points, max_fixed_handicap
 from rlgo.go.rules import Rules
@@ -352,7 +352,7 @@ class GTPEngine:
 
     def _think(self, position: GameState, color: int) -> int:
         """Agent.select_move under the clock: a timer calls Agent.stop() at the move's budget."""
-        budget = self.clocks[color].budget(int(position.m[K.M_NEMPTY]) // 2)
+        budget = self.clocks[color].budget(position.empty_points // 2)
         timer = threading.Timer(budget, self.agent.stop) if budget is not None else None
         start = time.monotonic()
         if timer is not None:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from rlgo.go import features
+from rlgo.go import boards, features
 from rlgo.go.state import zobrist
 from rlgo.go.symmetry import NUM_SYMMETRIES, apply_planes
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
@@ -82,7 +82,7 @@ def predict_values(model: GoNet, planes: np.ndarray, device: str | torch.device 
 
 def encode_samples(samples: dict[str, np.ndarray], feature_set: str) -> np.ndarray:
     """float32 [G, C, N, N]: planes of every kept position."""
-    size = int(samples["m"][0, 0])
+    size = boards.board_size(samples["m"])
     return encode_planes(feature_set, size, samples["b"], samples["m"], samples["history"])
 
 
@@ -197,7 +197,7 @@ def evaluate_by_move(model: GoNet, samples: dict[str, np.ndarray], indices: np.n
     """Per move-number bucket: MSE of the value net, of `constant`, and of the rollout policy's mean
     playout result (its `rollouts` playouts per position) on samples[indices]."""
     b, m, u, z = samples["b"][indices], samples["m"][indices], samples["u"][indices], samples["z"][indices]
-    size = int(m[0, 0])
+    size = boards.board_size(m)
     v = predict_values(model, encode_planes(model.cfg.feature_set, size, b, m, samples["history"][indices]), device)
     r = rollout.playout_values(b, m, zobrist(size), komi)
     edges = np.unique(np.linspace(u.min(), u.max() + 1, buckets + 1).astype(int))

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from rlgo.go import coords, features, kernels as K
+from rlgo.go import features
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 from rlgo.nn.checkpoint import load_checkpoint
@@ -241,17 +241,12 @@ def _play(search: MCTS, g: _Live, s: PlaySettings) -> bool:
     return state.is_over or state.move_number >= s.move_cap
 
 
-def _interior(size: int) -> np.ndarray:
-    return np.array([coords.to_vertex(p, size) for p in range(size * size)], np.int64)
-
-
 def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -> WorkerResult:
     """Play `games` self-play games with `evaluator` and return them with samples."""
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     parallel = min(s.parallel_games, games)
     search = MCTS(s.size, evaluator, s.search_config(seed), trees=parallel)
-    interior = _interior(s.size)
     result = WorkerResult()
 
     def new_games() -> Iterator[_Live]:
@@ -273,8 +268,8 @@ def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -
             state.resign()
             return True
         if g.full:
-            g.samples.append((state.position_history(features.HISTORY_LENGTH)[:, interior], state.to_play,
-                              _or(state.ko_point, -1), _or(state.last_move, -1), int(state.m[K.M_MOVENUM]),
+            g.samples.append((state.stone_history(features.HISTORY_LENGTH), state.to_play,
+                              _or(state.ko_point, -1), _or(state.last_move, -1), state.move_number,
                               search.policy_target(g.tree).astype(np.float16)))
         return _play(search, g, s)
 
