@@ -4,10 +4,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agents.specs import SpecError
+from rlgo.arena.deadstones import dead_stones
 from rlgo.go.state import GameState
+from rlgo.search.mcts import may_pass
 
 RESIGN = -1
 """Returned by `select_move` to resign (the GameState records a resignation as point -1)."""
+
+
+def pass_is_safe(state: GameState, seed: int = 0) -> bool:
+    """Every agent's pass rule: rlgo.search.mcts.may_pass with the dead stones that seeded random playouts
+    find removed (as the referee of a game between engines counts)."""
+    return may_pass(state, dead_stones(state, seed=seed))
 
 
 @dataclass(frozen=True)

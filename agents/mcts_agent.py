@@ -8,13 +8,12 @@ from __future__ import annotations
 import os
 import time
 
-from agents.base import RESIGN, Agent, MoveInfo
+from agents.base import RESIGN, Agent, MoveInfo, pass_is_safe
 from agents.specs import register_agent
-from rlgo.arena.deadstones import dead_stones
 from rlgo.go.state import GameState
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import Evaluator, RolloutEvaluator
-from rlgo.search.mcts import MCTS, UNLIMITED, may_pass
+from rlgo.search.mcts import MCTS, UNLIMITED
 from rlgo.search.rollout import HeuristicRolloutPolicy
 from rlgo.search.timecontrol import TimeControl
 
@@ -47,7 +46,7 @@ class MCTSAgent(Agent):
     top), `evaluator` (default: playouts that answer ataris, HeuristicRolloutPolicy, seeded with
     config.seed; they beat uniform playouts 9-2 at equal playouts and cost the same),
     `seconds_per_move` (a time limit on top of the playout budget; GTP time settings replace it),
-    `pass_guard`: pass only while the count with dead stones removed favours us (rlgo.search.mcts.may_pass).
+    `pass_guard`: pass only while the count with dead stones removed favours us (agents.base.pass_is_safe).
     Resigns when the win rate of config.resign_moves searches in a row, each of at least
     config.resign_visits simulations, is below config.resign_threshold.
     """
@@ -129,9 +128,9 @@ class MCTSAgent(Agent):
         return self.search
 
     def _may_pass(self, state: GameState) -> bool:
-        """The pass rule, counting with the dead stones that random playouts find removed (as the referee
-        of a game between engines does); select_move still passes when nothing else is in the tree."""
-        return not self.pass_guard or may_pass(state, dead_stones(state, seed=self.config.seed))
+        """The pass rule (agents.base.pass_is_safe) unless pass_guard is off; select_move still passes when
+        nothing else is in the tree."""
+        return not self.pass_guard or pass_is_safe(state, self.config.seed)
 
     def _should_resign(self, search: MCTS) -> bool:
         """Count this search towards resigning; True once config.resign_moves searches in a row were lost."""

@@ -7,14 +7,14 @@ import time
 import numpy as np
 import pytest
 
-from agents.base import RESIGN
+from agents.base import RESIGN, pass_is_safe
 from agents.mcts_agent import DEFAULT_SECONDS, MCTSAgent
 from agents.specs import make_agent
 from rlgo.go import coords, kernels as K
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.search.config import SearchConfigError
 from rlgo.search.evaluator import LeafBatch, MixedEvaluator, UniformRolloutEvaluator
-from rlgo.search.mcts import UNLIMITED
+from rlgo.search.mcts import UNLIMITED, may_pass
 from rlgo.search.rollout import UniformRolloutPolicy
 from rlgo.search.timecontrol import TimeControl
 from tests.conftest import board_from_ascii
@@ -104,6 +104,15 @@ def test_rollout_search_finds_the_deciding_move(name, settings):
 def test_a_won_game_is_ended_by_passing_after_the_opponent_passed():
     state = after_pass(SETTLED, BLACK)
     assert MCTSAgent(playouts=500).select_move(state) == state.pass_move
+
+
+def test_the_pass_rule_counts_with_dead_stones_removed():
+    rows = SETTLED.strip("\n").split("\n")
+    rows[4] = rows[4].replace(". . . . X", ". O . . X", 1)  # a lone dead White stone in Black's area
+    state = after_pass("\n".join(rows), BLACK)
+    assert state.area_score() < 0 and not may_pass(state)  # standing, it spoils Black's whole area
+    assert pass_is_safe(state)  # removed, Black is 1.5 points ahead
+    assert MCTSAgent(playouts=300).select_move(state) == state.pass_move
 
 
 def test_the_search_alone_scores_the_final_pass_exactly():
