@@ -159,8 +159,9 @@ class GameState:
             self._seen = {self._position_key(self.hash, color)}
 
     def reopen(self) -> None:
-        """Let play go on after two passes (GTP allows it; some records play on)."""
-        if self.resigned == EMPTY:
+        """Let play go on after two passes (GTP allows it; some records play on). A single pass stays
+        counted: the next player still sees that the opponent passed."""
+        if self.resigned == EMPTY and self.passes >= 2:
             self.m[K.M_PASSES] = 0
 
     def position_history(self, k: int) -> np.ndarray:
@@ -376,11 +377,8 @@ class GameState:
             extra[3 - color] += 1
         if self.rules.scoring == "area":
             return work.area_score()
-        owner = work.ownership()
-        stones = work.board()
-        territory = {c: int(np.sum((owner == c) & (stones == EMPTY))) for c in (BLACK, WHITE)}
-        prisoners = {c: self.captures[c] + extra[c] for c in (BLACK, WHITE)}
-        return float(territory[BLACK] + prisoners[BLACK] - territory[WHITE] - prisoners[WHITE] - self.rules.komi)
+        black, white = K.territory_counts(work.b, work.m)  # prisoners taken in play included
+        return float(black + extra[BLACK] - white - extra[WHITE] - self.rules.komi)
 
     def result(self, dead: list[int] = ()) -> str:
         """SGF-style result: 'B+R', 'W+3.5', '0' (jigo)."""
