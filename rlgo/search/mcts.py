@@ -207,6 +207,7 @@ class MCTS:
         self._root_keys[t, :keys.size] = keys
         self._trees[t, S.T_KEYS] = keys.size
         self._trees[t, S.T_KO] = KO_MODES[state.rules.ko]
+        self._trees[t, S.T_SCORING] = K.SCORING_MODES[state.rules.scoring]
         self._tree_f[t, S.TF_KOMI] = float(state.rules.komi)
         self._root_b[t] = state.b
         self._root_m[t] = state.m

@@ -7,14 +7,15 @@ A simulation copies the root board (b, m), descends by the selection rule playin
 child's move (rlgo.go.legal.play_point), and stops at an unexpanded node. Tree moves obey the
 root's ko rule: simple ko always, and for superko the position key after a move must be
 neither among the root game's keys (`root_keys`, sorted int64) nor on the path. A node
-reached by two passes in a row is terminal and scored exactly (area, komi): no evaluator.
+reached by two passes in a row is terminal and scored exactly under the root game's scoring (area, or
+territory plus prisoners; komi included, no dead stones removed): no evaluator.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from rlgo.go.kernels import BLACK, COL, M_HASH, M_N, M_PASSES, M_TOPLAY, area_counts
+from rlgo.go.kernels import BLACK, COL, M_HASH, M_N, M_PASSES, M_TOPLAY, counts
 from rlgo.go.legal import legal_moves, play_point, position_key
 from rlgo.search.gumbel import considered_visits, select_interior, select_root
 from rlgo.search.tree import (
@@ -23,15 +24,16 @@ from rlgo.search.tree import (
 
 
 @njit(cache=True)
-def terminal_value(b, m, komi):
-    """Exact result for the side to move of a finished position: +1 win, -1 loss, 0 jigo (area scoring)."""
-    black, white = area_counts(b, m)
+def terminal_value(b, m, komi, scoring):
+    """Exact result for the side to move of a finished position: +1 win, -1 loss, 0 jigo, under `scoring`
+    (rlgo.go.kernels.SCORING_MODES: area, or territory with the prisoners taken)."""
+    black, white = counts(b, m, scoring)
     score = black - white - komi
     result = 1.0 if score > 0 else -1.0 if score < 0 else 0.0
     return result if m[M_TOPLAY] == BLACK else -result
 
 
-# columns of the per-tree state table `trees` int64 [T, 7]
+# columns of the per-tree state table `trees` int64 [T, TREE_COLUMNS]
 T_SLOT = 0      # Forest slot holding the tree
 T_LEFT = 1      # simulations still to start in the current search (0: not searching)
 T_KO = 2        # ko mode of the root's game (rlgo.go.legal.KO_MODES)
@@ -39,7 +41,8 @@ T_KEYS = 3      # number of root superko keys in root_keys[t]
 T_HALVING = 4   # length n of the Gumbel halving schedule in schedule[t] (0: none yet)
 T_STEP = 5      # simulations started below the root since the schedule was made
 T_DONE = 6      # simulations done in the current search (leaves + terminals)
-TREE_COLUMNS = 7
+T_SCORING = 7   # scoring of the root's game (rlgo.go.kernels.SCORING_MODES)
+TREE_COLUMNS = 8
 # columns of tree_f float64 [T, 2]
 TF_KOMI, TF_NOISE = 0, 1
 # rows of root_rows float32 [T, 2, N*N+1], indexed by move
@@ -85,7 +88,7 @@ def gather_leaves(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, 
     [R, NMETA], out_legal bool [R, N*N+1] (computed when params[P_ALL_LEGAL] or the leaf reaches
     expand_visits now; else pass only), out_hist int8 [R, K, A] (colour rows: [0] the leaf, [j] j
     moves earlier). Leaves get virtual loss; terminal positions (two passes) are backed up at once
-    with their exact area result. A descent ending on a leaf already in the batch is dropped; after
+    with their exact result under the game's scoring. A descent ending on a leaf already in the batch is dropped; after
     as many such collisions as leaves wanted the tree's turn ends. path_keys int64 [D] is scratch.
     """
     k_hist = out_hist.shape[1]
@@ -122,7 +125,7 @@ def gather_leaves(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, 
                 if k_hist > 0:
                     ring[depth % k_hist] = b[COL]
             if m[M_PASSES] >= 2:
-                backup(t, node, terminal_value(b, m, tree_f[ti, TF_KOMI]), False)
+                backup(t, node, terminal_value(b, m, tree_f[ti, TF_KOMI], trees[ti, T_SCORING]), False)
                 _started(trees, ti, depth > 0)
                 continue
             if t.virtual_loss[node] > 0:
