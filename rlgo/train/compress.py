@@ -24,7 +24,7 @@ from rlgo.nn.compress.prune import (MAGNITUDE, STRUCTURED, apply_masks, channel_
                                     check_prunable, magnitude_masks, sparsity)
 from rlgo.nn.compress.quantize import quantize_int8
 from rlgo.nn.model import GoNet, NetConfig, build_model, count_flops, count_params
-from rlgo.train.common import OptimConfig, lr_at, make_optimizer, progress_bar, set_lr
+from rlgo.train.common import OptimConfig, lr_at, make_optimizer, optimizer_step, progress_bar, set_lr
 from rlgo.train.data.reader import ShardReader
 from rlgo.train.data.shards import MANIFEST, Manifest
 from rlgo.train.sl import evaluate
@@ -145,7 +145,7 @@ def train_on(model: GoNet, targets: Targets, settings: TrainSettings, teacher: G
             set_lr(optimizer, lr_at(optim, step / settings.steps))
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            optimizer.step()
+            optimizer_step(optimizer, model, optim)
             if masks:
                 apply_masks(model, masks)
             recent = (recent + [parts])[-50:]

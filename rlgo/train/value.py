@@ -23,7 +23,7 @@ from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet, NetConfig, build_model
 from rlgo.search.evaluator import RolloutPolicy, encode_planes
 from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, existing_run_error, load_training_state, lr_at,
-                               make_optimizer, progress_bar, save_training_state, set_lr)
+                               make_optimizer, optimizer_step, progress_bar, save_training_state, set_lr)
 from rlgo.train.data.reader import share
 from rlgo.train.distributed import Replica, replica
 from rlgo.train.value_data import load_samples
@@ -158,7 +158,7 @@ def _train_value(cfg: ValueConfig, resume: bool, console: Console | None, rep: R
                 loss = F.mse_loss(pred["value"], torch.from_numpy(z[idx]).to(device))
                 optimizer.zero_grad(set_to_none=True)
                 rep.scaled(loss, len(idx)).backward()
-                optimizer.step()
+                optimizer_step(optimizer, model, cfg.optim)
                 losses.append(loss.item())
             epoch += 1
             if not rep.main:
