@@ -181,8 +181,11 @@ def test_bidirectional_gru_matches_torch():
 
 @pytest.mark.parametrize("kind", RNN_KINDS)
 def test_make_rnn_is_batch_first(kind):
-    out, _ = make_rnn(kind, 3, 5, num_layers=2)(torch.randn(4, 6, 3))
-    assert out.shape == (4, 6, 5)
+    layer = make_rnn(kind, 3, 5, num_layers=2)
+    out, _ = layer(torch.randn(4, 6, 3))
+    bidirectional = kind.startswith("bi_")
+    assert isinstance(layer, Bidirectional) == bidirectional
+    assert out.shape == (4, 6, 10 if bidirectional else 5)
     with pytest.raises(ValueError, match="peephole_lstm"):
         make_rnn("transformer", 3, 5)
 

@@ -16,8 +16,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-RNN_KINDS = ("rnn", "gru", "lstm", "peephole_lstm")
-"""Valid names for `make_rnn`."""
+UNIDIRECTIONAL = ("rnn", "gru", "lstm", "peephole_lstm")
+BIDIRECTIONAL_PREFIX = "bi_"
+RNN_KINDS = UNIDIRECTIONAL + tuple(BIDIRECTIONAL_PREFIX + kind for kind in UNIDIRECTIONAL)
+"""Valid names for `make_rnn`: a layer, or "bi_" + a layer for a `Bidirectional` pair of them."""
 
 ATTENTION_KINDS = ("additive", "dot", "general")
 """Valid names for `make_attention`."""
@@ -27,8 +29,13 @@ def make_rnn(kind: str, input_size: int, hidden_size: int, num_layers: int = 1) 
     """Batch-first recurrent layer: [B, T, input_size] -> ([B, T, hidden_size], final state).
 
     "rnn" is the Elman RNN (tanh), "gru" and "lstm" are the torch built-ins,
-    "peephole_lstm" is `LSTM(peephole=True)`.
+    "peephole_lstm" is `LSTM(peephole=True)`; "bi_" + one of them is a `Bidirectional` pair of that
+    layer, whose outputs are [B, T, 2 * hidden_size].
     """
+    if kind.startswith(BIDIRECTIONAL_PREFIX) and kind in RNN_KINDS:
+        base = kind[len(BIDIRECTIONAL_PREFIX):]
+        return Bidirectional(make_rnn(base, input_size, hidden_size, num_layers),
+                             make_rnn(base, input_size, hidden_size, num_layers))
     kwargs = dict(num_layers=num_layers, batch_first=True)
     if kind == "rnn":
         return nn.RNN(input_size, hidden_size, nonlinearity="tanh", **kwargs)
