@@ -4,7 +4,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from agents.specs import SpecError
+from rlgo.go.deadstones import dead_stones
 from rlgo.go.state import GameState
+from rlgo.search.mcts import may_pass
+
+
+def pass_is_safe(state: GameState, seed: int = 0) -> bool:
+    """Every agent's pass rule: rlgo.search.mcts.may_pass with the dead stones that seeded random playouts
+    find removed (as the referee of a game between engines counts)."""
+    return may_pass(state, dead_stones(state, seed=seed))
 
 
 @dataclass(frozen=True)

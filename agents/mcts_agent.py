@@ -8,15 +8,13 @@ from __future__ import annotations
 import os
 import time
 
-from agents.base import Agent, MoveInfo
+from agents.base import Agent, MoveInfo, pass_is_safe
 from agents.specs import register_agent
-from rlgo.go import kernels as K
 from rlgo.go.coords import RESIGN
-from rlgo.go.deadstones import dead_stones
 from rlgo.go.state import GameState
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import Evaluator, RolloutEvaluator
-from rlgo.search.mcts import MCTS, UNLIMITED, may_pass
+from rlgo.search.mcts import MCTS, UNLIMITED
 from rlgo.search.rollout import HeuristicRolloutPolicy
 from rlgo.search.timecontrol import SAFETY_MARGIN, TimeControl
 
@@ -49,7 +47,7 @@ class MCTSAgent(Agent):
     top), `evaluator` (default: playouts that answer ataris, HeuristicRolloutPolicy, seeded with
     config.seed; they beat uniform playouts 9-2 at equal playouts and cost the same),
     `seconds_per_move` (a time limit on top of the playout budget; GTP time settings replace it),
-    `pass_guard`: pass only while the count with dead stones removed favours us (rlgo.search.mcts.may_pass).
+    `pass_guard`: pass only while the count with dead stones removed favours us (agents.base.pass_is_safe).
     Resigns when the win rate of config.resign_moves searches in a row, each of at least
     config.resign_visits simulations, is below config.resign_threshold.
     """
@@ -80,7 +78,7 @@ class MCTSAgent(Agent):
             return state.pass_move  # the opponent passed and the count already favours us
         search = self._search_for(state)
         start = time.perf_counter()
-        budget = self.clock.budget(me, int(state.m[K.M_NEMPTY]))
+        budget = self.clock.budget(me, state.empty_points)
         self.last_result = search.search(state, seconds=budget)
         self.clock.spent(me, time.perf_counter() - start)
         if self._should_resign(search):
@@ -131,9 +129,9 @@ class MCTSAgent(Agent):
         return self.search
 
     def _may_pass(self, state: GameState) -> bool:
-        """The pass rule, counting with the dead stones that random playouts find removed (as the referee
-        of a game between engines does); select_move still passes when nothing else is in the tree."""
-        return not self.pass_guard or may_pass(state, dead_stones(state, seed=self.config.seed))
+        """The pass rule (agents.base.pass_is_safe) unless pass_guard is off; select_move still passes when
+        nothing else is in the tree."""
+        return not self.pass_guard or pass_is_safe(state, self.config.seed)
 
     def _should_resign(self, search: MCTS) -> bool:
         """Count this search towards resigning; True once config.resign_moves searches in a row were lost."""

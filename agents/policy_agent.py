@@ -3,14 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.base import Agent, MoveInfo, set_torch_threads
+from agents.base import Agent, MoveInfo, pass_is_safe, set_torch_threads
 from agents.estimates import move_analysis
 from agents.specs import SpecError, register_agent
-from rlgo.go.deadstones import dead_stones
 from rlgo.go.features import encode
 from rlgo.go.state import GameState
 from rlgo.nn.inference import PolicyNet, load_policy, sample_moves
-from rlgo.search.mcts import may_pass
 
 
 def playable_mask(state: GameState, eye_fills: bool = False) -> np.ndarray:
@@ -31,7 +29,7 @@ class PolicyAgent(Agent):
     """The move of a policy network for the side to move: its argmax (temperature 0) or a sample of pi^(1/T).
 
     One rule on top, as MCTSAgent has: after the opponent's pass it passes too when the count with
-    dead stones removed already favours it (rlgo.search.mcts.may_pass; a policy trained under
+    dead stones removed already favours it (agents.base.pass_is_safe; a policy trained under
     Tromp-Taylor scoring would otherwise play on into its own territory while the opponent waits).
     """
 
@@ -51,7 +49,7 @@ class PolicyAgent(Agent):
 
     def select_move(self, state: GameState) -> int:
         self._position, self._last = state.copy(), []
-        if state.passes == 1 and may_pass(state, dead_stones(state)):
+        if state.passes == 1 and pass_is_safe(state):
             return state.pass_move
         legal = playable_mask(state, self.eye_fills)[None]
         log_probs = self.policy.log_probs(encode(state, self.policy.feature_set)[None], legal)

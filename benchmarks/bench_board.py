@@ -1,5 +1,5 @@
 """Board speed: uniform random playouts/s (9x9, 19x19, one core), JIT warm-up, start-up latency, vs OpenSpiel;
-memory of a GameState per game and the cost of its undo."""
+memory of a GameState per game, the cost of its undo and of a legal-move mask."""
 from __future__ import annotations
 
 import os
@@ -79,6 +79,22 @@ def game_memory(size: int = 19, moves: int = 400, seed_: int = 0) -> tuple[float
     return held, 1e6 * play_s / played, 1e6 * undo_s / played
 
 
+def legal_mask_us(size: int = 19, moves: int = 200, seconds: float = 2.0, seed_: int = 0) -> float:
+    """Microseconds per GameState.legal_mask call (positional superko) after `moves` random moves."""
+    rng = np.random.default_rng(seed_)
+    state = GameState(size)
+    for _ in range(moves):
+        legal = [int(p) for p in np.flatnonzero(state.legal_mask()[:-1]) if not state.fills_own_eye(int(p))]
+        if not legal:
+            break
+        state.play(int(rng.choice(legal)))
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        state.legal_mask()
+        count += 1
+    return 1e6 * (time.perf_counter() - start) / count
+
+
 def subprocess_seconds(code: str, cache_dir: str | None = None) -> float:
     """Seconds printed by `code` run in a fresh interpreter (NUMBA_CACHE_DIR = cache_dir when given)."""
     env = dict(os.environ)
@@ -108,6 +124,7 @@ def run(quick: bool = False) -> dict[str, float]:
     seconds = 0.5 if quick else 3.0
     figures = {"playouts_per_s_9x9": playout_rate(9, seconds), "playouts_per_s_19x19": playout_rate(19, seconds)}
     figures["game_mb_19x19"], figures["play_us_19x19"], figures["undo_us_19x19"] = game_memory(19, 400)
+    figures["legal_mask_us_19x19"] = legal_mask_us(19, 200, seconds)
     figures["first_move_warm_s"] = subprocess_seconds(_FIRST_MOVE)
     figures["playout_cache_load_s"] = subprocess_seconds(_FIRST_PLAYOUT)
     if not quick:
@@ -127,6 +144,7 @@ ROWS = [
     ("game_mb_19x19", "GameState memory after 400 moves, 19x19 (MB)", "{:.2f}"),
     ("play_us_19x19", "GameState.play, 19x19 (us, legality + undo record)", "{:.1f}"),
     ("undo_us_19x19", "GameState.undo, 19x19 (us)", "{:.1f}"),
+    ("legal_mask_us_19x19", "GameState.legal_mask after 200 moves, 19x19 superko (us)", "{:.1f}"),
     ("playout_cache_load_s", "playout kernels warm-up, cache load (s)", "{:.2f}"),
     ("playout_compile_s", "playout kernels warm-up, cold compile (s)", "{:.1f}"),
     ("first_move_warm_s", "import rlgo -> first legal move, warm cache (s)", "{:.2f}"),

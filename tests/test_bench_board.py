@@ -8,7 +8,8 @@ from benchmarks import bench_board
 
 def test_quick_run_reports_every_figure(capsys):
     figures = bench_board.run(quick=True)
-    for key in ("playouts_per_s_9x9", "playouts_per_s_19x19", "first_move_warm_s", "playout_cache_load_s"):
+    for key in ("playouts_per_s_9x9", "playouts_per_s_19x19", "first_move_warm_s", "playout_cache_load_s",
+                "legal_mask_us_19x19"):
         assert math.isfinite(figures[key]) and figures[key] > 0, key
     if "openspiel_games_per_s_9x9" in figures:
         expected = figures["playouts_per_s_9x9"] / figures["openspiel_games_per_s_9x9"]

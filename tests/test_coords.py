@@ -4,6 +4,8 @@ from __future__ import annotations
 import string
 
 import pytest
+from hypothesis import given, settings, strategies as st
+from numba import njit
 
 from rlgo.go import coords, kernels as K
 from rlgo.go.errors import CoordinateError, GoError
@@ -159,3 +161,30 @@ def test_check_size_rejects(size):
 
 def test_pass_move():
     assert coords.pass_move(9) == 81 == GameState(9).pass_move
+
+
+@njit(cache=True)
+def _kernel_round_trip(point, size):
+    """to_vertex / from_vertex as the kernels see them (inlined into Numba code)."""
+    v = coords.to_vertex(point, size)
+    return v, coords.from_vertex(v, size)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(coords.MIN_SIZE, coords.MAX_SIZE).flatmap(
+    lambda n: st.tuples(st.just(n), st.integers(0, n * n))))
+def test_point_vertex_gtp_round_trip_on_every_size(case):
+    size, point = case
+    text = coords.to_gtp(point, size)
+    assert coords.from_gtp(text, size) == point
+    if point == size * size:
+        assert text == "pass"
+        return
+    assert text == _gtp(point, size)
+    vertex = coords.to_vertex(point, size)
+    assert coords.from_vertex(vertex, size) == point
+    assert coords.to_gtp(coords.from_vertex(vertex, size), size) == text
+    assert _kernel_round_trip(point, size) == (vertex, point)
+    assert coords.interior_vertices(size)[point] == vertex
+    row, col = divmod(vertex, size + 2)
+    assert 1 <= row <= size and 1 <= col <= size  # inside the wall border

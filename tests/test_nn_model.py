@@ -14,6 +14,7 @@ from rlgo.nn.backbones import BACKBONES
 from rlgo.nn.evaluator import TorchEvaluator
 from rlgo.nn.heads import HEADS
 from rlgo.nn.model import NetConfig, NetConfigError, build_model, count_flops, count_params
+from rlgo.nn.sequence import Bidirectional
 from tests.test_nn_support import tiny, torch_env  # noqa: F401 (autouse)
 
 
@@ -71,6 +72,26 @@ def test_recurrent_backbone_feeds_each_step_oldest_first_with_the_static_planes(
     assert torch.equal(trunk.rnn.seen, expected.expand(25, 3, 3))
 
 
+@pytest.mark.parametrize("rnn", ["bi_gru", "bi_peephole_lstm"])
+@pytest.mark.parametrize("direction", ["forwards", "backwards"])
+def test_bidirectional_recurrent_trunk_reads_the_whole_history_in_each_direction(rnn, direction):
+    """With only one direction's half of the merge kept, the trunk still sees the oldest and the newest
+    step: each direction's state is taken after it has read every step."""
+    torch.manual_seed(0)
+    trunk = build_model(tiny("recurrent", n=5, rnn=rnn, history_steps=3, planes_per_step=2, in_planes=7)).trunk
+    assert isinstance(trunk.rnn, Bidirectional)
+    with torch.no_grad():
+        half = slice(8, 16) if direction == "forwards" else slice(0, 8)  # zero the other direction
+        trunk.merge.weight[:, half] = 0
+    trunk.eval()
+    x = torch.zeros(1, 7, 5, 5)
+    base = trunk(x)
+    for plane in (0, 2):  # own stones now (newest step) and 2 moves ago (oldest step)
+        moved = x.clone()
+        moved[0, plane, 2, 2] = 1.0
+        assert not torch.allclose(trunk(moved), base), plane
+
+
 def test_wrong_input_shape_names_expected_planes():
     with pytest.raises(ValueError, match=r"\[B, 17, 9, 9\].*\[2, 17, 19, 19\]"):
         build_model(tiny())(torch.rand(2, 17, 19, 19))
@@ -94,7 +115,7 @@ def test_config_names_by_size():
 @pytest.mark.parametrize("bad, message", [
     ({"backbone": "vgg"}, "resnet, dilated, densenet, mobilenet, inception, transformer, recurrent"),
     ({"norm": "weight"}, "batch, layer, instance, group, none"),
-    ({"rnn": "lstmx"}, "rnn, gru, lstm, peephole_lstm"),
+    ({"rnn": "lstmx"}, "rnn, gru, lstm, peephole_lstm, bi_rnn, bi_gru, bi_lstm, bi_peephole_lstm"),
     ({"heads": ["policy", "moves"]}, ", ".join(HEADS)),
     ({"width": 0}, "width must be an int >= 1, got 0"),
     ({"global_pool_every": -1}, "global_pool_every must be an int >= 0, got -1"),

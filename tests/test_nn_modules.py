@@ -181,8 +181,11 @@ def test_bidirectional_gru_matches_torch():
 
 @pytest.mark.parametrize("kind", RNN_KINDS)
 def test_make_rnn_is_batch_first(kind):
-    out, _ = make_rnn(kind, 3, 5, num_layers=2)(torch.randn(4, 6, 3))
-    assert out.shape == (4, 6, 5)
+    layer = make_rnn(kind, 3, 5, num_layers=2)
+    out, _ = layer(torch.randn(4, 6, 3))
+    bidirectional = kind.startswith("bi_")
+    assert isinstance(layer, Bidirectional) == bidirectional
+    assert out.shape == (4, 6, 10 if bidirectional else 5)
     with pytest.raises(ValueError, match="peephole_lstm"):
         make_rnn("transformer", 3, 5)
 
@@ -266,3 +269,47 @@ def test_clip_gradients_returns_norm_before_and_bounds_it_after():
     assert clip_gradients(layer.parameters(), 1.0) == pytest.approx(norm, rel=1e-5)
     after = torch.cat([p.grad.flatten() for p in layer.parameters()]).norm().item()
     assert after == pytest.approx(1.0, rel=1e-4)
+
+
+def _torch_layer_like(block) -> nn.TransformerEncoderLayer:
+    """torch's pre-norm encoder layer with the block's weights copied in."""
+    dim = block.norm1.normalized_shape[0]
+    ref = nn.TransformerEncoderLayer(dim, block.attention.heads, block.mlp[0].out_features, dropout=0.0,
+                                     activation="gelu", batch_first=True, norm_first=True)
+    with torch.no_grad():
+        ref.self_attn.in_proj_weight.copy_(block.attention.qkv.weight)
+        ref.self_attn.in_proj_bias.copy_(block.attention.qkv.bias)
+        ref.self_attn.out_proj.weight.copy_(block.attention.out.weight)
+        ref.self_attn.out_proj.bias.copy_(block.attention.out.bias)
+        for mine, theirs in ((block.norm1, ref.norm1), (block.norm2, ref.norm2), (block.mlp[0], ref.linear1),
+                             (block.mlp[2], ref.linear2)):
+            theirs.weight.copy_(mine.weight)
+            theirs.bias.copy_(mine.bias)
+    return ref
+
+
+@pytest.mark.parametrize("dim, heads", [(8, 2), (12, 3), (16, 1)])
+def test_transformer_block_on_our_attention_matches_torchs_encoder_layer(dim, heads):
+    torch.manual_seed(dim + heads)
+    block = transformer_block(dim, heads, mlp_ratio=2)
+    for p in block.parameters():  # non-trivial norms and biases too
+        nn.init.normal_(p, std=0.3)
+    ref = _torch_layer_like(block)
+    x = torch.randn(3, 10, dim)
+    for mode in ("train", "eval"):  # eval: torch may take its fused fast path
+        getattr(block, mode)(), getattr(ref, mode)()
+        with torch.no_grad():
+            assert torch.allclose(block(x), ref(x), atol=1e-5)
+    with pytest.raises(ValueError, match="heads 3 must divide the width 8"):
+        transformer_block(8, 3)
+
+
+def test_many_queries_at_once_match_one_at_a_time():
+    for attn in (AdditiveAttention(4, 6, 8), DotAttention(6, 6, general=True, scale=0.5)):
+        q_dim = 4 if isinstance(attn, AdditiveAttention) else 6
+        q, k, v = torch.randn(2, 3, q_dim), torch.randn(2, 5, 6), torch.randn(2, 5, 7)
+        mask = torch.tensor([[1, 1, 0, 1, 0], [0, 1, 1, 1, 1]], dtype=torch.bool)
+        context, weights = attn(q, k, v, mask)
+        for i in range(3):
+            one, w = attn(q[:, i], k, v, mask)
+            assert torch.allclose(context[:, i], one, atol=1e-6) and torch.allclose(weights[:, i], w, atol=1e-6)

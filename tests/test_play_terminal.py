@@ -1,7 +1,6 @@
 """`rlgo play`: input parsing, board pictures, undo, scoring, thinking thread, and real terminal sessions."""
 from __future__ import annotations
 
-import re
 import sys
 import threading
 import time
@@ -436,3 +435,25 @@ def test_default_mcts_agent_answers_and_ctrl_c_hurries_it(tmp_path):
     child.expect("Black 3> ")
     child.sendline("quit")
     assert_exits_0(child)
+
+
+@pytest.mark.skipif(not HAVE_MCTS, reason="mcts agent not registered")
+@pytest.mark.parametrize("preset, passes", [("chinese", True), ("japanese", False)])
+def test_play_search_agents_count_the_end_under_the_chosen_rules(preset, passes):
+    """`rlgo play --rules japanese` reaches the search: 5x5, komi 4, the human (White) has just passed and
+    Black's two stones inside its own area lose it the game by territory (8 - 5 - 4), not by area."""
+    import cli
+    from agents.specs import make_agent
+    from rlgo.commands import rules_from_args
+    args = cli.build_parser(["play"]).parse_args(
+        ["play", "--size", "5", "--rules", preset, "--komi", "4", "--color", "white", "--agent", "mcts:playouts=300"])
+    game = Game(GameConfig(size=args.size, rules=rules_from_args(args), human=WHITE),
+                lambda size, rules: make_agent(args.agent, size, rules, seed=0))
+    assert game.state.rules.scoring == ("area" if preset == "chinese" else "territory")
+    for vertex in ("C5", "D5", "C4", "D4", "C3", "D3", "C2", "D2", "C1", "D1", "A5", "pass", "A3"):
+        game.state.play_gtp(vertex)
+    game.play_human(game.state.pass_move)
+    thought = game.agent_move()
+    assert (thought.move == 25) == passes
+    if not passes:  # passing was searched and scored exactly as lost
+        assert [c.winrate for c in game.agent.search.candidates(limit=26) if c.move == 25] == [0.0]

@@ -7,14 +7,16 @@ import time
 import numpy as np
 import pytest
 
-from agents.mcts_agent import DEFAULT_SECONDS, MCTSAgent
+from agents.base import pass_is_safe
+from agents.mcts_agent import DEFAULT_SECONDS, ROLLOUT_CONFIG, MCTSAgent
 from agents.specs import make_agent
 from rlgo.go import coords, kernels as K
 from rlgo.go.coords import RESIGN
+from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.search.config import SearchConfigError
 from rlgo.search.evaluator import LeafBatch, MixedEvaluator, UniformRolloutEvaluator
-from rlgo.search.mcts import UNLIMITED
+from rlgo.search.mcts import MCTS, UNLIMITED, may_pass
 from rlgo.search.rollout import UniformRolloutPolicy
 from rlgo.search.timecontrol import TimeControl
 from tests.conftest import board_from_ascii
@@ -106,12 +108,43 @@ def test_a_won_game_is_ended_by_passing_after_the_opponent_passed():
     assert MCTSAgent(playouts=500).select_move(state) == state.pass_move
 
 
+def test_the_pass_rule_counts_with_dead_stones_removed():
+    rows = SETTLED.strip("\n").split("\n")
+    rows[4] = rows[4].replace(". . . . X", ". O . . X", 1)  # a lone dead White stone in Black's area
+    state = after_pass("\n".join(rows), BLACK)
+    assert state.area_score() < 0 and not may_pass(state)  # standing, it spoils Black's whole area
+    assert pass_is_safe(state)  # removed, Black is 1.5 points ahead
+    assert MCTSAgent(playouts=300).select_move(state) == state.pass_move
+
+
 def test_the_search_alone_scores_the_final_pass_exactly():
     state = after_pass(SETTLED, WHITE)
     agent = MCTSAgent(playouts=500, resign_threshold=0.0)
     agent.select_move(state)
     passing = [c for c in agent.search.candidates(limit=82) if c.move == state.pass_move]
     assert passing and passing[0].winrate == 0.0  # two passes: White loses by 1.5, no playout involved
+
+
+# 5x5, komi 4: Black has two stones inside its own area. By area Black leads 15 - 10 (+1 with komi);
+# by territory 8 - 5 (-1): the stones filling Black's area cost it a point each.
+FILLED = """
+    X . X O .
+    . . X O .
+    X . X O .
+    . . X O .
+    . . X O .
+"""
+
+
+@pytest.mark.parametrize("scoring, winrate", [("area", 1.0), ("territory", 0.0)])
+def test_the_final_pass_is_scored_under_the_games_rules(scoring, winrate):
+    state = board_from_ascii(FILLED, Rules(ko="simple", scoring=scoring, komi=4.0), to_play=WHITE)
+    state.play(state.pass_move)
+    assert (state.score() > 0) == (scoring == "area")
+    search = MCTS(5, UniformRolloutEvaluator(), ROLLOUT_CONFIG.replace(playouts=300))
+    search.search(state)
+    passing = [c for c in search.candidates(limit=26) if c.move == state.pass_move]
+    assert passing and passing[0].winrate == winrate  # two passes end it: no playout involved
 
 
 def test_a_lost_game_is_not_given_up_by_passing():

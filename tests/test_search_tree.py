@@ -31,7 +31,7 @@ class FakeEvaluator:
     def evaluate(self, batch):
         self.batches.append(len(batch.b))
         if self.search is not None:
-            self.leaves.append(self.search._rows[:len(batch.b), 1].copy())
+            self.leaves.append(self.search._leaves.rows[:len(batch.b), 1].copy())
         values = np.array([self.value(batch.b[i], batch.m[i]) for i in range(len(batch.b))], np.float32)
         return self.prior(batch.legal), values
 

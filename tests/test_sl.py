@@ -9,7 +9,7 @@ import torch
 
 from cli import main
 from rlgo.nn.checkpoint import load_checkpoint
-from rlgo.train.common import Cadence, MetricsLogger, OptimConfig, TrainError, lr_at
+from rlgo.train.common import Cadence, MetricsLogger, OptimConfig, TrainError, lr_at, make_optimizer, optimizer_step
 from rlgo.train.data.build import BuildConfig, build_dataset
 from rlgo.train.data.reader import ShardReader
 from rlgo.train.sl import SLConfig, evaluate, train_sl
@@ -101,3 +101,26 @@ def test_metrics_logger_drops_rows_after_the_resumed_step(tmp_path):
     again.log(25, loss=0.2)
     rows = MetricsLogger.read(tmp_path / "m.csv")
     assert [r["step"] for r in rows] == ["10", "20", "25"] and set(rows[0]) == {"step", "loss", "acc"}
+
+
+@pytest.mark.parametrize("grad_clip", [0.0, 0.5])
+def test_optimizer_step_moves_by_the_clipped_gradient(grad_clip):
+    """Plain SGD moves the weights by lr * gradient, with the gradient scaled down to grad_clip when set;
+    the norm returned is the one before clipping."""
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    cfg = OptimConfig(lr=0.1, momentum=0.0, weight_decay=0.0, grad_clip=grad_clip)
+    optimizer = make_optimizer(model.parameters(), cfg)
+    before = torch.cat([p.detach().flatten() for p in model.parameters()])
+    (model(torch.randn(8, 4)) * 100).sum().backward()
+    grad = torch.cat([p.grad.flatten() for p in model.parameters()])
+    norm = optimizer_step(optimizer, model, cfg)
+    moved = torch.cat([p.detach().flatten() for p in model.parameters()]) - before
+    assert norm == pytest.approx(grad.norm().item(), rel=1e-5) and norm > 1.0
+    expected = grad * (grad_clip / norm if grad_clip else 1.0)
+    assert torch.allclose(moved, -0.1 * expected, rtol=1e-4, atol=1e-6)
+
+
+def test_negative_grad_clip_is_refused():
+    with pytest.raises(TrainError, match="grad_clip"):
+        OptimConfig(grad_clip=-1.0)

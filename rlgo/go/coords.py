@@ -10,9 +10,16 @@
 | SGF point     | "aa", "" / "tt" | column letter then row letter, "aa" is top-left      |
 | vertex (flat) | (r+1)*(N+2)+c+1 | padded index used inside the Numba kernels (private) |
 
-Board sizes 2..25 are supported (25 = the number of GTP letters).
+Board sizes 2..25 are supported (25 = the number of GTP letters). `to_vertex` and
+`from_vertex` are the only point <-> vertex conversion: Numba functions that kernels inline
+and Python calls alike; vertices never leave rlgo.go and rlgo.search.
 """
 from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+from numba import njit
 
 from rlgo.go.errors import CoordinateError
 
@@ -96,13 +103,23 @@ def from_sgf(text: str, size: int) -> int:
     return row * size + col
 
 
+@njit(cache=True, inline="always")
 def to_vertex(point: int, size: int) -> int:
-    """Point index -> padded kernel index (private to rlgo.go)."""
+    """Point index -> padded kernel index (private to rlgo.go and rlgo.search)."""
     row, col = divmod(point, size)
     return (row + 1) * (size + 2) + col + 1
 
 
+@njit(cache=True, inline="always")
 def from_vertex(vertex: int, size: int) -> int:
-    """Padded kernel index -> point index (private to rlgo.go)."""
+    """Padded kernel index -> point index (private to rlgo.go and rlgo.search)."""
     row, col = divmod(vertex, size + 2)
     return (row - 1) * size + (col - 1)
+
+
+@lru_cache(maxsize=None)
+def interior_vertices(size: int) -> np.ndarray:
+    """int64 [N*N] read-only: the padded kernel index of each point (to_vertex of 0 .. N*N-1)."""
+    table = np.array([to_vertex(p, size) for p in range(size * size)], np.int64)
+    table.setflags(write=False)
+    return table

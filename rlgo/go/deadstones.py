@@ -11,10 +11,9 @@ that neither side can fill without self-atari is in seki.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from rlgo.go import kernels as K
-from rlgo.go.playout import run_playout, seed as seed_playouts
+from rlgo.go import coords
+from rlgo.go.playout import ownership_playouts, seed as seed_playouts
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 
 DEFAULT_PLAYOUTS = 200
@@ -22,44 +21,14 @@ DEFAULT_PLAYOUTS = 200
 UNSURE = 0.3
 """A chain whose mean ownership is within this of 0 is unsure; its surroundings may condemn it."""
 
-@njit(cache=True)
-def _playout_outcomes(b, m, zob, count, max_moves, komi):
-    """(mean black-positive area ownership per vertex float64 [A], area score B - W - komi of each
-    playout float64 [count]) over `count` random playouts.
-
-    Every other playout starts with the other colour, so neither side gains the tempo.
-    """
-    total = np.zeros(b.shape[1], dtype=np.float64)
-    scores = np.empty(count, dtype=np.float64)
-    owner = np.empty(b.shape[1], dtype=np.int8)
-    for i in range(count):
-        bb = b.copy()
-        mm = m.copy()
-        if i % 2:
-            K.play_pass(mm)
-        mm[K.M_PASSES] = 0  # a finished game is played on to the end
-        run_playout(bb, mm, zob, max_moves)
-        K.ownership(bb, mm, owner)
-        score = -komi
-        for v in range(owner.shape[0]):
-            if owner[v] == K.BLACK:
-                total[v] += 1.0
-                score += 1.0
-            elif owner[v] == K.WHITE:
-                total[v] -= 1.0
-                score -= 1.0
-        scores[i] = score
-    return total / count, scores
-
-
 def playout_outcomes(state: GameState, playouts: int = DEFAULT_PLAYOUTS,
                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(float64 [N, N] black-positive ownership in [-1, 1], float64 [playouts] area scores B - W - komi)
     from seeded random playouts."""
     seed_playouts(seed)
     n = state.size
-    flat, scores = _playout_outcomes(state.b, state.m, state.zob, playouts, 3 * n * n, float(state.rules.komi))
-    return flat.reshape(n + 2, n + 2)[1:-1, 1:-1].copy(), scores
+    flat, scores = ownership_playouts(state.b, state.m, state.zob, playouts, 3 * n * n, float(state.rules.komi))
+    return flat[coords.interior_vertices(n)].reshape(n, n), scores
 
 
 def playout_ownership(state: GameState, playouts: int = DEFAULT_PLAYOUTS, seed: int = 0) -> np.ndarray:

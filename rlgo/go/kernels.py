@@ -404,3 +404,32 @@ def area_counts(b, m):
         elif owner[v] == WHITE:
             white += 1
     return black, white
+
+
+@njit(cache=True)
+def territory_counts(b, m):
+    """(black points, white points) under territory scoring: empty regions of one colour + prisoners taken."""
+    owner = np.empty(b.shape[1], dtype=np.int8)
+    ownership(b, m, owner)
+    black = m[M_CAP_B]
+    white = m[M_CAP_W]
+    for v in range(owner.shape[0]):
+        if b[COL, v] == EMPTY:
+            if owner[v] == BLACK:
+                black += 1
+            elif owner[v] == WHITE:
+                white += 1
+    return black, white
+
+
+SCORING_AREA, SCORING_TERRITORY = 0, 1
+SCORING_MODES = {"area": SCORING_AREA, "territory": SCORING_TERRITORY}
+"""Kernel code of each Rules.scoring, for `counts`."""
+
+
+@njit(cache=True)
+def counts(b, m, scoring):
+    """(black points, white points) under `scoring` (SCORING_AREA or SCORING_TERRITORY), no dead stones removed."""
+    if scoring == SCORING_TERRITORY:
+        return territory_counts(b, m)
+    return area_counts(b, m)

@@ -18,7 +18,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from rlgo.go.kernels import COL, EMPTY, HEAD, M_KO, M_LAST, M_N, M_SUICIDE, NEXT, PLIBS, SIZE, WALL
+from rlgo.go.coords import to_vertex
+from rlgo.go.kernels import COL, EMPTY, HEAD, M_KO, M_LAST, M_N, M_SUICIDE, M_TOPLAY, NEXT, PLIBS, SIZE, WALL
 
 NUM_CODES = 1 << 20
 """Distinct raw pattern codes."""
@@ -218,6 +219,21 @@ def move_features(b, m, v, color, last_lib, work, mark):
     if v == last_lib:
         flags |= 1 << F_CAPTURE_LAST
     return code, flags, distance_bucket(v, m[M_LAST], m[M_N] + 2)
+
+
+@njit(cache=True)
+def point_candidates(b, m, work, mark, codes, flags, dists):
+    """move_features of the side to move at every point into codes, flags, dists [N*N] (by point);
+    codes[p] = NOT_CANDIDATE for occupied points and non-candidates."""
+    n = m[M_N]
+    color = m[M_TOPLAY]
+    last_lib = last_chain_liberty(b, m)
+    for p in range(n * n):
+        v = to_vertex(p, n)
+        if b[COL, v] != EMPTY:
+            codes[p] = NOT_CANDIDATE
+            continue
+        codes[p], flags[p], dists[p] = move_features(b, m, v, color, last_lib, work, mark)
 
 
 def _symmetry_permutations() -> np.ndarray:

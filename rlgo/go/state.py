@@ -13,11 +13,13 @@ import numpy as np
 from rlgo.go import coords, kernels as K
 from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.handicap import fixed_handicap_points
+from rlgo.go.legal import KO_MODES, legal_moves, position_key
 from rlgo.go.rules import Rules
 
 BLACK, WHITE, EMPTY = K.BLACK, K.WHITE, K.EMPTY
 COLOR_NAMES = {BLACK: "B", WHITE: "W"}
 _REASONS = {K.OCCUPIED: "occupied", K.SUICIDE: "suicide", K.KO: "ko"}
+_NO_PATH = np.zeros(1, np.int64)
 
 
 @lru_cache(maxsize=None)
@@ -99,6 +101,11 @@ class GameState:
         return len(self.moves)
 
     @property
+    def empty_points(self) -> int:
+        """Empty points on the board (what is left to play on; clocks spread time over it)."""
+        return int(self.m[K.M_NEMPTY])
+
+    @property
     def passes(self) -> int:
         """Consecutive passes at the end of the move list."""
         return int(self.m[K.M_PASSES])
@@ -136,7 +143,7 @@ class GameState:
 
     def position_keys(self) -> np.ndarray:
         """Sorted int64 superko keys of every position so far (see `_position_key`)."""
-        return np.array(sorted(self._seen), dtype=np.int64)
+        return np.sort(np.fromiter(self._seen, np.int64, len(self._seen)))
 
     def set_to_play(self, color: int) -> None:
         """Give the move to `color` (GTP, SGF PL, handicap); clears the simple-ko point.
@@ -152,8 +159,9 @@ class GameState:
             self._seen = {self._position_key(self.hash, color)}
 
     def reopen(self) -> None:
-        """Let play go on after two passes (GTP allows it; some records play on)."""
-        if self.resigned == EMPTY:
+        """Let play go on after two passes (GTP allows it; some records play on). A single pass stays
+        counted: the next player still sees that the opponent passed."""
+        if self.resigned == EMPTY and self.passes >= 2:
             self.m[K.M_PASSES] = 0
 
     def position_history(self, k: int) -> np.ndarray:
@@ -163,6 +171,11 @@ class GameState:
         for i in range(1, min(k, len(self._past) + 1)):
             out[i] = self._past[-i]
         return out
+
+    def stone_history(self, k: int) -> np.ndarray:
+        """int8 [k, N*N]: stones by point (0 empty, 1 black, 2 white), [0] now, [i] i moves ago; all 0
+        before the start (the stored form of position_history)."""
+        return self.position_history(k)[:, coords.interior_vertices(self.size)]
 
     def color_at(self, point: int) -> int:
         """EMPTY, BLACK or WHITE at a point."""
@@ -219,19 +232,12 @@ class GameState:
         return self.illegal_reason(move, color) is None
 
     def legal_mask(self) -> np.ndarray:
-        """bool [N*N+1]: legal moves of the side to move (pass always legal unless game over)."""
+        """bool [N*N+1]: legal moves of the side to move under the ko rule (pass always legal unless game
+        over); one kernel call (rlgo.go.legal.legal_moves)."""
         mask = np.zeros(self.pass_move + 1, dtype=bool)
         if self.is_over:
             return mask
-        color = self.to_play
-        vertices = np.empty(self.pass_move, dtype=np.int64)
-        for v in vertices[:K.legal_vertices(self.b, self.m, color, vertices)]:
-            if self.rules.ko != "simple":
-                key = self._position_key(int(K.result_hash(self.b, self.m, self.zob, v, color)), 3 - color)
-                if key in self._seen:
-                    continue
-            mask[coords.from_vertex(int(v), self.size)] = True
-        mask[self.pass_move] = True
+        legal_moves(self.b, self.m, self.zob, self.position_keys(), _NO_PATH, 0, KO_MODES[self.rules.ko], False, mask)
         return mask
 
     # ----------------------------------------------------------------- moves
@@ -371,11 +377,8 @@ class GameState:
             extra[3 - color] += 1
         if self.rules.scoring == "area":
             return work.area_score()
-        owner = work.ownership()
-        stones = work.board()
-        territory = {c: int(np.sum((owner == c) & (stones == EMPTY))) for c in (BLACK, WHITE)}
-        prisoners = {c: self.captures[c] + extra[c] for c in (BLACK, WHITE)}
-        return float(territory[BLACK] + prisoners[BLACK] - territory[WHITE] - prisoners[WHITE] - self.rules.komi)
+        black, white = K.territory_counts(work.b, work.m)  # prisoners taken in play included
+        return float(black + extra[BLACK] - white - extra[WHITE] - self.rules.komi)
 
     def result(self, dead: list[int] = ()) -> str:
         """SGF-style result: 'B+R', 'W+3.5', '0' (jigo)."""
@@ -418,6 +421,4 @@ class GameState:
         return m
 
     def _position_key(self, stones_hash: int, next_to_play: int) -> int:
-        if self.rules.ko == "situational" and next_to_play == WHITE:
-            return stones_hash ^ int(self.zob[0, 0])
-        return stones_hash
+        return int(position_key(stones_hash, next_to_play, KO_MODES[self.rules.ko], self.zob))

@@ -13,7 +13,7 @@ from importlib import metadata
 
 import numpy as np
 
-from rlgo.go import coords, kernels as K
+from rlgo.go import coords
 from rlgo.go.coords import RESIGN
 from rlgo.go.deadstones import DEFAULT_PLAYOUTS, chain_status, cleanup_move, playout_ownership
 from rlgo.go.errors import GoError, IllegalMoveError
@@ -354,7 +354,7 @@ class GTPEngine:
     def _think(self, position: GameState, color: int) -> int:
         """Agent.select_move under the clock: a timer calls Agent.stop() at the move's budget (the one
         a search agent computes for itself from the same time_settings / time_left)."""
-        budget = self.clock.budget(color, int(position.m[K.M_NEMPTY]))
+        budget = self.clock.budget(color, position.empty_points)
         timer = threading.Timer(budget, self.agent.stop) if budget is not None else None
         start = time.monotonic()
         if timer is not None:

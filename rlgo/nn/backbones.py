@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from rlgo.nn.norm import make_norm
-from rlgo.nn.sequence import BoardPositionEmbedding, make_rnn, transformer_block
+from rlgo.nn.sequence import Bidirectional, BoardPositionEmbedding, make_rnn, transformer_block
 from rlgo.nn.vision import (ConvNormAct, DenseBlock, Inception, Residual, bottleneck_block,
                             inverted_residual, residual_block, transition)
 
@@ -126,7 +126,8 @@ class RecurrentTrunk(nn.Module):
     are static and join every step. A shared 3x3 conv encodes each step's planes (so the
     sequence elements carry local shape), `rnn` runs over the steps oldest -> newest
     independently at each of the N*N points, and its last output feeds `depth` residual
-    blocks.
+    blocks. A bidirectional `rnn` ("bi_gru", ...) also reads the steps newest -> oldest; the two
+    directions' states after the whole history are merged by a linear layer into `width` features.
     [B, C_in, N, N] -> [B, width, N, N].
     """
 
@@ -136,6 +137,7 @@ class RecurrentTrunk(nn.Module):
         static = cfg.in_planes - self.steps * self.per_step
         self.encoder = ConvNormAct(self.per_step + static, cfg.width, 3, cfg.norm)
         self.rnn = make_rnn(cfg.rnn, cfg.width, cfg.width)
+        self.merge = nn.Linear(2 * cfg.width, cfg.width) if isinstance(self.rnn, Bidirectional) else None
         self.tower = nn.Sequential(*_resnet_blocks(cfg),
                                    *(_norm_relu(cfg) if cfg.pre_activation else []))
 
@@ -149,7 +151,12 @@ class RecurrentTrunk(nn.Module):
         features = self.encoder(steps).reshape(b, t, -1, n, n)
         sequences = features.permute(0, 3, 4, 1, 2).flatten(0, 2)  # [B*N*N, T, W]
         outputs, _ = self.rnn(sequences)
-        last = outputs[:, -1].reshape(b, n, n, -1).permute(0, 3, 1, 2)
+        if self.merge is None:
+            last = outputs[:, -1]
+        else:  # forwards after the newest step, backwards after the oldest: each has read every step
+            width = outputs.shape[2] // 2
+            last = self.merge(torch.cat([outputs[:, -1, :width], outputs[:, 0, width:]], dim=1))
+        last = last.reshape(b, n, n, -1).permute(0, 3, 1, 2)
         return self.tower(last)
 
 

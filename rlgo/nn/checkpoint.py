@@ -28,7 +28,6 @@ import torch
 from torch import nn
 
 from rlgo.atomic import atomic_write
-from rlgo.go import features
 from rlgo.nn.backend import BackendError, OnnxNet, inference_net, resolve_backend
 from rlgo.nn.model import GoNet, NetConfig, build_model
 

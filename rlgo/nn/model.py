@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from rlgo.nn.backbones import BACKBONES, build_backbone
@@ -163,23 +160,10 @@ def count_params(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-@contextlib.contextmanager
-def _countable_attention() -> Iterator[None]:
-    """Route attention through plain matmuls that FlopCounterMode sees: the fused
-    transformer fast path and the CPU flash-attention kernel both count as zero."""
-    fastpath = torch.backends.mha.get_fastpath_enabled()
-    torch.backends.mha.set_fastpath_enabled(False)
-    try:
-        with sdpa_kernel(SDPBackend.MATH):
-            yield
-    finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
-
-
 def count_flops(model_or_cfg: GoNet | NetConfig, board_size: int | None = None) -> int:
     """Floating-point operations (2 per multiply-add) of one forward pass for one position.
 
-    Counts matmuls, convs and attention via torch's FlopCounterMode in eval mode;
+    Counts matmuls (attention's included), convs and linears via torch's FlopCounterMode in eval mode;
     elementwise ops are not counted. `board_size` defaults to the config's.
     """
     model = build_model(model_or_cfg) if isinstance(model_or_cfg, NetConfig) else model_or_cfg
@@ -192,7 +176,7 @@ def count_flops(model_or_cfg: GoNet | NetConfig, board_size: int | None = None) 
     x = torch.zeros(1, cfg.in_planes, cfg.board_size, cfg.board_size,
                     device=next(model.parameters()).device)
     counter = FlopCounterMode(display=False)
-    with counter, torch.no_grad(), _countable_attention():
+    with counter, torch.no_grad():
         model(x)
     model.train(was_training)
     return counter.get_total_flops()

@@ -1,9 +1,10 @@
 """Sequence modules: recurrent layers, attention, seq2seq, transformer blocks over board points.
 
-Built-ins are used where torch has them (nn.RNN is the Elman RNN, nn.GRU, nn.LSTM,
-nn.TransformerEncoderLayer); this module adds what torch lacks: an LSTM with peephole
-connections, a bidirectional wrapper for any batch-first recurrent layer, additive and
-dot-product attention, a seq2seq model, and a learned 2-D position embedding for board
+Built-ins are used where torch has them (nn.RNN is the Elman RNN, nn.GRU, nn.LSTM); this
+module adds an LSTM with peephole connections, a bidirectional wrapper for any batch-first
+recurrent layer, additive and dot-product attention (one query or many), multi-head
+self-attention and the transformer block built on that dot-product attention (the
+transformer backbone's), a seq2seq model, and a learned 2-D position embedding for board
 points. Every sequence is batch-first: [B, T, features].
 """
 
@@ -16,8 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-RNN_KINDS = ("rnn", "gru", "lstm", "peephole_lstm")
-"""Valid names for `make_rnn`."""
+UNIDIRECTIONAL = ("rnn", "gru", "lstm", "peephole_lstm")
+BIDIRECTIONAL_PREFIX = "bi_"
+RNN_KINDS = UNIDIRECTIONAL + tuple(BIDIRECTIONAL_PREFIX + kind for kind in UNIDIRECTIONAL)
+"""Valid names for `make_rnn`: a layer, or "bi_" + a layer for a `Bidirectional` pair of them."""
 
 ATTENTION_KINDS = ("additive", "dot", "general")
 """Valid names for `make_attention`."""
@@ -27,8 +30,13 @@ def make_rnn(kind: str, input_size: int, hidden_size: int, num_layers: int = 1) 
     """Batch-first recurrent layer: [B, T, input_size] -> ([B, T, hidden_size], final state).
 
     "rnn" is the Elman RNN (tanh), "gru" and "lstm" are the torch built-ins,
-    "peephole_lstm" is `LSTM(peephole=True)`.
+    "peephole_lstm" is `LSTM(peephole=True)`; "bi_" + one of them is a `Bidirectional` pair of that
+    layer, whose outputs are [B, T, 2 * hidden_size].
     """
+    if kind.startswith(BIDIRECTIONAL_PREFIX) and kind in RNN_KINDS:
+        base = kind[len(BIDIRECTIONAL_PREFIX):]
+        return Bidirectional(make_rnn(base, input_size, hidden_size, num_layers),
+                             make_rnn(base, input_size, hidden_size, num_layers))
     kwargs = dict(num_layers=num_layers, batch_first=True)
     if kind == "rnn":
         return nn.RNN(input_size, hidden_size, nonlinearity="tanh", **kwargs)
@@ -129,24 +137,26 @@ class Bidirectional(nn.Module):
 
 
 class Attention(nn.Module):
-    """Attention of one query over a sequence; subclasses define `score`.
+    """Attention of one query (or Q queries) over a sequence; subclasses define `score`.
 
-    forward(query [B, Dq], keys [B, T, Dk], values [B, T, Dv] = keys, mask [B, T] bool,
-    True = may attend; every row needs one True) -> (context [B, Dv], weights [B, T]).
+    forward(query [B, Dq] or [B, Q, Dq], keys [B, T, Dk], values [B, T, Dv] = keys, mask [B, T]
+    bool, True = may attend; every row needs one True) -> (context [B, Dv] or [B, Q, Dv],
+    weights [B, T] or [B, Q, T]).
     """
 
     def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        """Unnormalised scores [B, T]."""
+        """Unnormalised scores [B, Q, T] of queries [B, Q, Dq]."""
         raise NotImplementedError
 
     def forward(self, query: torch.Tensor, keys: torch.Tensor, values: torch.Tensor | None = None,
                 mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = self.score(query, keys)
+        single = query.dim() == 2
+        scores = self.score(query.unsqueeze(1) if single else query, keys)
         if mask is not None:
-            scores = scores.masked_fill(~mask, float("-inf"))
+            scores = scores.masked_fill(~mask.unsqueeze(1), float("-inf"))
         weights = torch.softmax(scores, dim=-1)
-        values = keys if values is None else values
-        return torch.bmm(weights.unsqueeze(1), values).squeeze(1), weights
+        context = torch.bmm(weights, keys if values is None else values)
+        return (context.squeeze(1), weights.squeeze(1)) if single else (context, weights)
 
 
 class AdditiveAttention(Attention):
@@ -159,20 +169,21 @@ class AdditiveAttention(Attention):
         self.v = nn.Linear(attn_dim, 1, bias=False)
 
     def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return self.v(torch.tanh(self.w_query(query).unsqueeze(1) + self.w_key(keys))).squeeze(2)
+        return self.v(torch.tanh(self.w_query(query).unsqueeze(2) + self.w_key(keys).unsqueeze(1))).squeeze(3)
 
 
 class DotAttention(Attention):
-    """Luong attention: score = q . k ("dot", needs Dq == Dk) or q . W k ("general")."""
+    """Luong attention: score = scale * q . k ("dot", needs Dq == Dk) or scale * q . W k ("general")."""
 
-    def __init__(self, query_dim: int, key_dim: int, general: bool = False):
+    def __init__(self, query_dim: int, key_dim: int, general: bool = False, scale: float = 1.0):
         super().__init__()
         if not general and query_dim != key_dim:
             raise ValueError(f"dot attention needs query_dim == key_dim, got {query_dim} != {key_dim}")
         self.w_key = nn.Linear(key_dim, query_dim, bias=False) if general else nn.Identity()
+        self.scale = scale
 
     def score(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        return torch.bmm(self.w_key(keys), query.unsqueeze(2)).squeeze(2)
+        return torch.bmm(query, self.w_key(keys).transpose(1, 2)) * self.scale
 
 
 def make_attention(kind: str, query_dim: int, key_dim: int) -> Attention:
@@ -254,13 +265,47 @@ class BoardPositionEmbedding(nn.Module):
         return tokens + self.table.flatten(0, 1)
 
 
-def transformer_block(dim: int, heads: int, mlp_ratio: int = 4) -> nn.TransformerEncoderLayer:
-    """Pre-norm transformer encoder block (multi-head self-attention + GELU MLP).
+class SelfAttention(nn.Module):
+    """Multi-head self-attention [B, T, dim] -> [B, T, dim]: one projection to queries, keys and
+    values, `heads` heads folded into the batch, each a DotAttention scaled by 1/sqrt(dim / heads),
+    and an output projection (nn.MultiheadAttention's layout: qkv.weight is its in_proj_weight)."""
 
-    [B, T, dim] -> [B, T, dim]; no dropout (self-play data is plentiful and noisy already).
-    """
-    return nn.TransformerEncoderLayer(dim, heads, dim * mlp_ratio, dropout=0.0,
-                                      activation="gelu", batch_first=True, norm_first=True)
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"attention heads {heads} must divide the width {dim}")
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.attention = DotAttention(dim // heads, dim // heads, scale=(dim // heads) ** -0.5)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(x).reshape(b, t, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4).flatten(1, 2)
+        context, _ = self.attention(q, k, v)  # [B * heads, T, dim / heads]
+        return self.out(context.reshape(b, self.heads, t, -1).transpose(1, 2).reshape(b, t, d))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm transformer encoder block: x + SelfAttention(LayerNorm(x)), then x + MLP(LayerNorm(x))
+    with a GELU MLP of width dim * mlp_ratio. [B, T, dim] -> [B, T, dim]; no dropout (self-play data
+    is plentiful and noisy already)."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: int = 4):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(dim)
+        self.attention = SelfAttention(dim, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        self.mlp = nn.Sequential(nn.Linear(dim, dim * mlp_ratio), nn.GELU(), nn.Linear(dim * mlp_ratio, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x + self.attention(self.norm1(x))
+        return x + self.mlp(self.norm2(x))
+
+
+def transformer_block(dim: int, heads: int, mlp_ratio: int = 4) -> TransformerBlock:
+    """The transformer backbone's block (see TransformerBlock)."""
+    return TransformerBlock(dim, heads, mlp_ratio)
 
 
 def clip_gradients(parameters: Iterable[torch.Tensor], max_norm: float | None) -> float:

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from rlgo.go.coords import GTP_LETTERS, RESIGN, to_gtp
 from rlgo.go.render import star_points
-from rlgo.go.state import BLACK, COLOR_NAMES, EMPTY, WHITE, GameState
+from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 
 COLOR_WORDS = {BLACK: "Black", WHITE: "White"}
 

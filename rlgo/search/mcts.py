@@ -22,6 +22,7 @@ from typing import Sequence
 import numpy as np
 
 from rlgo.go import coords, features, kernels as K
+from rlgo.go.legal import KO_MODES
 from rlgo.go.state import BLACK, GameState, zobrist
 from rlgo.search import simulate as S
 from rlgo.search.config import BoardSizeError, SearchConfig, SearchConfigError, SearchError
@@ -110,17 +111,14 @@ class MCTS:
         area = (size + 2) ** 2
         self.history_length = max([ev.history_length for ev in self.evaluators if ev.feature_set is not None],
                                   default=0)
-        self._trees = np.zeros((trees, S.TREE_COLUMNS), np.int64)
-        self._trees[:, S.T_SLOT] = np.arange(trees)
-        self._tree_f = np.zeros((trees, 2), np.float64)
-        self._root_b = np.zeros((trees, K.NROWS, area), np.int32)
-        self._root_m = np.zeros((trees, K.NMETA), np.int64)
-        self._root_keys = np.zeros((trees, 64), np.int64)
-        self._root_hist = np.zeros((trees, self.history_length, area), np.int8)
-        self._root_rows = np.zeros((trees, 2, n_moves), np.float32)
         gumbel = cfg.root == "gumbel"
-        self._base = np.zeros((trees, n_moves if gumbel else 1), np.int32)
-        self._schedule = np.zeros((trees, GUMBEL_SCHEDULE_CAP if gumbel else 1), np.int32)
+        self._roots = S.Roots(
+            trees=np.zeros((trees, S.TREE_COLUMNS), np.int64), tree_f=np.zeros((trees, 2), np.float64),
+            b=np.zeros((trees, K.NROWS, area), np.int32), m=np.zeros((trees, K.NMETA), np.int64), zob=zobrist(size),
+            keys=np.zeros((trees, 64), np.int64), hist=np.zeros((trees, self.history_length, area), np.int8),
+            rows=np.zeros((trees, 2, n_moves), np.float32), base=np.zeros((trees, n_moves if gumbel else 1), np.int32),
+            schedule=np.zeros((trees, GUMBEL_SCHEDULE_CAP if gumbel else 1), np.int32))
+        self._roots.trees[:, S.T_SLOT] = np.arange(trees)
         self._params = np.zeros(S.PARAMS, np.float64)
         use_uct = cfg.selection == "uct"
         for index, value in ((S.P_UCT, use_uct), (S.P_C, cfg.c_uct if use_uct else cfg.c_puct), (S.P_FPU, cfg.fpu),
@@ -130,18 +128,16 @@ class MCTS:
                              (S.P_CVISIT, cfg.c_visit), (S.P_CSCALE, cfg.c_scale)):
             self._params[index] = float(value)
         rows = trees * cfg.batch_size
-        self._rows = np.zeros((rows, 2), np.int32)
-        self._b = np.zeros((rows, K.NROWS, area), np.int32)
-        self._m = np.zeros((rows, K.NMETA), np.int64)
-        self._legal = np.zeros((rows, n_moves), bool)
-        self._hist = np.zeros((rows, self.history_length, area), np.int8)
+        self._leaves = S.Leaves(
+            rows=np.zeros((rows, 2), np.int32), b=np.zeros((rows, K.NROWS, area), np.int32),
+            m=np.zeros((rows, K.NMETA), np.int64), legal=np.zeros((rows, n_moves), bool),
+            hist=np.zeros((rows, self.history_length, area), np.int8),
+            path_keys=np.zeros(cfg.node_budget + 1, np.int64))
         self._amaf = np.zeros((rows, size * size if cfg.rave > 0 else 0), np.int8)
         self._planes = {fs: np.zeros((rows, features.feature_planes(fs), size, size), np.float32)
                         for fs in {ev.feature_set for ev in self.evaluators if ev.feature_set is not None}}
-        self._path_keys = np.zeros(cfg.node_budget + 1, np.int64)
         self._batches: dict[tuple[int, int, int], LeafBatch] = {}
         self._root: list[tuple | None] = [None] * trees  # (rules, setup stones, moves, to_play) at each root
-        self._zob = zobrist(size)
         self._no_priors = np.zeros((0, n_moves), np.float32)
         self._no_values = np.zeros(0, np.float32)
         self._lock = threading.Lock()
@@ -152,7 +148,7 @@ class MCTS:
     # ----------------------------------------------------------------- trees and roots
     def tree_arrays(self, t: int = 0):
         """TreeArrays views of tree t (valid until its next re-rooting)."""
-        return slot_view(self.forest, int(self._trees[t, S.T_SLOT]))
+        return slot_view(self.forest, int(self._roots.trees[t, S.T_SLOT]))
 
     @property
     def tree(self):
@@ -169,7 +165,7 @@ class MCTS:
             for i in range(self.trees) if t is None else (t,):
                 reset(self.tree_arrays(i), int(self.rng.integers(2**62)) if seed is None else seed)
                 self._root[i] = None
-                self._trees[i, S.T_LEFT] = 0
+                self._roots.trees[i, S.T_LEFT] = 0
 
     def stop(self) -> None:
         """Make a running `search` return after its current step (thread-safe)."""
@@ -189,8 +185,8 @@ class MCTS:
             elif node != ROOT:
                 spare = self._slots_free
                 used = compact(tree, node, slot_view(self.forest, spare))
-                self._slots_free = int(self._trees[t, S.T_SLOT])
-                self._trees[t, S.T_SLOT] = spare
+                self._slots_free = int(self._roots.trees[t, S.T_SLOT])
+                self._roots.trees[t, S.T_SLOT] = spare
                 if used > self.config.node_budget // 2:
                     reset(self.tree_arrays(t), int(self.rng.integers(2**62)))
             self._root[t] = key
@@ -199,19 +195,19 @@ class MCTS:
 
     def _load_root(self, t: int, state: GameState) -> None:
         keys = state.position_keys()
-        if keys.size > self._root_keys.shape[1]:
+        if keys.size > self._roots.keys.shape[1]:
             grown = np.zeros((self.trees, 2 * keys.size), np.int64)
-            grown[:, :self._root_keys.shape[1]] = self._root_keys
-            self._root_keys = grown
-        self._root_keys[t, :keys.size] = keys
-        self._trees[t, S.T_KEYS] = keys.size
-        self._trees[t, S.T_KO] = S.KO_MODES[state.rules.ko]
-        self._tree_f[t, S.TF_KOMI] = float(state.rules.komi)
-        self._root_b[t] = state.b
-        self._root_m[t] = state.m
+            grown[:, :self._roots.keys.shape[1]] = self._roots.keys
+            self._roots = self._roots._replace(keys=grown)
+        self._roots.keys[t, :keys.size] = keys
+        self._roots.trees[t, S.T_KEYS] = keys.size
+        self._roots.trees[t, S.T_KO] = KO_MODES[state.rules.ko]
+        self._roots.trees[t, S.T_SCORING] = K.SCORING_MODES[state.rules.scoring]
+        self._roots.tree_f[t, S.TF_KOMI] = float(state.rules.komi)
+        self._roots.b[t] = state.b
+        self._roots.m[t] = state.m
         if self.history_length:
-            self._root_hist[t] = state.position_history(self.history_length)
-        self._zob = state.zob
+            self._roots.hist[t] = state.position_history(self.history_length)
 
     # ----------------------------------------------------------------- searching
     def begin(self, state: GameState, playouts: int, t: int = 0, noise: bool = True) -> bool:
@@ -223,34 +219,34 @@ class MCTS:
         reused = self.set_root(state, t)
         cfg = self.config
         moves = self.size * self.size + 1
-        self._trees[t, S.T_LEFT] = playouts
-        self._trees[t, S.T_DONE] = 0
-        self._trees[t, S.T_HALVING] = 0
-        self._trees[t, S.T_STEP] = 0
+        self._roots.trees[t, S.T_LEFT] = playouts
+        self._roots.trees[t, S.T_DONE] = 0
+        self._roots.trees[t, S.T_HALVING] = 0
+        self._roots.trees[t, S.T_STEP] = 0
         eps = cfg.dirichlet_epsilon if noise and cfg.root == "puct" else 0.0
-        self._tree_f[t, S.TF_NOISE] = eps
+        self._roots.tree_f[t, S.TF_NOISE] = eps
         if eps > 0:  # Dirichlet(alpha) over the root's children = their normalised Gamma(alpha) draws
-            self._root_rows[t, S.R_NOISE] = self.rng.gamma(cfg.dirichlet_alpha, size=moves)
+            self._roots.rows[t, S.R_NOISE] = self.rng.gamma(cfg.dirichlet_alpha, size=moves)
         if cfg.root == "gumbel":
             scale = cfg.gumbel_scale if noise else 0.0
-            self._root_rows[t, S.R_GUMBEL] = self.rng.gumbel(size=moves) * scale if scale > 0 else 0.0
-            self._base[t] = self.visit_counts(t)
+            self._roots.rows[t, S.R_GUMBEL] = self.rng.gumbel(size=moves) * scale if scale > 0 else 0.0
+            self._roots.base[t] = self.visit_counts(t)
         tree = self.tree_arrays(t)
         if tree.first_child[ROOT] != UNEXPANDED:
-            S.prepare_root(tree, t, self._trees, self._tree_f, self._root_rows, self._schedule, self._params)
+            S.prepare_root(tree, t, self._roots, self._params)
         return reused
 
     def searching(self, t: int = 0) -> bool:
         """Whether tree t's search still has simulations to run."""
-        return bool(self._trees[t, S.T_LEFT] > 0)
+        return bool(self._roots.trees[t, S.T_LEFT] > 0)
 
     def done_playouts(self, t: int = 0) -> int:
         """Simulations run by tree t's current (or last) search."""
-        return int(self._trees[t, S.T_DONE])
+        return int(self._roots.trees[t, S.T_DONE])
 
     def full(self, t: int = 0) -> bool:
         """Whether tree t ran out of nodes."""
-        return bool(self.forest.meta[self._trees[t, S.T_SLOT], META_FULL])
+        return bool(self.forest.meta[self._roots.trees[t, S.T_SLOT], META_FULL])
 
     def step(self) -> int:
         """One gather / evaluate / back-up round over every tree still searching; returns leaves evaluated."""
@@ -285,7 +281,7 @@ class MCTS:
             count = self._advance(count, priors, values, gather=reason == "playouts")
         if self.full(t) and reason == "playouts" and self.done_playouts(t) < playouts:
             reason = "full"
-        self._trees[t, S.T_LEFT] = 0
+        self._roots.trees[t, S.T_LEFT] = 0
         return SearchResult(self.done_playouts(t), time.perf_counter() - start, reason)
 
     # ----------------------------------------------------------------- reading a root
@@ -340,7 +336,7 @@ class MCTS:
 
     def gumbel_noise(self, t: int = 0) -> np.ndarray:
         """float32 [N*N+1]: the Gumbel draws g of tree t's current search, by move (Gumbel root)."""
-        return self._root_rows[t, S.R_GUMBEL].copy()
+        return self._roots.rows[t, S.R_GUMBEL].copy()
 
     def choose_move(self, t: int = 0, proportional: bool = False, allow_pass: bool = True) -> int:
         """Tree t's move: the most visited root move, or one drawn in proportion to visits.
@@ -358,8 +354,8 @@ class MCTS:
             keep = moves != self.size * self.size
         if self.config.root == "gumbel":
             scores = np.zeros(moves.size, np.float64)
-            fresh = visits - self._base[t, moves]
-            root_scores(tree, self._root_rows[t, S.R_GUMBEL], self._base[t], int(fresh[keep].max()), False,
+            fresh = visits - self._roots.base[t, moves]
+            root_scores(tree, self._roots.rows[t, S.R_GUMBEL], self._roots.base[t], int(fresh[keep].max()), False,
                         self.config.c_visit, self.config.c_scale, scores)
             scores[~keep] = -np.inf
             if np.isfinite(scores).any():
@@ -415,14 +411,11 @@ class MCTS:
         return None if node < 0 else node
 
     def _advance(self, count: int, priors, values, gather: bool) -> int:
-        f = self.forest
         if priors is None:
             priors, values = self._no_priors, self._no_values
         with self._lock:
-            n = S.advance(f.ints, f.floats, f.value_sum, f.meta, self._trees, self._tree_f, self._root_b, self._root_m,
-                          self._zob, self._root_keys, self._root_hist, self._root_rows, self._base, self._schedule,
-                          self._params, count, priors, values, self._amaf, self._path_keys, self._rows, self._b,
-                          self._m, self._legal, self._hist, gather)
+            n = S.advance(*self.forest, *self._roots, self._params, *self._leaves, count, priors, values, self._amaf,
+                          gather)
         if n < 0:
             raise EvaluatorError("evaluator returned non-finite priors or values")
         return n
@@ -431,7 +424,7 @@ class MCTS:
         """(priors, values) of the rows gathered, one evaluator call per run of rows of one evaluator."""
         if len(self.evaluators) == 1:
             return self._evaluate_rows(0, 0, count)
-        owner = self.evaluator_of[self._rows[:count, 0]]
+        owner = self.evaluator_of[self._leaves.rows[:count, 0]]
         cuts = [0, *(np.flatnonzero(owner[1:] != owner[:-1]) + 1).tolist(), count]
         if len(cuts) == 2:
             return self._evaluate_rows(int(owner[0]), 0, count)
@@ -444,12 +437,14 @@ class MCTS:
     def _evaluate_rows(self, k: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Evaluator k on rows start:stop (one LeafBatch of views per row span, made once)."""
         ev = self.evaluators[k]
-        komi = float(self._tree_f[self._rows[start, 0], S.TF_KOMI])
+        komi = float(self._roots.tree_f[self._leaves.rows[start, 0], S.TF_KOMI])
         batch = self._batches.get((k, start, stop))
         if batch is None or batch.komi != komi:
             planes = self._planes[ev.feature_set][start:stop] if ev.feature_set is not None else None
-            batch = LeafBatch(self.size, self._b[start:stop], self._m[start:stop], self._legal[start:stop],
-                              self._hist[start:stop], planes, self._zob, komi, self._amaf[start:stop])
+            rows, leaves = slice(start, stop), self._leaves
+            batch = LeafBatch(size=self.size, b=leaves.b[rows], m=leaves.m[rows], legal=leaves.legal[rows],
+                              history=leaves.hist[rows], planes=planes, zob=self._roots.zob, komi=komi,
+                              amaf=self._amaf[rows])
             self._batches[(k, start, stop)] = batch
         if batch.planes is not None:
             features.batch_kernel(ev.feature_set)(batch.b, batch.m, batch.history, batch.planes)

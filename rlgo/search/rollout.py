@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from rlgo.go.coords import from_vertex
 from rlgo.go.kernels import (
     BLACK, COL, EMPTY, HEAD, LEGAL, M_LAST, M_N, M_PASSES, M_TOPLAY, NEXT, PLIBS,
     area_counts, is_eyeish, legality, play_pass, play_vertex,
@@ -114,7 +115,6 @@ def playout_scores(b, m, zob, komi, max_moves, heuristic, out, amaf):
     amaf[i, p] gets the colour that first played point p in leaf i's first playout (0: nobody).
     """
     n = m[0, M_N]
-    stride = n + 2
     record = amaf.shape[1] > 0
     for i in range(out.shape[0]):
         for r in range(out.shape[1]):
@@ -129,7 +129,7 @@ def playout_scores(b, m, zob, komi, max_moves, heuristic, out, amaf):
                     play_pass(mm)
                 else:
                     if record and r == 0:
-                        p = (v // stride - 1) * n + v % stride - 1
+                        p = from_vertex(v, n)
                         if amaf[i, p] == 0:
                             amaf[i, p] = mm[M_TOPLAY]
                     play_vertex(bb, mm, zob, v, mm[M_TOPLAY])

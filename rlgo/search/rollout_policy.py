@@ -17,9 +17,10 @@ import numpy as np
 from numba import njit
 
 from rlgo.atomic import atomic_write
+from rlgo.go.coords import from_vertex
 from rlgo.go.kernels import (COL, EMP, EMPTY, HEAD, M_KO, M_LAST, M_N, M_NEMPTY, M_PASSES, M_SUICIDE, M_TOPLAY, NEXT,
                              PLIBS,
-                             WALL, area_counts, edges_to, play_pass, play_vertex)
+                             area_counts, edges_to, play_pass, play_vertex)
 from rlgo.go.patterns import (F_CAPTURE_LAST, NEAR, NOT_CANDIDATE, NUM_CODES, NUM_DIST, NUM_FLAGS,
                               canonical_codes, last_chain_liberty, move_features, point_features)
 from rlgo.go.playout import seed as seed_playouts
@@ -329,7 +330,7 @@ def policy_playout(b, m, zob, max_moves, tables, amaf):
     while m[M_PASSES] < 2 and moves < max_moves:
         v = cache_sample(b, m, tables, cache)
         if v > 0 and amaf.shape[0] > 0:
-            p = (v // (n + 2) - 1) * n + v % (n + 2) - 1
+            p = from_vertex(v, n)
             if amaf[p] == 0:
                 amaf[p] = m[M_TOPLAY]
         cache_play(b, m, zob, v, tables, cache)

@@ -1,141 +1,84 @@
 """Numba kernels that walk the trees on real positions: gather a batch of leaves, apply their results.
 
-One call covers every tree of a search (a Forest plus a per-tree state table `trees`, columns
-T_*), so a step over 64 self-play games or over one agent's tree is the same code.
+One call covers every tree of a search, its arguments in named groups (the Forest, the trees'
+Roots, the batch of Leaves, the evaluator's Results), so a step over 64 self-play games or over
+one agent's tree is the same code.
 
 A simulation copies the root board (b, m), descends by the selection rule playing each
-child's move with rlgo.go.kernels, and stops at an unexpanded node. Tree moves obey the
+child's move (rlgo.go.legal.play_point), and stops at an unexpanded node. Tree moves obey the
 root's ko rule: simple ko always, and for superko the position key after a move must be
-neither among the root game's keys (`root_keys`, sorted int64) nor on the path. A node
-reached by two passes in a row is terminal and scored exactly (area, komi): no evaluator.
+neither among the root game's keys (Roots.keys, sorted) nor on the path. A node
+reached by two passes in a row is terminal and scored exactly under the root game's scoring (area, or
+territory plus prisoners; komi included, no dead stones removed): no evaluator.
 """
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit
 
-from rlgo.go.kernels import (
-    BLACK, COL, EMP, HEAD, LEGAL, M_HASH, M_N, M_NEMPTY, M_PASSES, M_SUICIDE, M_TOPLAY, PLIBS, WHITE,
-    area_counts, edges_to, is_eyeish, legality, play_pass, play_vertex, result_hash,
-)
+from rlgo.go.kernels import BLACK, COL, M_HASH, M_N, M_PASSES, M_TOPLAY, counts
+from rlgo.go.legal import legal_moves, play_point, position_key
 from rlgo.search.gumbel import considered_visits, select_interior, select_root
 from rlgo.search.tree import (
-    NO_NODE, ROOT, UNEXPANDED, add_virtual_loss, backup, expand, find_child, select_child, tree_view, update_amaf,
+    NO_NODE, ROOT, UNEXPANDED, Forest, add_virtual_loss, backup, expand, find_child, select_child, tree_view,
+    update_amaf,
 )
 
-KO_SIMPLE, KO_POSITIONAL, KO_SITUATIONAL = 0, 1, 2
-KO_MODES = {"simple": KO_SIMPLE, "positional": KO_POSITIONAL, "situational": KO_SITUATIONAL}
-
-
-@njit(cache=True, inline="always")
-def _point_to_vertex(point, n):
-    return (point // n + 1) * (n + 2) + point % n + 1
-
-
-@njit(cache=True, inline="always")
-def _vertex_to_point(v, n):
-    return (v // (n + 2) - 1) * n + v % (n + 2) - 1
-
 
 @njit(cache=True)
-def position_key(stones_hash, next_to_play, ko_mode, zob):
-    """The superko key of a position (GameState's convention: situational keys mark White to move)."""
-    if ko_mode == KO_SITUATIONAL and next_to_play == WHITE:
-        return stones_hash ^ zob[0, 0]
-    return stones_hash
-
-
-@njit(cache=True)
-def terminal_value(b, m, komi):
-    """Exact result for the side to move of a finished position: +1 win, -1 loss, 0 jigo (area scoring)."""
-    black, white = area_counts(b, m)
+def terminal_value(b, m, komi, scoring):
+    """Exact result for the side to move of a finished position: +1 win, -1 loss, 0 jigo, under `scoring`
+    (rlgo.go.kernels.SCORING_MODES: area, or territory with the prisoners taken)."""
+    black, white = counts(b, m, scoring)
     score = black - white - komi
     result = 1.0 if score > 0 else -1.0 if score < 0 else 0.0
     return result if m[M_TOPLAY] == BLACK else -result
 
 
-@njit(cache=True)
-def _in_sorted(keys, key):
-    i = np.searchsorted(keys, key)
-    return i < keys.shape[0] and keys[i] == key
 
-
-@njit(cache=True)
-def _captures(b, m, v, color):
-    """Whether `color` playing vertex v takes an opponent chain off the board."""
-    stride = m[M_N] + 2
-    for u in (v - 1, v + 1, v - stride, v + stride):
-        if b[COL, u] == 3 - color:
-            h = b[HEAD, u]
-            if b[PLIBS, h] == edges_to(b, v, h, stride):
-                return True
-    return False
-
-
-@njit(cache=True)
-def leaf_legal(b, m, zob, root_keys, path_keys, depth, ko_mode, prune_eyes, out):
-    """Legal moves of the side to move into out bool [N*N+1] (pass always legal); returns the count.
-
-    Superko: a move whose resulting key is in root_keys or path_keys[1..depth] is illegal.
-    `prune_eyes`: also leave out moves filling one's own single-point eye.
-    """
-    n = m[M_N]
-    color = m[M_TOPLAY]
-    out[:] = False
-    count = 1
-    out[n * n] = True
-    for i in range(m[M_NEMPTY]):
-        v = b[EMP, i]
-        if legality(b, m, v, color) != LEGAL:
-            continue
-        if prune_eyes and is_eyeish(b, m, v, color):
-            continue
-        if ko_mode != KO_SIMPLE:
-            if m[M_SUICIDE] or _captures(b, m, v, color):
-                stones = result_hash(b, m, zob, v, color)
-            else:
-                stones = m[M_HASH] ^ zob[color, v]  # the new stone is all that changes
-            key = position_key(stones, 3 - color, ko_mode, zob)
-            if _in_sorted(root_keys, key):
-                continue
-            repeat = False
-            for d in range(1, depth + 1):
-                if path_keys[d] == key:
-                    repeat = True
-                    break
-            if repeat:
-                continue
-        out[_vertex_to_point(v, n)] = True
-        count += 1
-    return count
-
-
-@njit(cache=True)
-def play_point(b, m, zob, point):
-    """Play a point (N*N = pass) for the side to move; assumes it is legal."""
-    n = m[M_N]
-    if point == n * n:
-        play_pass(m)
-    else:
-        play_vertex(b, m, zob, _point_to_vertex(point, n), m[M_TOPLAY])
-
-
-# columns of the per-tree state table `trees` int64 [T, 7]
+# columns of the per-tree state table Roots.trees int64 [T, TREE_COLUMNS]
 T_SLOT = 0      # Forest slot holding the tree
 T_LEFT = 1      # simulations still to start in the current search (0: not searching)
-T_KO = 2        # ko mode of the root's game (KO_MODES)
-T_KEYS = 3      # number of root superko keys in root_keys[t]
-T_HALVING = 4   # length n of the Gumbel halving schedule in schedule[t] (0: none yet)
+T_KO = 2        # ko mode of the root's game (rlgo.go.legal.KO_MODES)
+T_KEYS = 3      # number of root superko keys in Roots.keys[t]
+T_HALVING = 4   # length n of the Gumbel halving schedule in Roots.schedule[t] (0: none yet)
 T_STEP = 5      # simulations started below the root since the schedule was made
 T_DONE = 6      # simulations done in the current search (leaves + terminals)
-TREE_COLUMNS = 7
-# columns of tree_f float64 [T, 2]
+T_SCORING = 7   # scoring of the root's game (rlgo.go.kernels.SCORING_MODES)
+TREE_COLUMNS = 8
+# columns of Roots.tree_f float64 [T, 2]
 TF_KOMI, TF_NOISE = 0, 1
-# rows of root_rows float32 [T, 2, N*N+1], indexed by move
+# rows of Roots.rows float32 [T, 2, N*N+1], indexed by move
 R_NOISE, R_GUMBEL = 0, 1
 # entries of params float64 [12]: the search settings shared by every tree
 P_UCT, P_C, P_FPU, P_RAVE, P_PRUNE, P_EXPAND, P_ALL_LEGAL, P_LEAVES, P_GUMBEL, P_M, P_CVISIT, P_CSCALE = range(12)
 PARAMS = 12
+
+Roots = namedtuple("Roots", ["trees", "tree_f", "b", "m", "zob", "keys", "hist", "rows", "base", "schedule"])
+"""What each tree t of a search starts from and how far it got (one Numba argument).
+
+trees int64 [T, TREE_COLUMNS] (columns T_*), tree_f float64 [T, 2] (TF_*), the root position
+b int32 [T, 7, A] and m int64 [T, NMETA], zob int64 [3, A] (the board size's Zobrist table),
+keys int64 [T, K] (the root game's superko keys, sorted, keys[t, :trees[t, T_KEYS]]), hist int8
+[T, H, A] (colour rows of the game before the root: [t, j] j moves earlier), rows float32
+[T, 2, N*N+1] (R_*: Dirichlet and Gumbel draws by move), base int32 [T, N*N+1 or 1] (visits
+before this search, Gumbel), schedule int32 [T, S] (Gumbel halving schedule).
+"""
+
+Leaves = namedtuple("Leaves", ["rows", "b", "m", "legal", "hist", "path_keys"])
+"""The batch a gather fills, row r per leaf (one Numba argument).
+
+rows int32 [R, 2] (tree, node), b int32 [R, 7, A], m int64 [R, NMETA], legal bool [R, N*N+1]
+(computed when params[P_ALL_LEGAL] or the leaf reaches expand_visits now; else pass only), hist
+int8 [R, H, A] (colour rows: [r, 0] the leaf, [r, j] j moves earlier); path_keys int64 [D] is
+scratch for the superko keys along a descent.
+"""
+
+Results = namedtuple("Results", ["priors", "values", "amaf"])
+"""The evaluator's answer for the gathered rows: priors float32 [R, N*N+1], values float32 [R] (side
+to move at each leaf), amaf int8 [R, N*N] (playout first-play colours for RAVE, or [R, 0])."""
 
 
 @njit(cache=True)
@@ -147,82 +90,80 @@ def _started(trees, ti, below_root):
 
 
 @njit(cache=True)
-def _select(t, node, ti, trees, tree_f, root_rows, base, schedule, params, scratch):
+def _select(t, node, ti, roots, params, scratch):
     """The child of `node` that the search descends to (PUCT / UCB1 with root noise, or the Gumbel rules)."""
+    trees = roots.trees
     if params[P_GUMBEL] > 0:
         if node != ROOT:
             return select_interior(t, node, params[P_CVISIT], params[P_CSCALE], scratch)
         n = trees[ti, T_HALVING]
-        considered = schedule[ti, min(trees[ti, T_STEP], n - 1)] if n > 0 and trees[ti, T_STEP] < n else -1
-        return select_root(t, root_rows[ti, R_GUMBEL], base[ti], considered, params[P_CVISIT], params[P_CSCALE],
-                           scratch)
-    eps = tree_f[ti, TF_NOISE] if node == ROOT else 0.0
+        considered = roots.schedule[ti, min(trees[ti, T_STEP], n - 1)] if n > 0 and trees[ti, T_STEP] < n else -1
+        return select_root(t, roots.rows[ti, R_GUMBEL], roots.base[ti], considered, params[P_CVISIT],
+                           params[P_CSCALE], scratch)
+    eps = roots.tree_f[ti, TF_NOISE] if node == ROOT else 0.0
     return select_child(t, node, params[P_UCT] > 0, params[P_C], params[P_FPU], params[P_RAVE],
-                        root_rows[ti, R_NOISE], eps)
+                        roots.rows[ti, R_NOISE], eps)
 
 
 @njit(cache=True)
-def gather_leaves(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, zob, root_keys, root_hist,
-                  root_rows, base, schedule, params, path_keys, out_rows, out_b, out_m, out_legal, out_hist):
-    """Descend in every tree with simulations left, collecting up to params[P_LEAVES] distinct leaves
-    per tree (1 while its root is unexpanded) into the rows of the out arrays; returns the row count.
+def gather_leaves(forest, roots, params, leaves):
+    """Descend in every tree with simulations left (Roots), collecting up to params[P_LEAVES] distinct
+    leaves per tree (1 while its root is unexpanded) into the rows of `leaves`; returns the row count.
 
-    Tree t (a row of `trees`, columns T_*) searches the position root_b[t] int32 [T, 7, A],
-    root_m[t] int64 [T, NMETA] under ko mode trees[t, T_KO] (superko keys root_keys[t, :T_KEYS],
-    sorted) and komi tree_f[t, TF_KOMI]; root_hist[t] int8 [T, K, A] continues the leaves' history
-    into the game. Rows: out_rows int32 [R, 2] (tree, node), out_b int32 [R, 7, A], out_m int64
-    [R, NMETA], out_legal bool [R, N*N+1] (computed when params[P_ALL_LEGAL] or the leaf reaches
-    expand_visits now; else pass only), out_hist int8 [R, K, A] (colour rows: [0] the leaf, [j] j
-    moves earlier). Leaves get virtual loss; terminal positions (two passes) are backed up at once
-    with their exact area result. A descent ending on a leaf already in the batch is dropped; after
-    as many such collisions as leaves wanted the tree's turn ends. path_keys int64 [D] is scratch.
+    Tree t searches roots.b[t], roots.m[t] under its ko mode and superko keys and komi
+    tree_f[t, TF_KOMI]; roots.hist[t] continues the leaves' history into the game. Leaves get
+    virtual loss; terminal positions (two passes) are backed up at once with their exact result
+    under the game's scoring. A descent ending on a leaf already in the batch is dropped; after as
+    many such collisions as leaves wanted the tree's turn ends.
     """
+    trees, zob, path_keys = roots.trees, roots.zob, leaves.path_keys
+    out_hist = leaves.hist
     k_hist = out_hist.shape[1]
-    n = root_m[0, M_N]
-    ring = np.zeros((max(k_hist, 1), root_b.shape[2]), np.int8)
+    n = roots.m[0, M_N]
+    ring = np.zeros((max(k_hist, 1), roots.b.shape[2]), np.int8)
     scratch = np.empty(n * n + 1, np.float64)
-    leaves = int(params[P_LEAVES])
+    want_leaves = int(params[P_LEAVES])
     expand_visits = int(params[P_EXPAND])
     n_rows = 0
     for ti in range(trees.shape[0]):
         if trees[ti, T_LEFT] <= 0:
             continue
-        t = tree_view(ints, floats, value_sum, meta, trees[ti, T_SLOT])
-        want = 1 if t.first_child[ROOT] == UNEXPANDED else leaves
-        keys = root_keys[ti, :trees[ti, T_KEYS]]
+        t = tree_view(forest.ints, forest.floats, forest.value_sum, forest.meta, trees[ti, T_SLOT])
+        want = 1 if t.first_child[ROOT] == UNEXPANDED else want_leaves
+        keys = roots.keys[ti, :trees[ti, T_KEYS]]
         ko_mode = trees[ti, T_KO]
         got = 0
         collisions = 0
-        while got < want and collisions < want and trees[ti, T_LEFT] > 0 and n_rows < out_rows.shape[0]:
-            b = out_b[n_rows]
-            m = out_m[n_rows]
-            b[:] = root_b[ti]
-            m[:] = root_m[ti]
+        while got < want and collisions < want and trees[ti, T_LEFT] > 0 and n_rows < leaves.rows.shape[0]:
+            b = leaves.b[n_rows]
+            m = leaves.m[n_rows]
+            b[:] = roots.b[ti]
+            m[:] = roots.m[ti]
             node = ROOT
             depth = 0
             path_keys[0] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
             if k_hist > 0:
                 ring[0] = b[COL]
             while t.first_child[node] != UNEXPANDED and m[M_PASSES] < 2:
-                node = _select(t, node, ti, trees, tree_f, root_rows, base, schedule, params, scratch)
+                node = _select(t, node, ti, roots, params, scratch)
                 play_point(b, m, zob, t.move[node])
                 depth += 1
                 path_keys[depth] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
                 if k_hist > 0:
                     ring[depth % k_hist] = b[COL]
             if m[M_PASSES] >= 2:
-                backup(t, node, terminal_value(b, m, tree_f[ti, TF_KOMI]), False)
+                backup(t, node, terminal_value(b, m, roots.tree_f[ti, TF_KOMI], trees[ti, T_SCORING]), False)
                 _started(trees, ti, depth > 0)
                 continue
             if t.virtual_loss[node] > 0:
                 collisions += 1
                 continue
             add_virtual_loss(t, node)
-            out_rows[n_rows, 0] = ti
-            out_rows[n_rows, 1] = node
-            legal = out_legal[n_rows]
+            leaves.rows[n_rows, 0] = ti
+            leaves.rows[n_rows, 1] = node
+            legal = leaves.legal[n_rows]
             if params[P_ALL_LEGAL] > 0 or t.visits[node] + 1 >= expand_visits:
-                leaf_legal(b, m, zob, keys, path_keys, depth, ko_mode, params[P_PRUNE] > 0, legal)
+                legal_moves(b, m, zob, keys, path_keys, depth, ko_mode, params[P_PRUNE] > 0, legal)
             else:  # the leaf gets no children this time: its priors are not used
                 legal[:] = False
                 legal[-1] = True
@@ -230,7 +171,7 @@ def gather_leaves(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, 
                 if j <= depth:
                     out_hist[n_rows, j] = ring[(depth - j) % k_hist]
                 else:
-                    out_hist[n_rows, j] = root_hist[ti, j - depth]
+                    out_hist[n_rows, j] = roots.hist[ti, j - depth]
             n_rows += 1
             got += 1
             _started(trees, ti, depth > 0)
@@ -258,50 +199,50 @@ def amaf_backup(t, leaf, first_player, color, value):
 
 
 @njit(cache=True)
-def prepare_root(t, ti, trees, tree_f, root_rows, schedule, params):
+def prepare_root(t, ti, roots, params):
     """Once tree ti's root has children: normalise its noise over them and make its Gumbel schedule
     for the simulations left (k = min(m, children) considered actions)."""
+    trees = roots.trees
     first = t.first_child[ROOT]
     count = t.num_children[ROOT]
-    if tree_f[ti, TF_NOISE] > 0:
-        noise = root_rows[ti, R_NOISE]
+    if roots.tree_f[ti, TF_NOISE] > 0:
+        noise = roots.rows[ti, R_NOISE]
         total = 0.0
         for ch in range(first, first + count):
             total += noise[t.move[ch]]
         for ch in range(first, first + count):
             noise[t.move[ch]] = noise[t.move[ch]] / total if total > 0 else 1.0 / count
     if params[P_GUMBEL] > 0:
-        n = min(trees[ti, T_LEFT], schedule.shape[1])
-        considered_visits(min(int(params[P_M]), count), n, schedule[ti])
+        n = min(trees[ti, T_LEFT], roots.schedule.shape[1])
+        considered_visits(min(int(params[P_M]), count), n, roots.schedule[ti])
         trees[ti, T_HALVING] = n
         trees[ti, T_STEP] = 0
 
 
 @njit(cache=True)
-def apply_results(ints, floats, value_sum, meta, trees, tree_f, root_rows, schedule, params, rows, count,
-                  legal, priors, values, leaf_m, amaf):
-    """Expand the leaves of rows[:count] that reached expand_visits (children = legal moves, priors
-    renormalised), record their values as raw_value, back up values float32 [R] (side to move at
-    each leaf, clipped to [-1, 1]), remove their virtual loss and, with RAVE, back up AMAF
-    statistics (amaf int8 [R, N*N] playout first-play colours, or [R, 0]).
+def apply_results(forest, roots, params, leaves, count, results):
+    """Expand the leaves of leaves.rows[:count] that reached expand_visits (children = legal moves,
+    priors renormalised), record their values as raw_value, back up the values (clipped to [-1, 1]),
+    remove their virtual loss and, with RAVE, back up AMAF statistics (Results).
 
-    legal bool [R, N*N+1], priors float32 [R, N*N+1], leaf_m int64 [R, NMETA] (the leaves' meta
-    rows). A tree whose leaf finds no room for children stops its search (T_LEFT = 0, META_FULL
-    set). Returns -1, changing nothing, when some prior or value is not finite; else 0.
+    A tree whose leaf finds no room for children stops its search (T_LEFT = 0, META_FULL set).
+    Returns -1, changing nothing, when some prior or value is not finite; else 0.
     """
+    priors, values, amaf = results.priors, results.values, results.amaf
     for i in range(count):
         if not np.isfinite(values[i]):
             return -1
         for j in range(priors.shape[1]):
             if not np.isfinite(priors[i, j]):
                 return -1
+    trees, legal = roots.trees, leaves.legal
     moves = np.empty(priors.shape[1], np.int64)
     move_priors = np.empty(priors.shape[1], np.float32)
     expand_visits = int(params[P_EXPAND])
     for i in range(count):
-        ti = rows[i, 0]
-        leaf = rows[i, 1]
-        t = tree_view(ints, floats, value_sum, meta, trees[ti, T_SLOT])
+        ti = leaves.rows[i, 0]
+        leaf = leaves.rows[i, 1]
+        t = tree_view(forest.ints, forest.floats, forest.value_sum, forest.meta, trees[ti, T_SLOT])
         value = min(max(values[i], -1.0), 1.0)
         t.raw_value[leaf] = value
         if t.first_child[leaf] == UNEXPANDED and t.visits[leaf] + 1 >= expand_visits:
@@ -314,27 +255,37 @@ def apply_results(ints, floats, value_sum, meta, trees, tree_f, root_rows, sched
             if not expand(t, leaf, moves, move_priors, k):
                 trees[ti, T_LEFT] = 0
             elif leaf == ROOT:
-                prepare_root(t, ti, trees, tree_f, root_rows, schedule, params)
+                prepare_root(t, ti, roots, params)
         backup(t, leaf, value, True)
         if amaf.shape[1] > 0:
-            amaf_backup(t, leaf, amaf[i], leaf_m[i, M_TOPLAY], value)
+            amaf_backup(t, leaf, amaf[i], leaves.m[i, M_TOPLAY], value)
     return 0
 
 
 @njit(cache=True)
-def advance(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, zob, root_keys, root_hist, root_rows,
-            base, schedule, params, count, priors, values, amaf, path_keys, out_rows, out_b, out_m, out_legal,
-            out_hist, gather):
-    """One search step in one call: apply the results of the `count` rows gathered last (see
-    apply_results), then, when `gather`, collect the next batch (gather_leaves). Returns the new
-    row count, 0 when nothing was gathered, or -1 for non-finite evaluator outputs."""
-    if count and apply_results(ints, floats, value_sum, meta, trees, tree_f, root_rows, schedule, params, out_rows,
-                               count, out_legal, priors, values, out_m, amaf) < 0:
+def advance(ints, floats, value_sum, meta,  # Forest
+            trees, tree_f, root_b, root_m, zob, keys, root_hist, root_rows, base, schedule,  # Roots
+            params,
+            rows, b, m, legal, hist, path_keys,  # Leaves
+            count, priors, values, amaf,  # Results of `count` rows
+            gather):
+    """One search step in one call: apply the Results of the `count` rows gathered last (see
+    apply_results), then, when `gather`, collect the next batch into the Leaves (gather_leaves). Returns
+    the new row count, 0 when nothing was gathered, or -1 for non-finite evaluator outputs.
+
+    Python calls it with the groups unpacked, `advance(*forest, *roots, params, *leaves, count,
+    *results, gather)`: a namedtuple argument costs microseconds of dispatch per call, its arrays
+    one by one take Numba's fast path; the groups are rebuilt here at no cost.
+    """
+    forest = Forest(ints, floats, value_sum, meta)
+    roots = Roots(trees, tree_f, root_b, root_m, zob, keys, root_hist, root_rows, base, schedule)
+    leaves = Leaves(rows, b, m, legal, hist, path_keys)
+    results = Results(priors, values, amaf)
+    if count and apply_results(forest, roots, params, leaves, count, results) < 0:
         return -1
     if not gather:
         return 0
-    return gather_leaves(ints, floats, value_sum, meta, trees, tree_f, root_b, root_m, zob, root_keys, root_hist,
-                         root_rows, base, schedule, params, path_keys, out_rows, out_b, out_m, out_legal, out_hist)
+    return gather_leaves(forest, roots, params, leaves)
 
 
 @njit(cache=True)

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rlgo.atomic import atomic_write, write_text_atomic
 from rlgo.nn.checkpoint import CheckpointError, load_archive
 from rlgo.nn.evaluator import resolve_device
+from rlgo.nn.sequence import clip_gradients
 
 OPTIMIZERS = ("sgd", "adamw")
 SCHEDULES = ("cosine", "step", "constant")
@@ -48,6 +49,8 @@ class OptimConfig:
     """Training progress points where the step schedule multiplies the rate by step_gamma."""
     step_gamma: float = 0.1
     """Factor of each step."""
+    grad_clip: float = 0.0
+    """Scale the gradients down to this global L2 norm before each step (0: no clipping)."""
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -58,6 +61,8 @@ class OptimConfig:
             raise TrainError(f"lr must be > 0, got {self.lr!r}")
         if not 0 <= self.warmup < 1:
             raise TrainError(f"warmup must be in [0, 1), got {self.warmup!r}")
+        if not self.grad_clip >= 0:
+            raise TrainError(f"grad_clip must be >= 0 (0: no clipping), got {self.grad_clip!r}")
 
 
 def existing_run_error(out: str | os.PathLike) -> TrainError:
@@ -71,6 +76,14 @@ def make_optimizer(params, cfg: OptimConfig) -> torch.optim.Optimizer:
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, nesterov=cfg.momentum > 0,
                                weight_decay=cfg.weight_decay)
     return torch.optim.AdamW(params, lr=cfg.lr, betas=(cfg.momentum, 0.999), weight_decay=cfg.weight_decay)
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, model: torch.nn.Module, cfg: OptimConfig) -> float:
+    """Clip the gradients to cfg.grad_clip (rlgo.nn.sequence.clip_gradients) and step; returns their
+    global L2 norm before clipping (logged as grad_norm, where exploding gradients show first)."""
+    norm = clip_gradients(model.parameters(), cfg.grad_clip or None)
+    optimizer.step()
+    return norm
 
 
 def lr_at(cfg: OptimConfig, progress: float) -> float:

@@ -15,16 +15,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from rlgo.nn.backend import OnnxNet
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.compress.distill import DistillError, DistillLoss
-from rlgo.nn.compress.prune import (MAGNITUDE, STRUCTURED, apply_masks, channel_prune, check_amount,
+from rlgo.nn.compress.prune import (STRUCTURED, apply_masks, channel_prune, check_amount,
                                     check_prunable, magnitude_masks, sparsity)
 from rlgo.nn.compress.quantize import quantize_int8
 from rlgo.nn.model import GoNet, NetConfig, build_model, count_flops, count_params
-from rlgo.train.common import OptimConfig, lr_at, make_optimizer, progress_bar, set_lr
+from rlgo.train.common import OptimConfig, lr_at, make_optimizer, optimizer_step, progress_bar, set_lr
 from rlgo.train.data.reader import ShardReader
 from rlgo.train.data.shards import MANIFEST, Manifest
 from rlgo.train.sl import evaluate
@@ -145,7 +144,7 @@ def train_on(model: GoNet, targets: Targets, settings: TrainSettings, teacher: G
             set_lr(optimizer, lr_at(optim, step / settings.steps))
             optimizer.zero_grad(set_to_none=True)
             total.backward()
-            optimizer.step()
+            optimizer_step(optimizer, model, optim)
             if masks:
                 apply_masks(model, masks)
             recent = (recent + [parts])[-50:]

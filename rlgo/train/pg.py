@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from rich.console import Console
 
-from rlgo.go import kernels as K
 from rlgo.go.rules import Rules
+from rlgo.go.state import BLACK, EMPTY, WHITE
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from rlgo.nn.inference import PolicyNet, load_policy, predict_values
 from rlgo.nn.model import GoNet
@@ -125,9 +125,9 @@ def play_episodes(learner: PolicyNet, opponent: PolicyNet, games: int, config: P
 
     batch = GameBatch(games, config)
     play_out(batch, policy_chooser([learner, opponent], black, rng, temperature, record))
-    learner_color = np.where(black == 0, K.BLACK, K.WHITE)
+    learner_color = np.where(black == 0, BLACK, WHITE)
     winners = batch.winners()
-    z = np.where(winners == learner_color, 1.0, np.where(winners == K.EMPTY, 0.0, -1.0)).astype(np.float32)
+    z = np.where(winners == learner_color, 1.0, np.where(winners == EMPTY, 0.0, -1.0)).astype(np.float32)
     cat = [np.concatenate(x) for x in zip(*parts)]
     return Episodes(*cat, z=z, lengths=batch.moves.copy())
 

@@ -15,12 +15,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from rlgo.go import coords, kernels as K
-from rlgo.go.patterns import NOT_CANDIDATE, NUM_DIST, canonical_codes, last_chain_liberty, move_features
+from rlgo.go.patterns import NOT_CANDIDATE, NUM_DIST, canonical_codes, point_candidates
+from rlgo.go.restore import empty_board, restore_board
 from rlgo.go.state import zobrist
 from rlgo.search.rollout_policy import RolloutPolicy, num_weights
 from rlgo.train.common import TrainError
-from rlgo.train.data.reader import rebuild_board
 from rlgo.train.data.shards import FIELDS, Manifest, read_shard, unpack_stones
 
 
@@ -40,31 +39,29 @@ class CandidateSet(NamedTuple):
 
 
 @njit(cache=True)
-def _extract(tb, tm, zob, interior, stones, to_play, ko, last, move_number, move, out_code, out_flags, out_dist,
-             start, target):
+def _extract(tb, tm, zob, stones, to_play, ko, last, move_number, move, out_code, out_flags, out_dist, start, target):
     b = np.empty_like(tb)
     m = np.empty_like(tm)
     work = np.zeros(12, np.int64)
     mark = np.zeros(tb.shape[1], np.int32)
-    nn = interior.shape[0]
+    nn = stones.shape[1]
+    codes = np.empty(nn, np.int64)
+    flags = np.empty(nn, np.int64)
+    dists = np.empty(nn, np.int64)
     c = 0
     for i in range(stones.shape[0]):
-        rebuild_board(tb, tm, zob, interior, stones[i], to_play[i], ko[i], last[i], move_number[i], 0.0, b, m)
+        restore_board(tb, tm, zob, stones[i], to_play[i], ko[i], last[i], move_number[i], 0.0, b, m)
+        point_candidates(b, m, work, mark, codes, flags, dists)
         start[i] = c
         target[i] = -1
-        last_lib = last_chain_liberty(b, m)
         for p in range(nn):
-            v = interior[p]
-            if b[K.COL, v] != K.EMPTY:
-                continue
-            code, flags, d = move_features(b, m, v, to_play[i], last_lib, work, mark)
-            if code == NOT_CANDIDATE:
+            if codes[p] == NOT_CANDIDATE:
                 continue
             if p == move[i]:
                 target[i] = c - start[i]
-            out_code[c] = code
-            out_flags[c] = flags
-            out_dist[c] = d
+            out_code[c] = codes[p]
+            out_flags[c] = flags[p]
+            out_dist[c] = dists[p]
             c += 1
     start[stones.shape[0]] = c
 
@@ -79,9 +76,8 @@ def extract_candidates(data: dict[str, np.ndarray], size: int) -> CandidateSet:
     dist = np.empty(cap, np.int8)
     start = np.empty(count + 1, np.int64)
     target = np.empty(count, np.int64)
-    tb, tm = K.new_board(size)
-    interior = np.array([coords.to_vertex(p, size) for p in range(size * size)], dtype=np.int64)
-    _extract(tb, tm, zobrist(size), interior, stones, data["to_play"].astype(np.int64), data["ko"].astype(np.int64),
+    tb, tm = empty_board(size)
+    _extract(tb, tm, zobrist(size), stones, data["to_play"].astype(np.int64), data["ko"].astype(np.int64),
              data["last_move"].astype(np.int64), data["move_number"].astype(np.int64), data["move"].astype(np.int64),
              code, flags, dist, start, target)
     total = start[-1]

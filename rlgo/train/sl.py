@@ -22,7 +22,8 @@ from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet, NetConfig, build_model
 from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.train.common import (Cadence, MetricsLogger, OptimConfig, TrainError, existing_run_error,
-                               load_training_state, lr_at, make_optimizer, progress_bar, save_training_state, set_lr)
+                               load_training_state, lr_at, make_optimizer, optimizer_step, progress_bar,
+                               save_training_state, set_lr)
 from rlgo.train.data.reader import Batch, ShardReader
 from rlgo.train.distributed import Replica, replica
 
@@ -159,7 +160,7 @@ class _Run:
         total = loss + self.cfg.value_weight * F.mse_loss(out["value"], z) if self.cfg.value_weight else loss
         self.optimizer.zero_grad(set_to_none=True)
         self.replica.scaled(total, len(moves)).backward()
-        self.optimizer.step()
+        optimizer_step(self.optimizer, self.model, self.cfg.optim)
         self.step += 1
         return loss.item(), (out["policy"].argmax(1) == moves).float().mean().item()
 

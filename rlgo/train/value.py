@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from rlgo.go import features
+from rlgo.go import boards, features
 from rlgo.go.state import zobrist
 from rlgo.go.symmetry import NUM_SYMMETRIES, apply_planes
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
@@ -24,7 +24,7 @@ from rlgo.nn.inference import predict_values
 from rlgo.nn.model import GoNet, NetConfig, build_model
 from rlgo.search.evaluator import RolloutPolicy, encode_planes
 from rlgo.train.common import (MetricsLogger, OptimConfig, TrainError, existing_run_error, load_training_state, lr_at,
-                               make_optimizer, progress_bar, save_training_state, set_lr)
+                               make_optimizer, optimizer_step, progress_bar, save_training_state, set_lr)
 from rlgo.train.data.reader import share
 from rlgo.train.distributed import Replica, replica
 from rlgo.train.value_data import load_samples
@@ -72,7 +72,7 @@ class ValueConfig:
 
 def encode_samples(samples: dict[str, np.ndarray], feature_set: str) -> np.ndarray:
     """float32 [G, C, N, N]: planes of every kept position."""
-    size = int(samples["m"][0, 0])
+    size = boards.board_size(samples["m"])
     return encode_planes(feature_set, size, samples["b"], samples["m"], samples["history"])
 
 
@@ -148,7 +148,7 @@ def _train_value(cfg: ValueConfig, resume: bool, console: Console | None, rep: R
                 loss = F.mse_loss(pred["value"], torch.from_numpy(z[idx]).to(device))
                 optimizer.zero_grad(set_to_none=True)
                 rep.scaled(loss, len(idx)).backward()
-                optimizer.step()
+                optimizer_step(optimizer, model, cfg.optim)
                 losses.append(loss.item())
             epoch += 1
             if not rep.main:
@@ -187,7 +187,7 @@ def evaluate_by_move(model: GoNet, samples: dict[str, np.ndarray], indices: np.n
     """Per move-number bucket: MSE of the value net, of `constant`, and of the rollout policy's mean
     playout result (its `rollouts` playouts per position) on samples[indices]."""
     b, m, u, z = samples["b"][indices], samples["m"][indices], samples["u"][indices], samples["z"][indices]
-    size = int(m[0, 0])
+    size = boards.board_size(m)
     v = predict_values(model, encode_planes(model.cfg.feature_set, size, b, m, samples["history"][indices]), device)
     r = rollout.playout_values(b, m, zobrist(size), komi)
     edges = np.unique(np.linspace(u.min(), u.max() + 1, buckets + 1).astype(int))

@@ -23,8 +23,9 @@ import numpy as np
 from rich.console import Console
 
 from rlgo.atomic import atomic_write
-from rlgo.go import kernels as K
+from rlgo.go import boards
 from rlgo.go.rules import Rules
+from rlgo.go.state import EMPTY
 from rlgo.nn.inference import PolicyNet, load_policy, sample_moves
 from rlgo.train.batch_play import GameBatch, PlayConfig, play_out, uniform_moves
 from rlgo.train.common import progress_bar, select_device
@@ -99,9 +100,9 @@ def play_shard(sl: PolicyNet, rl: PolicyNet, games: int, cfg: ValueDataConfig, r
     play_out(batch, choose)
     take(np.flatnonzero(~taken))  # games that ended at move U or before it
     winners = batch.winners()
-    to_play = kept["m"][:, K.M_TOPLAY]
-    z = np.where(winners == to_play, 1.0, np.where(winners == K.EMPTY, 0.0, -1.0)).astype(np.float32)
-    return {**kept, "z": z, "u": np.minimum(u, batch.moves), "final_colors": batch.b[:, K.COL].astype(np.int8),
+    to_play = boards.to_play(kept["m"])
+    z = np.where(winners == to_play, 1.0, np.where(winners == EMPTY, 0.0, -1.0)).astype(np.float32)
+    return {**kept, "z": z, "u": np.minimum(u, batch.moves), "final_colors": boards.colors(batch.b),
             "final_score": batch.scores()}
 
 

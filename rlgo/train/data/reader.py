@@ -14,7 +14,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from rlgo.go import coords, features, kernels as K, symmetry
+from rlgo.go import features, symmetry
+from rlgo.go.restore import empty_board, restore_board, restore_history
 from rlgo.go.state import zobrist
 from rlgo.train.data.shards import FIELDS, Manifest, read_shard, unpack_stones
 
@@ -31,36 +32,13 @@ class Batch(NamedTuple):
 
 
 @njit(cache=True)
-def rebuild_board(tb, tm, zob, interior, stones, to_play, ko, last, move_number, komi, b, m):
-    """Fill (b, m) with the position of `stones` int8 [N*N] from the empty template (tb, tm)."""
-    b[:] = tb
-    m[:] = tm
-    nn = interior.shape[0]
-    for p in range(nn):
-        if stones[p] != K.EMPTY:
-            K.play_vertex(b, m, zob, interior[p], stones[p])
-    m[K.M_TOPLAY] = to_play
-    m[K.M_KO] = interior[ko] if ko >= 0 else K.NO_VERTEX
-    m[K.M_LAST] = K.NO_VERTEX if last < 0 else (K.PASS_VERTEX if last == nn else interior[last])
-    m[K.M_PASSES] = 1 if last == nn else 0
-    m[K.M_MOVENUM] = move_number
-    m[K.M_KOMI] = round(komi * K.KOMI_SCALE)
-
-
-@njit(cache=True)
-def _encode(fn, tb, tm, zob, interior, stones, to_play, ko, last, move_number, komi, out):
+def _encode(fn, tb, tm, zob, stones, to_play, ko, last, move_number, komi, out):
     b = np.empty_like(tb)
     m = np.empty_like(tm)
     hist = np.zeros((stones.shape[1], tb.shape[1]), np.int8)
     for i in range(stones.shape[0]):
-        rebuild_board(tb, tm, zob, interior, stones[i, 0], to_play[i], ko[i], last[i], move_number[i], komi[i], b, m)
-        for j in range(stones.shape[1]):
-            if j > move_number[i]:
-                hist[j, :] = 0  # before the first move, as GameState.position_history
-                continue
-            hist[j, :] = K.WALL
-            for p in range(interior.shape[0]):
-                hist[j, interior[p]] = stones[i, j, p]
+        restore_board(tb, tm, zob, stones[i, 0], to_play[i], ko[i], last[i], move_number[i], komi[i], b, m)
+        restore_history(stones[i], move_number[i], hist)
         fn(b, m, hist, out[i])
 
 
@@ -71,15 +49,14 @@ class PositionEncoder:
         self.size, self.feature_set = size, feature_set
         self.planes = features.feature_planes(feature_set)
         self.fn = features.kernel(feature_set)
-        self.tb, self.tm = K.new_board(size)
+        self.tb, self.tm = empty_board(size)
         self.zob = zobrist(size)
-        self.interior = np.array([coords.to_vertex(p, size) for p in range(size * size)], dtype=np.int64)
 
     def __call__(self, data: dict[str, np.ndarray], index: np.ndarray) -> np.ndarray:
         n = self.size
         stones = unpack_stones(data["stones"][index], n)
         out = np.empty((len(index), self.planes, n, n), dtype=np.float32)
-        _encode(self.fn, self.tb, self.tm, self.zob, self.interior, stones,
+        _encode(self.fn, self.tb, self.tm, self.zob, stones,
                 data["to_play"][index].astype(np.int64), data["ko"][index].astype(np.int64),
                 data["last_move"][index].astype(np.int64), data["move_number"][index].astype(np.int64),
                 data["komi"][index].astype(np.float64), out)

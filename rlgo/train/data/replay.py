@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from rlgo.go import coords, kernels as K
+from rlgo.go import coords
 from rlgo.go.errors import IllegalMoveError
 from rlgo.go.sgf import GameRecord, SGFError, record_to_state, rules_for
 from rlgo.go.state import EMPTY
@@ -42,10 +42,6 @@ def is_validation(game_id: str, fraction: float) -> bool:
     return int(hashlib.sha1(game_id.encode()).hexdigest()[:8], 16) < fraction * 2**32
 
 
-def _interior(size: int) -> np.ndarray:
-    return np.array([coords.to_vertex(p, size) for p in range(size * size)], dtype=np.int64)
-
-
 def game_samples(record: GameRecord) -> dict[str, np.ndarray]:
     """One sample per main-line move (shard fields, without 'game'); raises SGFError on an illegal move.
 
@@ -55,7 +51,6 @@ def game_samples(record: GameRecord) -> dict[str, np.ndarray]:
     rules = replace(rules_for(record.rules), ko="simple").with_komi(record.komi)
     state = record_to_state(replace(record, moves=[], move_where=[]), rules)
     n, t = record.size, len(record.moves)
-    interior = _interior(n)
     stones = np.empty((t, HISTORY, n * n), dtype=np.int8)
     out = {name: np.empty(t, dtype=np.int16) for name in ("move", "last_move", "ko", "move_number")}
     out["to_play"] = np.empty(t, dtype=np.int8)
@@ -63,13 +58,13 @@ def game_samples(record: GameRecord) -> dict[str, np.ndarray]:
     out["komi"] = np.full(t, record.komi, dtype=np.float32)
     winner = record.winner()
     for i, (color, point) in enumerate(record.moves):
-        stones[i] = state.position_history(HISTORY)[:, interior]
+        stones[i] = state.stone_history(HISTORY)
         out["to_play"][i], out["move"][i] = color, point
         last = state.last_move
         out["last_move"][i] = -1 if last is None else last
         ko = state.ko_point if color == state.to_play else None
         out["ko"][i] = -1 if ko is None else ko
-        out["move_number"][i] = state.m[K.M_MOVENUM]
+        out["move_number"][i] = state.move_number
         if winner not in (None, EMPTY):
             out["outcome"][i] = 1 if winner == color else -1
         try:

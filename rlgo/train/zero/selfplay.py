@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 
-from rlgo.go import coords, features, kernels as K
+from rlgo.go import features
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 from rlgo.nn.checkpoint import load_checkpoint
@@ -76,18 +76,25 @@ class PlaySettings:
     @classmethod
     def selfplay(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
         """Self-play settings of a run with the current resign threshold."""
-        return cls(cfg.size, cfg.game_rules(), cfg.playouts, cfg.fast_playouts,
-                   cfg.full_search_prob if cfg.fast_playouts else 1.0, cfg.c_puct, cfg.fpu, cfg.leaves_per_game,
-                   cfg.parallel_games, cfg.alpha, cfg.dirichlet_epsilon, cfg.opening_moves, resign_threshold,
-                   cfg.resign_playthrough, cfg.move_cap, cfg.pass_guard, cfg.feature_set, cfg.root, cfg.gumbel_m,
-                   komi_spread=cfg.komi_spread)
+        return cls._of(cfg, resign_threshold, fast_playouts=cfg.fast_playouts,
+                       full_search_prob=cfg.full_search_prob if cfg.fast_playouts else 1.0,
+                       noise_epsilon=cfg.dirichlet_epsilon, opening_moves=cfg.opening_moves,
+                       resign_playthrough=cfg.resign_playthrough, komi_spread=cfg.komi_spread)
 
     @classmethod
     def match(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
         """Gate / rating match settings: no noise, short random opening, full searches only."""
-        return cls(cfg.size, cfg.game_rules(), cfg.gate_playouts or cfg.playouts, 0, 1.0, cfg.c_puct, cfg.fpu,
-                   cfg.leaves_per_game, cfg.parallel_games, cfg.alpha, 0.0, cfg.gate_opening_moves,
-                   resign_threshold, 0.0, cfg.move_cap, cfg.pass_guard, cfg.feature_set, cfg.root, cfg.gumbel_m)
+        return cls._of(cfg, resign_threshold, playouts=cfg.gate_playouts or cfg.playouts, noise_epsilon=0.0,
+                       opening_moves=cfg.gate_opening_moves)
+
+    @classmethod
+    def _of(cls, cfg: ZeroConfig, resign_threshold: float, **games) -> "PlaySettings":
+        """The settings both kinds of game take from the run's config, with `games`' own on top."""
+        shared = dict(size=cfg.size, rules=cfg.game_rules(), playouts=cfg.playouts, c_puct=cfg.c_puct, fpu=cfg.fpu,
+                      leaves_per_game=cfg.leaves_per_game, parallel_games=cfg.parallel_games, alpha=cfg.alpha,
+                      resign_threshold=resign_threshold, move_cap=cfg.move_cap, pass_guard=cfg.pass_guard,
+                      feature_set=cfg.feature_set, root=cfg.root, gumbel_m=cfg.gumbel_m)
+        return cls(**{**shared, **games})
 
     def search_config(self, seed: int) -> SearchConfig:
         """The search of these games: one tree per game and network, sized for the reuse of a subtree."""
@@ -241,17 +248,12 @@ def _play(search: MCTS, g: _Live, s: PlaySettings) -> bool:
     return state.is_over or state.move_number >= s.move_cap
 
 
-def _interior(size: int) -> np.ndarray:
-    return np.array([coords.to_vertex(p, size) for p in range(size * size)], np.int64)
-
-
 def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -> WorkerResult:
     """Play `games` self-play games with `evaluator` and return them with samples."""
     start = time.perf_counter()
     rng = np.random.default_rng(seed)
     parallel = min(s.parallel_games, games)
     search = MCTS(s.size, evaluator, s.search_config(seed), trees=parallel)
-    interior = _interior(s.size)
     result = WorkerResult()
 
     def new_games() -> Iterator[_Live]:
@@ -273,8 +275,8 @@ def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -
             state.resign()
             return True
         if g.full:
-            g.samples.append((state.position_history(features.HISTORY_LENGTH)[:, interior], state.to_play,
-                              _or(state.ko_point, -1), _or(state.last_move, -1), int(state.m[K.M_MOVENUM]),
+            g.samples.append((state.stone_history(features.HISTORY_LENGTH), state.to_play,
+                              _or(state.ko_point, -1), _or(state.last_move, -1), state.move_number,
                               search.policy_target(g.tree).astype(np.float16)))
         return _play(search, g, s)
 

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 
 from rlgo.nn.model import GoNet
-from rlgo.train.common import OptimConfig, load_training_state, lr_at, make_optimizer, save_training_state, set_lr
+from rlgo.train.common import (OptimConfig, load_training_state, lr_at, make_optimizer, optimizer_step,
+                               save_training_state, set_lr)
 from rlgo.train.distributed import Replica
 from rlgo.train.zero.buffer import ReplayBuffer, ZeroBatch
 
@@ -57,15 +58,15 @@ class Trainer:
         return {k: torch.from_numpy(v).to(self.device) for k, v in batch._asdict().items()}
 
     def train_step(self, batch: ZeroBatch) -> dict[str, float]:
-        """One optimizer step on a batch; returns its losses."""
+        """One optimizer step on a batch; returns its losses and the gradient norm before clipping."""
         set_lr(self.optimizer, lr_at(self.optim_cfg, self.step / self.total_steps))
         t = self._tensors(batch)
         parts = zero_loss(self.net(t["planes"]), t, self.value_weight, self.aux_weight, self.model.cfg.board_size)
         self.optimizer.zero_grad(set_to_none=True)
         self.replica.scaled(parts["loss"], len(batch.planes)).backward()
-        self.optimizer.step()
+        grad_norm = optimizer_step(self.optimizer, self.model, self.optim_cfg)
         self.step += 1
-        return {k: float(v.detach()) for k, v in parts.items()}
+        return {**{k: float(v.detach()) for k, v in parts.items()}, "grad_norm": grad_norm}
 
     def train(self, buffer: ReplayBuffer, steps: int, batch_size: int, rng: np.random.Generator,
               on_step=None) -> dict[str, float]:

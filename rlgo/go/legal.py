@@ -1,0 +1,96 @@
+"""Legal moves under every ko rule in one Numba call, and the superko key they are checked by.
+
+A position's superko key is the Zobrist hash of its stones, XOR the side-to-move key when the
+rule is situational and White moves next. `legal_moves` checks simple ko, suicide, the earlier
+positions of the game (sorted keys) and, for a search, the positions on the path to a leaf,
+for every empty point in one kernel; GameState, the search and batched play all use it.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from rlgo.go.coords import from_vertex, to_vertex
+from rlgo.go.kernels import (
+    COL, EMP, HEAD, LEGAL, M_HASH, M_N, M_NEMPTY, M_SUICIDE, M_TOPLAY, PLIBS, WHITE,
+    edges_to, is_eyeish, legality, play_pass, play_vertex, result_hash,
+)
+
+KO_SIMPLE, KO_POSITIONAL, KO_SITUATIONAL = 0, 1, 2
+KO_MODES = {"simple": KO_SIMPLE, "positional": KO_POSITIONAL, "situational": KO_SITUATIONAL}
+"""Kernel code of each Rules.ko."""
+
+
+@njit(cache=True)
+def position_key(stones_hash, next_to_play, ko_mode, zob):
+    """The superko key of a position: its stones' hash, marked when situational and White moves next."""
+    if ko_mode == KO_SITUATIONAL and next_to_play == WHITE:
+        return stones_hash ^ zob[0, 0]
+    return stones_hash
+
+
+@njit(cache=True)
+def _in_sorted(keys, key):
+    i = np.searchsorted(keys, key)
+    return i < keys.shape[0] and keys[i] == key
+
+
+@njit(cache=True)
+def _captures(b, m, v, color):
+    """Whether `color` playing vertex v takes an opponent chain off the board."""
+    stride = m[M_N] + 2
+    for u in (v - 1, v + 1, v - stride, v + stride):
+        if b[COL, u] == 3 - color:
+            h = b[HEAD, u]
+            if b[PLIBS, h] == edges_to(b, v, h, stride):
+                return True
+    return False
+
+
+@njit(cache=True)
+def legal_moves(b, m, zob, game_keys, path_keys, depth, ko_mode, prune_eyes, out):
+    """Legal moves of the side to move into out bool [N*N+1] (pass always legal); returns the count.
+
+    Superko (ko_mode != KO_SIMPLE): a move whose resulting key is in game_keys (int64, sorted)
+    or in path_keys[1..depth] is illegal (depth 0: no path). `prune_eyes`: also leave out moves
+    filling one's own single-point eye.
+    """
+    n = m[M_N]
+    color = m[M_TOPLAY]
+    out[:] = False
+    count = 1
+    out[n * n] = True
+    for i in range(m[M_NEMPTY]):
+        v = b[EMP, i]
+        if legality(b, m, v, color) != LEGAL:
+            continue
+        if prune_eyes and is_eyeish(b, m, v, color):
+            continue
+        if ko_mode != KO_SIMPLE:
+            if m[M_SUICIDE] or _captures(b, m, v, color):
+                stones = result_hash(b, m, zob, v, color)
+            else:
+                stones = m[M_HASH] ^ zob[color, v]  # the new stone is all that changes
+            key = position_key(stones, 3 - color, ko_mode, zob)
+            if _in_sorted(game_keys, key):
+                continue
+            repeat = False
+            for d in range(1, depth + 1):
+                if path_keys[d] == key:
+                    repeat = True
+                    break
+            if repeat:
+                continue
+        out[from_vertex(v, n)] = True
+        count += 1
+    return count
+
+
+@njit(cache=True)
+def play_point(b, m, zob, point):
+    """Play a point (N*N = pass) for the side to move; assumes it is legal."""
+    n = m[M_N]
+    if point == n * n:
+        play_pass(m)
+    else:
+        play_vertex(b, m, zob, to_vertex(point, n), m[M_TOPLAY])
