@@ -1,6 +1,7 @@
 """The zero loop: config, gating rule, Elo chain, a tiny run end to end, resume after kill -9, the CLI."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -20,13 +21,14 @@ import torch
 import cli
 from rlgo.arena.results import append_result
 from rlgo.nn.checkpoint import load_checkpoint
+from rlgo.nn.model import NetConfig
 from rlgo.train.zero.buffer import DamagedShardWarning, ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
 from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, black_share, gate_decision, ratings
 from rlgo.train.zero.loop import read_best, train_zero
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(size=5, komi=2.5, blocks=1, width=8, playouts=8, games_per_generation=4, parallel_games=2,
+TINY = dict(size=5, komi=2.5, net=NetConfig(depth=1, width=8), playouts=8, games_per_generation=4, parallel_games=2,
             steps_per_generation=3, batch_size=16, gate_games=4, window_games=20, generations=1, workers=1,
             threads=1, sgf_per_generation=1)
 TINY_FLAGS = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
@@ -298,7 +300,7 @@ def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):
     assert all(torch.equal(got[k], want[k]) for k in want)  # trunk, policy and value copied
     assert any(k.startswith("heads.ownership.") for k in got) and not any(k.startswith("heads.ownership.") for k in want)
 
-    wide = dict(cfg.__dict__, out=str(tmp_path / "other"), width=16)
+    wide = dict(cfg.__dict__, out=str(tmp_path / "other"), net=dataclasses.replace(cfg.net, width=16))
     with pytest.raises(ZeroConfigError, match="width 8 .run: 16."):
         open_run(ZeroConfig(**wide), resume=False)
     assert not (tmp_path / "other").exists()  # nothing written for a checkpoint that does not fit
