@@ -31,7 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(size=5, komi=2.5, net=NetConfig(depth=1, width=8), playouts=8, games_per_generation=4, parallel_games=2,
             steps_per_generation=3, batch_size=16, gate_games=4, window_games=20, generations=1, workers=1,
             threads=1, sgf_per_generation=1)
-TINY_FLAGS = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+TINY_KEYS = {**{k: v for k, v in TINY.items() if k != "net"}, "depth": 1, "width": 8}
+"""TINY as option names (the flags and TOML keys of `rlgo train zero`)."""
+TINY_FLAGS = [f"--{k.replace('_', '-')}={v}" for k, v in TINY_KEYS.items()]
 
 
 def state_of(run: Path) -> dict:
@@ -197,8 +199,8 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
     assert "--out" in capsys.readouterr().err
     assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--rules", "japanese"]) == 1
     assert "area" in capsys.readouterr().err
-    assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--root", "sampled"]) == 1
-    assert "root" in capsys.readouterr().err
+    assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--root", "sampled"]) == 2  # a usage error
+    assert "--root" in capsys.readouterr().err
     (tmp_path / "r2").mkdir()
     (tmp_path / "r2" / "config.json").write_text(json.dumps(ZeroConfig(out="x", **TINY).to_dict()))
     assert cli.main(["train", "zero", "--resume", str(tmp_path / "r2"), "--playouts", "3"]) == 1
@@ -207,7 +209,7 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
 
 def test_cli_reads_a_toml_config(tmp_path, capsys):
     config = tmp_path / "zero.toml"
-    values = {**TINY, "steps_per_generation": 2, "no_gating": True, "root": "gumbel", "gumbel_m": 4}
+    values = {**TINY_KEYS, "steps_per_generation": 2, "no_gating": True, "root": "gumbel", "gumbel_m": 4}
     config.write_text("".join(f"{k.replace('_', '-')} = {json.dumps(v)}\n" for k, v in values.items()))
     run = tmp_path / "run"
     assert cli.main(["train", "zero", "--config", str(config), "--out", str(run)]) == 0
