@@ -31,14 +31,13 @@ from rich.table import Table
 
 from rlgo.nn.checkpoint import save_checkpoint
 from rlgo.train.common import OptimConfig
-from rlgo.nn.model import build_model
+from rlgo.nn.model import NetConfig, build_model
 from rlgo.train.zero.buffer import ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.pool import Workers
 from rlgo.train.zero.loop import checkpoint_path, train_zero
 from rlgo.train.zero.selfplay import NEVER_RESIGN, PlaySettings, SelfPlayTask, load_net, play_selfplay, run_match
 from rlgo.train.zero.trainer import Trainer
-from rlgo.nn.model import NetConfig
 
 
 def selfplay_speed(cfg: ZeroConfig, ckpt: str, playouts: int, games: int, workers: Workers) -> tuple[dict, list]:

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import argparse
 
-from rlgo.commands import add_config_option, add_run_options, next_steps, positive_float, positive_int, run_folder
+from rlgo.commands import add_config_option, add_run_options, next_steps, run_folder
 from rlgo.commands.options import DataclassOptions
 from rlgo.commands.train import NET_ALIASES, NET_EXCLUDE, TYPES
 from rlgo.train.distributed import launch
+from rlgo.train.rollout_train import RolloutTrainConfig
 from rlgo.train.sl import SLConfig, train_sl
 
 OPTIONS = DataclassOptions(SLConfig, exclude=(*NET_EXCLUDE, "out", "log_every", "checkpoint_seconds"), types=TYPES,
                            aliases=NET_ALIASES)
+ROLLOUT_OPTIONS = DataclassOptions(RolloutTrainConfig, types=TYPES)
 
 ROLLOUT_EPILOG = """\
 example:
@@ -41,9 +43,7 @@ def register(subparsers) -> None:
                               formatter_class=argparse.RawDescriptionHelpFormatter)
     r.add_argument("--data", required=True, metavar="DIR", help="dataset folder")
     r.add_argument("--out", required=True, metavar="FILE.npz", help="weights file to write")
-    r.add_argument("--iterations", type=positive_int, default=300, help="full-batch Adam steps (default: %(default)s)")
-    r.add_argument("--lr", type=positive_float, default=0.1, help="Adam step size (default: %(default)s)")
-    r.add_argument("--l2", type=float, default=1e-4, help="L2 penalty (default: %(default)s)")
+    ROLLOUT_OPTIONS.add_to(r)
 
 
 def run(args) -> int:
@@ -60,8 +60,8 @@ def run(args) -> int:
 
 
 def _run_rollout(args) -> int:
-    from rlgo.train.rollout_train import RolloutTrainConfig, train_rollout_policy
-    result = train_rollout_policy(args.data, args.out, RolloutTrainConfig(args.iterations, args.lr, args.l2))
+    from rlgo.train.rollout_train import train_rollout_policy
+    result = train_rollout_policy(args.data, args.out, ROLLOUT_OPTIONS.config(args))
     nan = float("nan")
     print(f"{args.out}: validation top-1 {result.get('val_top1_all', nan):.3f} over all moves "
           f"({result.get('val_top1_candidates', nan):.3f} where the expert move is a candidate); "
