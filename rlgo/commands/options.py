@@ -22,6 +22,7 @@ import ast
 import dataclasses
 import difflib
 import inspect
+import re
 import textwrap
 import tomllib
 import types as pytypes
@@ -150,10 +151,10 @@ def field_docs(cls) -> dict[str, str]:
 
 
 def first_sentence(text: str) -> str:
-    """The text up to its first '. ' (or all of its first paragraph), on one line."""
+    """The text up to its first '. ' that ends no abbreviation (or all of its first paragraph), on one line."""
     text = " ".join(text.split("\n\n")[0].split())
-    cut = text.find(". ")
-    return (text if cut < 0 else text[:cut + 1]).rstrip(".")
+    end = re.search(r"(?<!e\.g)(?<!i\.e)\.(\s|$)", text)
+    return text if end is None else text[:end.start()]
 
 
 def _default(f: dataclasses.Field):
