@@ -55,6 +55,15 @@ def test_config_checks_fields_and_round_trips():
         ZeroConfig.from_dict({"out": "r", "sise": 9})
 
 
+def test_a_run_stored_before_the_net_block_still_loads():
+    cfg = ZeroConfig(out="r", size=7, net=NetConfig(backbone="dilated", depth=3, width=24, feature_set="extended"))
+    old = {k: v for k, v in cfg.to_dict().items() if k != "net"}
+    old.update(backbone="dilated", blocks=3, width=24, feature_set="extended")  # config.json of earlier runs
+    assert ZeroConfig.from_dict(json.loads(json.dumps(old))) == cfg
+    with pytest.raises(ZeroConfigError, match="bad net settings"):
+        ZeroConfig.from_dict({**cfg.to_dict(), "net": {"colour": "black"}})
+
+
 def test_gate_needs_the_threshold_score_or_an_sprt_verdict():
     assert gate_decision([1, 1, 0, 1], 4, 0.55, "fixed") == ACCEPT
     assert gate_decision([1, 0, 0.5, 0.5], 4, 0.55, "fixed") == REJECT
