@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 import sys
 
-from rlgo.commands import apply_config, is_user_error, subcommand_parser
+from rlgo.commands import is_user_error, subcommand_parser
 
 COMMANDS = {
     "play": "play a game against an agent in the terminal",
@@ -81,7 +81,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         parser = build_parser(argv)
         prog = subcommand_parser(parser, argv).prog
-        apply_config(parser, argv)
         args = parser.parse_args(argv)
         return int(args.run(args) or 0)
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from agents.base import set_torch_threads
-from agents.mcts_agent import MCTSAgent
+from agents.mcts_agent import MCTSAgent, PlayPolicy
 from agents.specs import SpecError, register_agent
 from rlgo.go.features import HISTORY_LENGTH
 from rlgo.nn.checkpoint import CheckpointError, load_checkpoint
@@ -23,11 +23,13 @@ from rlgo.search.rollout import UniformRolloutPolicy
 from rlgo.search.rollout_policy import RolloutPolicy as FastRolloutPolicy
 
 ALPHAGO_CONFIG = SearchConfig(playouts=800, selection="puct", c_puct=1.5, batch_size=8, expand_visits=1,
-                              prune_eye_fills=True, resign_threshold=0.02, resign_moves=3, resign_visits=400,
-                              rollout_lambda=0.5)
-"""Defaults of the AlphaGo search (the tree leaves own-eye fills out, as the policies were trained).
-Resignation needs 3 searches in a row of >= 400 simulations below 2% (rollout values are noisy: two
+                              prune_eye_fills=True)
+"""Defaults of the AlphaGo search (the tree leaves own-eye fills out, as the policies were trained)."""
+ALPHAGO_POLICY = PlayPolicy(resign_threshold=0.02, resign_moves=3, resign_visits=400)
+"""Resignation needs 3 searches in a row of >= 400 simulations below 2% (rollout values are noisy: two
 games resigned at 5% on one search were won by 2 points when played on)."""
+ALPHAGO_LAMBDA = 0.5
+"""Leaf value mix V = (1 - lambda) * v_net + lambda * z_rollout of AlphaGo (2016)."""
 
 
 class PolicyValueEvaluator:
@@ -60,14 +62,16 @@ class AlphaGoAgent(MCTSAgent):
 
     name = "alphago"
 
-    def __init__(self, policy: PolicyNet, value: GoNet | None, rollout: RolloutPolicy, lam: float = 0.5,
+    def __init__(self, policy: PolicyNet, value: GoNet | None, rollout: RolloutPolicy, lam: float = ALPHAGO_LAMBDA,
                  seconds_per_move: float | None = None, device: str | torch.device = "cpu",
                  config: SearchConfig | None = None, **overrides):
         if value is None and lam < 1:
             raise SpecError(f"alphago: lambda {lam} < 1 mixes in a value network; give value=PATH or lambda=1")
-        config = (config or ALPHAGO_CONFIG).replace(rollout_lambda=lam, **overrides)
+        if not 0 <= lam <= 1:
+            raise SpecError(f"alphago: lambda must be in [0, 1], got {lam}")
+        self.lam = lam
         evaluator = MixedEvaluator(PolicyValueEvaluator(policy, value, device), rollout, lam)
-        super().__init__(config, evaluator, seconds_per_move)
+        super().__init__(config or ALPHAGO_CONFIG, evaluator, seconds_per_move, policy=ALPHAGO_POLICY, **overrides)
         self._networks = [net for net in (value, policy.model) if net is not None]
 
     def networks(self) -> list:
@@ -78,7 +82,7 @@ def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = No
                playouts: int | None = None, time: float | None = None, seed: int = 0, device: str = "cpu",
                rollouts: int = 1, c_puct: float | None = None, resign: float | None = None, threads: int = 1,
                root: str = "puct", m: int = ALPHAGO_CONFIG.gumbel_m, backend: str = "auto", **extra) -> AlphaGoAgent:
-    lam = extra.pop("lambda", ALPHAGO_CONFIG.rollout_lambda)
+    lam = extra.pop("lambda", ALPHAGO_LAMBDA)
     set_torch_threads(threads)
     if root not in ROOTS:
         raise SpecError(f"alphago: root must be one of {', '.join(ROOTS)}, got {root!r}")
@@ -86,7 +90,7 @@ def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = No
         raise SpecError(f"alphago: m must be >= 1, got {m}")
     if not ckpt:
         raise SpecError("alphago: needs a policy checkpoint, e.g. alphago:ckpt=sl.pt,value=value.pt")
-    if not 0 <= lam <= 1:
+    if not 0 <= lam <= 1:  # before the networks load
         raise SpecError(f"alphago: lambda must be in [0, 1], got {lam}")
     policy = load_policy(ckpt, device, size, backend=backend)
     value_net = None
@@ -110,13 +114,13 @@ register_agent("alphago", _from_spec, {
     "ckpt": (str, "policy network giving the priors (AlphaGo: the SL policy)"),
     "value": (str, "value network checkpoint (needed unless lambda=1)"),
     "rollout": (str, "fast rollout policy .npz (default: uniform random playouts)"),
-    "lambda": (float, f"leaf value mix: (1-lambda) v_net + lambda z_rollout (default {ALPHAGO_CONFIG.rollout_lambda})"),
+    "lambda": (float, f"leaf value mix: (1-lambda) v_net + lambda z_rollout (default {ALPHAGO_LAMBDA})"),
     "playouts": (int, f"simulations per move (default {ALPHAGO_CONFIG.playouts}, or unlimited when time is given)"),
     "time": (float, "seconds per move (GTP time settings replace it)"),
     "rollouts": (int, "playouts per leaf (default 1)"),
     "c_puct": (float, f"PUCT exploration constant (default {ALPHAGO_CONFIG.c_puct})"),
-    "resign": (float, f"resign below this win rate for {ALPHAGO_CONFIG.resign_moves} moves in a row "
-                      f"(default {ALPHAGO_CONFIG.resign_threshold}; 0 = never)"),
+    "resign": (float, f"resign below this win rate for {ALPHAGO_POLICY.resign_moves} moves in a row "
+                      f"(default {ALPHAGO_POLICY.resign_threshold}; 0 = never)"),
     "root": (str, f"root policy: {' or '.join(ROOTS)} (default puct)"),
     "m": (int, f"actions the Gumbel root considers (default {ALPHAGO_CONFIG.gumbel_m})"),
     "seed": (int, "random seed of the search and rollouts"),

@@ -5,8 +5,10 @@ budget, the pass rule with dead stones removed, and resignation after several ba
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
+from dataclasses import dataclass
 
 from agents.base import Agent, MoveInfo, pass_is_safe
 from agents.specs import register_agent
@@ -18,10 +20,44 @@ from rlgo.search.mcts import MCTS, UNLIMITED
 from rlgo.search.rollout import HeuristicRolloutPolicy
 from rlgo.search.timecontrol import SAFETY_MARGIN, TimeControl
 
+
+
+class PlayPolicyError(ValueError):
+    """A PlayPolicy field with a value an agent cannot use."""
+
+
+@dataclass(frozen=True)
+class PlayPolicy:
+    """What a search agent makes of its searches: opening randomness and resignation."""
+
+    temperature_moves: int = 0
+    """Game moves (from the start) chosen in proportion to visits (tau = 1); later moves take the most
+    visited (the Gumbel root always plays its halving winner: its noise already varies the games)."""
+    resign_threshold: float = 0.0
+    """Resign when the win rate for the side to move (see MCTS.resign_value) stays below this for
+    `resign_moves` moves in a row, each searched with >= resign_visits simulations (0 = never)."""
+    resign_moves: int = 3
+    """Consecutive own moves below resign_threshold before resigning (KataGo and Leela Zero use 3)."""
+    resign_visits: int = 200
+    """Root visits a search needs before its win rate counts towards resigning."""
+
+    def __post_init__(self):
+        for name, ok, rule in (("temperature_moves", self.temperature_moves >= 0, "must be >= 0"),
+                               ("resign_threshold", 0 <= self.resign_threshold < 1, "must be in [0, 1)"),
+                               ("resign_moves", self.resign_moves >= 1, "must be >= 1"),
+                               ("resign_visits", self.resign_visits >= 0, "must be >= 0")):
+            if not ok:
+                raise PlayPolicyError(f"PlayPolicy.{name} {rule}, got {getattr(self, name)!r}")
+
+
+PLAY_POLICY_FIELDS = frozenset(f.name for f in dataclasses.fields(PlayPolicy))
+
 ROLLOUT_CONFIG = SearchConfig(playouts=8000, selection="uct", c_uct=0.3, rave=1000.0, batch_size=8, expand_visits=2,
-                              prune_eye_fills=True, resign_threshold=0.05)
+                              prune_eye_fills=True)
 """Defaults for Monte-Carlo search with playouts (the `rlgo play` opponent). UCT-RAVE won 10 of 11
 games against plain UCT (c_uct 0.8) at 2000 playouts each (benchmarks/mcts_strength.py)."""
+ROLLOUT_POLICY = PlayPolicy(resign_threshold=0.05)
+"""Play policy of the rollout search: resign below a 5% win rate."""
 DEFAULT_SECONDS = 1.5
 """Seconds per move of a plain `mcts` spec (no playouts= or time=): the clock alone limits it."""
 WARM_UP_PLAYOUTS = 16
@@ -48,15 +84,18 @@ class MCTSAgent(Agent):
     config.seed; they beat uniform playouts 9-2 at equal playouts and cost the same),
     `seconds_per_move` (a time limit on top of the playout budget; GTP time settings replace it),
     `pass_guard`: pass only while the count with dead stones removed favours us (agents.base.pass_is_safe).
-    Resigns when the win rate of config.resign_moves searches in a row, each of at least
-    config.resign_visits simulations, is below config.resign_threshold.
+    `policy` (default ROLLOUT_POLICY; overrides of its fields are taken from the keywords too): resigns
+    when the win rate of policy.resign_moves searches in a row, each of at least policy.resign_visits
+    simulations, is below policy.resign_threshold.
     """
 
     name = "mcts"
 
     def __init__(self, config: SearchConfig | None = None, evaluator: Evaluator | None = None,
                  seconds_per_move: float | None = None, safety_margin: float = SAFETY_MARGIN, pass_guard: bool = True,
-                 **overrides):
+                 policy: PlayPolicy | None = None, **overrides):
+        play = {k: overrides.pop(k) for k in PLAY_POLICY_FIELDS & set(overrides)}
+        self.policy = dataclasses.replace(policy or ROLLOUT_POLICY, **play)
         self.config = (config or ROLLOUT_CONFIG).replace(**overrides)
         self.evaluator = evaluator or RolloutEvaluator(HeuristicRolloutPolicy(seed=self.config.seed))
         self.clock = TimeControl(seconds_per_move, safety_margin)
@@ -83,7 +122,7 @@ class MCTSAgent(Agent):
         self.clock.spent(me, time.perf_counter() - start)
         if self._should_resign(search):
             return RESIGN
-        move = search.choose_move(proportional=state.move_number < self.config.temperature_moves)
+        move = search.choose_move(proportional=state.move_number < self.policy.temperature_moves)
         if move == state.pass_move and not self._may_pass(state):
             move = search.choose_move(allow_pass=False)  # passing would let the opponent end it on the count
         return move
@@ -134,8 +173,8 @@ class MCTSAgent(Agent):
         return not self.pass_guard or pass_is_safe(state, self.config.seed)
 
     def _should_resign(self, search: MCTS) -> bool:
-        """Count this search towards resigning; True once config.resign_moves searches in a row were lost."""
-        cfg = self.config
+        """Count this search towards resigning; True once policy.resign_moves searches in a row were lost."""
+        cfg = self.policy
         winrate = (search.resign_value() + 1) / 2
         low = winrate < cfg.resign_threshold and search.root_visits() >= cfg.resign_visits
         self._low_moves = self._low_moves + 1 if low else 0
@@ -160,6 +199,6 @@ register_agent("mcts", _from_spec, {
     "time": (float, f"seconds per move (default {DEFAULT_SECONDS}; without playouts= the clock alone limits "
                     "the search)"),
     "seed": (int, "random seed"),
-    "resign": (float, f"resign below this win rate for {ROLLOUT_CONFIG.resign_moves} moves in a row "
-                      f"(default {ROLLOUT_CONFIG.resign_threshold}; 0 = never)"),
+    "resign": (float, f"resign below this win rate for {ROLLOUT_POLICY.resign_moves} moves in a row "
+                      f"(default {ROLLOUT_POLICY.resign_threshold}; 0 = never)"),
 }, help="Monte-Carlo tree search (UCT-RAVE) with random playouts that answer ataris")

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from agents.base import set_torch_threads
-from agents.mcts_agent import MCTSAgent
+from agents.mcts_agent import MCTSAgent, PlayPolicy
 from agents.specs import SpecError, register_agent
 from rlgo.go.rules import Rules
 from rlgo.nn.checkpoint import load_checkpoint
@@ -15,15 +15,18 @@ from rlgo.search.mcts import UNLIMITED
 from rlgo.train.zero.storage import BEST, read_best
 
 ZERO_CONFIG = SearchConfig(playouts=200, selection="puct", c_puct=1.5, fpu=0.25, batch_size=8,
-                           prune_eye_fills=True, resign_threshold=0.02)
+                           prune_eye_fills=True)
 """Defaults of the zero agent: PUCT over network priors, network values at the leaves, no own-eye fills."""
+ZERO_POLICY = PlayPolicy(resign_threshold=0.02)
+"""Play policy of the zero agent: resign below a 2% win rate."""
 
 
 class ZeroAgent(MCTSAgent):
     """MCTS on the priors and values of a policy + value network (`evaluator`, see `from_checkpoint`).
 
     `playouts` per move (None: unlimited, the clock decides), `seconds_per_move`, `pass_guard`
-    (the pass rule of MCTSAgent), other SearchConfig fields as keywords (root='gumbel', gumbel_m=...).
+    (the pass rule of MCTSAgent), other SearchConfig or PlayPolicy fields as keywords (root='gumbel',
+    temperature_moves=...).
     """
 
     name = "zero"
@@ -31,7 +34,8 @@ class ZeroAgent(MCTSAgent):
     def __init__(self, evaluator: Evaluator, playouts: int | None = 200, seconds_per_move: float | None = None,
                  pass_guard: bool = True, **overrides):
         overrides["playouts"] = UNLIMITED if playouts is None else playouts
-        super().__init__(ZERO_CONFIG, evaluator, seconds_per_move, pass_guard=pass_guard, **overrides)
+        super().__init__(ZERO_CONFIG, evaluator, seconds_per_move, pass_guard=pass_guard, policy=ZERO_POLICY,
+                         **overrides)
 
     @classmethod
     def from_checkpoint(cls, checkpoint: str | Path, size: int | None = None, device: str = "cpu",

@@ -28,8 +28,7 @@ from rlgo.go.state import GameState
 from rlgo.search.rollout_policy import RolloutPolicy, num_weights, policy_playout
 from rlgo.train.data.build import BuildConfig, build_dataset
 from rlgo.train.data.reader import ShardReader
-from rlgo.train.sl import SLConfig, net_config
-from rlgo.nn.model import build_model
+from rlgo.nn.model import NetConfig, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "gnugo9"
@@ -57,7 +56,7 @@ def reader_batches_per_second(folder: Path, feature_set: str = "agz", rounds: in
 
 def train_step_seconds(blocks: int = 6, width: int = 64, rounds: int = 3) -> float:
     """CPU seconds of one SL step (forward, backward, SGD) of a blocks x width ResNet on BATCH 9x9 positions."""
-    model = build_model(net_config(SLConfig(data="", out="", blocks=blocks, width=width), 9))
+    model = build_model(NetConfig(depth=blocks, width=width).for_data(9, ("policy", "value")))
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x = torch.randn(BATCH, 17, 9, 9)
     y = torch.randint(0, 82, (BATCH,))

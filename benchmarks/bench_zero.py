@@ -31,7 +31,7 @@ from rich.table import Table
 
 from rlgo.nn.checkpoint import save_checkpoint
 from rlgo.train.common import OptimConfig
-from rlgo.nn.model import build_model
+from rlgo.nn.model import NetConfig, build_model
 from rlgo.train.zero.buffer import ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.pool import Workers
@@ -99,7 +99,7 @@ def _print(out: dict) -> None:
     Console().print(table)
 
 
-ABLATION_BASE = dict(size=5, komi=2.5, blocks=2, width=16, playouts=16, games_per_generation=48, parallel_games=48,
+ABLATION_BASE = dict(size=5, komi=2.5, net=NetConfig(depth=2, width=16), playouts=16, games_per_generation=48, parallel_games=48,
                      steps_per_generation=80, batch_size=128, window_games=192, generations=4, gating=False,
                      gate_games=2, workers=1, threads=1, sgf_per_generation=0,
                      optim=OptimConfig(lr=0.05, schedule="constant", warmup=0.0))
@@ -139,7 +139,7 @@ def ablation(seed: int = 0, games: int = 64) -> list[dict]:
     return rows
 
 
-ROOT_BASE = dict(size=7, komi=9.0, blocks=2, width=16, games_per_generation=32, parallel_games=32,
+ROOT_BASE = dict(size=7, komi=9.0, net=NetConfig(depth=2, width=16), games_per_generation=32, parallel_games=32,
                  steps_per_generation=40, batch_size=128, window_games=128, generations=4, gating=False,
                  gate_games=2, workers=1, threads=1, sgf_per_generation=0,
                  optim=OptimConfig(lr=0.05, schedule="constant", warmup=0.0))

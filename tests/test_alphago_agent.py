@@ -67,7 +67,7 @@ def test_specs_are_registered(ckpts):
     assert {"policy", "alphago"} <= set(agent_names())
     assert isinstance(make_agent(f"policy:ckpt={ckpts['policy']}", 5, RULES), PolicyAgent)
     agent = make_agent(f"alphago:ckpt={ckpts['policy']},value={ckpts['value']},lambda=0.3,playouts=50", 5, RULES)
-    assert isinstance(agent, AlphaGoAgent) and agent.config.rollout_lambda == 0.3 and agent.config.playouts == 50
+    assert isinstance(agent, AlphaGoAgent) and agent.lam == 0.3 and agent.config.playouts == 50
 
 
 @pytest.mark.parametrize("spec, error, text", [

@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import re
 import subprocess
 import sys
 import types
 from pathlib import Path
+from typing import Literal
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import cli
 from rlgo.commands import (
-    ConfigError, add_config_option, add_options, apply_config, dataclass_from_args, is_user_error, rules_from_args,
+    ConfigError, add_config_option, add_options, is_user_error, positive_int, rules_from_args, standard_options,
 )
+from rlgo.commands.options import DataclassOptions
 from rlgo.go.errors import GoError
 from rlgo.go.rules import PRESETS
 
@@ -140,16 +143,32 @@ def test_missing_config_file_is_a_one_line_error(tmp_path):
 
 
 # ----------------------------------------------------------------- in-process: errors and --debug
+@dataclasses.dataclass(frozen=True)
+class FakeConfig:
+    """A fake run."""
+
+    games: int
+    """Games to play."""
+    lr: float = 0.1
+    """Learning rate."""
+    opt: Literal["sgd", "adam"] = "sgd"
+    """Optimizer."""
+    tags: tuple[str, ...] = ()
+    """Labels of the run."""
+    fast: bool = False
+    """Play fast."""
+
+
+FAKE_OPTIONS = DataclassOptions(FakeConfig, types={"games": positive_int})
+
+
 def fake_module(run, name="fake"):
     """A command module with one subcommand whose options mimic a training command."""
     def register(subparsers):
         parser = subparsers.add_parser(name, help="fake command", epilog="examples: none")
         add_options(parser, "size", "seed", "out", "resume", "playouts")
-        parser.add_argument("--lr", type=float, default=0.1)
-        parser.add_argument("--games", type=int, required=True)
-        parser.add_argument("--opt", choices=("sgd", "adam"), default="sgd")
-        parser.add_argument("--tags", nargs="*", default=[])
-        add_config_option(parser)
+        FAKE_OPTIONS.add_to(parser)
+        add_config_option(parser, FAKE_OPTIONS.options + standard_options("size", "seed", "out", "playouts"))
     return types.SimpleNamespace(register=register, run=run)
 
 
@@ -231,9 +250,7 @@ def parse_with_config(argv, text, tmp_path):
     parser = argparse.ArgumentParser(prog="rlgo")
     sub = parser.add_subparsers(dest="command")
     fake_module(lambda a: 0).register(sub)
-    argv = ["fake", *argv, "--config", str(path)]
-    apply_config(parser, argv)
-    return parser.parse_args(argv)
+    return parser.parse_args(["fake", *argv, "--config", str(path)])
 
 
 @settings(max_examples=25, deadline=None)
@@ -248,9 +265,15 @@ def test_config_sets_defaults_and_flags_win(tmp_path_factory, lr_file, lr_cli, g
 
 
 def test_config_dash_keys_lists_and_flags(tmp_path):
-    args = parse_with_config(["--games", "2"], 'opt = "adam"\ntags = ["a", "b"]\nresume = true\nout = "runs/x"\n',
+    args = parse_with_config(["--games", "2"], 'opt = "adam"\ntags = ["a", "b"]\nfast = true\nout = "runs/x"\n',
                              tmp_path)
-    assert (args.opt, args.tags, args.resume, args.out) == ("adam", ["a", "b"], True, Path("runs/x"))
+    assert (args.opt, args.tags, args.fast, args.out) == ("adam", ["a", "b"], True, Path("runs/x"))
+    assert FAKE_OPTIONS.config(args) == FakeConfig(games=2, opt="adam", tags=("a", "b"), fast=True)
+
+
+def test_flags_before_the_config_win_too(tmp_path):
+    args = parse_with_config(["--lr", "0.5", "--games", "3"], "lr = 0.25\ngames = 9\n", tmp_path)
+    assert (args.lr, args.games) == (0.5, 3)
 
 
 @pytest.mark.parametrize("text, needle", [
@@ -275,39 +298,36 @@ def test_toml_syntax_error_names_the_file(tmp_path):
     assert status == 1 and str(path) in err and len(err.strip().splitlines()) == 1
 
 
-def test_unknown_keys_are_listed_as_the_options_are_spelled(tmp_path):
-    parser = cli.build_parser(["train", "sl"])
+def test_unknown_keys_are_answered_with_the_field_names(tmp_path):
     argv = ["train", "sl", "--config", str(tmp_path / "sl.toml")]
     (tmp_path / "sl.toml").write_text("batch-sise = 64\n")
     with pytest.raises(ConfigError) as error:
-        apply_config(parser, argv)
+        cli.build_parser(argv).parse_args(argv)
     message = str(error.value)
-    assert "unknown key 'batch-sise'; did you mean 'batch-size'?" in message
+    assert message.startswith(f"{tmp_path / 'sl.toml'}: unknown key 'batch-sise'; did you mean 'batch_size'?")
     valid = message.split("valid keys: ")[1].split(", ")
-    assert {"batch-size", "no-symmetries", "value-weight", "resume"} <= set(valid)
-    assert not [k for k in valid if "_" in k] and "config" not in valid and "help" not in valid
+    assert {"batch_size", "symmetries", "value_weight", "depth", "lr", "out"} <= set(valid)
+    assert not [k for k in valid if "-" in k] and "config" not in valid and "help" not in valid
 
 
-@pytest.mark.parametrize("text, expected", [("no-symmetries = true\n", True), ("no_symmetries = true\n", True),
-                                            ("no-symmetries = false\n", False), ("batch_size = 32\n", False)])
-def test_flag_keys_give_the_flag(tmp_path, text, expected):
+@pytest.mark.parametrize("text, expected", [("symmetries = false\n", False), ("symmetries = true\n", True),
+                                            ("no-symmetries = true\n", False), ("no_symmetries = false\n", True),
+                                            ("batch_size = 32\n", True)])
+def test_flag_keys_give_the_field(tmp_path, text, expected):
+    from rlgo.commands.train_sl import OPTIONS
     (tmp_path / "sl.toml").write_text("data = 'd'\nout = 'o'\n" + text)
     argv = ["train", "sl", "--config", str(tmp_path / "sl.toml")]
-    parser = cli.build_parser(argv)
-    apply_config(parser, argv)
-    assert parser.parse_args(argv).no_symmetries is expected
+    assert OPTIONS.config(cli.build_parser(argv).parse_args(argv), out="o").symmetries is expected
     (tmp_path / "sl.toml").write_text("no-symmetries = 1\n")
     with pytest.raises(ConfigError, match="no-symmetries must be true or false"):
-        apply_config(cli.build_parser(argv), argv)
+        cli.build_parser(argv).parse_args(argv)
 
 
 def test_a_shipped_config_is_found_by_its_name_anywhere(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for kind, name in (("zero", "zero9.toml"), ("pg", "pg9.toml"), ("value", "value9.toml")):
         argv = ["train", kind, "--config", name]
-        parser = cli.build_parser(argv)
-        apply_config(parser, argv)
-        args = parser.parse_args(argv)
+        args = cli.build_parser(argv).parse_args(argv)
         assert str(args.out) == f"runs/{name[:-5]}"
     assert (ROOT / "configs" / "zero9.toml").exists()
 
@@ -363,13 +383,3 @@ def test_rules_from_args_applies_komi(name):
     assert rules_from_args(parser.parse_args(["--rules", name, "--komi", "0.5"])).komi == 0.5
 
 
-def test_dataclass_from_args_takes_matching_fields():
-    from dataclasses import dataclass
-
-    @dataclass(frozen=True)
-    class Cfg:
-        size: int = 9
-        lr: float = 0.1
-    args = argparse.Namespace(size=13, lr=None, unrelated="x")
-    assert dataclass_from_args(Cfg, args) == Cfg(size=13, lr=0.1)
-    assert dataclass_from_args(Cfg, args, lr=0.5) == Cfg(size=13, lr=0.5)

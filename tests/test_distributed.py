@@ -30,6 +30,7 @@ from rlgo.train.sl import SLConfig, train_sl
 from rlgo.train.value import ValueConfig, train_value
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.loop import checkpoint_path, train_zero
+from rlgo.nn.model import NetConfig
 from tests.test_pg import tiny_net
 from tests.test_zero_loop import TINY
 
@@ -62,7 +63,7 @@ def dataset(tmp_path_factory) -> Path:
 
 
 def _sl(data: Path, out: Path, epochs: int) -> SLConfig:
-    return SLConfig(data=str(data), out=str(out), blocks=1, width=8, epochs=epochs, batch_size=50, device="cpu",
+    return SLConfig(data=str(data), out=str(out), net=NetConfig(depth=1, width=8), epochs=epochs, batch_size=50, device="cpu",
                     threads=1, optim=OptimConfig(optimizer="adamw", lr=3e-3, weight_decay=0.0))
 
 
@@ -97,7 +98,7 @@ def test_two_ranks_train_a_value_net_like_one_process(tmp_path):
     cfg = vd.ValueDataConfig(games=30, rules=Rules(komi=0.5), cap=12, shard_size=30)
     samples = vd.play_shard(PolicyNet(tiny_net(seed=1)), PolicyNet(tiny_net(seed=2)), 30, cfg, np.random.default_rng(5))
     vd.save_shard(vd.shard_path(data, 0), samples)
-    runs = [ValueConfig(data=str(data), out=str(tmp_path / name), blocks=1, width=8, epochs=2, batch_size=9,
+    runs = [ValueConfig(data=str(data), out=str(tmp_path / name), net=NetConfig(depth=1, width=8), epochs=2, batch_size=9,
                         val_fraction=0.2, seed=0, threads=1) for name in ("one", "two")]
     train_value(runs[0])
     launch(2, train_value, runs[1], False)

@@ -26,7 +26,7 @@ import pexpect
 import pytest
 
 import cli
-from rlgo.commands import apply_config
+from rlgo.nn.model import NetConfig
 from tests.conftest import have_gnugo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,9 +98,7 @@ def test_every_help_example_parses(example, monkeypatch, capsys):
     if "--help" in argv:
         assert cli.main(argv) == 0
         return
-    parser = cli.build_parser(argv)
-    apply_config(parser, argv)
-    args = parser.parse_args(argv)
+    args = cli.build_parser(argv).parse_args(argv)
     assert callable(args.run)
 
 
@@ -124,7 +122,7 @@ def sandbox_template(tmp_path_factory) -> Path:
                   BuildConfig(size=9, val_fraction=0.2, shard_size=10_000))
     train_pg(PGConfig(sl=str(root / "models" / "sl9_b6c64.pt"), out=str(root / "runs" / "pg9"), iterations=1,
                       games_per_iter=2, snapshot_every=1, optim=OptimConfig(lr=1e-3), move_cap=4, threads=1))
-    open_run(ZeroConfig(out=str(root / "runs" / "zero9"), size=9, blocks=1, width=8), resume=False)
+    open_run(ZeroConfig(out=str(root / "runs" / "zero9"), size=9, net=NetConfig(depth=1, width=8)), resume=False)
     for run, column in (("zero9", "generation"), ("sl9", "epoch")):
         (root / "runs" / run).mkdir(exist_ok=True)
         log = MetricsLogger(root / "runs" / run, "metrics", tensorboard=False)
@@ -151,9 +149,7 @@ def _new_folder(argv: list[str]) -> str | None:
     cwd = os.getcwd()
     os.chdir(ROOT)
     try:
-        parser = cli.build_parser(argv)
-        apply_config(parser, argv)
-        args = parser.parse_args(argv)
+        args = cli.build_parser(argv).parse_args(argv)
     finally:
         os.chdir(cwd)
     if argv[0] == "plot" or getattr(args, "report", False) or getattr(args, "resume", None):

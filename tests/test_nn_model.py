@@ -13,7 +13,7 @@ from rlgo.go import symmetry
 from rlgo.nn.backbones import BACKBONES
 from rlgo.nn.evaluator import TorchEvaluator
 from rlgo.nn.heads import HEADS
-from rlgo.nn.model import NetConfig, NetConfigError, build_model, count_flops, count_params
+from rlgo.nn.model import BACKBONE_SETTINGS, NetConfig, NetConfigError, build_model, count_flops, count_params
 from rlgo.nn.sequence import Bidirectional
 from tests.test_nn_support import tiny, torch_env  # noqa: F401 (autouse)
 
@@ -115,17 +115,57 @@ def test_config_names_by_size():
 @pytest.mark.parametrize("bad, message", [
     ({"backbone": "vgg"}, "resnet, dilated, densenet, mobilenet, inception, transformer, recurrent"),
     ({"norm": "weight"}, "batch, layer, instance, group, none"),
-    ({"rnn": "lstmx"}, "rnn, gru, lstm, peephole_lstm, bi_rnn, bi_gru, bi_lstm, bi_peephole_lstm"),
+    ({"backbone": "recurrent", "rnn": "lstmx"},
+     "recurrent: unknown rnn 'lstmx'; valid: rnn, gru, lstm, peephole_lstm, bi_rnn, bi_gru, bi_lstm, bi_peephole_lstm"),
     ({"heads": ["policy", "moves"]}, ", ".join(HEADS)),
     ({"width": 0}, "width must be an int >= 1, got 0"),
-    ({"global_pool_every": -1}, "global_pool_every must be an int >= 0, got -1"),
-    ({"width": 10, "attention_heads": 4}, "attention_heads 4 must divide width 10"),
+    ({"global_pool_every": -1}, "resnet: global_pool_every must be an int >= 0, got -1"),
+    ({"backbone": "transformer", "width": 10, "attention_heads": 4},
+     "transformer: attention_heads 4 must divide width 10"),
     ({"backbone": "recurrent", "in_planes": 8}, "exceeds in_planes 8"),
     ({"colour": "black"}, r"unknown NetConfig keys \['colour'\]; valid keys: .*backbone"),
 ])
 def test_config_errors_name_the_bad_value_and_the_valid_ones(bad, message):
     with pytest.raises(NetConfigError, match=message):
         NetConfig.from_dict({**NetConfig().to_dict(), **bad})
+
+
+BAD_SETTINGS = {"pre_activation": "yes", "bottleneck": 1, "se": None, "global_pool_every": -1, "dilation_cycle": 0,
+                "growth": 0, "dense_layers": 0, "expand": 0, "attention_heads": 0, "mlp_ratio": 0,
+                "history_steps": 0, "planes_per_step": 0, "rnn": "lstmx"}
+"""A value that no backbone reading the setting accepts."""
+
+
+def test_every_backbone_setting_has_a_bad_value_case():
+    assert set(BAD_SETTINGS) == {name for names in BACKBONE_SETTINGS.values() for name in names}
+    assert set(BACKBONE_SETTINGS) == set(BACKBONES)
+
+
+@pytest.mark.parametrize("backbone, name", [(b, n) for b, names in BACKBONE_SETTINGS.items() for n in names])
+def test_a_backbone_refuses_a_bad_setting_of_its_own_by_name(backbone, name):
+    with pytest.raises(NetConfigError, match=f"^{backbone}: .*{name}"):
+        NetConfig(backbone=backbone, **{name: BAD_SETTINGS[name]})
+
+
+@pytest.mark.parametrize("backbone, name", [(b, n) for b in BACKBONES for n in BAD_SETTINGS
+                                            if n not in BACKBONE_SETTINGS[b]])
+def test_a_backbone_ignores_the_settings_of_others(backbone, name):
+    NetConfig(backbone=backbone, **{name: BAD_SETTINGS[name]})
+
+
+def test_a_resnet_of_width_30_is_accepted_and_a_transformer_needs_heads_that_divide_it():
+    assert build_model(NetConfig(backbone="resnet", width=30, depth=1, board_size=5)).cfg.width == 30
+    NetConfig(backbone="transformer", width=30, attention_heads=5)
+    with pytest.raises(NetConfigError, match="transformer: attention_heads 4 must divide width 30"):
+        NetConfig(backbone="transformer", width=30)
+
+
+def test_setting_docstrings_name_the_backbones_that_read_them():
+    from rlgo.commands.options import field_docs
+    for name, doc in field_docs(NetConfig).items():
+        readers = sorted(b for b, names in BACKBONE_SETTINGS.items() if name in names)
+        if readers:
+            assert sorted(doc.split(":")[0].split("/")) == readers, name
 
 
 # --- size measures ------------------------------------------------------------------------

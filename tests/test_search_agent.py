@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from agents.base import pass_is_safe
-from agents.mcts_agent import DEFAULT_SECONDS, ROLLOUT_CONFIG, MCTSAgent
+from agents.mcts_agent import DEFAULT_SECONDS, ROLLOUT_CONFIG, MCTSAgent, PlayPolicy, PlayPolicyError
 from agents.specs import make_agent
 from rlgo.go import coords, kernels as K
 from rlgo.go.coords import RESIGN
@@ -156,7 +156,7 @@ def test_a_lost_game_is_not_given_up_by_passing():
 def test_a_hopeless_game_is_resigned_after_several_lost_searches():
     state = after_pass(HOPELESS, WHITE)
     agent = MCTSAgent(playouts=1000)
-    answers = [agent.select_move(state) for _ in range(agent.config.resign_moves)]
+    answers = [agent.select_move(state) for _ in range(agent.policy.resign_moves)]
     assert RESIGN not in answers[:-1] and answers[-1] == RESIGN
 
 
@@ -375,3 +375,19 @@ def test_beats_the_random_agent():
         ours_black = game % 2 == 0
         result = play_game(*((ours, theirs) if ours_black else (theirs, ours)), GameConfig(seed=game))
         assert result.winner == (BLACK if ours_black else WHITE), result.result  # P(a loss) is tiny
+
+
+@pytest.mark.parametrize("fields, text", [({"temperature_moves": -1}, "temperature_moves"),
+                                          ({"resign_threshold": 1.0}, "resign_threshold"),
+                                          ({"resign_moves": 0}, "resign_moves"), ({"resign_visits": -1}, "resign_visits")])
+def test_bad_play_policy_is_named(fields, text):
+    with pytest.raises(PlayPolicyError, match=f"PlayPolicy.{text}"):
+        PlayPolicy(**fields)
+    with pytest.raises(PlayPolicyError, match=text):
+        MCTSAgent(playouts=10, **fields)
+
+
+def test_agent_keywords_go_to_the_search_or_the_play_policy():
+    agent = MCTSAgent(playouts=50, temperature_moves=4, resign_moves=2)
+    assert (agent.config.playouts, agent.policy.temperature_moves, agent.policy.resign_moves) == (50, 4, 2)
+    assert agent.policy.resign_threshold == 0.05  # the rest of ROLLOUT_POLICY is kept

@@ -230,12 +230,18 @@ class Untouchable(FakeEvaluator):
 @pytest.mark.parametrize("fields, text", [
     ({"playouts": 0}, "playouts"), ({"playouts": -5}, "-5"), ({"c_puct": -1.0}, "c_puct"),
     ({"batch_size": 64, "node_budget": 32}, "exceeds node_budget"), ({"selection": "ucb"}, "'ucb'"),
-    ({"dirichlet_epsilon": 1.5}, "1.5"), ({"resign_threshold": 1.0}, "resign_threshold"),
-    ({"rollout_lambda": -0.1}, "rollout_lambda"), ({"expand_visits": 0}, "expand_visits"),
+    ({"dirichlet_epsilon": 1.5}, "1.5"), ({"expand_visits": 0}, "expand_visits"),
 ])
 def test_bad_config_raises_a_specific_error(fields, text):
     with pytest.raises(SearchConfigError, match=text):
         SearchConfig(**fields)
+
+
+@pytest.mark.parametrize("name", ["temperature_moves", "resign_threshold", "resign_moves", "resign_visits",
+                                  "rollout_lambda"])
+def test_agent_policy_is_no_search_setting(name):
+    with pytest.raises(SearchConfigError, match=f"unknown SearchConfig fields \\['{name}'\\]"):
+        SearchConfig().replace(**{name: 1})
 
 
 def test_bad_inputs_raise_before_any_search():

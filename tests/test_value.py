@@ -13,6 +13,7 @@ from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.inference import PolicyNet
 from rlgo.train import value_data as vd
 from rlgo.train.value import ValueConfig, evaluate_by_move, split, train_value
+from rlgo.nn.model import NetConfig
 from tests.reference_board import ReferenceBoard
 from tests.test_pg import _one_thread, tiny_net  # noqa: F401 (autouse fixture: one torch thread)
 
@@ -82,7 +83,7 @@ def test_value_net_learns_a_learnable_target(tmp_path, shard):
     samples = {k: np.concatenate([shard[k]] * 6) for k in vd.SHARD_KEYS}
     samples["z"] = np.where(samples["m"][:, K.M_TOPLAY] == K.BLACK, 1.0, -1.0).astype(np.float32)
     vd.save_shard(vd.shard_path(data, 0), samples)
-    cfg = ValueConfig(data=str(data), out=str(tmp_path / "run"), blocks=1, width=8, epochs=12, batch_size=32,
+    cfg = ValueConfig(data=str(data), out=str(tmp_path / "run"), net=NetConfig(depth=1, width=8), epochs=12, batch_size=32,
                       val_fraction=0.2, seed=0)
     row = train_value(cfg)
     assert row["epoch"] == 12 and row["val_mse_constant"] > 0.5 and row["val_mse"] < 0.3 * row["val_mse_constant"]

@@ -11,6 +11,7 @@ from rlgo.train.common import OptimConfig
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.loop import checkpoint_path, train_zero
 from rlgo.train.zero.selfplay import NEVER_RESIGN, PlaySettings, load_net, run_match
+from rlgo.nn.model import NetConfig
 
 GAMES, NEEDED = 64, 52
 
@@ -31,7 +32,7 @@ def one_thread():
 
 @pytest.mark.slow
 def test_four_generations_beat_the_random_network_they_started_from(tmp_path, one_thread):
-    cfg = ZeroConfig(out=str(tmp_path / "run"), size=5, komi=2.5, blocks=2, width=16, playouts=16,
+    cfg = ZeroConfig(out=str(tmp_path / "run"), size=5, komi=2.5, net=NetConfig(depth=2, width=16), playouts=16,
                      games_per_generation=48, parallel_games=48, steps_per_generation=80, batch_size=128,
                      window_games=192, generations=4, gating=False, gate_games=2, workers=1, threads=1,
                      sgf_per_generation=0, seed=0, optim=OptimConfig(lr=0.05, schedule="constant", warmup=0.0))

@@ -1,6 +1,7 @@
 """The zero loop: config, gating rule, Elo chain, a tiny run end to end, resume after kill -9, the CLI."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -20,16 +21,19 @@ import torch
 import cli
 from rlgo.stats.results import append_result
 from rlgo.nn.checkpoint import load_checkpoint
+from rlgo.nn.model import NetConfig
 from rlgo.train.zero.buffer import DamagedShardWarning, ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
 from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, black_share, gate_decision, ratings
 from rlgo.train.zero.loop import read_best, train_zero
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(size=5, komi=2.5, blocks=1, width=8, playouts=8, games_per_generation=4, parallel_games=2,
+TINY = dict(size=5, komi=2.5, net=NetConfig(depth=1, width=8), playouts=8, games_per_generation=4, parallel_games=2,
             steps_per_generation=3, batch_size=16, gate_games=4, window_games=20, generations=1, workers=1,
             threads=1, sgf_per_generation=1)
-TINY_FLAGS = [f"--{k.replace('_', '-')}={v}" for k, v in TINY.items()]
+TINY_KEYS = {**{k: v for k, v in TINY.items() if k != "net"}, "depth": 1, "width": 8}
+"""TINY as option names (the flags and TOML keys of `rlgo train zero`)."""
+TINY_FLAGS = [f"--{k.replace('_', '-')}={v}" for k, v in TINY_KEYS.items()]
 
 
 def state_of(run: Path) -> dict:
@@ -49,6 +53,15 @@ def test_config_checks_fields_and_round_trips():
             ZeroConfig(out="r", **bad)
     with pytest.raises(ZeroConfigError, match="unknown"):
         ZeroConfig.from_dict({"out": "r", "sise": 9})
+
+
+def test_a_run_stored_before_the_net_block_still_loads():
+    cfg = ZeroConfig(out="r", size=7, net=NetConfig(backbone="dilated", depth=3, width=24, feature_set="extended"))
+    old = {k: v for k, v in cfg.to_dict().items() if k != "net"}
+    old.update(backbone="dilated", blocks=3, width=24, feature_set="extended")  # config.json of earlier runs
+    assert ZeroConfig.from_dict(json.loads(json.dumps(old))) == cfg
+    with pytest.raises(ZeroConfigError, match="bad net settings"):
+        ZeroConfig.from_dict({**cfg.to_dict(), "net": {"colour": "black"}})
 
 
 def test_gate_needs_the_threshold_score_or_an_sprt_verdict():
@@ -195,8 +208,8 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
     assert "--out" in capsys.readouterr().err
     assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--rules", "japanese"]) == 1
     assert "area" in capsys.readouterr().err
-    assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--root", "sampled"]) == 1
-    assert "root" in capsys.readouterr().err
+    assert cli.main(["train", "zero", "--out", str(tmp_path / "r"), "--root", "sampled"]) == 2  # a usage error
+    assert "--root" in capsys.readouterr().err
     (tmp_path / "r2").mkdir()
     (tmp_path / "r2" / "config.json").write_text(json.dumps(ZeroConfig(out="x", **TINY).to_dict()))
     assert cli.main(["train", "zero", "--resume", str(tmp_path / "r2"), "--playouts", "3"]) == 1
@@ -205,7 +218,7 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
 
 def test_cli_reads_a_toml_config(tmp_path, capsys):
     config = tmp_path / "zero.toml"
-    values = {**TINY, "steps_per_generation": 2, "no_gating": True, "root": "gumbel", "gumbel_m": 4}
+    values = {**TINY_KEYS, "steps_per_generation": 2, "no_gating": True, "root": "gumbel", "gumbel_m": 4}
     config.write_text("".join(f"{k.replace('_', '-')} = {json.dumps(v)}\n" for k, v in values.items()))
     run = tmp_path / "run"
     assert cli.main(["train", "zero", "--config", str(config), "--out", str(run)]) == 0
@@ -298,7 +311,7 @@ def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):
     assert all(torch.equal(got[k], want[k]) for k in want)  # trunk, policy and value copied
     assert any(k.startswith("heads.ownership.") for k in got) and not any(k.startswith("heads.ownership.") for k in want)
 
-    wide = dict(cfg.__dict__, out=str(tmp_path / "other"), width=16)
+    wide = dict(cfg.__dict__, out=str(tmp_path / "other"), net=dataclasses.replace(cfg.net, width=16))
     with pytest.raises(ZeroConfigError, match="width 8 .run: 16."):
         open_run(ZeroConfig(**wide), resume=False)
     assert not (tmp_path / "other").exists()  # nothing written for a checkpoint that does not fit

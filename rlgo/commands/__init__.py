@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import difflib
-import tomllib
 from pathlib import Path
 
+from rlgo.commands.options import ConfigError, Option, add_config_option as _add_config_option  # noqa: F401
 from rlgo.go import coords
 from rlgo.go.errors import GoError
 from rlgo.go.rules import PRESETS, Rules, rules_from_name
@@ -30,10 +29,6 @@ CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 class CommandError(Exception):
     """A user error found by a command (bad combination of options, missing input)."""
-
-
-class ConfigError(CommandError):
-    """A TOML config file with an unknown key or a value of the wrong type."""
 
 
 def is_user_error(exc: BaseException) -> bool:
@@ -101,34 +96,47 @@ def komi_value(text: str) -> float:
 
 
 # ----------------------------------------------------------------- standard options
-_OPTIONS = {
-    "size": (("--size",), dict(type=board_size, default=9, metavar="N", help="board size 2..25 (default: %(default)s)")),
-    "komi": (("--komi",), dict(type=komi_value, default=None, help="komi (default: the rules' komi)")),
-    "rules": (("--rules",), dict(type=rules_name, default="chinese", metavar="NAME",
-                                 help=f"rules preset: {', '.join(PRESETS)} (default: %(default)s)")),
-    "agent": (("--agent",), dict(default=DEFAULT_AGENT, metavar="SPEC",
-                                 help="agent spec, e.g. random, mcts:playouts=2000, zero:ckpt=PATH (default: %(default)s)")),
-    "seed": (("--seed",), dict(type=int, default=None, help="random seed (default: fresh entropy)")),
-    "device": (("--device",), dict(default="cpu", help="torch device: cpu, cuda, cuda:1, mps (default: %(default)s)")),
-    "out": (("--out",), dict(type=Path, default=None, metavar="PATH", help="output file or folder")),
-    "resume": (("--resume",), dict(type=Path, nargs="?", const=True, default=None, metavar="RUN",
-                                   help="continue the run in folder RUN from its last checkpoint")),
-    "playouts": (("--playouts",), dict(type=positive_int, default=None, metavar="N", help="search playouts per move")),
-}
-STANDARD_OPTIONS = tuple(_OPTIONS)
+_OPTIONS = {o.name: o for o in (
+    Option("size", "board size 2..25", board_size, 9, metavar="N", keep_default=True),
+    Option("komi", "komi (default: the rules' komi)", komi_value, None, show_default=False, keep_default=True),
+    Option("rules", f"rules preset: {', '.join(PRESETS)}", rules_name, "chinese", metavar="NAME", keep_default=True),
+    Option("agent", "agent spec, e.g. random, mcts:playouts=2000, zero:ckpt=PATH", str, DEFAULT_AGENT,
+           metavar="SPEC", keep_default=True),
+    Option("seed", "random seed (default: fresh entropy)", int, None, show_default=False, keep_default=True),
+    Option("device", "torch device: cpu, cuda, cuda:1, mps", str, "cpu", keep_default=True),
+    Option("out", "output file or folder", Path, None, metavar="PATH", show_default=False, keep_default=True),
+    Option("playouts", "search playouts per move", positive_int, None, metavar="N", show_default=False,
+           keep_default=True),
+)}
+RUN_OPTION = Option("out", "run folder of a new run (--resume RUN continues one)", Path, None, metavar="RUN",
+                    show_default=False)
+"""`--out RUN` of the training commands (a TOML key as well); see `run_folder`."""
+STANDARD_OPTIONS = (*_OPTIONS, "resume")
 """Names accepted by `add_options`; the same flag means the same thing in every subcommand."""
+
+
+def standard_options(*names: str, **defaults) -> list[Option]:
+    """The standard Options named (not resume); keyword arguments override their defaults."""
+    unknown = sorted(set(defaults) - set(names))
+    if unknown:
+        raise TypeError(f"defaults for options not added: {unknown}")
+    return [dataclasses.replace(_OPTIONS[n], default=defaults[n]) if n in defaults else _OPTIONS[n] for n in names]
 
 
 def add_options(parser: argparse.ArgumentParser, *names: str, **defaults) -> None:
     """Add standard options by name (see STANDARD_OPTIONS); keyword arguments override defaults."""
-    for name in names:
-        flags, kwargs = _OPTIONS[name]
-        kwargs = dict(kwargs)
-        if name in defaults:
-            kwargs["default"] = defaults.pop(name)
-        parser.add_argument(*flags, **kwargs)
-    if defaults:
-        raise TypeError(f"defaults for options not added: {sorted(defaults)}")
+    for option in standard_options(*(n for n in names if n != "resume"), **defaults):
+        option.add_to(parser)
+    if "resume" in names:
+        parser.add_argument("--resume", type=Path, nargs="?", const=True, default=None, metavar="RUN",
+                            help="continue the run in folder RUN from its last checkpoint")
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> list[Option]:
+    """Add `--out RUN` and `--resume RUN` of a training command; returns the Option of --out (for --config)."""
+    RUN_OPTION.add_to(parser)
+    add_options(parser, "resume")
+    return [RUN_OPTION]
 
 
 def rules_from_args(args: argparse.Namespace) -> Rules:
@@ -159,109 +167,19 @@ def next_steps(*commands: str) -> str:
     return "next:\n" + "".join(f"  {command}\n" for command in commands).rstrip("\n")
 
 
-def dataclass_from_args(cls, args: argparse.Namespace, **overrides):
-    """Build the (frozen) dataclass `cls` from the fields of `args` with the same names."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    values = {k: v for k, v in vars(args).items() if k in names and v is not None}
-    values.update(overrides)
-    return cls(**values)
-
-
 # ----------------------------------------------------------------- TOML configs
-def add_config_option(parser: argparse.ArgumentParser) -> None:
-    """Add `--config FILE.toml`: top-level keys set option defaults; flags on the command line win."""
-    parser.add_argument("--config", type=Path, metavar="FILE.toml",
-                        help="TOML file of option values (keys as option names: lr = 0.01, batch-size = 256, "
-                             "no-gating = true); command-line flags override it; a name not found here is looked "
-                             "up in rlgo's configs/ (zero9.toml, pg9.toml, value9.toml)")
-
-
-def apply_config(parser: argparse.ArgumentParser, argv: list[str]) -> None:
-    """Set the defaults of the (sub)command named in `argv` from its `--config` file, in place.
-
-    Options that the file provides stop being required, so a config can carry them.
-    """
-    path = _config_path(argv)
-    if path is None:
-        return
-    target = subcommand_parser(parser, argv)
-    if not any(a.dest == "config" for a in target._actions):
-        return
-    values = load_config(path, config_keys(target))
-    for action in target._actions:
-        if action.dest in values:
-            action.required = False
-    target.set_defaults(**values)
-
-
-def config_keys(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
-    """{key: action}: a TOML key is a long option without its dashes (`batch-size`, or `batch_size`)."""
-    keys = {}
-    for action in parser._actions:
-        for flag in action.option_strings:
-            if flag.startswith("--") and action.dest not in ("config", "help"):
-                keys[flag[2:]] = keys[flag[2:].replace("-", "_")] = action
-    return keys
-
-
-def load_config(path: Path, keys: dict[str, argparse.Action]) -> dict:
-    """Read a TOML file into {dest: value}, each value checked with its option's type and choices."""
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
-    out = {}
-    for key, value in data.items():
-        if isinstance(value, dict):
-            raise ConfigError(f"{path}: [{key}] is a table; use top-level keys only")
-        action = keys.get(key)
-        if action is None:
-            names = sorted(k for k in keys if "_" not in k)
-            close = difflib.get_close_matches(key.replace("_", "-"), names, n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise ConfigError(f"{path}: unknown key {key!r}; {hint}valid keys: {', '.join(names)}")
-        if action.nargs == 0 or (action.nargs == "?" and isinstance(value, bool)):
-            # a flag (or an option's bare form): true gives it, false leaves the default
-            if action.nargs == 0 and not isinstance(value, bool):
-                raise ConfigError(f"{path}: {key} must be true or false, got {value!r}")
-            if value:
-                out[action.dest] = action.const
-            continue
-        out[action.dest] = _config_value(path, key, value, action)
-    return out
-
-
-def _config_value(path: Path, key: str, value, action: argparse.Action):
-    items = value if isinstance(value, list) else [value]
-    if isinstance(value, list) and action.nargs in (None, "?"):
-        raise ConfigError(f"{path}: {key} takes one value, got a list")
-    converted = []
-    for item in items:
-        try:
-            item = action.type(str(item)) if action.type is not None else item
-        except (argparse.ArgumentTypeError, ValueError, TypeError) as exc:
-            raise ConfigError(f"{path}: {key} = {item!r}: {exc}") from None
-        if action.choices is not None and item not in action.choices:
-            raise ConfigError(f"{path}: {key} = {item!r}: choose from {', '.join(map(str, action.choices))}")
-        converted.append(item)
-    return converted if isinstance(value, list) else converted[0]
-
-
-def _config_path(argv: list[str]) -> Path | None:
-    for i, token in enumerate(argv):
-        if token == "--":
-            return None
-        if token == "--config" and i + 1 < len(argv):
-            return _shipped(Path(argv[i + 1]))
-        if token.startswith("--config="):
-            return _shipped(Path(token.split("=", 1)[1]))
-    return None
-
-
-def _shipped(path: Path) -> Path:
-    """`path`, or the shipped config of that name when `path` does not exist."""
+def shipped_config(text: str) -> Path:
+    """The path `text`, or the shipped config of that name when `text` names no file."""
+    path = Path(text)
     return CONFIGS / path.name if not path.exists() and (CONFIGS / path.name).exists() else path
+
+
+def add_config_option(parser: argparse.ArgumentParser, options) -> None:
+    """Add `--config FILE.toml`: its keys set the `options` not given on the command line."""
+    _add_config_option(parser, options, find=shipped_config,
+                       help="TOML file of option values (keys: the option names, e.g. lr = 0.01, batch_size = 256, "
+                            "gating = false); command-line flags override it; a name not found here is looked "
+                            "up in rlgo's configs/ (zero9.toml, pg9.toml, value9.toml)")
 
 
 def subcommand_parser(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.ArgumentParser:

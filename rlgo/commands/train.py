@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 import importlib
 
+from rlgo.commands import positive_float, positive_int
+from rlgo.nn.model import NET_DATA_FIELDS
+
 KINDS = ("sl", "pg", "value", "zero")
 """Training loops, each in rlgo/commands/train_<kind>.py with register(subparsers) / run(args)."""
 
@@ -19,6 +22,18 @@ Every training command takes --config FILE.toml (keys: the option names, flags o
 configs/ holds zero9.toml, pg9.toml, value9.toml), starts a run with --out RUN and continues
 one with --resume RUN.
 """
+
+
+TYPES = {name: positive_int for name in (
+    "depth", "width", "epochs", "batch_size", "ddp", "iterations", "games_per_iter", "snapshot_every", "eval_games",
+    "checkpoint_every", "games", "shard_size", "games_per_generation", "playouts", "gumbel_m", "leaves_per_game",
+    "parallel_games", "window_games", "steps_per_generation", "gate_games", "generations")}
+TYPES.update(lr=positive_float, temperature=positive_float, val_fraction=positive_float)
+"""argparse types of the training options that must be positive (the configs check the rest)."""
+NET_ALIASES = {"depth": "--blocks", "feature_set": "--features"}
+"""Flags that name NetConfig fields in the training commands."""
+NET_EXCLUDE = NET_DATA_FIELDS
+"""NetConfig fields that no training command takes (set from the data)."""
 
 
 def kind_modules():

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from rlgo.go import features
 from rlgo.nn.backbones import BACKBONES, build_backbone
 from rlgo.nn.heads import HEADS, make_head
 from rlgo.nn.norm import NORMS
@@ -20,18 +21,22 @@ class NetConfigError(ValueError):
     """A network configuration that cannot build a model."""
 
 
+NET_DATA_FIELDS = ("board_size", "in_planes", "feature_version", "heads")
+"""NetConfig fields that a training run sets from its data and losses (`for_data`), not options of a command."""
+
+
 @dataclass(frozen=True)
 class NetConfig:
-    """Everything needed to rebuild a network; stored in every checkpoint."""
+    """The network: everything needed to rebuild it; stored in every checkpoint."""
 
-    backbone: str = "resnet"
-    """Trunk architecture, one of `BACKBONES`."""
+    backbone: Literal[BACKBONES] = "resnet"
+    """Trunk architecture (rlgo.nn.backbones)."""
     width: int = 64
     """Trunk channels (the token dimension for "transformer")."""
     depth: int = 6
     """Number of trunk blocks (dense blocks, transformer layers, residual blocks after the RNN)."""
-    norm: str = "batch"
-    """Normalization of conv layers, one of `NORMS`."""
+    norm: Literal[NORMS] = "batch"
+    """Normalization of conv layers."""
     board_size: int = 9
     """Board side N; inputs are [B, in_planes, N, N]."""
     in_planes: int = 17
@@ -70,30 +75,38 @@ class NetConfig:
     """recurrent: number of history steps at the front of the input planes."""
     planes_per_step: int = 2
     """recurrent: planes per history step (own stones, opponent stones)."""
-    rnn: str = "gru"
-    """recurrent: recurrent layer over the history, one of `RNN_KINDS`."""
+    rnn: Literal[RNN_KINDS] = "gru"
+    """recurrent: recurrent layer over the history (rlgo.nn.sequence)."""
 
     def __post_init__(self):
         object.__setattr__(self, "heads", tuple(self.heads))
-        for field, valid in (("backbone", BACKBONES), ("norm", NORMS), ("rnn", RNN_KINDS)):
+        for field, valid in (("backbone", BACKBONES), ("norm", NORMS)):
             value = getattr(self, field)
             if value not in valid:
                 raise NetConfigError(f"unknown {field} {value!r}; valid: {', '.join(valid)}")
         unknown = [h for h in self.heads if h not in HEADS]
         if unknown or not self.heads or len(set(self.heads)) != len(self.heads):
             raise NetConfigError(f"heads {self.heads!r} must be distinct names from: {', '.join(HEADS)}")
+        own = BACKBONE_SETTINGS[self.backbone]
         for f in dataclasses.fields(self):
-            value, least = getattr(self, f.name), 0 if f.name == "global_pool_every" else 1
-            if f.type == "int" and (not isinstance(value, int) or isinstance(value, bool) or value < least):
-                raise NetConfigError(f"{f.name} must be an int >= {least}, got {value!r}")
-        if self.width % self.attention_heads:
-            raise NetConfigError(f"attention_heads {self.attention_heads} must divide width {self.width}")
+            if f.name in _SETTING_OF_SOME or f.type != "int":
+                continue
+            _check_count(f.name, getattr(self, f.name), "")
+        for name in own:
+            _check_setting(self, name)
+        if self.backbone == "transformer" and self.width % self.attention_heads:
+            raise NetConfigError(f"transformer: attention_heads {self.attention_heads} must divide width {self.width}")
         if self.backbone == "inception" and self.width < 4:
             raise NetConfigError(f"inception needs width >= 4 (4 branches), got {self.width}")
         if self.backbone == "recurrent" and self.history_steps * self.planes_per_step > self.in_planes:
-            raise NetConfigError(f"history_steps * planes_per_step = "
+            raise NetConfigError(f"recurrent: history_steps * planes_per_step = "
                                  f"{self.history_steps * self.planes_per_step} exceeds "
                                  f"in_planes {self.in_planes}")
+
+    def for_data(self, board_size: int, heads: tuple[str, ...]) -> NetConfig:
+        """This network for a board size and heads, reading the planes of its feature set."""
+        return dataclasses.replace(self, board_size=board_size, in_planes=features.feature_planes(self.feature_set),
+                                   feature_version=features.feature_version(self.feature_set), heads=tuple(heads))
 
     @property
     def name(self) -> str:
@@ -114,6 +127,40 @@ class NetConfig:
         if unknown:
             raise NetConfigError(f"unknown NetConfig keys {unknown}; valid keys: {', '.join(sorted(valid))}")
         return cls(**d)
+
+
+_CONV_BLOCK = ("pre_activation", "bottleneck", "se", "global_pool_every")
+BACKBONE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "resnet": _CONV_BLOCK,
+    "dilated": _CONV_BLOCK + ("dilation_cycle",),
+    "densenet": ("growth", "dense_layers"),
+    "mobilenet": ("expand",),
+    "inception": (),
+    "transformer": ("attention_heads", "mlp_ratio"),
+    "recurrent": _CONV_BLOCK + ("history_steps", "planes_per_step", "rnn"),
+}
+"""The NetConfig settings each backbone reads (besides width and depth); only the chosen one's are checked."""
+_SETTING_OF_SOME = {name for names in BACKBONE_SETTINGS.values() for name in names}
+
+
+def _check_count(name: str, value, backbone: str) -> None:
+    least = 0 if name == "global_pool_every" else 1
+    if not isinstance(value, int) or isinstance(value, bool) or value < least:
+        where = f"{backbone}: " if backbone else ""
+        raise NetConfigError(f"{where}{name} must be an int >= {least}, got {value!r}")
+
+
+def _check_setting(cfg: "NetConfig", name: str) -> None:
+    """NetConfigError naming the backbone unless setting `name` of `cfg` is usable."""
+    value = getattr(cfg, name)
+    if name == "rnn":
+        if value not in RNN_KINDS:
+            raise NetConfigError(f"{cfg.backbone}: unknown rnn {value!r}; valid: {', '.join(RNN_KINDS)}")
+    elif isinstance(getattr(NetConfig, name), bool):
+        if not isinstance(value, bool):
+            raise NetConfigError(f"{cfg.backbone}: {name} must be true or false, got {value!r}")
+    else:
+        _check_count(name, value, cfg.backbone)
 
 
 class GoNet(nn.Module):

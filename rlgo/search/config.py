@@ -21,7 +21,8 @@ class BoardSizeError(SearchError):
 
 @dataclass(frozen=True)
 class SearchConfig:
-    """How a Monte-Carlo tree search runs (defaults: AlphaGo Zero-style PUCT)."""
+    """How a Monte-Carlo tree search runs (defaults: AlphaGo Zero-style PUCT); what an agent makes of its
+    searches (opening randomness, resignation) is agents.mcts_agent.PlayPolicy."""
 
     playouts: int = 800
     """Simulations per move (one simulation = one leaf evaluation or one terminal back-up)."""
@@ -55,18 +56,6 @@ class SearchConfig:
     """Dirichlet concentration of the root noise (AlphaGo Zero: 0.03 on 19x19, ~0.1-0.3 on 9x9)."""
     dirichlet_epsilon: float = 0.0
     """Weight of the Dirichlet noise in the root priors (0 = no noise; 0.25 for self-play)."""
-    temperature_moves: int = 0
-    """Game moves (from the start) chosen in proportion to visits (tau = 1); later moves take the most
-    visited (the Gumbel root always plays its halving winner: its noise already varies the games)."""
-    resign_threshold: float = 0.0
-    """Agents: resign when the win rate for the side to move (see MCTS.resign_value) stays below this
-    for `resign_moves` moves in a row, each searched with >= resign_visits simulations (0 = never)."""
-    resign_moves: int = 3
-    """Consecutive own moves below resign_threshold before resigning (KataGo and Leela Zero use 3)."""
-    resign_visits: int = 200
-    """Root visits a search needs before its win rate counts towards resigning."""
-    rollout_lambda: float = 0.5
-    """AlphaGo mixing weight: V = (1 - lambda) * v_net + lambda * z_rollout."""
     rave: float = 0.0
     """UCT-RAVE equivalence parameter k (0 = off): Q is blended with the all-moves-as-first value
     by beta = sqrt(k / (3n + k)); needs selection 'uct' and a rollout policy that reports its moves."""
@@ -92,11 +81,6 @@ class SearchConfig:
             ("expand_visits", self.expand_visits >= 1, "must be >= 1"),
             ("dirichlet_alpha", self.dirichlet_alpha > 0, "must be > 0"),
             ("dirichlet_epsilon", 0 <= self.dirichlet_epsilon <= 1, "must be in [0, 1]"),
-            ("temperature_moves", self.temperature_moves >= 0, "must be >= 0"),
-            ("resign_threshold", 0 <= self.resign_threshold < 1, "must be in [0, 1)"),
-            ("resign_moves", self.resign_moves >= 1, "must be >= 1"),
-            ("resign_visits", self.resign_visits >= 0, "must be >= 0"),
-            ("rollout_lambda", 0 <= self.rollout_lambda <= 1, "must be in [0, 1]"),
             ("rave", self.rave >= 0, "must be >= 0"),
         )
         for name, ok, rule in checks:

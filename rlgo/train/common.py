@@ -8,6 +8,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from typing import Literal
 from pathlib import Path
 
 import torch
@@ -31,7 +32,7 @@ class TrainError(ValueError):
 class OptimConfig:
     """Optimizer and learning-rate schedule."""
 
-    optimizer: str = "sgd"
+    optimizer: Literal[OPTIMIZERS] = "sgd"
     """'sgd' (Nesterov momentum) or 'adamw'."""
     lr: float = 0.05
     """Peak learning rate."""
@@ -39,7 +40,7 @@ class OptimConfig:
     """SGD momentum (AdamW beta1)."""
     weight_decay: float = 1e-4
     """L2 / decoupled weight decay."""
-    schedule: str = "cosine"
+    schedule: Literal[SCHEDULES] = "cosine"
     """'cosine' to lr * min_lr_ratio, 'step' (x step_gamma at each of step_at), or 'constant'."""
     warmup: float = 0.02
     """Share of training with a linear warm-up from 0."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Literal
 from pathlib import Path
 
 import numpy as np
@@ -54,7 +55,7 @@ class PGConfig:
     """Add the learner to the pool every this many iterations."""
     optim: OptimConfig = PG_OPTIM
     """Optimizer; only the constant part of the schedule is used (rate fixed at optim.lr)."""
-    baseline: str = "none"
+    baseline: Literal[BASELINES] = "none"
     """'none', 'mean' (minibatch mean result) or 'value' (needs `value`)."""
     value: str | None = None
     """Value-network checkpoint for the 'value' baseline (same board size and feature set)."""

@@ -17,7 +17,6 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from rlgo.go import features
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
 from rlgo.nn.model import GoNet, NetConfig, build_model
 from rlgo.nn.transfer import init_from_checkpoint
@@ -38,14 +37,8 @@ class SLConfig:
     """Dataset folder (rlgo dataset build)."""
     out: str
     """Run folder: last.pt, best.pt, train_state.pt, metrics.csv, train.csv."""
-    backbone: str = "resnet"
-    """Trunk of rlgo.nn (resnet, dilated, densenet, mobilenet, inception, transformer, recurrent)."""
-    blocks: int = 6
-    """Trunk depth."""
-    width: int = 64
-    """Trunk channels."""
-    feature_set: str = "agz"
-    """Input planes (rlgo.go.features)."""
+    net: NetConfig = NetConfig(depth=6, width=64)
+    """The network (its board size, planes and heads come from the data)."""
     epochs: int = 10
     """Passes over the training split."""
     batch_size: int = 256
@@ -55,7 +48,7 @@ class SLConfig:
     value_weight: float = 0.01
     """Weight of the outcome MSE (the value head overfits games, so keep it small)."""
     time_budget: float = 0.0
-    """Stop after this many seconds of training (0: none); the schedule then runs on time."""
+    """Stop after this many minutes of training (0: none); the schedule then runs on time."""
     symmetries: bool = True
     """Random dihedral symmetry per training position."""
     device: str = "auto"
@@ -70,6 +63,13 @@ class SLConfig:
     """torch CPU threads (0: torch's default)."""
     init: str = ""
     """Checkpoint whose weights start the run, of any board size the network allows ("": random)."""
+    ddp: int = 1
+    """Data-parallel training in this many local processes (torch.distributed DDP, rlgo.train.distributed)."""
+
+    @property
+    def budget_seconds(self) -> float:
+        """time_budget in seconds (0: none)."""
+        return 60.0 * self.time_budget
 
 
 def evaluate(model: GoNet, reader: ShardReader, device: torch.device, batch_size: int = 512) -> dict[str, float]:
@@ -100,9 +100,7 @@ def _tensors(batch: Batch, device: torch.device):
 
 def net_config(cfg: SLConfig, size: int) -> NetConfig:
     """The network of a run (policy + value heads, so a TorchEvaluator can use it)."""
-    return NetConfig(backbone=cfg.backbone, width=cfg.width, depth=cfg.blocks, board_size=size,
-                     in_planes=features.feature_planes(cfg.feature_set), feature_set=cfg.feature_set,
-                     feature_version=features.feature_version(cfg.feature_set), heads=("policy", "value"))
+    return cfg.net.for_data(size, ("policy", "value"))
 
 
 class _Run:
@@ -113,8 +111,8 @@ class _Run:
         self.out = Path(cfg.out)
         self.out.mkdir(parents=True, exist_ok=True)
         self.device = rep.device
-        self.train = ShardReader(cfg.data, "train", cfg.feature_set)
-        self.val = ShardReader(cfg.data, "val", cfg.feature_set)
+        self.train = ShardReader(cfg.data, "train", cfg.net.feature_set)
+        self.val = ShardReader(cfg.data, "val", cfg.net.feature_set)
         if self.train.positions == 0:
             raise TrainError(f"dataset {cfg.data!r} has no training positions")
         torch.manual_seed(cfg.seed)
@@ -124,7 +122,7 @@ class _Run:
         self.step, self.elapsed, self.best = 0, 0.0, -1.0
         if resume:
             self.model, meta = load_checkpoint(self.out / LAST, expect_board_size=self.train.size,
-                                               expect_feature_set=cfg.feature_set)
+                                               expect_feature_set=cfg.net.feature_set)
             if meta.config != net:
                 raise TrainError(f"cannot resume: {self.out / LAST} holds {meta.config.name}, "
                                  f"the options ask for {net.name}")
@@ -148,7 +146,7 @@ class _Run:
 
     def progress(self) -> float:
         """Share of the run done, by steps or by the time budget, whichever is further."""
-        by_time = self.elapsed / self.cfg.time_budget if self.cfg.time_budget else 0.0
+        by_time = self.elapsed / self.cfg.budget_seconds if self.cfg.time_budget else 0.0
         return max(self.step / self.total_steps, by_time)
 
     def train_step(self, batch: Batch) -> tuple[float, float]:
@@ -231,12 +229,12 @@ def _train_sl(cfg: SLConfig, resume: bool, console: Console | None, rep: Replica
                 bar.update(task, completed=run.step, info=f"epoch {epoch + 1} loss {loss:.3f}")
                 if rep.main and cadence.due(run.step):
                     run.save()
-                if cfg.time_budget and run.elapsed >= cfg.time_budget:
+                if cfg.time_budget and run.elapsed >= cfg.budget_seconds:
                     break
             row = run.end_epoch(epoch + 1, float(np.mean(losses)) if losses else 0.0,
                                 float(np.mean(accs)) if accs else 0.0)
             bar.console.print(_summary(row))
-            if cfg.time_budget and run.elapsed >= cfg.time_budget:
+            if cfg.time_budget and run.elapsed >= cfg.budget_seconds:
                 break
     if rep.main:
         run.metrics.close()

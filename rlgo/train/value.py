@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from rich.console import Console
 
-from rlgo.go import boards, features
+from rlgo.go import boards
 from rlgo.go.state import zobrist
 from rlgo.go.symmetry import NUM_SYMMETRIES, apply_planes
 from rlgo.nn.checkpoint import load_checkpoint, save_checkpoint
@@ -40,14 +40,8 @@ class ValueConfig:
     """Folder of value shards (rlgo.train.value_data)."""
     out: str
     """Run folder: last.pt, best.pt (lowest validation MSE), train_state.pt, metrics.csv."""
-    backbone: str = "resnet"
-    """Trunk of rlgo.nn."""
-    blocks: int = 4
-    """Trunk depth."""
-    width: int = 32
-    """Trunk channels."""
-    feature_set: str = "agz"
-    """Input planes (rlgo.go.features)."""
+    net: NetConfig = NetConfig(depth=4, width=32)
+    """The network (its board size and planes come from the data; one value head)."""
     epochs: int = 20
     """Passes over the training positions."""
     batch_size: int = 128
@@ -64,6 +58,12 @@ class ValueConfig:
     """Seed of weights and data order."""
     threads: int = 0
     """torch CPU threads (0: torch's default)."""
+    ddp: int = 1
+    """Data-parallel training in this many local processes (torch.distributed DDP, rlgo.train.distributed)."""
+    eval_rollouts: int = 0
+    """After training, compare with the mean of this many playouts per held-out position (0: skip)."""
+    rollout: str | None = None
+    """Trained rollout policy (.npz) of those playouts (None: uniform random playouts)."""
 
     def __post_init__(self):
         if not 0 < self.val_fraction < 1:
@@ -102,15 +102,13 @@ def _train_value(cfg: ValueConfig, resume: bool, console: Console | None, rep: R
     out = Path(cfg.out)
     device = rep.device
     samples = load_samples(cfg.data)
-    planes, z = encode_samples(samples, cfg.feature_set), samples["z"]
+    planes, z = encode_samples(samples, cfg.net.feature_set), samples["z"]
     train, val = split(len(z), cfg.val_fraction)
     size = planes.shape[-1]
-    net = NetConfig(backbone=cfg.backbone, width=cfg.width, depth=cfg.blocks, board_size=size,
-                    in_planes=planes.shape[1], feature_set=cfg.feature_set,
-                    feature_version=features.feature_version(cfg.feature_set), heads=("value",))
+    net = cfg.net.for_data(size, ("value",))
     epoch, best = 0, math.inf
     if resume:
-        model, meta = load_checkpoint(out / LAST, size, cfg.feature_set, map_location=device)
+        model, meta = load_checkpoint(out / LAST, size, cfg.net.feature_set, map_location=device)
         optimizer = make_optimizer(model.parameters(), cfg.optim)
         state = load_training_state(out / STATE, optimizer)
         epoch, best = int(state["epoch"]), float(state["best"])
@@ -200,10 +198,10 @@ def evaluate_by_move(model: GoNet, samples: dict[str, np.ndarray], indices: np.n
     return rows
 
 
-def evaluate_run(cfg: ValueConfig, rules, rollouts: int, rollout_path: str | None = None, seed: int = 0,
-                 buckets: int = 6) -> str:
-    """Fig. 2b of a finished run: evaluate best.pt on the held-out games, write value_eval.csv, return a
-    markdown table. Playouts are uniform random unless `rollout_path` names a trained rollout policy."""
+def evaluate_run(cfg: ValueConfig, rules, buckets: int = 6) -> str:
+    """Fig. 2b of a finished run: evaluate best.pt on the held-out games with cfg.eval_rollouts playouts per
+    position, write value_eval.csv, return a markdown table. Playouts are uniform random unless cfg.rollout
+    names a trained rollout policy."""
     from rlgo.search.rollout import UniformRolloutPolicy
     from rlgo.search.rollout_policy import RolloutPolicy as FastRolloutPolicy
 
@@ -211,6 +209,7 @@ def evaluate_run(cfg: ValueConfig, rules, rollouts: int, rollout_path: str | Non
     samples = load_samples(cfg.data)
     model, _ = load_checkpoint(out / BEST)
     train, val = split(len(samples["z"]), cfg.val_fraction)
+    rollouts, rollout_path, seed = cfg.eval_rollouts, cfg.rollout, cfg.seed
     rollout = (FastRolloutPolicy.load(rollout_path, seed=seed, rollouts=rollouts) if rollout_path
                else UniformRolloutPolicy(seed, rollouts))
     rows = evaluate_by_move(model, samples, val, float(samples["z"][train].mean()), rollout, rules.komi, buckets)

@@ -43,6 +43,10 @@ class ValueDataConfig:
 
     games: int
     """Games in all (= samples)."""
+    sl: str = ""
+    """SL policy checkpoint: plays moves 1..U-1 (generate_data)."""
+    rl: str = ""
+    """RL policy checkpoint: plays the moves after U (generate_data)."""
     rules: Rules = field(default_factory=Rules)
     """Ko rule and komi."""
     cap: int = 0
@@ -150,14 +154,14 @@ def load_samples(folder: str | os.PathLike) -> dict[str, np.ndarray]:
     return {k: np.concatenate([p[k] for p in parts]) for k in SHARD_KEYS}
 
 
-def generate_data(sl: str, rl: str, games: int, out: str | os.PathLike, rules: Rules, cap: int = 0,
-                  shard_size: int = 256, prune_eye_fills: bool = True, device: str = "cpu", seed: int = 0,
+def generate_data(cfg: ValueDataConfig, out: str | os.PathLike, device: str = "cpu",
                   console: Console | None = None) -> Path:
-    """Load both policies (checked before any game), fill `out`/data with `games` samples; returns that folder."""
+    """Load the policies cfg.sl and cfg.rl (checked before any game), fill `out`/data with cfg.games samples;
+    returns that folder."""
     dev = select_device(device)
-    sl_policy = load_policy(sl, dev)
-    rl_policy = load_policy(rl, dev, sl_policy.board_size)
-    cfg = ValueDataConfig(games, rules, cap, 0, prune_eye_fills, shard_size, seed=seed)
+    sl_policy = load_policy(cfg.sl, dev)
+    rl_policy = load_policy(cfg.rl, dev, sl_policy.board_size)
+    games, shard_size = cfg.games, cfg.shard_size
     folder = Path(out) / "data"
     done = sum(min(shard_size, games - s) for k, s in enumerate(range(0, games, shard_size))
                if shard_path(folder, k).exists())

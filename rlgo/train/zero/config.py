@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass, field
+from typing import Literal
 
 from rlgo.go import coords, features
 from rlgo.go.rules import Rules, rules_from_name
@@ -12,6 +13,10 @@ from rlgo.search.config import ROOTS
 from rlgo.train.common import OptimConfig, TrainError
 
 GATE_RULES = ("sprt", "fixed")
+
+
+_FLAT_NET = {"backbone": "backbone", "blocks": "depth", "width": "width", "feature_set": "feature_set"}
+"""config.json keys of runs before ZeroConfig.net -> NetConfig fields."""
 
 
 class ZeroConfigError(TrainError):
@@ -34,14 +39,8 @@ class ZeroConfig:
     """Self-play games draw komi uniformly from the half points within komi +- this, so that a network with
     komi among its inputs (feature set 'extended') learns what komi does; matches use komi itself."""
     # ------------------------------------------------------------- network
-    backbone: str = "resnet"
-    """Trunk of rlgo.nn."""
-    blocks: int = 4
-    """Trunk depth."""
-    width: int = 32
-    """Trunk channels."""
-    feature_set: str = "agz"
-    """Input planes (rlgo.go.features)."""
+    net: NetConfig = NetConfig(depth=4, width=32)
+    """The network (board size from `size`, heads from `aux_heads`)."""
     aux_heads: bool = False
     """KataGo-style auxiliary ownership and score heads, trained on the final position of scored games."""
     init: str = ""
@@ -57,7 +56,7 @@ class ZeroConfig:
     """Playout cap randomization (KataGo): simulations of a fast, unrecorded search (0: every search is full)."""
     full_search_prob: float = 0.25
     """With fast_playouts > 0: share of moves searched with the full budget and recorded."""
-    root: str = "puct"
+    root: Literal[ROOTS] = "puct"
     """Root policy of the search: 'puct' (visit counts as the policy target, Dirichlet noise) or 'gumbel'
     (Gumbel-top-k + sequential halving, the completed-Q improved policy as the target; rlgo.search.gumbel)."""
     gumbel_m: int = 16
@@ -107,7 +106,7 @@ class ZeroConfig:
     """AlphaGo Zero gating (candidate replaces best only if it wins); False: AlphaZero continuous replacement."""
     gate_games: int = 40
     """Most games of a gate match (with gating off: the rating match against the previous network)."""
-    gate_rule: str = "sprt"
+    gate_rule: Literal[GATE_RULES] = "sprt"
     """'sprt' (stop early on an SPRT decision, H1 = gate_threshold) or 'fixed' (play all gate_games)."""
     gate_threshold: float = 0.55
     """Score the candidate needs against the best to replace it."""
@@ -138,12 +137,12 @@ class ZeroConfig:
         try:
             coords.check_size(self.size)
             rules = self.game_rules()
-            features.feature_planes(self.feature_set)
+            features.feature_planes(self.net.feature_set)
         except (ValueError, TypeError) as e:
             raise ZeroConfigError(str(e)) from None
         if rules.scoring != "area":
             bad("rules", "must score by area (self-play games are counted Tromp-Taylor style)")
-        for name in ("blocks", "width", "games_per_generation", "playouts", "leaves_per_game", "parallel_games",
+        for name in ("games_per_generation", "playouts", "leaves_per_game", "parallel_games",
                      "window_games", "steps_per_generation", "batch_size", "gate_games", "generations", "ddp"):
             if not getattr(self, name) > 0:
                 bad(name, "must be > 0")
@@ -209,25 +208,32 @@ class ZeroConfig:
     def net_config(self) -> NetConfig:
         """The network of the run: policy + value (+ ownership + score with aux_heads)."""
         heads = ("policy", "value", "ownership", "score") if self.aux_heads else ("policy", "value")
-        return NetConfig(backbone=self.backbone, width=self.width, depth=self.blocks, board_size=self.size,
-                         in_planes=features.feature_planes(self.feature_set), feature_set=self.feature_set,
-                         feature_version=features.feature_version(self.feature_set), heads=heads)
+        return self.net.for_data(self.size, heads)
 
     # ------------------------------------------------------------- (de)serialisation
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (tuples as lists)."""
         d = dataclasses.asdict(self)
         d["optim"]["step_at"] = list(self.optim.step_at)
+        d["net"] = self.net.to_dict()
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> "ZeroConfig":
-        """Inverse of to_dict; unknown keys raise ZeroConfigError."""
+        """Inverse of to_dict (also of the flat network keys of earlier runs); unknown keys raise ZeroConfigError."""
+        d = dict(d)
+        flat = {new: d.pop(old) for old, new in _FLAT_NET.items() if old in d}
+        if flat:
+            d["net"] = {**d.get("net", {}), **flat}
         valid = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - valid)
         if unknown:
             raise ZeroConfigError(f"unknown ZeroConfig keys {unknown}")
-        d = dict(d)
+        if isinstance(d.get("net"), dict):
+            try:
+                d["net"] = dataclasses.replace(cls.net, **d["net"])
+            except (TypeError, ValueError) as e:
+                raise ZeroConfigError(f"bad net settings: {e}") from None
         if isinstance(d.get("optim"), dict):
             optim = dict(d["optim"])
             optim["step_at"] = tuple(optim.get("step_at", OptimConfig.step_at))

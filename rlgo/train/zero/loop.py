@@ -143,7 +143,7 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
         torch.set_num_threads(cfg.threads)
     deadline = time.monotonic() + cfg.hours * 3600 if cfg.hours else float("inf")
     device = select_device(cfg.device)
-    buffer = ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.feature_set, cfg.game_rules().komi)
+    buffer = ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.net.feature_set, cfg.game_rules().komi)
     trainer, trained = _trainer(cfg, run, device)
     metrics = MetricsLogger(run, "metrics", resume_step=state.generation)
     rows = MetricsLogger.read(metrics.path) if metrics.fields else []
@@ -255,7 +255,7 @@ def train_candidate_rank(cfg: ZeroConfig, g: int) -> None:
     run = Path(cfg.out)
     with replica(cfg.device, cfg.threads) as rep:
         trainer, _ = _trainer(cfg, run, rep.device, rep)
-        _train_candidate(cfg, g, trainer, ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.feature_set))
+        _train_candidate(cfg, g, trainer, ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.net.feature_set))
 
 
 def _trainer(cfg: ZeroConfig, run: Path, device: torch.device, rep: Replica | None = None) -> tuple[Trainer, int]:
@@ -269,7 +269,7 @@ def _trainer(cfg: ZeroConfig, run: Path, device: torch.device, rep: Replica | No
         except (KeyError, TypeError, ValueError) as e:
             raise TrainError(f"cannot resume: {str(run / TRAIN_STATE)!r} is damaged ({e})") from None
     model, meta = load_checkpoint(checkpoint_path(run, generation), expect_board_size=cfg.size,
-                                  expect_feature_set=cfg.feature_set)
+                                  expect_feature_set=cfg.net.feature_set)
     if meta.config != cfg.net_config():
         raise CheckpointError(f"{checkpoint_path(run, generation)} holds {meta.config.name}, the run is "
                               f"{cfg.net_config().name}")

@@ -6,6 +6,7 @@ process, in spawned worker processes, or under Ray.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
@@ -74,27 +75,30 @@ class PlaySettings:
     """Self-play games draw their komi uniformly from the half points within rules.komi +- this (KataGo)."""
 
     @classmethod
+    def of_run(cls, cfg: ZeroConfig, resign_threshold: float, **changes) -> "PlaySettings":
+        """The settings every game of a run shares (the noise, budget and opening of self-play), with `changes`."""
+        return cls(size=cfg.size, rules=cfg.game_rules(), playouts=cfg.playouts, c_puct=cfg.c_puct, fpu=cfg.fpu,
+                   leaves_per_game=cfg.leaves_per_game, parallel_games=cfg.parallel_games, alpha=cfg.alpha,
+                   resign_threshold=resign_threshold, move_cap=cfg.move_cap, pass_guard=cfg.pass_guard,
+                   feature_set=cfg.net.feature_set, root=cfg.root, gumbel_m=cfg.gumbel_m).replace(**changes)
+
+    @classmethod
     def selfplay(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
         """Self-play settings of a run with the current resign threshold."""
-        return cls._of(cfg, resign_threshold, fast_playouts=cfg.fast_playouts,
-                       full_search_prob=cfg.full_search_prob if cfg.fast_playouts else 1.0,
-                       noise_epsilon=cfg.dirichlet_epsilon, opening_moves=cfg.opening_moves,
-                       resign_playthrough=cfg.resign_playthrough, komi_spread=cfg.komi_spread)
+        return cls.of_run(cfg, resign_threshold, fast_playouts=cfg.fast_playouts,
+                          full_search_prob=cfg.full_search_prob if cfg.fast_playouts else 1.0,
+                          noise_epsilon=cfg.dirichlet_epsilon, opening_moves=cfg.opening_moves,
+                          resign_playthrough=cfg.resign_playthrough, komi_spread=cfg.komi_spread)
 
     @classmethod
     def match(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
         """Gate / rating match settings: no noise, short random opening, full searches only."""
-        return cls._of(cfg, resign_threshold, playouts=cfg.gate_playouts or cfg.playouts, noise_epsilon=0.0,
-                       opening_moves=cfg.gate_opening_moves)
+        return cls.of_run(cfg, resign_threshold, playouts=cfg.gate_playouts or cfg.playouts, noise_epsilon=0.0,
+                          opening_moves=cfg.gate_opening_moves)
 
-    @classmethod
-    def _of(cls, cfg: ZeroConfig, resign_threshold: float, **games) -> "PlaySettings":
-        """The settings both kinds of game take from the run's config, with `games`' own on top."""
-        shared = dict(size=cfg.size, rules=cfg.game_rules(), playouts=cfg.playouts, c_puct=cfg.c_puct, fpu=cfg.fpu,
-                      leaves_per_game=cfg.leaves_per_game, parallel_games=cfg.parallel_games, alpha=cfg.alpha,
-                      resign_threshold=resign_threshold, move_cap=cfg.move_cap, pass_guard=cfg.pass_guard,
-                      feature_set=cfg.feature_set, root=cfg.root, gumbel_m=cfg.gumbel_m)
-        return cls(**{**shared, **games})
+    def replace(self, **changes) -> "PlaySettings":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
 
     def search_config(self, seed: int) -> SearchConfig:
         """The search of these games: one tree per game and network, sized for the reuse of a subtree."""
