@@ -26,11 +26,11 @@ EXAMPLES = """\
 examples:
   rlgo play                                    9x9 game against the MCTS agent
   rlgo play --size 19 --handicap 4 --time 5    handicap game on 19x19, 5 s per move
-  rlgo gtp --agent mcts:playouts=2000          GTP engine for Sabaki / GoGui
+  rlgo gtp --agent mcts:simulations=2000          GTP engine for Sabaki / GoGui
   rlgo train zero --config configs/zero9.toml  AlphaGo Zero self-play loop, 9x9
   rlgo plot runs/zero9                         PNG figures of the run's metrics
   rlgo tournament --help                       rate agents against each other
-  rlgo bench board --quick                     board playout speed
+  rlgo bench board --quick                     board simulation speed
 
 `--debug` (anywhere on the line) shows full tracebacks instead of one-line errors.
 """

@@ -2,7 +2,7 @@
 
 Leaf value V = (1 - lambda) * v_net + lambda * z_rollout (rlgo.search.evaluator.MixedEvaluator);
 the rollout is the trained fast rollout policy (rlgo.search.rollout_policy) or, without one,
-uniformly random playouts. Time per move comes from `time=` or the GTP clock, as for MCTSAgent.
+uniformly random rollouts. Time per move comes from `time=` or the GTP clock, as for MCTSAgent.
 """
 from __future__ import annotations
 
@@ -20,12 +20,12 @@ from rlgo.search.config import ROOTS, SearchConfig
 from rlgo.search.evaluator import LeafBatch, MixedEvaluator, RolloutPolicy, encode_planes
 from rlgo.search.mcts import UNLIMITED
 from rlgo.search.rollout import UniformRolloutPolicy
-from rlgo.search.rollout_policy import RolloutPolicy as FastRolloutPolicy
+from rlgo.search.rollout_policy import PatternRolloutPolicy
 
-ALPHAGO_CONFIG = SearchConfig(playouts=800, selection="puct", c_puct=1.5, batch_size=8, expand_visits=1,
+ALPHAGO_CONFIG = SearchConfig(simulations=800, selection="puct", c_puct=1.5, batch_size=8, expand_visits=1,
                               prune_eye_fills=True)
 """Defaults of the AlphaGo search (the tree leaves own-eye fills out, as the policies were trained)."""
-ALPHAGO_POLICY = PlayPolicy(resign_threshold=0.02, resign_moves=3, resign_visits=400)
+ALPHAGO_POLICY = PlayPolicy(resign_winrate=0.02, resign_moves=3, resign_visits=400)
 """Resignation needs 3 searches in a row of >= 400 simulations below 2% (rollout values are noisy: two
 games resigned at 5% on one search were won by 2 points when played on)."""
 ALPHAGO_LAMBDA = 0.5
@@ -79,7 +79,7 @@ class AlphaGoAgent(MCTSAgent):
 
 
 def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = None, rollout: str | None = None,
-               playouts: int | None = None, time: float | None = None, seed: int = 0, device: str = "cpu",
+               simulations: int | None = None, time: float | None = None, seed: int = 0, device: str = "cpu",
                rollouts: int = 1, c_puct: float | None = None, resign: float | None = None, threads: int = 1,
                root: str = "puct", m: int = ALPHAGO_CONFIG.gumbel_m, backend: str = "auto", **extra) -> AlphaGoAgent:
     lam = extra.pop("lambda", ALPHAGO_LAMBDA)
@@ -98,29 +98,29 @@ def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = No
         value_net, _ = load_checkpoint(value, expect_board_size=size, map_location=device, backend=backend)
         if "value" not in value_net.cfg.heads:
             raise CheckpointError(f"checkpoint {value!r} has no value head (heads: {list(value_net.cfg.heads)})")
-    roll = (FastRolloutPolicy.load(rollout, seed=seed, rollouts=rollouts) if rollout
+    roll = (PatternRolloutPolicy.load(rollout, seed=seed, rollouts=rollouts) if rollout
             else UniformRolloutPolicy(seed, rollouts))
     changes: dict = {"seed": seed, "root": root, "gumbel_m": m}
-    if playouts is not None or time is not None:
-        changes["playouts"] = playouts if playouts is not None else UNLIMITED
+    if simulations is not None or time is not None:
+        changes["simulations"] = simulations if simulations is not None else UNLIMITED
     if c_puct is not None:
         changes["c_puct"] = c_puct
     if resign is not None:
-        changes["resign_threshold"] = resign
+        changes["resign_winrate"] = resign
     return AlphaGoAgent(policy, value_net, roll, lam, time, device, **changes)
 
 
 register_agent("alphago", _from_spec, {
     "ckpt": (str, "policy network giving the priors (AlphaGo: the SL policy)"),
     "value": (str, "value network checkpoint (needed unless lambda=1)"),
-    "rollout": (str, "fast rollout policy .npz (default: uniform random playouts)"),
+    "rollout": (str, "fast rollout policy .npz (default: uniform random rollouts)"),
     "lambda": (float, f"leaf value mix: (1-lambda) v_net + lambda z_rollout (default {ALPHAGO_LAMBDA})"),
-    "playouts": (int, f"simulations per move (default {ALPHAGO_CONFIG.playouts}, or unlimited when time is given)"),
+    "simulations": (int, f"simulations per move (default {ALPHAGO_CONFIG.simulations}, or unlimited when time is given)"),
     "time": (float, "seconds per move (GTP time settings replace it)"),
-    "rollouts": (int, "playouts per leaf (default 1)"),
+    "rollouts": (int, "rollouts per leaf (default 1)"),
     "c_puct": (float, f"PUCT exploration constant (default {ALPHAGO_CONFIG.c_puct})"),
     "resign": (float, f"resign below this win rate for {ALPHAGO_POLICY.resign_moves} moves in a row "
-                      f"(default {ALPHAGO_POLICY.resign_threshold}; 0 = never)"),
+                      f"(default {ALPHAGO_POLICY.resign_winrate}; 0 = never)"),
     "root": (str, f"root policy: {' or '.join(ROOTS)} (default puct)"),
     "m": (int, f"actions the Gumbel root considers (default {ALPHAGO_CONFIG.gumbel_m})"),
     "seed": (int, "random seed of the search and rollouts"),

@@ -10,7 +10,7 @@ from rlgo.search.mcts import may_pass
 
 
 def pass_is_safe(state: GameState, seed: int = 0) -> bool:
-    """Every agent's pass rule: rlgo.search.mcts.may_pass with the dead stones that seeded random playouts
+    """Every agent's pass rule: rlgo.search.mcts.may_pass with the dead stones that seeded random rollouts
     find removed (as the referee of a game between engines counts)."""
     return may_pass(state, dead_stones(state, seed=seed))
 
@@ -80,11 +80,11 @@ class Agent:
         return []
 
     def estimate(self, states: list[GameState], symmetry: int | None = None, fill: bool = True,
-                 playouts: int | None = None) -> list:
+                 rollouts: int | None = None) -> list:
         """A static judgement (agents.estimates.Estimate) of each position for its side to move: the
-        heads of `networks()`, `playouts` random playouts each for what they lack (none with `fill=False`)."""
-        from agents.estimates import PLAYOUTS, estimate
-        return estimate(self.networks(), states, symmetry, fill, playouts or PLAYOUTS)
+        heads of `networks()`, `rollouts` random rollouts each for what they lack (none with `fill=False`)."""
+        from agents.estimates import ROLLOUTS, estimate
+        return estimate(self.networks(), states, symmetry, fill, rollouts or ROLLOUTS)
 
 
 def set_torch_threads(threads: int) -> None:

@@ -1,4 +1,4 @@
-"""Static judgements of positions for analysis: an agent's network heads, random playouts for the rest.
+"""Static judgements of positions for analysis: an agent's network heads, random rollouts for the rest.
 
 Every field is from the point of view of the position's side to move, as KataGo's GTP extensions
 report them: win rate in [0, 1]; score as the expected final area margin in points, komi
@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from agents.base import MoveInfo
-from rlgo.go.deadstones import playout_outcomes
+from rlgo.go.deadstones import rollout_outcomes
 from rlgo.go.state import BLACK, GameState
 
-PLAYOUTS = 100
-"""Random playouts behind one position's estimate when a network lacks a head."""
+ROLLOUTS = 100
+"""Random rollouts behind one position's estimate when a network lacks a head."""
 NETWORK_FIELDS = ("policy", "value", "score", "ownership")
 """Heads an estimate can use, as named in rlgo.nn.heads."""
 
@@ -31,19 +31,19 @@ class Estimate:
     score_lead: float | None
     """Expected final area margin in points."""
     score_stdev: float | None
-    """Standard deviation of that margin (playouts only; a score head predicts the mean alone)."""
+    """Standard deviation of that margin (rollouts only; a score head predicts the mean alone)."""
     ownership: np.ndarray | None
     """float64 [N*N] in [-1, 1]."""
     policy: np.ndarray | None
     """float64 [N*N+1] network priors over the legal moves (0 on illegal ones; None without a policy head)."""
     sources: dict
-    """{'winrate' | 'score' | 'ownership' | 'policy': 'network' or 'playouts'} for the fields present."""
+    """{'winrate' | 'score' | 'ownership' | 'policy': 'network' or 'rollouts'} for the fields present."""
 
 
 def estimate(networks: list, states: list[GameState], symmetry: int | None = None, fill: bool = True,
-             playouts: int = PLAYOUTS) -> list[Estimate]:
+             rollouts: int = ROLLOUTS) -> list[Estimate]:
     """Estimates of `states` from the first network having each head (rlgo.nn.model.GoNet list),
-    evaluated in `symmetry` k (0..7, None = as is); random playouts for missing heads when `fill`."""
+    evaluated in `symmetry` k (0..7, None = as is); random rollouts for missing heads when `fill`."""
     heads = {}
     for name in NETWORK_FIELDS:
         heads[name] = next((net for net in networks if name in net.cfg.heads), None)
@@ -65,22 +65,22 @@ def estimate(networks: list, states: list[GameState], symmetry: int | None = Non
         if "policy" in outputs:
             policy, sources["policy"] = outputs["policy"][i].astype(np.float64), "network"
         if fill and (winrate is None or lead is None or own is None):
-            p_win, p_lead, p_stdev, p_own = playout_estimate(state, playouts)
+            p_win, p_lead, p_stdev, p_own = rollout_estimate(state, rollouts)
             if winrate is None:
-                winrate, sources["winrate"] = p_win, "playouts"
+                winrate, sources["winrate"] = p_win, "rollouts"
             if lead is None:
-                lead, stdev, sources["score"] = p_lead, p_stdev, "playouts"
+                lead, stdev, sources["score"] = p_lead, p_stdev, "rollouts"
             if own is None:
-                own, sources["ownership"] = p_own, "playouts"
+                own, sources["ownership"] = p_own, "rollouts"
         result.append(Estimate(winrate, lead, stdev, own, policy, sources))
     return result
 
 
-def playout_estimate(state: GameState, playouts: int = PLAYOUTS,
+def rollout_estimate(state: GameState, rollouts: int = ROLLOUTS,
                      seed: int = 0) -> tuple[float, float, float, np.ndarray]:
     """(win rate, mean margin, margin standard deviation, ownership float64 [N*N]) of uniformly random
-    playouts, all for the side to move (a drawn playout counts half a win)."""
-    own, scores = playout_outcomes(state, playouts, seed)
+    rollouts, all for the side to move (a drawn rollout counts half a win)."""
+    own, scores = rollout_outcomes(state, rollouts, seed)
     sign = 1.0 if state.to_play == BLACK else -1.0
     mine = sign * scores
     winrate = float(np.mean(mine > 0) + 0.5 * np.mean(mine == 0))
@@ -88,7 +88,7 @@ def playout_estimate(state: GameState, playouts: int = PLAYOUTS,
 
 
 def move_analysis(agent, state: GameState, moves: list[int], priors: list[float],
-                  playouts: int = PLAYOUTS) -> list[MoveInfo]:
+                  rollouts: int = ROLLOUTS) -> list[MoveInfo]:
     """Candidates of an agent that does not search (visits 0): each move's win rate and score are the
     agent's estimate of the position after it, turned to the view of `state`'s side to move."""
     children = []
@@ -97,7 +97,7 @@ def move_analysis(agent, state: GameState, moves: list[int], priors: list[float]
         child.reopen()
         child.play(move)
         children.append(child)
-    judged = estimate(agent.networks(), children, playouts=playouts)
+    judged = estimate(agent.networks(), children, rollouts=rollouts)
     infos = [MoveInfo(int(m), 0, 1.0 - e.winrate, float(p), [int(m)], -e.score_lead,
                       e.score_stdev) for m, p, e in zip(moves, priors, judged)]
     infos.sort(key=lambda i: (-i.prior, -i.winrate))

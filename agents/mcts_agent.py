@@ -1,4 +1,4 @@
-"""MCTSAgent: a tree search wired to an evaluator and a time policy (default: UCT-RAVE with playouts).
+"""MCTSAgent: a tree search wired to an evaluator and a time policy (default: UCT-RAVE with rollouts).
 
 Every search agent (mcts, zero, alphago) shares what happens around the search here: the time
 budget, the pass rule with dead stones removed, and resignation after several bad moves in a row.
@@ -33,17 +33,17 @@ class PlayPolicy:
     temperature_moves: int = 0
     """Game moves (from the start) chosen in proportion to visits (tau = 1); later moves take the most
     visited (the Gumbel root always plays its halving winner: its noise already varies the games)."""
-    resign_threshold: float = 0.0
+    resign_winrate: float = 0.0
     """Resign when the win rate for the side to move (see MCTS.resign_value) stays below this for
     `resign_moves` moves in a row, each searched with >= resign_visits simulations (0 = never)."""
     resign_moves: int = 3
-    """Consecutive own moves below resign_threshold before resigning (KataGo and Leela Zero use 3)."""
+    """Consecutive own moves below resign_winrate before resigning (KataGo and Leela Zero use 3)."""
     resign_visits: int = 200
     """Root visits a search needs before its win rate counts towards resigning."""
 
     def __post_init__(self):
         for name, ok, rule in (("temperature_moves", self.temperature_moves >= 0, "must be >= 0"),
-                               ("resign_threshold", 0 <= self.resign_threshold < 1, "must be in [0, 1)"),
+                               ("resign_winrate", 0 <= self.resign_winrate < 1, "must be in [0, 1)"),
                                ("resign_moves", self.resign_moves >= 1, "must be >= 1"),
                                ("resign_visits", self.resign_visits >= 0, "must be >= 0")):
             if not ok:
@@ -52,16 +52,16 @@ class PlayPolicy:
 
 PLAY_POLICY_FIELDS = frozenset(f.name for f in dataclasses.fields(PlayPolicy))
 
-ROLLOUT_CONFIG = SearchConfig(playouts=8000, selection="uct", c_uct=0.3, rave=1000.0, batch_size=8, expand_visits=2,
+ROLLOUT_CONFIG = SearchConfig(simulations=8000, selection="uct", c_uct=0.3, rave=1000.0, batch_size=8, expand_visits=2,
                               prune_eye_fills=True)
-"""Defaults for Monte-Carlo search with playouts (the `rlgo play` opponent). UCT-RAVE won 10 of 11
-games against plain UCT (c_uct 0.8) at 2000 playouts each (benchmarks/mcts_strength.py)."""
-ROLLOUT_POLICY = PlayPolicy(resign_threshold=0.05)
+"""Defaults for Monte-Carlo search with rollouts (the `rlgo play` opponent). UCT-RAVE won 10 of 11
+games against plain UCT (c_uct 0.8) at 2000 simulations each (benchmarks/mcts_strength.py)."""
+ROLLOUT_POLICY = PlayPolicy(resign_winrate=0.05)
 """Play policy of the rollout search: resign below a 5% win rate."""
 DEFAULT_SECONDS = 1.5
-"""Seconds per move of a plain `mcts` spec (no playouts= or time=): the clock alone limits it."""
-WARM_UP_PLAYOUTS = 16
-"""Playouts of the untimed search that compiles and loads everything before a timed game."""
+"""Seconds per move of a plain `mcts` spec (no simulations= or time=): the clock alone limits it."""
+WARM_UP_SIMULATIONS = 16
+"""Simulations of the untimed search that compiles and loads everything before a timed game."""
 PONDER_MEMORY_SHARE = 8
 """Pondering (GTP analysis) may grow each of the search's two tree slots (the tree and the re-rooting
 spare) to 1/8 of the free memory; config.node_budget sizes the tree for one move only."""
@@ -79,14 +79,14 @@ def ponder_node_budget(bytes_per_node: int) -> int:
 class MCTSAgent(Agent):
     """Monte-Carlo tree search player for any board size.
 
-    `config` (default ROLLOUT_CONFIG; keyword overrides such as playouts=2000 are applied on
-    top), `evaluator` (default: playouts that answer ataris, HeuristicRolloutPolicy, seeded with
-    config.seed; they beat uniform playouts 9-2 at equal playouts and cost the same),
-    `seconds_per_move` (a time limit on top of the playout budget; GTP time settings replace it),
+    `config` (default ROLLOUT_CONFIG; keyword overrides such as simulations=2000 are applied on
+    top), `evaluator` (default: rollouts that answer ataris, HeuristicRolloutPolicy, seeded with
+    config.seed; they beat uniform rollouts 9-2 at equal simulations and cost the same),
+    `seconds_per_move` (a time limit on top of the simulation budget; GTP time settings replace it),
     `pass_guard`: pass only while the count with dead stones removed favours us (agents.base.pass_is_safe).
     `policy` (default ROLLOUT_POLICY; overrides of its fields are taken from the keywords too): resigns
     when the win rate of policy.resign_moves searches in a row, each of at least policy.resign_visits
-    simulations, is below policy.resign_threshold.
+    simulations, is below policy.resign_winrate.
     """
 
     name = "mcts"
@@ -128,7 +128,7 @@ class MCTSAgent(Agent):
         return move
 
     def warm_up(self, state: GameState) -> None:
-        self._search_for(state).search(state, playouts=WARM_UP_PLAYOUTS)
+        self._search_for(state).search(state, simulations=WARM_UP_SIMULATIONS)
         self.search.reset()
 
     def ponder(self, state: GameState, visits: int | None = None) -> None:
@@ -139,16 +139,16 @@ class MCTSAgent(Agent):
         if search.config.node_budget < budget:
             self.search = search = MCTS(state.size, self.evaluator, search.config.replace(node_budget=budget))
         if visits is None:
-            search.search(state, playouts=UNLIMITED)
+            search.search(state, simulations=UNLIMITED)
             return
         search.set_root(state)
         if search.root_visits() < visits:
-            search.search(state, playouts=visits - search.root_visits())
+            search.search(state, simulations=visits - search.root_visits())
 
     def analysis(self) -> list[MoveInfo]:
         if self.search is None:
             return []
-        every = self.search.size ** 2 + 1  # all visited moves, so visit totals are the real playouts
+        every = self.search.size ** 2 + 1  # all visited moves, so visit totals are the real simulations
         return [MoveInfo(c.move, c.visits, c.winrate, c.prior, c.pv) for c in self.search.candidates(limit=every)]
 
     def stop(self) -> None:
@@ -176,29 +176,29 @@ class MCTSAgent(Agent):
         """Count this search towards resigning; True once policy.resign_moves searches in a row were lost."""
         cfg = self.policy
         winrate = (search.resign_value() + 1) / 2
-        low = winrate < cfg.resign_threshold and search.root_visits() >= cfg.resign_visits
+        low = winrate < cfg.resign_winrate and search.root_visits() >= cfg.resign_visits
         self._low_moves = self._low_moves + 1 if low else 0
         return self._low_moves >= cfg.resign_moves
 
 
-def _from_spec(size: int, rules, playouts: int | None = None, time: float | None = None, seed: int = 0,
+def _from_spec(size: int, rules, simulations: int | None = None, time: float | None = None, seed: int = 0,
                resign: float | None = None) -> MCTSAgent:
-    """Spec factory: `mcts` (DEFAULT_SECONDS a move), `mcts:playouts=2000`, `mcts:time=2` (then the clock
+    """Spec factory: `mcts` (DEFAULT_SECONDS a move), `mcts:simulations=2000`, `mcts:time=2` (then the clock
     alone limits the search)."""
     changes = {"seed": seed}
-    if playouts is None and time is None:
+    if simulations is None and time is None:
         time = DEFAULT_SECONDS
-    changes["playouts"] = playouts if playouts is not None else UNLIMITED
+    changes["simulations"] = simulations if simulations is not None else UNLIMITED
     if resign is not None:
-        changes["resign_threshold"] = resign
+        changes["resign_winrate"] = resign
     return MCTSAgent(seconds_per_move=time, **changes)
 
 
 register_agent("mcts", _from_spec, {
-    "playouts": (int, f"simulations per move (default: none, {DEFAULT_SECONDS} s per move)"),
-    "time": (float, f"seconds per move (default {DEFAULT_SECONDS}; without playouts= the clock alone limits "
+    "simulations": (int, f"simulations per move (default: none, {DEFAULT_SECONDS} s per move)"),
+    "time": (float, f"seconds per move (default {DEFAULT_SECONDS}; without simulations= the clock alone limits "
                     "the search)"),
     "seed": (int, "random seed"),
     "resign": (float, f"resign below this win rate for {ROLLOUT_POLICY.resign_moves} moves in a row "
-                      f"(default {ROLLOUT_POLICY.resign_threshold}; 0 = never)"),
-}, help="Monte-Carlo tree search (UCT-RAVE) with random playouts that answer ataris")
+                      f"(default {ROLLOUT_POLICY.resign_winrate}; 0 = never)"),
+}, help="Monte-Carlo tree search (UCT-RAVE) with random rollouts that answer ataris")

@@ -11,11 +11,11 @@ from rlgo.go.state import GameState
 from rlgo.nn.inference import PolicyNet, load_policy, sample_moves
 
 
-def playable_mask(state: GameState, eye_fills: bool = False) -> np.ndarray:
-    """bool [N*N+1]: legal moves (superko included), without own-eye fills unless `eye_fills`
+def playable_mask(state: GameState, prune_eye_fills: bool = True) -> np.ndarray:
+    """bool [N*N+1]: legal moves (superko included), without own-eye fills if `prune_eye_fills`
     (the move set of rlgo.train.batch_play, so agents play as they were trained)."""
     mask = state.legal_mask()
-    if not eye_fills:
+    if prune_eye_fills:
         for p in np.flatnonzero(mask[:-1]):
             mask[p] = not state.fills_own_eye(int(p))
     return mask
@@ -36,13 +36,13 @@ class PolicyAgent(Agent):
     name = "policy"
 
     def __init__(self, policy: PolicyNet, temperature: float = 0.0, seed: int | None = None,
-                 eye_fills: bool = False):
+                 prune_eye_fills: bool = True):
         if temperature < 0:
             raise SpecError(f"policy: temperature must be >= 0, got {temperature!r}")
         self.policy = policy
         self.board_size = policy.board_size
         self.temperature = temperature
-        self.eye_fills = eye_fills
+        self.prune_eye_fills = prune_eye_fills
         self.rng = np.random.default_rng(seed)
         self._position: GameState | None = None
         self._last: list[MoveInfo] = []
@@ -51,24 +51,24 @@ class PolicyAgent(Agent):
         self._position, self._last = state.copy(), []
         if state.passes == 1 and pass_is_safe(state):
             return state.pass_move
-        legal = playable_mask(state, self.eye_fills)[None]
+        legal = playable_mask(state, self.prune_eye_fills)[None]
         log_probs = self.policy.log_probs(encode(state, self.policy.feature_set)[None], legal)
         return int(sample_moves(log_probs, legal, self.rng, self.temperature)[0])
 
     def warm_up(self, state: GameState) -> None:
-        self.policy.log_probs(encode(state, self.policy.feature_set)[None], playable_mask(state, self.eye_fills)[None])
+        self.policy.log_probs(encode(state, self.policy.feature_set)[None], playable_mask(state, self.prune_eye_fills)[None])
 
     def ponder(self, state: GameState, visits: int | None = None) -> None:
         self._position, self._last = state.copy(), []
 
     def analysis(self) -> list[MoveInfo]:
         """The ANALYSIS_MOVES most probable moves of the last position, visits 0; win rates and scores
-        are the network's heads on the position after each move (random playouts for missing heads)."""
+        are the network's heads on the position after each move (random rollouts for missing heads)."""
         position = self._position
         if position is None or position.is_over:
             return []
         if not self._last:
-            legal = playable_mask(position, self.eye_fills)
+            legal = playable_mask(position, self.prune_eye_fills)
             log_probs = self.policy.log_probs(encode(position, self.policy.feature_set)[None], legal[None])[0]
             probs = np.where(legal, np.exp(log_probs), 0.0)
             top = [int(p) for p in np.argsort(-probs)[:ANALYSIS_MOVES] if probs[p] > 0]
@@ -80,11 +80,11 @@ class PolicyAgent(Agent):
 
 
 def _from_spec(size: int, rules, ckpt: str | None = None, temperature: float = 0.0, seed: int | None = None,
-               device: str = "cpu", eye_fills: bool = False, threads: int = 1, backend: str = "auto") -> PolicyAgent:
+               device: str = "cpu", prune_eye_fills: bool = True, threads: int = 1, backend: str = "auto") -> PolicyAgent:
     set_torch_threads(threads)
     if not ckpt:
         raise SpecError("policy: needs a checkpoint, e.g. policy:ckpt=runs/pg9/last.pt")
-    return PolicyAgent(load_policy(ckpt, device, size, backend=backend), temperature, seed, eye_fills)
+    return PolicyAgent(load_policy(ckpt, device, size, backend=backend), temperature, seed, prune_eye_fills)
 
 
 register_agent("policy", _from_spec, {
@@ -92,7 +92,7 @@ register_agent("policy", _from_spec, {
     "temperature": (float, "0 = always the most likely move (default); 1 = sample from the policy"),
     "seed": (int, "random seed of the sampling"),
     "device": (str, "torch device (default cpu)"),
-    "eye_fills": (bool, "allow filling its own single-point eyes (default false, as in training)"),
+    "prune_eye_fills": (bool, "leave out moves that fill its own single-point eyes (default true, as in training)"),
     "threads": (int, "torch CPU threads of the process (default 1: fastest for one position; 0 = torch's)"),
     "backend": (str, "inference backend: auto (onnxruntime on cpu when installed), torch, bf16, onnxruntime"),
 }, positional="ckpt", help="a policy network's move, no search (argmax or sampled)")

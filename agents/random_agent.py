@@ -7,8 +7,8 @@ from agents.base import Agent, MoveInfo
 from agents.estimates import move_analysis
 from rlgo.go.state import GameState
 
-ANALYSIS_PLAYOUTS = 1500
-"""Random playouts shared out over the candidates of one analysis (at least 8 each: about 0.1 s on 9x9)."""
+ANALYSIS_ROLLOUTS = 1500
+"""Random rollouts shared out over the candidates of one analysis (at least 8 each: about 0.1 s on 9x9)."""
 
 
 class RandomAgent(Agent):
@@ -33,14 +33,14 @@ class RandomAgent(Agent):
 
     def analysis(self) -> list[MoveInfo]:
         """Every move it may choose, each with prior 1/count (its real odds), visits 0, and the win rate
-        and score of uniformly random playouts after the move."""
+        and score of uniformly random rollouts after the move."""
         position = self._position
         if position is None or position.is_over:
             return []
         if not self._last:
             moves = self._candidates(position) or [position.pass_move]
-            playouts = max(8, ANALYSIS_PLAYOUTS // len(moves))
-            self._last = move_analysis(self, position, moves, [1.0 / len(moves)] * len(moves), playouts)
+            rollouts = max(8, ANALYSIS_ROLLOUTS // len(moves))
+            self._last = move_analysis(self, position, moves, [1.0 / len(moves)] * len(moves), rollouts)
         return list(self._last)
 
     @staticmethod

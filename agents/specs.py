@@ -1,8 +1,8 @@
 """Agent specs: one string syntax for `rlgo play`, `rlgo gtp` and `rlgo tournament`.
 
     random                     random:seed=3
-    mcts:playouts=2000         mcts:time=2
-    policy:ckpt=PATH           zero:ckpt=PATH,playouts=200
+    mcts:simulations=2000         mcts:time=2
+    policy:ckpt=PATH           zero:ckpt=PATH,simulations=200
     gnugo                      gnugo:level=1
     gtp:"/usr/games/gnugo --mode gtp --level 10",timeout=30
 
@@ -79,7 +79,7 @@ def lookup(name: str) -> AgentEntry:
 
 # ----------------------------------------------------------------- parsing
 def split_spec(spec: str) -> tuple[str, list[tuple[str | None, str]]]:
-    """'mcts:playouts=20,"x"' -> ('mcts', [('playouts', '20'), (None, 'x')]) (values still text)."""
+    """'mcts:simulations=20,"x"' -> ('mcts', [('simulations', '20'), (None, 'x')]) (values still text)."""
     text = spec.strip()
     name, sep, rest = text.partition(":")
     name = name.strip()

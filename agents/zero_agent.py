@@ -14,26 +14,26 @@ from rlgo.search.evaluator import Evaluator, NetworkEvaluator
 from rlgo.search.mcts import UNLIMITED
 from rlgo.train.zero.storage import BEST, read_best
 
-ZERO_CONFIG = SearchConfig(playouts=200, selection="puct", c_puct=1.5, fpu=0.25, batch_size=8,
+ZERO_CONFIG = SearchConfig(simulations=200, selection="puct", c_puct=1.5, fpu=0.25, batch_size=8,
                            prune_eye_fills=True)
 """Defaults of the zero agent: PUCT over network priors, network values at the leaves, no own-eye fills."""
-ZERO_POLICY = PlayPolicy(resign_threshold=0.02)
+ZERO_POLICY = PlayPolicy(resign_winrate=0.02)
 """Play policy of the zero agent: resign below a 2% win rate."""
 
 
 class ZeroAgent(MCTSAgent):
     """MCTS on the priors and values of a policy + value network (`evaluator`, see `from_checkpoint`).
 
-    `playouts` per move (None: unlimited, the clock decides), `seconds_per_move`, `pass_guard`
+    `simulations` per move (None: unlimited, the clock decides), `seconds_per_move`, `pass_guard`
     (the pass rule of MCTSAgent), other SearchConfig or PlayPolicy fields as keywords (root='gumbel',
     temperature_moves=...).
     """
 
     name = "zero"
 
-    def __init__(self, evaluator: Evaluator, playouts: int | None = 200, seconds_per_move: float | None = None,
+    def __init__(self, evaluator: Evaluator, simulations: int | None = 200, seconds_per_move: float | None = None,
                  pass_guard: bool = True, **overrides):
-        overrides["playouts"] = UNLIMITED if playouts is None else playouts
+        overrides["simulations"] = UNLIMITED if simulations is None else simulations
         super().__init__(ZERO_CONFIG, evaluator, seconds_per_move, pass_guard=pass_guard, policy=ZERO_POLICY,
                          **overrides)
 
@@ -64,40 +64,40 @@ def _best_of_run(run: Path) -> Path:
         raise SpecError(f"zero: damaged {str(run / BEST)!r}: {exc}") from None
 
 
-def _from_spec(size: int, rules: Rules, ckpt: str | None = None, playouts: int | None = None,
+def _from_spec(size: int, rules: Rules, ckpt: str | None = None, simulations: int | None = None,
                time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu",
-               pass_guard: bool = True, opening: int = 0, root: str = "puct", m: int = ZERO_CONFIG.gumbel_m,
+               pass_guard: bool = True, temperature_moves: int = 0, root: str = "puct", m: int = ZERO_CONFIG.gumbel_m,
                threads: int = 1, backend: str = "auto") -> ZeroAgent:
-    """Spec factory: `zero:ckpt=PATH,playouts=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
+    """Spec factory: `zero:ckpt=PATH,simulations=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
     if not ckpt:
-        raise SpecError("zero: needs a checkpoint or a zero run folder, e.g. zero:ckpt=runs/zero9,playouts=200")
+        raise SpecError("zero: needs a checkpoint or a zero run folder, e.g. zero:ckpt=runs/zero9,simulations=200")
     if Path(ckpt).is_dir():
         ckpt = str(_best_of_run(Path(ckpt)))
-    if playouts is not None and playouts <= 0:
-        raise SpecError(f"zero: playouts must be > 0, got {playouts}")
-    if playouts is None and time is None:
-        playouts = ZERO_CONFIG.playouts
-    if opening < 0:
-        raise SpecError(f"zero: opening must be >= 0, got {opening}")
+    if simulations is not None and simulations <= 0:
+        raise SpecError(f"zero: simulations must be > 0, got {simulations}")
+    if simulations is None and time is None:
+        simulations = ZERO_CONFIG.simulations
+    if temperature_moves < 0:
+        raise SpecError(f"zero: temperature_moves must be >= 0, got {temperature_moves}")
     if root not in ROOTS:
         raise SpecError(f"zero: root must be one of {', '.join(ROOTS)}, got {root!r}")
     if m < 1:
         raise SpecError(f"zero: m must be >= 1, got {m}")
     set_torch_threads(threads)
-    return ZeroAgent.from_checkpoint(ckpt, size, device, symmetries, backend, playouts=playouts, seconds_per_move=time,
-                                     pass_guard=pass_guard, seed=seed, temperature_moves=opening, root=root,
+    return ZeroAgent.from_checkpoint(ckpt, size, device, symmetries, backend, simulations=simulations, seconds_per_move=time,
+                                     pass_guard=pass_guard, seed=seed, temperature_moves=temperature_moves, root=root,
                                      gumbel_m=m)
 
 
 register_agent("zero", _from_spec, {
     "ckpt": (str, "rlgo checkpoint with policy and value heads, or a zero run folder (its best network)"),
-    "playouts": (int, f"simulations per move (default {ZERO_CONFIG.playouts}, or unlimited when time is given)"),
-    "time": (float, "seconds per move (without playouts= the clock alone limits the search)"),
+    "simulations": (int, f"simulations per move (default {ZERO_CONFIG.simulations}, or unlimited when time is given)"),
+    "time": (float, "seconds per move (without simulations= the clock alone limits the search)"),
     "seed": (int, "random seed of the search"),
     "symmetries": (bool, "average the network over the 8 board symmetries"),
     "device": (str, "torch device (default cpu)"),
     "pass_guard": (bool, "pass only while the count with dead stones removed favours us (default true)"),
-    "opening": (int, "first moves of a game drawn in proportion to visits, for varied games (default 0)"),
+    "temperature_moves": (int, "first moves of a game drawn in proportion to visits, for varied games (default 0)"),
     "root": (str, f"root policy: {' or '.join(ROOTS)} (Gumbel-top-k + sequential halving; default puct)"),
     "m": (int, f"actions the Gumbel root considers (default {ZERO_CONFIG.gumbel_m})"),
     "threads": (int, "torch CPU threads of the process (default 1: fastest for small batches; 0 = torch's)"),

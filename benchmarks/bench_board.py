@@ -1,4 +1,4 @@
-"""Board speed: uniform random playouts/s (9x9, 19x19, one core), JIT warm-up, start-up latency, vs OpenSpiel;
+"""Board speed: uniform random rollouts/s (9x9, 19x19, one core), JIT warm-up, start-up latency, vs OpenSpiel;
 memory of a GameState per game, the cost of its undo and of a legal-move mask."""
 from __future__ import annotations
 
@@ -15,12 +15,12 @@ import numpy as np
 from rich.console import Console
 
 from benchmarks import figure_table
-from rlgo.go.playout import playouts_from, seed
+from rlgo.go.rollout import rollouts_from, seed
 from rlgo.go.state import GameState
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 20
-"""Playouts per timed call (keeps the Python overhead per playout negligible)."""
+"""Rollouts per timed call (keeps the Python overhead per rollout negligible)."""
 
 _FIRST_MOVE = """\
 import time
@@ -32,25 +32,25 @@ state.play(int(state.legal_mask().nonzero()[0][0]))
 print(time.perf_counter() - start)
 """
 
-_FIRST_PLAYOUT = """\
+_FIRST_ROLLOUT = """\
 import time
 from rlgo.go.state import GameState
 state = GameState(9)
 start = time.perf_counter()
-from rlgo.go.playout import playouts_from
-playouts_from(state.b, state.m, state.zob, 7.5, 1)
+from rlgo.go.rollout import rollouts_from
+rollouts_from(state.b, state.m, state.zob, 7.5, 1)
 print(time.perf_counter() - start)
 """
 
 
-def playout_rate(size: int, seconds: float, komi: float = 7.5) -> float:
-    """Random playouts per second from the empty `size` board (one core, after a warm-up call)."""
+def rollout_rate(size: int, seconds: float, komi: float = 7.5) -> float:
+    """Random rollouts per second from the empty `size` board (one core, after a warm-up call)."""
     state = GameState(size)
     seed(1)
-    playouts_from(state.b, state.m, state.zob, komi, 1)
+    rollouts_from(state.b, state.m, state.zob, komi, 1)
     count, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
-        playouts_from(state.b, state.m, state.zob, komi, BATCH)
+        rollouts_from(state.b, state.m, state.zob, komi, BATCH)
         count += BATCH
     return count / (time.perf_counter() - start)
 
@@ -122,31 +122,31 @@ def openspiel_rate(size: int, seconds: float) -> float | None:
 def run(quick: bool = False) -> dict[str, float]:
     """Measure and print the board figures; `quick` shortens every timing (and skips the cold compile)."""
     seconds = 0.5 if quick else 3.0
-    figures = {"playouts_per_s_9x9": playout_rate(9, seconds), "playouts_per_s_19x19": playout_rate(19, seconds)}
+    figures = {"rollouts_per_s_9x9": rollout_rate(9, seconds), "rollouts_per_s_19x19": rollout_rate(19, seconds)}
     figures["game_mb_19x19"], figures["play_us_19x19"], figures["undo_us_19x19"] = game_memory(19, 400)
     figures["legal_mask_us_19x19"] = legal_mask_us(19, 200, seconds)
     figures["first_move_warm_s"] = subprocess_seconds(_FIRST_MOVE)
-    figures["playout_cache_load_s"] = subprocess_seconds(_FIRST_PLAYOUT)
+    figures["rollout_cache_load_s"] = subprocess_seconds(_FIRST_ROLLOUT)
     if not quick:
         with tempfile.TemporaryDirectory() as cold:
-            figures["playout_compile_s"] = subprocess_seconds(_FIRST_PLAYOUT, cache_dir=cold)
+            figures["rollout_compile_s"] = subprocess_seconds(_FIRST_ROLLOUT, cache_dir=cold)
     spiel = openspiel_rate(9, seconds)
     if spiel is not None:
         figures["openspiel_games_per_s_9x9"] = spiel
-        figures["ratio_vs_openspiel_9x9"] = figures["playouts_per_s_9x9"] / spiel
+        figures["ratio_vs_openspiel_9x9"] = figures["rollouts_per_s_9x9"] / spiel
     _print(figures, spiel is None)
     return figures
 
 
 ROWS = [
-    ("playouts_per_s_9x9", "9x9 random playouts/s", "{:,.0f}"),
-    ("playouts_per_s_19x19", "19x19 random playouts/s", "{:,.0f}"),
+    ("rollouts_per_s_9x9", "9x9 random rollouts/s", "{:,.0f}"),
+    ("rollouts_per_s_19x19", "19x19 random rollouts/s", "{:,.0f}"),
     ("game_mb_19x19", "GameState memory after 400 moves, 19x19 (MB)", "{:.2f}"),
     ("play_us_19x19", "GameState.play, 19x19 (us, legality + undo record)", "{:.1f}"),
     ("undo_us_19x19", "GameState.undo, 19x19 (us)", "{:.1f}"),
     ("legal_mask_us_19x19", "GameState.legal_mask after 200 moves, 19x19 superko (us)", "{:.1f}"),
-    ("playout_cache_load_s", "playout kernels warm-up, cache load (s)", "{:.2f}"),
-    ("playout_compile_s", "playout kernels warm-up, cold compile (s)", "{:.1f}"),
+    ("rollout_cache_load_s", "rollout kernels warm-up, cache load (s)", "{:.2f}"),
+    ("rollout_compile_s", "rollout kernels warm-up, cold compile (s)", "{:.1f}"),
     ("first_move_warm_s", "import rlgo -> first legal move, warm cache (s)", "{:.2f}"),
     ("openspiel_games_per_s_9x9", "OpenSpiel C++ random games/s 9x9", "{:,.0f}"),
     ("ratio_vs_openspiel_9x9", "rlgo / OpenSpiel (9x9)", "{:.2f}x"),
@@ -156,9 +156,9 @@ ROWS = [
 
 def _print(figures: dict[str, float], no_openspiel: bool) -> None:
     console = Console()
-    console.print(figure_table("board: uniform random playouts, one core", ROWS, figures))
+    console.print(figure_table("board: uniform random rollouts, one core", ROWS, figures))
     if no_openspiel:
         console.print("OpenSpiel column skipped: `pip install open_spiel` to compare with its C++ game loop.")
     else:
-        console.print("Note: OpenSpiel's random bots also pass and fill eyes at random; rlgo's playouts never "
+        console.print("Note: OpenSpiel's random bots also pass and fill eyes at random; rlgo's rollouts never "
                       "fill an own eye, so games differ in length.")

@@ -18,7 +18,7 @@ from rich.table import Table
 from rlgo.nn.backbones import BACKBONES
 from rlgo.nn.model import NetConfig, build_model, count_flops, count_params
 
-WIDTH, DEPTH, BATCH = 64, 6, 64
+WIDTH, BLOCKS, BATCH = 64, 6, 64
 
 
 def rate(step: Callable[[], object], items: int, seconds: float) -> float:
@@ -62,7 +62,7 @@ def run(board_size: int = 9, quick: bool = False) -> list[dict]:
     """Measure every backbone on `board_size`, print a table, return one dict per backbone."""
     torch.manual_seed(0)
     seconds = 0.3 if quick else 2.0
-    rows = [measure(NetConfig(backbone=b, width=WIDTH, depth=DEPTH, board_size=board_size), seconds)
+    rows = [measure(NetConfig(backbone=b, width=WIDTH, blocks=BLOCKS, board_size=board_size), seconds)
             for b in BACKBONES]
     _print(rows, board_size)
     return rows

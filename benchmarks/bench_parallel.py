@@ -28,7 +28,7 @@ from rlgo.train.data.reader import share
 from rlgo.train.distributed import launch, replica
 from rlgo.train.pipeline import PipelineTrainer
 
-NET = NetConfig(width=64, depth=6, board_size=9)
+NET = NetConfig(width=64, blocks=6, board_size=9)
 BATCH, MICRO = 256, 4
 OPTIM = OptimConfig(lr=0.01, warmup=0.0, schedule="constant")
 LABELS = {"1proc_1thread": "1 process, 1 thread", "1proc_2threads": "1 process, 2 threads",

@@ -24,7 +24,7 @@ NETS = {"b1c8": (1, 8), "b4c32": (4, 32)}
 
 def _net(blocks: int, width: int, seed: int):
     torch.manual_seed(seed)
-    return build_model(NetConfig(depth=blocks, width=width, board_size=9, head_width=8, head_hidden=32))
+    return build_model(NetConfig(blocks=blocks, width=width, board_size=9, head_width=8, head_hidden=32))
 
 
 def run(quick: bool = False) -> dict[str, float]:

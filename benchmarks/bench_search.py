@@ -43,33 +43,33 @@ class NoOpEvaluator:
         return priors, self.values[self.offset:self.offset + n]
 
 
-def sims_per_second(evaluator, config: SearchConfig, playouts: int, repeats: int, size: int = 9) -> float:
+def sims_per_second(evaluator, config: SearchConfig, simulations: int, repeats: int, size: int = 9) -> float:
     """Simulations per CPU second of fresh searches from the empty board (after one warm-up search)."""
     search = MCTS(size, evaluator, config)
     state = GameState(size)
-    search.search(state, playouts=min(playouts, 64))
+    search.search(state, simulations=min(simulations, 64))
     total, elapsed = 0, 0.0
     for _ in range(repeats):
         search.reset()
         start = time.process_time()
-        total += search.search(state, playouts=playouts).playouts
+        total += search.search(state, simulations=simulations).simulations
         elapsed += time.process_time() - start
     return total / elapsed
 
 
-def openspiel_sims_per_second(playouts: int, repeats: int, size: int = 9) -> float | None:
+def openspiel_sims_per_second(simulations: int, repeats: int, size: int = 9) -> float | None:
     """Simulations per CPU second of OpenSpiel's C++ MCTSBot with one random rollout per leaf; None if not installed."""
     try:
         import pyspiel
     except ImportError:
         return None
     game = pyspiel.load_game("go", {"board_size": size, "komi": 7.5})
-    bot = pyspiel.MCTSBot(game, pyspiel.RandomRolloutEvaluator(1, 7), 1.4, playouts, 2000, False, 7, False)
+    bot = pyspiel.MCTSBot(game, pyspiel.RandomRolloutEvaluator(1, 7), 1.4, simulations, 2000, False, 7, False)
     bot.step(game.new_initial_state())
     start = time.process_time()
     for _ in range(repeats):
         bot.step(game.new_initial_state())
-    return repeats * playouts / (time.process_time() - start)
+    return repeats * simulations / (time.process_time() - start)
 
 
 class Counted:
@@ -100,7 +100,7 @@ def network_efficiency(batch_sizes: tuple[int, ...], positions: int) -> dict[str
         return None
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    model = build_model(NetConfig(width=64, depth=6, board_size=9)).eval()
+    model = build_model(NetConfig(width=64, blocks=6, board_size=9)).eval()
     evaluator = Counted(NetworkEvaluator(TorchEvaluator(model), "agz"))
     state = GameState(9)
     for gtp in ("E5", "C3", "G7", "C7"):
@@ -113,7 +113,7 @@ def network_efficiency(batch_sizes: tuple[int, ...], positions: int) -> dict[str
         cpu = {"forward": 0.0, "puct": 0.0, "gumbel": 0.0}
         done = dict.fromkeys(cpu, 0)
         for search in searches.values():
-            search.search(state, playouts=2 * b)
+            search.search(state, simulations=2 * b)
         with torch.inference_mode():
             model(x)
             for _ in range(positions):  # in turns, so a change of machine load hits all three
@@ -127,7 +127,7 @@ def network_efficiency(batch_sizes: tuple[int, ...], positions: int) -> dict[str
                 for root, search in searches.items():
                     evaluator.positions = 0
                     start = time.process_time()
-                    search.search(state, playouts=8 * b)
+                    search.search(state, simulations=8 * b)
                     cpu[root] += time.process_time() - start
                     done[root] += evaluator.positions
         forward = done["forward"] / cpu["forward"]
@@ -139,38 +139,38 @@ def network_efficiency(batch_sizes: tuple[int, ...], positions: int) -> dict[str
 
 def run(quick: bool = False) -> dict[str, float]:
     """Measure and print the search figures; `quick` shortens every timing."""
-    playouts, repeats = (2000, 1) if quick else (10000, 3)
+    simulations, repeats = (2000, 1) if quick else (10000, 3)
     figures: dict[str, float] = {}
-    plain = ROLLOUT_CONFIG.replace(rave=0.0)  # plain UCT with uniform playouts: what OpenSpiel's MCTSBot does
-    figures["rollout_sims_per_s"] = sims_per_second(UniformRolloutEvaluator(seed=1), plain, playouts, repeats)
+    plain = ROLLOUT_CONFIG.replace(rave=0.0)  # plain UCT with uniform rollouts: what OpenSpiel's MCTSBot does
+    figures["rollout_sims_per_s"] = sims_per_second(UniformRolloutEvaluator(seed=1), plain, simulations, repeats)
     figures["rollout_sims_per_s_batch1"] = sims_per_second(UniformRolloutEvaluator(seed=1),
-                                                           plain.replace(batch_size=1), playouts, repeats)
+                                                           plain.replace(batch_size=1), simulations, repeats)
     agent = MCTSAgent()
-    figures["agent_sims_per_s"] = sims_per_second(agent.evaluator, agent.config, playouts, repeats)
-    spiel = openspiel_sims_per_second(playouts, repeats)
+    figures["agent_sims_per_s"] = sims_per_second(agent.evaluator, agent.config, simulations, repeats)
+    spiel = openspiel_sims_per_second(simulations, repeats)
     if spiel is not None:
         figures["openspiel_sims_per_s"] = spiel
         figures["ratio_vs_openspiel"] = figures["rollout_sims_per_s"] / spiel
         figures["ratio_vs_openspiel_batch1"] = figures["rollout_sims_per_s_batch1"] / spiel
     for batch in (1, 8, 32):
         for root in ("puct", "gumbel"):
-            rate = sims_per_second(NoOpEvaluator(), SearchConfig(batch_size=batch, root=root), playouts, repeats)
+            rate = sims_per_second(NoOpEvaluator(), SearchConfig(batch_size=batch, root=root), simulations, repeats)
             figures[f"tree_{root}_us_per_sim_batch{batch}"] = 1e6 / rate
     net = network_efficiency((8, 32), 256 if quick else 1600)
     figures.update(net or {})
     figures["bytes_per_node"] = MCTS(9, NoOpEvaluator(), SearchConfig(node_budget=1000)).bytes_per_node()
-    _print(figures, playouts, spiel is None, net is None)
+    _print(figures, simulations, spiel is None, net is None)
     return figures
 
 
-def _print(figures: dict[str, float], playouts: int, no_openspiel: bool, no_net: bool) -> None:
+def _print(figures: dict[str, float], simulations: int, no_openspiel: bool, no_net: bool) -> None:
     rows = [
-        ("rollout_sims_per_s", "UCT + uniform playouts, batch 8: simulations/s", "{:,.0f}"),
-        ("rollout_sims_per_s_batch1", "UCT + uniform playouts, batch 1: simulations/s", "{:,.0f}"),
+        ("rollout_sims_per_s", "UCT + uniform rollouts, batch 8: simulations/s", "{:,.0f}"),
+        ("rollout_sims_per_s_batch1", "UCT + uniform rollouts, batch 1: simulations/s", "{:,.0f}"),
         ("openspiel_sims_per_s", "OpenSpiel C++ MCTSBot + RandomRolloutEvaluator sims/s", "{:,.0f}"),
         ("ratio_vs_openspiel", "rlgo batch 8 / OpenSpiel", "{:.2f}x"),
         ("ratio_vs_openspiel_batch1", "rlgo batch 1 / OpenSpiel", "{:.2f}x"),
-        ("agent_sims_per_s", "MCTSAgent default (UCT-RAVE + heuristic playouts, batch 8) sims/s", "{:,.0f}"),
+        ("agent_sims_per_s", "MCTSAgent default (UCT-RAVE + heuristic rollouts, batch 8) sims/s", "{:,.0f}"),
         *[(f"tree_{root}_us_per_sim_batch{b}", f"tree + plumbing per simulation (CPU us), no-op evaluator, {root}, "
            f"batch {b}", "{:.1f}") for b in (1, 8, 32) for root in ("puct", "gumbel")],
         *[(f"forward_per_s_batch{b}", f"resnet-b6c64 bare forward, batch {b} (positions per CPU s)", "{:,.0f}")
@@ -179,7 +179,7 @@ def _print(figures: dict[str, float], playouts: int, no_openspiel: bool, no_net:
            "bare forward", "{:.1%}") for b in (8, 32) for root in ("puct", "gumbel")],
         ("bytes_per_node", "tree memory per node (bytes)", "{:.0f}"),
     ]
-    table = figure_table(f"search: 9x9, empty board, {playouts} simulations per search, one thread", rows, figures)
+    table = figure_table(f"search: 9x9, empty board, {simulations} simulations per search, one thread", rows, figures)
     console = Console()
     console.print(table)
     console.print("Targets: tree + plumbing <= 8 us at batch 1 and <= 3 us at batch 8; network search >= 90% of the "

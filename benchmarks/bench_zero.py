@@ -1,6 +1,6 @@
 """Zero loop speed on 9x9 with the default small net (ZeroConfig: resnet-b4c32), and an ablation.
 
-Speed (`run`): self-play moves/s and network evaluations/s at 64 and 200 playouts (one
+Speed (`run`): self-play moves/s and network evaluations/s at 64 and 200 simulations (one
 worker process per core, each stepping many games at once), the CPU use of those workers
 (their CPU seconds over wall seconds times cores; 100% = every core busy; evaluations per
 CPU second is the rate per fully available core, independent of other jobs), and training
@@ -40,16 +40,16 @@ from rlgo.train.zero.selfplay import NEVER_RESIGN, PlaySettings, SelfPlayTask, l
 from rlgo.train.zero.trainer import Trainer
 
 
-def selfplay_speed(cfg: ZeroConfig, ckpt: str, playouts: int, games: int, workers: Workers) -> tuple[dict, list]:
+def selfplay_speed(cfg: ZeroConfig, ckpt: str, simulations: int, games: int, workers: Workers) -> tuple[dict, list]:
     """Moves/s, evaluations/s and CPU use of `games` self-play games per worker (after a warm-up game each)."""
     settings = PlaySettings.selfplay(cfg, NEVER_RESIGN)
-    settings = PlaySettings(**{**settings.__dict__, "playouts": playouts, "parallel_games": games})
+    settings = PlaySettings(**{**settings.__dict__, "simulations": simulations, "parallel_games": games})
     list(workers.run(play_selfplay, [SelfPlayTask(ckpt, settings, 1, 99 + i) for i in range(workers.count)]))
     start = time.perf_counter()
     results = list(workers.run(play_selfplay, [SelfPlayTask(ckpt, settings, games, i) for i in range(workers.count)]))
     wall = time.perf_counter() - start
     moves, evals = sum(r.moves for r in results), sum(r.evaluations for r in results)
-    row = {"playouts": playouts, "games": games * workers.count, "moves_per_s": moves / wall,
+    row = {"simulations": simulations, "games": games * workers.count, "moves_per_s": moves / wall,
            "evals_per_s": evals / wall, "cpu_use": sum(r.cpu_seconds for r in results) / (wall * (os.cpu_count() or 1)),
            "evals_per_cpu_s": evals / max(sum(r.cpu_seconds for r in results), 1e-9)}
     return row, [g for r in results for g in r.games]
@@ -76,8 +76,8 @@ def run(quick: bool = False, workers: int = 0) -> dict:
     with tempfile.TemporaryDirectory() as tmp, Workers(cfg.worker_count) as pool:
         ckpt = str(save_checkpoint(Path(tmp) / "net.pt", model))
         games = []
-        for playouts, count in ((64, 4 if quick else 32), (200, 2 if quick else 16)):
-            row, played = selfplay_speed(cfg, ckpt, playouts, count, pool)
+        for simulations, count in ((64, 4 if quick else 32), (200, 2 if quick else 16)):
+            row, played = selfplay_speed(cfg, ckpt, simulations, count, pool)
             rows.append(row)
             games += played
         samples = train_speed(cfg, model, games, Path(tmp) / "buffer", 3 if quick else 20)
@@ -91,21 +91,21 @@ def _print(out: dict) -> None:
     table = Table(title=f"zero on 9x9: {out['net']}, {out['workers']} self-play workers, {out['cores']} cores "
                         f"(load average {out['load_avg']:.1f})",
                   caption=f"training: {out['train_samples_per_s']:,.0f} samples/s (batch 256, 1 process)")
-    for header in ("playouts", "games", "moves/s", "evals/s", "CPU use", "evals/CPU-s"):
+    for header in ("simulations", "games", "moves/s", "evals/s", "CPU use", "evals/CPU-s"):
         table.add_column(header, justify="right")
     for r in out["selfplay"]:
-        table.add_row(str(r["playouts"]), str(r["games"]), f"{r['moves_per_s']:,.1f}", f"{r['evals_per_s']:,.0f}",
+        table.add_row(str(r["simulations"]), str(r["games"]), f"{r['moves_per_s']:,.1f}", f"{r['evals_per_s']:,.0f}",
                       f"{100 * r['cpu_use']:.0f}%", f"{r['evals_per_cpu_s']:,.0f}")
     Console().print(table)
 
 
-ABLATION_BASE = dict(size=5, komi=2.5, net=NetConfig(depth=2, width=16), playouts=16, games_per_generation=48, parallel_games=48,
+ABLATION_BASE = dict(size=5, komi=2.5, net=NetConfig(blocks=2, width=16), simulations=16, games_per_generation=48, parallel_games=48,
                      steps_per_generation=80, batch_size=128, window_games=192, generations=4, gating=False,
                      gate_games=2, workers=1, threads=1, sgf_per_generation=0,
                      optim=OptimConfig(lr=0.05, schedule="constant", warmup=0.0))
 ABLATION_VARIANTS = {
     "plain": {},
-    "playout cap 32/8 (25% full)": dict(playouts=32, fast_playouts=8, full_search_prob=0.25),  # 14 sims/move
+    "playout cap 32/8 (25% full)": dict(simulations=32, fast_simulations=8, full_search_prob=0.25),  # 14 sims/move
     "aux ownership + score": dict(aux_heads=True),
 }
 
@@ -120,7 +120,7 @@ def ablation(seed: int = 0, games: int = 64) -> list[dict]:
             start = time.process_time()
             train_zero(cfg, console=Console(quiet=True))
             finals[name] = (cfg, time.process_time() - start)
-        match = PlaySettings(**{**PlaySettings.match(finals["plain"][0], NEVER_RESIGN).__dict__, "playouts": 32})
+        match = PlaySettings(**{**PlaySettings.match(finals["plain"][0], NEVER_RESIGN).__dict__, "simulations": 32})
         plain = load_net(str(checkpoint_path(Path(finals["plain"][0].out), 4)), match)
         random_net = load_net(str(checkpoint_path(Path(finals["plain"][0].out), 0)), match)
         for name, (cfg, cpu) in finals.items():
@@ -130,7 +130,7 @@ def ablation(seed: int = 0, games: int = 64) -> list[dict]:
                 result = run_match((net, other), match, tuple(range(games)), seed=123)
                 score[label] = sum(g.first_score for g in result.games) / games
             rows.append({"variant": name, "train_cpu_s": cpu, **score})
-    table = Table(title=f"zero ablation on 5x5: 4 generations, {games} games per match at 32 playouts")
+    table = Table(title=f"zero ablation on 5x5: 4 generations, {games} games per match at 32 simulations")
     for header in ("variant", "loop CPU s", "score vs plain", "score vs gen 0"):
         table.add_column(header, justify="right")
     for r in rows:
@@ -139,14 +139,14 @@ def ablation(seed: int = 0, games: int = 64) -> list[dict]:
     return rows
 
 
-ROOT_BASE = dict(size=7, komi=9.0, net=NetConfig(depth=2, width=16), games_per_generation=32, parallel_games=32,
+ROOT_BASE = dict(size=7, komi=9.0, net=NetConfig(blocks=2, width=16), games_per_generation=32, parallel_games=32,
                  steps_per_generation=40, batch_size=128, window_games=128, generations=4, gating=False,
                  gate_games=2, workers=1, threads=1, sgf_per_generation=0,
                  optim=OptimConfig(lr=0.05, schedule="constant", warmup=0.0))
 ROOT_VARIANTS = {
-    "gumbel 16": dict(root="gumbel", gumbel_m=8, playouts=16),
-    "puct 16": dict(playouts=16),
-    "puct 64 (1/4 games)": dict(playouts=64, games_per_generation=8, parallel_games=8),
+    "gumbel 16": dict(root="gumbel", gumbel_m=8, simulations=16),
+    "puct 16": dict(simulations=16),
+    "puct 64 (1/4 games)": dict(simulations=64, games_per_generation=8, parallel_games=8),
 }
 
 
@@ -162,7 +162,7 @@ def root_curve(seed: int = 0, games: int = 16, out: str | None = None) -> list[d
             start = time.process_time()
             train_zero(cfg, console=Console(quiet=True))
             cpu = time.process_time() - start
-            referee = PlaySettings(**{**PlaySettings.match(cfg, NEVER_RESIGN).__dict__, "playouts": 32,
+            referee = PlaySettings(**{**PlaySettings.match(cfg, NEVER_RESIGN).__dict__, "simulations": 32,
                                       "root": "puct"})
             first = load_net(str(checkpoint_path(Path(cfg.out), 0)), referee)
             for g in range(1, cfg.generations + 1):

@@ -104,8 +104,8 @@ def table(rows: list[dict], batches=BATCHES, threads=THREADS) -> str:
     return "\n".join(lines)
 
 
-def playouts_per_move(specs: dict[str, str], seconds: float, moves: int = 12) -> dict[str, float]:
-    """Median search playouts per move of each agent spec at `seconds` per move, over the same positions.
+def simulations_per_move(specs: dict[str, str], seconds: float, moves: int = 12) -> dict[str, float]:
+    """Median search simulations per move of each agent spec at `seconds` per move, over the same positions.
 
     The positions are the first `moves` of a game that the first spec plays against itself;
     every agent searches each position in turn, so load falls on all alike.
@@ -149,18 +149,18 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=1.5, help="timing per net and setting")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--json", type=Path)
-    p.add_argument("--playouts", nargs="+", metavar="NAME=SPEC",
-                   help="only measure search playouts per move of these agent specs (with --time)")
-    p.add_argument("--time", type=float, default=0.35, help="seconds per move for --playouts (the agent's time=)")
+    p.add_argument("--simulations", nargs="+", metavar="NAME=SPEC",
+                   help="only measure search simulations per move of these agent specs (with --time)")
+    p.add_argument("--time", type=float, default=0.35, help="seconds per move for --simulations (the agent's time=)")
     args = p.parse_args(argv)
     if args.matches:
         print("\n".join(match_summary(folder) for folder in args.matches))
         return 0
-    if args.playouts:
+    if args.simulations:
         torch.set_num_threads(1)
-        specs = dict(v.split("=", 1) for v in args.playouts)
-        for name, count in playouts_per_move(specs, args.time).items():
-            print(f"{name}: median {count:g} playouts per move at time={args.time}")
+        specs = dict(v.split("=", 1) for v in args.simulations)
+        for name, count in simulations_per_move(specs, args.time).items():
+            print(f"{name}: median {count:g} simulations per move at time={args.time}")
         return 0
     if not (args.original and args.data):
         p.error("--original and --data are needed (or --matches)")

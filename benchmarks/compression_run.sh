@@ -31,7 +31,7 @@ done
 
 match() {  # NAME SEED SPEC_A SPEC_B: a gauntlet of GAMES games, colours alternating, one thread
   nice -n 10 python -c 'import sys, torch; torch.set_num_threads(1); from cli import main; sys.exit(main(sys.argv[1:]))' \
-      tournament --agents "$3,time=$TIME,opening=4" "$4,time=$TIME,opening=4" --mode gauntlet \
+      tournament --agents "$3,time=$TIME,temperature_moves=4" "$4,time=$TIME,temperature_moves=4" --mode gauntlet \
       --games-per-pair "$GAMES" --seed "$2" --out "$OUT/t-$1"
 }
 match int8 1701 "zero:ckpt=$OUT/int8.pt" "zero:ckpt=$CKPT,backend=torch"

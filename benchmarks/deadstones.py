@@ -2,7 +2,7 @@
 
     python -m benchmarks.deadstones label runs/dead9_games/games runs/gnugo13_l1 --out runs/dead_labels.jsonl
     python -m benchmarks.deadstones train runs/dead_labels.jsonl --games-under runs/gnugo --out models/ownership_b4c32.pt
-    python -m benchmarks.deadstones measure runs/dead_labels.jsonl --estimators playout learned
+    python -m benchmarks.deadstones measure runs/dead_labels.jsonl --estimators rollout learned
 
 `label` asks GNU Go (level 10, Chinese rules) for the dead stones of the final position of
 every game that ended by two passes; it appends one JSON line per game and skips games
@@ -60,7 +60,7 @@ def final_state(path: str | Path, moves: int | None = None) -> GameState:
 
 
 def group_of(path: str | Path) -> str:
-    """'9x9 gnugo:level=1 vs mcts:playouts=300' style label of a game: size and the two players."""
+    """'9x9 gnugo:level=1 vs mcts:simulations=300' style label of a game: size and the two players."""
     record = load_sgf(path)
 
     def short(name: str) -> str:

@@ -13,7 +13,7 @@ Needs the optional extra `pettingzoo` (pip install "rlgo[pettingzoo]").
 Observations follow go_v5's layout, {"observation": planes, "action_mask": int8 [N*N+1]}, with
 the planes of `feature_set` (float32 [C, N, N]) seen from the observing agent's side; the mask
 is that agent's legal moves while it is to move, all 0 otherwise. Actions are points
-0..N*N-1 (row-major, row 0 at the top) and N*N = pass. At the end (two passes, or `max_moves`
+0..N*N-1 (row-major, row 0 at the top) and N*N = pass. At the end (two passes, or `move_cap`
 moves scored as they stand) the winner gets +1 and the loser -1 (0 each for jigo). An illegal
 action ends the game without being played: -1 for the agent that tried it, 0 for the other,
 and its info["illegal_move"] names the reason (go_v5 does the same with TerminateIllegalWrapper).
@@ -48,14 +48,14 @@ class GoAECEnv(AECEnv):
                 "render_fps": 4}
 
     def __init__(self, size: int = 9, komi: float = 7.5, rules: str | Rules = "chinese", feature_set: str = "agz",
-                 max_moves: int | None = None, render_mode: str | None = None):
-        """`komi` replaces the komi of `rules` (a preset name or a Rules); max_moves defaults to 3*N*N."""
+                 move_cap: int | None = None, render_mode: str | None = None):
+        """`komi` replaces the komi of `rules` (a preset name or a Rules); move_cap defaults to 3*N*N."""
         super().__init__()
         self.rules = game_rules(rules, komi)
         self.size = GameState(size).size  # validates the size
         self.feature_set = feature_set
         planes = spaces.Box(0.0, 1.0, (feature_planes(feature_set), size, size), np.float32)
-        self.max_moves = move_limit(max_moves, size)
+        self.move_cap = move_limit(move_cap, size)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise GoEnvError(f"render_mode must be one of {self.metadata['render_modes']} or None, "
                              f"got {render_mode!r}")
@@ -104,7 +104,7 @@ class GoAECEnv(AECEnv):
             self.infos[agent] = {"illegal_move": reason}
         else:
             self.state.play(int(action))
-            if self.state.is_over or self.state.move_number >= self.max_moves:
+            if self.state.is_over or self.state.move_number >= self.move_cap:
                 winner = self.state.winner()
                 self._end({a: 0.0 if winner == EMPTY else 1.0 if winner == _COLOR[a] else -1.0 for a in AGENTS})
                 for a in AGENTS:

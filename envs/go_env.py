@@ -18,7 +18,7 @@ _COLORS = {"black": BLACK, "white": WHITE}
 
 
 class GoEnvError(GoError, ValueError):
-    """A GoEnv argument that is not valid (rules, opponent, agent_color, max_moves)."""
+    """A GoEnv argument that is not valid (rules, opponent, agent_color, move_cap)."""
 
 
 class Opponent(Protocol):
@@ -47,11 +47,11 @@ def game_rules(rules: str | Rules, komi: float) -> Rules:
     return base.with_komi(komi)
 
 
-def move_limit(max_moves: int | None, size: int) -> int:
+def move_limit(move_cap: int | None, size: int) -> int:
     """The move cap of an episode (default 3*N*N)."""
-    limit = 3 * size * size if max_moves is None else max_moves
+    limit = 3 * size * size if move_cap is None else move_cap
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise GoEnvError(f"max_moves must be a positive integer, got {max_moves!r}")
+        raise GoEnvError(f"move_cap must be a positive integer, got {move_cap!r}")
     return limit
 
 
@@ -84,7 +84,7 @@ class GoEnv(gym.Env):
 
     opponent="self": the agent plays both colours in turn; the reward (+1 win, -1 loss, 0
     jigo, 0 before the end) is from the point of view of the player who just moved.
-    opponent=an agent spec ("random", "mcts:playouts=50", "zero:ckpt=PATH", ...) or an agent
+    opponent=an agent spec ("random", "mcts:simulations=50", "zero:ckpt=PATH", ...) or an agent
     object (any `select_move(state)`, such as an `agents.base.Agent`): the agent plays
     `agent_color` and the opponent replies inside `step` (and opens inside `reset` when the
     agent is White); the reward is from the agent's point of view. A spec is built by
@@ -92,7 +92,7 @@ class GoEnv(gym.Env):
     seeded reset with a seed drawn from the env's generator. An opponent that resigns loses.
 
     The game ends after two consecutive passes (terminated) or, scored as it stands, once
-    `max_moves` moves have been played (also terminated: the cap is a rule of this game).
+    `move_cap` moves have been played (also terminated: the cap is a rule of this game).
     info then holds "result" ('B+3.5', 'W+R', '0') and "winner" (1 Black, 2 White, 0 jigo).
 
     Illegal actions: an action in the action space that the rules forbid (occupied,
@@ -106,9 +106,9 @@ class GoEnv(gym.Env):
 
     def __init__(self, size: int = 9, komi: float = 7.5, rules: str | Rules = "chinese",
                  feature_set: str = "agz", opponent: str | Opponent = "self", agent_color: str = "black",
-                 render_mode: str | None = None, max_moves: int | None = None, dict_observation: bool = False,
+                 render_mode: str | None = None, move_cap: int | None = None, dict_observation: bool = False,
                  opponent_factory: Callable = make_opponent):
-        """`komi` replaces the komi of `rules` (a preset name or a Rules); max_moves defaults to 3*N*N."""
+        """`komi` replaces the komi of `rules` (a preset name or a Rules); move_cap defaults to 3*N*N."""
         self.rules = game_rules(rules, komi)
         self.size = GameState(size).size  # validates the size
         self.feature_set = feature_set
@@ -126,7 +126,7 @@ class GoEnv(gym.Env):
             raise UnsupportedMode(f"render_mode must be one of {self.metadata['render_modes']} or None, "
                                   f"got {render_mode!r}")
         self.render_mode = render_mode
-        self.max_moves = move_limit(max_moves, size)
+        self.move_cap = move_limit(move_cap, size)
         self.action_space = spaces.Discrete(size * size + 1)
         self.observation_space = spaces.Box(0.0, 1.0, (planes, size, size), np.float32)
         self.dict_observation = dict_observation
@@ -190,7 +190,7 @@ class GoEnv(gym.Env):
 
     # ----------------------------------------------------------------- private
     def _game_over(self) -> bool:
-        return self.state.is_over or self.state.move_number >= self.max_moves
+        return self.state.is_over or self.state.move_number >= self.move_cap
 
     def _build_opponent(self, seed: int | None) -> Opponent:
         try:

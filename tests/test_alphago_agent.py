@@ -34,12 +34,12 @@ def ckpts(tmp_path_factory):
 
 
 class ConstantRollout:
-    """Every playout ends with value `z` for the side to move."""
+    """Every rollout ends with value `z` for the side to move."""
 
     def __init__(self, z: float):
         self.z = z
 
-    def playout_values(self, b, m, zob, komi):
+    def rollout_values(self, b, m, zob, komi):
         return np.full(b.shape[0], self.z, np.float32)
 
 
@@ -66,8 +66,8 @@ def some_states() -> list[GameState]:
 def test_specs_are_registered(ckpts):
     assert {"policy", "alphago"} <= set(agent_names())
     assert isinstance(make_agent(f"policy:ckpt={ckpts['policy']}", 5, RULES), PolicyAgent)
-    agent = make_agent(f"alphago:ckpt={ckpts['policy']},value={ckpts['value']},lambda=0.3,playouts=50", 5, RULES)
-    assert isinstance(agent, AlphaGoAgent) and agent.lam == 0.3 and agent.config.playouts == 50
+    agent = make_agent(f"alphago:ckpt={ckpts['policy']},value={ckpts['value']},lambda=0.3,simulations=50", 5, RULES)
+    assert isinstance(agent, AlphaGoAgent) and agent.lam == 0.3 and agent.config.simulations == 50
 
 
 @pytest.mark.parametrize("spec, error, text", [
@@ -105,7 +105,7 @@ def test_policy_agent_never_fills_its_own_eye(ckpts):
     moves = {sampler.select_move(state) for _ in range(60)}
     assert moves and not moves & {0, 2, 4}
     assert playable_mask(state)[[0, 2, 4]].tolist() == [False, False, False]
-    assert playable_mask(state, eye_fills=True)[[0, 2, 4]].all()
+    assert playable_mask(state, prune_eye_fills=False)[[0, 2, 4]].all()
 
 
 def policy_argmax(state: GameState) -> int:
@@ -176,12 +176,12 @@ def test_alphago_finds_the_winning_capture(ckpts):
         XOOOX
         .XXX.
     """, Rules(komi=10.5))
-    agent = make_agent(f"alphago:ckpt={ckpts['policy']},lambda=1,playouts=200,seed=1", 5, RULES)
+    agent = make_agent(f"alphago:ckpt={ckpts['policy']},lambda=1,simulations=200,seed=1", 5, RULES)
     assert agent.select_move(state) == 12
 
 
 def test_alphago_plays_a_legal_game_and_honours_time(ckpts):
-    agent = make_agent(f"alphago:ckpt={ckpts['policy']},value={ckpts['value']},playouts=24", 5, RULES)
+    agent = make_agent(f"alphago:ckpt={ckpts['policy']},value={ckpts['value']},simulations=24", 5, RULES)
     result = play_game(agent, RandomAgent(3), GameConfig(size=5, rules=RULES, move_cap=40, scoring="area"))
     assert not result.reason.startswith("forfeit"), result.detail
     timed = make_agent(f"alphago:ckpt={ckpts['policy']},value={ckpts['value']},time=0.3", 5, RULES)

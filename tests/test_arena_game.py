@@ -128,7 +128,7 @@ def test_warm_up_runs_before_the_clock():
 def test_search_agent_warm_up_leaves_no_tree_behind():
     from agents.mcts_agent import MCTSAgent
     from rlgo.go.state import GameState
-    agent = MCTSAgent(playouts=50, seed=1)
+    agent = MCTSAgent(simulations=50, seed=1)
     state = GameState(9)
     agent.warm_up(state)
     assert state.move_number == 0 and agent.search.root_visits() == 0  # nothing carried into the game

@@ -245,7 +245,7 @@ def test_cli_game_lines_rerun_count_and_where_results_are(tmp_path):
 def test_unseeded_tournaments_draw_fresh_seeds_and_every_game_can_be_replayed(tmp_path):
     from rlgo.arena.tournament import GameTask, play_task
 
-    agents = ("mcts:playouts=12", "random")
+    agents = ("mcts:simulations=12", "random")
     game = GameConfig(size=5, move_cap=16)
     first, second = (run_tournament(TournamentConfig(agents=agents, out=tmp_path / name, games_per_pair=2, game=game),
                                     make_agent) for name in ("a", "b"))

@@ -52,8 +52,8 @@ def lockstep_game(seed: int, rules: Rules, stats: Counter) -> None:
     rng = np.random.default_rng(seed)
     size = int(SIZES[seed % len(SIZES)])
     state, ref = GameState(size, rules), ReferenceBoard(size, rules.ko, rules.suicide)
-    max_moves = 2 * size * size + 10
-    while not state.is_over and state.move_number < max_moves:
+    move_cap = 2 * size * size + 10
+    while not state.is_over and state.move_number < move_cap:
         if size <= 3 or state.move_number % 4 == 0:
             legal = set(np.flatnonzero(state.legal_mask()).tolist())
             assert legal == ref.legal_points(), _where(state, seed)

@@ -166,9 +166,9 @@ def fake_module(run, name="fake"):
     """A command module with one subcommand whose options mimic a training command."""
     def register(subparsers):
         parser = subparsers.add_parser(name, help="fake command", epilog="examples: none")
-        add_options(parser, "size", "seed", "out", "resume", "playouts")
+        add_options(parser, "size", "seed", "out", "resume", "simulations")
         FAKE_OPTIONS.add_to(parser)
-        add_config_option(parser, FAKE_OPTIONS.options + standard_options("size", "seed", "out", "playouts"))
+        add_config_option(parser, FAKE_OPTIONS.options + standard_options("size", "seed", "out", "simulations"))
     return types.SimpleNamespace(register=register, run=run)
 
 

@@ -130,7 +130,7 @@ def test_int8_on_a_backend_that_cannot_run_it_is_a_clear_error(int8_path, monkey
 def test_quantizing_without_onnxruntime_names_the_extra(monkeypatch):
     monkeypatch.setattr(backends, "onnxruntime_available", lambda: False)
     with pytest.raises(BackendError, match=r"pip install 'rlgo\[onnx\]'"):
-        quantize_int8(build_model(NetConfig(depth=1, width=8)), np.zeros((1, 17, 9, 9), np.float32))
+        quantize_int8(build_model(NetConfig(blocks=1, width=8)), np.zeros((1, 17, 9, 9), np.float32))
     with pytest.raises(CheckpointError, match="needs the onnxruntime package"):
         load_checkpoint(SHIPPED, backend="onnxruntime")
     assert isinstance(load_checkpoint(SHIPPED, backend="auto")[0], type(build_model(NetConfig())))
@@ -169,7 +169,7 @@ def test_channel_pruning_removes_exactly_the_dead_channels(positions):
     """Channels zeroed by hand (gamma = beta = 0 before the second conv) carry nothing: pruning removes
     just those, really shrinks the net, and leaves the outputs as they were."""
     torch.manual_seed(1)
-    model = build_model(NetConfig(depth=2, width=16)).eval()
+    model = build_model(NetConfig(blocks=2, width=16)).eval()
     with torch.no_grad():
         for block in (model.trunk[1], model.trunk[2]):
             norm = block.body[1][0]  # pre-activation: the norm between the two convs
@@ -192,7 +192,7 @@ def test_pruned_checkpoints_round_trip_and_play(shipped, positions, tmp_path):
     assert meta.compression["kept_channels"] == kept and count_params(loaded) == count_params(pruned)
     np.testing.assert_array_equal(_outputs(loaded, positions)[0], _outputs(pruned, positions)[0])
     state = GameState(9, Rules())
-    for spec in (f"zero:ckpt={path},playouts=16,backend=torch", f"policy:ckpt={path}"):
+    for spec in (f"zero:ckpt={path},simulations=16,backend=torch", f"policy:ckpt={path}"):
         move = make_agent(spec, size=9).select_move(state)
         assert state.legal_mask()[move], spec
 
@@ -200,13 +200,13 @@ def test_pruned_checkpoints_round_trip_and_play(shipped, positions, tmp_path):
 @needs_ort
 def test_int8_checkpoint_plays_in_agents(int8_path):
     state = GameState(9, Rules())
-    for spec in (f"zero:ckpt={int8_path},playouts=16", f"policy:ckpt={int8_path}",
-                 f"alphago:ckpt={int8_path},lambda=1,playouts=16"):
+    for spec in (f"zero:ckpt={int8_path},simulations=16", f"policy:ckpt={int8_path}",
+                 f"alphago:ckpt={int8_path},lambda=1,simulations=16"):
         move = make_agent(spec, size=9).select_move(state)
         assert state.legal_mask()[move], spec
     with pytest.raises(CheckpointError, match="not 'torch'"):
         make_agent(f"zero:ckpt={int8_path},backend=torch", size=9)
-    gtp = subprocess.run([sys.executable, str(ROOT / "cli.py"), "gtp", "--agent", f"zero:ckpt={int8_path},playouts=8"],
+    gtp = subprocess.run([sys.executable, str(ROOT / "cli.py"), "gtp", "--agent", f"zero:ckpt={int8_path},simulations=8"],
                          input="boardsize 9\ngenmove b\nquit\n", capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert gtp.returncode == 0 and re.search(r"^= ([A-HJ-J][1-9]|pass)$", gtp.stdout, re.M), gtp.stdout + gtp.stderr
 
@@ -215,14 +215,14 @@ def test_int8_checkpoint_plays_in_agents(int8_path):
 @settings(max_examples=10, deadline=None)
 def test_magnitude_masks_zero_the_requested_share(amount):
     torch.manual_seed(0)
-    model = build_model(NetConfig(depth=1, width=8, board_size=5))
+    model = build_model(NetConfig(blocks=1, width=8, board_size=5))
     apply_masks(model, magnitude_masks(model, amount))
     assert abs(sparsity(model) - amount) < 0.02
 
 
 def test_magnitude_prune_fine_tunes_and_keeps_its_zeros(dataset, tmp_path):
     torch.manual_seed(0)
-    src = save_checkpoint(tmp_path / "net.pt", build_model(NetConfig(depth=1, width=8)))
+    src = save_checkpoint(tmp_path / "net.pt", build_model(NetConfig(blocks=1, width=8)))
     record = compress.prune(src, tmp_path / "m.pt", 0.6, "magnitude", dataset,
                             compress.TrainSettings(steps=3, batch_size=16))
     model, meta = load_checkpoint(tmp_path / "m.pt")
@@ -247,7 +247,7 @@ def test_distilling_the_teacher_into_itself_is_the_loss_floor(shipped, dataset):
 
 
 def test_distill_trains_a_student_of_another_backbone(dataset, tmp_path):
-    teacher = save_checkpoint(tmp_path / "t.pt", build_model(NetConfig(depth=1, width=16)))
+    teacher = save_checkpoint(tmp_path / "t.pt", build_model(NetConfig(blocks=1, width=16)))
     assert main(["compress", "distill", "--teacher", str(teacher), "--student", "mobilenet-b1c8", "--data",
                  str(dataset), "--out", str(tmp_path / "s.pt"), "--steps", "4", "--batch-size", "16"]) == 0
     student, meta = load_checkpoint(tmp_path / "s.pt")
@@ -260,9 +260,9 @@ def test_a_zero_run_gives_its_visit_distributions_as_targets(tmp_path):
     from rlgo.train.zero.buffer import ReplayBuffer
     from rlgo.train.zero.selfplay import PlaySettings, run_selfplay
     torch.manual_seed(0)
-    cfg = NetConfig(board_size=5, depth=1, width=8)
+    cfg = NetConfig(board_size=5, blocks=1, width=8)
     teacher = save_checkpoint(tmp_path / "t5.pt", build_model(cfg))
-    settings_ = PlaySettings(5, Rules(komi=2.5), playouts=8, parallel_games=4, opening_moves=4, move_cap=20)
+    settings_ = PlaySettings(5, Rules(komi=2.5), simulations=8, parallel_games=4, temperature_moves=4, move_cap=20)
     net = NetworkEvaluator(TorchEvaluator(build_model(cfg)), feature_set="agz", board_size=5)
     games = run_selfplay(net, settings_, games=4, seed=1).games
     ReplayBuffer(tmp_path / "run" / "buffer", 5, window_games=100).add(0, games)
@@ -279,7 +279,7 @@ def test_a_zero_run_gives_its_visit_distributions_as_targets(tmp_path):
 
 def test_a_pruned_student_stays_pruned_through_distillation(dataset, tmp_path):
     torch.manual_seed(0)
-    teacher = save_checkpoint(tmp_path / "t.pt", build_model(NetConfig(depth=1, width=16)))
+    teacher = save_checkpoint(tmp_path / "t.pt", build_model(NetConfig(blocks=1, width=16)))
     pruned = compress.prune(teacher, tmp_path / "p.pt", 0.5)
     record = compress.distill(teacher, str(tmp_path / "p.pt"), dataset, tmp_path / "s.pt",
                               settings=compress.TrainSettings(steps=2, batch_size=16))
@@ -294,12 +294,12 @@ def test_bad_arguments_are_one_line_errors_before_any_work(dataset, tmp_path, ca
         assert main(["compress", "prune", str(SHIPPED), "--amount", amount, "--out", str(out)]) == 2
         assert "--amount: expected a fraction in (0, 1)" in capsys.readouterr().err
     with pytest.raises(PruneError, match=r"\(0, 1\)"):
-        channel_prune(build_model(NetConfig(depth=1, width=8)), 1.0)
+        channel_prune(build_model(NetConfig(blocks=1, width=8)), 1.0)
     teacher7 = ROOT / "models" / "zero7_b4c32.pt"
     other_features = save_checkpoint(tmp_path / "alphago.pt", build_model(NetConfig(
-        depth=1, width=8, feature_set="alphago", in_planes=features.feature_planes("alphago"),
+        blocks=1, width=8, feature_set="alphago", in_planes=features.feature_planes("alphago"),
         feature_version=features.feature_version("alphago"))))
-    small = save_checkpoint(tmp_path / "small.pt", build_model(NetConfig(depth=1, width=8)))
+    small = save_checkpoint(tmp_path / "small.pt", build_model(NetConfig(blocks=1, width=8)))
     cases = [
         (["--teacher", str(teacher7), "--student", "resnet-b1c8"], "7x7"),
         (["--teacher", str(teacher7), "--student", str(small)], "board_size 7"),

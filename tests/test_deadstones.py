@@ -11,7 +11,7 @@ from rlgo.arena.game import GameConfig, play_game
 from rlgo.arena.learned_ownership import DEFAULT_NET
 from rlgo.arena.ownership import ESTIMATORS, estimate_ownership
 from rlgo.go import coords
-from rlgo.go.deadstones import UNSURE, chain_status, dead_stones, playout_ownership, unsure_chains
+from rlgo.go.deadstones import UNSURE, chain_status, dead_stones, rollout_ownership, unsure_chains
 from rlgo.go.rules import Rules
 from rlgo.go.state import GameState
 from tests.test_arena_game import Scripted
@@ -55,7 +55,7 @@ def test_lone_white_stone_on_an_open_7x7_board_is_dead_as_gnugo_says(seed):
     dead = dead_stones(state, seed=seed)
     assert dead == [coords.from_gtp("A3", 7)]
     assert state.result(dead) == "B+41.5"
-    assert unsure_chains(state, playout_ownership(state, seed=seed)) == dead  # so a tournament may play it out
+    assert unsure_chains(state, rollout_ownership(state, seed=seed)) == dead  # so a tournament may play it out
 
 
 def test_unsure_chains_are_condemned_by_their_surroundings_but_never_saved():
@@ -101,9 +101,9 @@ def test_a_clear_ending_is_not_played_out():
 
 
 def test_unknown_estimator_is_refused_with_the_valid_names():
-    with pytest.raises(ValueError, match="playout, learned"):
+    with pytest.raises(ValueError, match="rollout, learned"):
         GameConfig(dead_stones="magic")
-    with pytest.raises(ValueError, match="playout, learned"):
+    with pytest.raises(ValueError, match="rollout, learned"):
         estimate_ownership(GameState(5), "magic")
 
 

@@ -63,7 +63,7 @@ def dataset(tmp_path_factory) -> Path:
 
 
 def _sl(data: Path, out: Path, epochs: int) -> SLConfig:
-    return SLConfig(data=str(data), out=str(out), net=NetConfig(depth=1, width=8), epochs=epochs, batch_size=50, device="cpu",
+    return SLConfig(data=str(data), out=str(out), net=NetConfig(blocks=1, width=8), epochs=epochs, batch_size=50, device="cpu",
                     threads=1, optim=OptimConfig(optimizer="adamw", lr=3e-3, weight_decay=0.0))
 
 
@@ -95,10 +95,10 @@ def test_two_ranks_train_sl_like_one_process_and_resume_with_either(dataset, tmp
 def test_two_ranks_train_a_value_net_like_one_process(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    cfg = vd.ValueDataConfig(games=30, rules=Rules(komi=0.5), cap=12, shard_size=30)
+    cfg = vd.ValueDataConfig(games=30, rules=Rules(komi=0.5), random_move_max=12, shard_size=30)
     samples = vd.play_shard(PolicyNet(tiny_net(seed=1)), PolicyNet(tiny_net(seed=2)), 30, cfg, np.random.default_rng(5))
     vd.save_shard(vd.shard_path(data, 0), samples)
-    runs = [ValueConfig(data=str(data), out=str(tmp_path / name), net=NetConfig(depth=1, width=8), epochs=2, batch_size=9,
+    runs = [ValueConfig(data=str(data), out=str(tmp_path / name), net=NetConfig(blocks=1, width=8), epochs=2, batch_size=9,
                         val_fraction=0.2, seed=0, threads=1) for name in ("one", "two")]
     train_value(runs[0])
     launch(2, train_value, runs[1], False)

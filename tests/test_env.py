@@ -77,7 +77,7 @@ def test_episode_against_random_scores_for_the_agent(color):
 
 
 def test_self_play_rewards_the_player_who_moved_last():
-    env = GoEnv(size=5, max_moves=40)
+    env = GoEnv(size=5, move_cap=40)
     steps = play_out(env, seed=3)
     mover = env.state.moves[-1][0]
     winner = env.state.winner()
@@ -92,7 +92,7 @@ def test_komi_replaces_the_komi_of_the_rules():
 
 
 def test_max_moves_ends_and_scores_the_game():
-    env = GoEnv(size=5, max_moves=3, komi=0.5)
+    env = GoEnv(size=5, move_cap=3, komi=0.5)
     env.reset(seed=0)
     for action in (12, 0, 6):
         *_, reward, terminated, _, info = env.step(action)
@@ -169,7 +169,7 @@ def test_render_modes(capsys):
     ({"opponent": "bogus"}, GoEnvError, "bogus"),
     ({"render_mode": "rgb_array"}, UnsupportedMode, "rgb_array"),
     ({"feature_set": "nope"}, FeatureSetError, "nope"),
-    ({"max_moves": 0}, GoEnvError, "0"),
+    ({"move_cap": 0}, GoEnvError, "0"),
     ({"rules": "nope"}, ValueError, "nope"),
     ({"rules": 42}, GoEnvError, "42"),
     ({"agent_color": "red"}, GoEnvError, "red"),
@@ -181,7 +181,7 @@ def test_bad_arguments(kwargs, error, text):
 
 # ----------------------------------------------------------------- masks for RL toolkits, spec opponents
 def test_action_masks_is_the_info_mask_and_empty_after_the_end():
-    env = GoEnv(size=5, opponent="random", max_moves=30)
+    env = GoEnv(size=5, opponent="random", move_cap=30)
     obs, info = env.reset(seed=2)
     rng = np.random.default_rng(2)
     done = False
@@ -211,7 +211,7 @@ def test_dict_observation_carries_the_mask_as_pettingzoo_does(opponent):
 
 
 def test_opponent_from_an_agent_spec_replies_with_its_search():
-    env = GoEnv(size=5, opponent="mcts:playouts=16", agent_color="white")
+    env = GoEnv(size=5, opponent="mcts:simulations=16", agent_color="white")
     obs, info = env.reset(seed=0)
     assert env.state.move_number == 1 and env.opponent.name.startswith("mcts")  # the opponent opened
     steps = play_out(env, seed=0, first=(obs, info))
@@ -240,7 +240,7 @@ def test_spec_opponent_is_built_by_the_factory_and_reseeded_on_seeded_resets():
 def test_maskable_ppo_trains_a_few_steps_if_installed():
     """sb3-contrib is optional (not in CI): the test runs only where it is installed."""
     ppo = pytest.importorskip("sb3_contrib")
-    model = ppo.MaskablePPO("MlpPolicy", GoEnv(size=5, opponent="random", max_moves=30), n_steps=32, batch_size=16,
+    model = ppo.MaskablePPO("MlpPolicy", GoEnv(size=5, opponent="random", move_cap=30), n_steps=32, batch_size=16,
                             n_epochs=1, seed=0, device="cpu")
     model.learn(64)
     assert model.num_timesteps >= 64

@@ -14,13 +14,13 @@ from rlgo.go.state import BLACK, EMPTY, WHITE  # noqa: E402
 
 
 @pytest.mark.filterwarnings("ignore:Observation:UserWarning")  # go_v5's Dict observations warn alike
-@pytest.mark.parametrize("make", [lambda: env(size=5), lambda: GoAECEnv(size=5, max_moves=12, feature_set="alphago")])
+@pytest.mark.parametrize("make", [lambda: env(size=5), lambda: GoAECEnv(size=5, move_cap=12, feature_set="alphago")])
 def test_pettingzoo_api_test_passes(make):
     api_test(make(), num_cycles=300)
 
 
 def test_pettingzoo_seed_test_passes():
-    seed_test(lambda: env(size=5, max_moves=30), num_cycles=100)
+    seed_test(lambda: env(size=5, move_cap=30), num_cycles=100)
 
 
 def random_masked_game(game, seed: int) -> tuple[list[tuple[str, int]], dict[str, float]]:
@@ -45,7 +45,7 @@ def random_masked_game(game, seed: int) -> tuple[list[tuple[str, int]], dict[str
 
 @pytest.mark.parametrize("seed", range(4))
 def test_agents_alternate_and_the_winner_gets_plus_one(seed):
-    game = GoAECEnv(size=5, komi=0.5 + seed, max_moves=60)
+    game = GoAECEnv(size=5, komi=0.5 + seed, move_cap=60)
     played, final = random_masked_game(game, seed)
     assert game.possible_agents == ["black_0", "white_0"] == list(AGENTS)
     assert [a for a, _ in played] == [AGENTS[i % 2] for i in range(len(played))]
@@ -90,7 +90,7 @@ def test_two_passes_score_the_game():
     assert game.rewards == {"black_0": 1.0, "white_0": -1.0}
 
 
-@pytest.mark.parametrize("kwargs, text", [({"max_moves": 0}, "max_moves"), ({"rules": 7}, "rules"),
+@pytest.mark.parametrize("kwargs, text", [({"move_cap": 0}, "move_cap"), ({"rules": 7}, "rules"),
                                           ({"render_mode": "rgb_array"}, "rgb_array")])
 def test_bad_arguments(kwargs, text):
     with pytest.raises(GoEnvError, match=text):

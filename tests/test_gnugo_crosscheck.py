@@ -59,12 +59,12 @@ def _turn(gnugo, state: GameState, ref: ReferenceBoard, rng, seed: int, stats: C
     return None
 
 
-def crosscheck_game(gnugo, size: int, seed: int, max_moves: int, stats: Counter) -> None:
+def crosscheck_game(gnugo, size: int, seed: int, move_cap: int, stats: Counter) -> None:
     """One random game played on GNU Go and GameState in lockstep."""
     rng = np.random.default_rng(seed)
     assert gnugo.send(f"boardsize {size}")[0] and gnugo.send("clear_board")[0]
     state, ref = GameState(size, RULES), ReferenceBoard(size, "simple", suicide=False)
-    while state.move_number < max_moves:
+    while state.move_number < move_cap:
         point = _turn(gnugo, state, ref, rng, seed, stats)
         if point is None:
             break
@@ -78,10 +78,10 @@ def crosscheck_game(gnugo, size: int, seed: int, max_moves: int, stats: Counter)
         assert ok and int(answer) == state.captures[color], f"seed {seed}: captures {color}"
 
 
-@pytest.mark.parametrize("size,games,max_moves", [(5, 40, 60), (9, 12, 160)])
-def test_moves_and_boards_match_gnugo(gnugo, size, games, max_moves):
+@pytest.mark.parametrize("size,games,move_cap", [(5, 40, 60), (9, 12, 160)])
+def test_moves_and_boards_match_gnugo(gnugo, size, games, move_cap):
     stats: Counter = Counter()
     for game in range(games):
-        crosscheck_game(gnugo, size, 7000 + 100 * size + game, max_moves, stats)
-    assert stats["moves"] > 0.9 * games * max_moves
+        crosscheck_game(gnugo, size, 7000 + 100 * size + game, move_cap, stats)
+    assert stats["moves"] > 0.9 * games * move_cap
     assert stats["occupied"] > 200 and stats["suicide"] > 50 and stats["ko"] > 5 and stats["captured"] > 300

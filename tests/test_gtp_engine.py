@@ -308,13 +308,13 @@ def test_search_agents_score_the_end_under_the_rules_set_over_gtp(rules, passes)
     """5x5, komi 4, White has just passed; Black's two stones inside its own area cost it the game by
     territory (8 - 5 - 4) but not by area (15 - 10 - 4): the rules set by kata-set-rules reach the search."""
     from agents.mcts_agent import MCTSAgent
-    agent = MCTSAgent(playouts=300, resign_threshold=0.0)
+    agent = MCTSAgent(simulations=300, resign_threshold=0.0)
     stones = ["C5", "C4", "C3", "C2", "C1", "A5", "A3"]
     out = responses(["boardsize 5", f"kata-set-rules {rules}", "komi 4",
                      *(f"play b {v}" for v in stones), *(f"play w D{r}" for r in range(1, 6)),
                      "play w pass", "genmove b"], agent=agent, size=5)
     assert all(r.strip() == "=" for r in out[:-1]), out
     assert (out[-1] == "= pass") == passes, out[-1]
-    if not passes:  # the search saw that passing loses: the final pass is scored exactly, no playout
+    if not passes:  # the search saw that passing loses: the final pass is scored exactly, no simulation
         passing = [c for c in agent.search.candidates(limit=26) if c.move == 25]
         assert passing and passing[0].winrate == 0.0

@@ -74,9 +74,9 @@ def searched(engine: GTPEngine, moves=("E5", "D4")) -> GTPEngine:
 
 
 # ----------------------------------------------------------------- formats, every agent
-@pytest.mark.parametrize("spec", ["mcts:playouts=200", "random", "policy", "zero"])
+@pytest.mark.parametrize("spec", ["mcts:simulations=200", "random", "policy", "zero"])
 def test_kata_analyze_lines_parse_strictly_for_every_agent(spec, four_heads):
-    spec = {"policy": f"policy:ckpt={four_heads}", "zero": f"zero:ckpt={four_heads},playouts=32"}.get(spec, spec)
+    spec = {"policy": f"policy:ckpt={four_heads}", "zero": f"zero:ckpt={four_heads},simulations=32"}.get(spec, spec)
     engine = searched(GTPEngine(make_agent(spec, 9, None, seed=1), 9))
     line = stream_line(engine, "kata-analyze 10 ownership true rootInfo true movesOwnership true maxmoves 5")
     parsed = parse_kata_line(line, 9)
@@ -104,15 +104,15 @@ def test_strict_parser_rejects_what_the_docs_do_not_allow():
 
 
 def test_scores_are_left_out_only_where_no_estimate_exists():
-    engine = searched(GTPEngine(make_agent("mcts:playouts=100", 9, None, seed=2), 9))
+    engine = searched(GTPEngine(make_agent("mcts:simulations=100", 9, None, seed=2), 9))
     line = stream_line(engine, "kata-analyze 10")
     for info in parse_kata_line(line, 9)["infos"]:
-        assert "scoreStdev" in info and info["scoreStdev"] > 0  # random playouts: a spread, not a fake 0
+        assert "scoreStdev" in info and info["scoreStdev"] > 0  # random rollouts: a spread, not a fake 0
         assert info["scoreLead"] != 0
 
 
 def test_network_scores_come_from_the_score_head(four_heads):
-    agent = make_agent(f"zero:ckpt={four_heads},playouts=16", 9, None, seed=1)
+    agent = make_agent(f"zero:ckpt={four_heads},simulations=16", 9, None, seed=1)
     engine = searched(GTPEngine(agent, 9))
     parsed = parse_kata_line(stream_line(engine, "kata-analyze 10 ownership true"), 9)
     net = agent.networks()[0]
@@ -128,7 +128,7 @@ def test_network_scores_come_from_the_score_head(four_heads):
 # ----------------------------------------------------------------- perspective and size
 @pytest.mark.parametrize("to_play", [BLACK, WHITE])
 def test_settled_lead_has_the_right_sign_and_size(to_play):
-    engine = GTPEngine(make_agent("mcts:playouts=64", 9, None, seed=1), 9)
+    engine = GTPEngine(make_agent("mcts:simulations=64", 9, None, seed=1), 9)
     engine.state = board_from_ascii(SETTLED, to_play=to_play)
     parsed = parse_kata_line(stream_line(engine, "kata-analyze 10 ownership true rootInfo true"), 9)
     sign = 1 if to_play == BLACK else -1  # KataGo: scoreLead and ownership are the side to move's
@@ -157,7 +157,7 @@ def test_ownership_head_is_reported_for_the_side_to_move(four_heads):
 
 # ----------------------------------------------------------------- options
 def test_minmoves_maxmoves_avoid_allow():
-    engine = searched(GTPEngine(make_agent("mcts:playouts=50", 9, None, seed=3), 9))
+    engine = searched(GTPEngine(make_agent("mcts:simulations=50", 9, None, seed=3), 9))
     infos = parse_kata_line(stream_line(engine, "kata-analyze 10 minmoves 30"), 9)["infos"]
     assert len(infos) >= 30 and any(i["visits"] == 0 for i in infos)
     assert len(parse_kata_line(stream_line(engine, "kata-analyze 10 maxmoves 2"), 9)["infos"]) == 2
@@ -211,7 +211,7 @@ def test_pondering_grows_beyond_the_move_budget_and_time():
 # ----------------------------------------------------------------- genmove_analyze over the server
 @pytest.mark.parametrize("name, kata", [("kata-genmove_analyze", True), ("lz-genmove_analyze", False)])
 def test_genmove_analyze_prints_info_then_play(name, kata):
-    session = PipeSession(make_agent("mcts:playouts=400", 9, None, seed=1))
+    session = PipeSession(make_agent("mcts:simulations=400", 9, None, seed=1))
     session.send(f"3 {name} b 1")
     text = session.read_until(r"play \S+\n\n", timeout=60)
     head, *lines = text.rstrip("\n").split("\n")

@@ -110,7 +110,7 @@ BAD_TIME = ["time_settings -1 0 0", "time_settings 10 -5 1", "time_settings 10 5
             "time_settings nan 0 0", "time_settings 10 5 1.5", "time_left b -3 0", "time_left w x 0",
             "time_left b 5 -1", "time_left b nan 0", "kgs-time_settings absolute -1",
             "kgs-time_settings byoyomi 10 -5 3", "kgs-time_settings canadian 10 5 x"]
-AGENT_SPECS = ["random", "mcts:playouts=4"]
+AGENT_SPECS = ["random", "mcts:simulations=4"]
 
 
 @pytest.mark.parametrize("command", BAD_TIME)
@@ -151,7 +151,7 @@ def test_huge_time_values_are_clamped_and_genmove_still_answers(commands):
 # ----------------------------------------------------------------- board size of a network
 @pytest.fixture(scope="module")
 def zero7():
-    agent = make_agent(f"zero:ckpt={ZERO7},playouts=2", size=None, seed=1)
+    agent = make_agent(f"zero:ckpt={ZERO7},simulations=2", size=None, seed=1)
     yield agent
     agent.close()
 
@@ -189,7 +189,7 @@ def test_policy_agent_declares_its_networks_size():
 def test_rlgo_gtp_without_size_plays_on_the_networks_board():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     session = "boardsize 9\nname\ngenmove b\nlist_stones black\nquit\n"
-    out = subprocess.run([sys.executable, "-m", "cli", "gtp", "--agent", f"zero:ckpt={ZERO7},playouts=2"],
+    out = subprocess.run([sys.executable, "-m", "cli", "gtp", "--agent", f"zero:ckpt={ZERO7},simulations=2"],
                          input=session, capture_output=True, text=True, timeout=300, cwd=ROOT, env=env)
     parts = [p.strip() for p in out.stdout.split("\n\n")[:-1]]
     assert parts[0] == "? unacceptable size", out.stderr

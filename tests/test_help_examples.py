@@ -122,7 +122,7 @@ def sandbox_template(tmp_path_factory) -> Path:
                   BuildConfig(size=9, val_fraction=0.2, shard_size=10_000))
     train_pg(PGConfig(sl=str(root / "models" / "sl9_b6c64.pt"), out=str(root / "runs" / "pg9"), iterations=1,
                       games_per_iter=2, snapshot_every=1, optim=OptimConfig(lr=1e-3), move_cap=4, threads=1))
-    open_run(ZeroConfig(out=str(root / "runs" / "zero9"), size=9, net=NetConfig(depth=1, width=8)), resume=False)
+    open_run(ZeroConfig(out=str(root / "runs" / "zero9"), size=9, net=NetConfig(blocks=1, width=8)), resume=False)
     for run, column in (("zero9", "generation"), ("sl9", "epoch")):
         (root / "runs" / run).mkdir(exist_ok=True)
         log = MetricsLogger(root / "runs" / run, "metrics", tensorboard=False)

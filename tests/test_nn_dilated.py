@@ -16,10 +16,10 @@ def _convs_3x3(trunk: nn.Module) -> list[nn.Conv2d]:
 
 
 @settings(max_examples=25, deadline=None)
-@given(depth=st.integers(1, 9), cycle=st.integers(1, 5))
-def test_block_i_uses_dilation_two_to_the_i_mod_cycle(depth, cycle):
-    cfg = tiny("dilated", depth=depth, dilation_cycle=cycle)
-    expected = [2 ** (i % cycle) for i in range(depth)]
+@given(blocks=st.integers(1, 9), cycle=st.integers(1, 5))
+def test_block_i_uses_dilation_two_to_the_i_mod_cycle(blocks, cycle):
+    cfg = tiny("dilated", blocks=blocks, dilation_cycle=cycle)
+    expected = [2 ** (i % cycle) for i in range(blocks)]
     assert block_dilations(cfg) == expected
     convs = _convs_3x3(build_backbone(cfg))
     stem, blocks = convs[0], convs[1:]
@@ -45,22 +45,22 @@ def _measured_radius(trunk: nn.Module, size: int) -> int:
 
 
 @settings(max_examples=12, deadline=None)
-@given(backbone=st.sampled_from(["resnet", "dilated"]), depth=st.integers(0, 4),
+@given(backbone=st.sampled_from(["resnet", "dilated"]), blocks=st.integers(0, 4),
        cycle=st.integers(1, 4), pre_activation=st.booleans(), bottleneck=st.booleans())
-def test_receptive_radius_per_block_matches_autograd(backbone, depth, cycle, pre_activation, bottleneck):
-    cfg = tiny(backbone, depth=max(depth, 1), dilation_cycle=cycle, pre_activation=pre_activation,
+def test_receptive_radius_per_block_matches_autograd(backbone, blocks, cycle, pre_activation, bottleneck):
+    cfg = tiny(backbone, blocks=max(blocks, 1), dilation_cycle=cycle, pre_activation=pre_activation,
                bottleneck=bottleneck, norm="none")
     radii = receptive_radius(cfg)
-    assert len(radii) == cfg.depth + 1
+    assert len(radii) == cfg.blocks + 1
     size = 2 * radii[-1] + 5  # the field fits, so the board edge cuts nothing
     trunk = build_backbone(cfg).double().eval()
-    stem_and_blocks = trunk[:depth + 1] if depth else trunk[:1]
-    assert _measured_radius(stem_and_blocks, size) == radii[depth]
+    stem_and_blocks = trunk[:blocks + 1] if blocks else trunk[:1]
+    assert _measured_radius(stem_and_blocks, size) == radii[blocks]
 
 
 def test_four_dilated_blocks_cover_a_19x19_board_where_resnet_needs_nine():
     def blocks_to_cover(backbone: str) -> int:
-        return next(i for i, r in enumerate(receptive_radius(tiny(backbone, depth=12))) if r >= 18)
+        return next(i for i, r in enumerate(receptive_radius(tiny(backbone, blocks=12))) if r >= 18)
 
     assert blocks_to_cover("dilated") == 4
     assert blocks_to_cover("resnet") == 9
@@ -68,7 +68,7 @@ def test_four_dilated_blocks_cover_a_19x19_board_where_resnet_needs_nine():
 
 @pytest.mark.parametrize("n", [9, 19])
 def test_dilated_costs_the_same_flops_and_parameters_as_the_resnet_of_its_size(n):
-    dilated, resnet = (build_model(tiny(b, n, depth=4)) for b in ("dilated", "resnet"))
+    dilated, resnet = (build_model(tiny(b, n, blocks=4)) for b in ("dilated", "resnet"))
     assert count_flops(dilated) == count_flops(resnet)
     assert [p.shape for p in dilated.parameters()] == [p.shape for p in resnet.parameters()]
     dilated.load_state_dict(resnet.state_dict())  # same checkpoint layout, different function

@@ -100,7 +100,7 @@ def test_wrong_input_shape_names_expected_planes():
 # --- NetConfig -------------------------------------------------------------------------------
 
 def test_config_round_trips_through_json_and_is_frozen():
-    cfg = NetConfig(backbone="transformer", width=32, depth=3, heads=("policy", "value", "score"))
+    cfg = NetConfig(backbone="transformer", width=32, blocks=3, heads=("policy", "value", "score"))
     back = NetConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
     assert back == cfg and back.heads == ("policy", "value", "score")
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -108,7 +108,7 @@ def test_config_round_trips_through_json_and_is_frozen():
 
 
 def test_config_names_by_size():
-    assert NetConfig(backbone="resnet", depth=6, width=64).name == "resnet-b6c64"
+    assert NetConfig(backbone="resnet", blocks=6, width=64).name == "resnet-b6c64"
     assert build_model(tiny("densenet")).name == "densenet-b1c8"
 
 
@@ -154,7 +154,7 @@ def test_a_backbone_ignores_the_settings_of_others(backbone, name):
 
 
 def test_a_resnet_of_width_30_is_accepted_and_a_transformer_needs_heads_that_divide_it():
-    assert build_model(NetConfig(backbone="resnet", width=30, depth=1, board_size=5)).cfg.width == 30
+    assert build_model(NetConfig(backbone="resnet", width=30, blocks=1, board_size=5)).cfg.width == 30
     NetConfig(backbone="transformer", width=30, attention_heads=5)
     with pytest.raises(NetConfigError, match="transformer: attention_heads 4 must divide width 30"):
         NetConfig(backbone="transformer", width=30)
@@ -181,7 +181,7 @@ def test_count_params_counts_trainable_parameters():
 def test_resnet_flops_grow_by_two_3x3_convs_per_block():
     c, n = 8, 9
     per_block = 2 * (2 * 9 * c * c * n * n)
-    assert count_flops(tiny(depth=2)) - count_flops(tiny()) == per_block
+    assert count_flops(tiny(blocks=2)) - count_flops(tiny()) == per_block
     assert count_flops(tiny(), board_size=19) > 4 * count_flops(tiny()) * 0.9
 
 
@@ -189,7 +189,7 @@ def test_transformer_flops_include_attention():
     d, t, r = 8, 81, 2
     per_layer = 2 * t * d * 3 * d + 2 * t * d * d + 2 * 2 * t * t * d + 2 * 2 * t * d * r * d
     one = tiny("transformer", attention_heads=2, mlp_ratio=r)
-    model = build_model(dataclasses.replace(one, depth=2)).train()
+    model = build_model(dataclasses.replace(one, blocks=2)).train()
     assert count_flops(model) - count_flops(one) == per_layer
     assert model.training  # measuring does not switch the model's mode
 
@@ -200,7 +200,7 @@ def test_tiny_net_overfits_random_positions():
     g = torch.Generator().manual_seed(0)
     x = (torch.rand(64, 17, 9, 9, generator=g) < 0.3).float()
     target = torch.randint(0, 82, (64,), generator=g)
-    model = build_model(NetConfig(width=16, depth=2, heads=("policy",)))
+    model = build_model(NetConfig(width=16, blocks=2, heads=("policy",)))
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     for _ in range(300):  # stops after ~30: once memorised, steps only shrink the loss
         loss = F.cross_entropy(model(x)["policy"], target)

@@ -21,5 +21,5 @@ def torch_env():
 
 def tiny(backbone: str = "resnet", n: int = 9, **overrides) -> NetConfig:
     """A config small enough for fast tests: width 8, one block, narrow heads."""
-    small = dict(width=8, depth=1, head_width=8, head_hidden=8)
+    small = dict(width=8, blocks=1, head_width=8, head_hidden=8)
     return NetConfig(backbone=backbone, board_size=n, **{**small, **overrides})

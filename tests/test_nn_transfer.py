@@ -65,7 +65,7 @@ def test_sl_run_from_a_9x9_network_on_7x7_data_records_its_start(tmp_path):
                                                f";B[ee];W[ec];B[{'bc' if i % 2 else 'fc'}];W[ed])")
     data = tmp_path / "ds7"
     build_dataset(games, data, BuildConfig(size=7, val_fraction=0.2, min_moves=4, shard_size=1000))
-    sl9 = SLConfig(data="", out="", net=NetConfig(depth=1, width=8))
+    sl9 = SLConfig(data="", out="", net=NetConfig(blocks=1, width=8))
     nine = save_checkpoint(tmp_path / "nine.pt", trained(net_config(sl9, 9)), step=5)
     cfg = dataclasses.replace(sl9, data=str(data), out=str(tmp_path / "run"), epochs=1, batch_size=8,
                               device="cpu", threads=1, init=str(nine))
@@ -77,8 +77,8 @@ def test_sl_run_from_a_9x9_network_on_7x7_data_records_its_start(tmp_path):
 
 
 def test_zero_generation_zero_starts_from_the_init_checkpoint(tmp_path, capsys):
-    nine = save_checkpoint(tmp_path / "nine.pt", trained(ZeroConfig(out="", net=NetConfig(depth=1, width=8)).net_config()))
-    cfg = ZeroConfig(out=str(tmp_path / "zero7"), size=7, net=NetConfig(depth=1, width=8), init=str(nine))
+    nine = save_checkpoint(tmp_path / "nine.pt", trained(ZeroConfig(out="", net=NetConfig(blocks=1, width=8)).net_config()))
+    cfg = ZeroConfig(out=str(tmp_path / "zero7"), size=7, net=NetConfig(blocks=1, width=8), init=str(nine))
     open_run(cfg, resume=False)
     model, meta = load_checkpoint(tmp_path / "zero7" / "checkpoints" / "gen-0000.pt", expect_board_size=7)
     assert meta.init["board_size"] == 9 and meta.init["path"] == str(nine)

@@ -155,6 +155,6 @@ def test_a_required_field_missing_everywhere_is_named_by_its_flag(tmp_path):
 def test_old_flag_names_still_set_the_fields():
     from rlgo.commands.train_sl import OPTIONS
     argv = ["train", "sl", "--data", "d", "--blocks", "3", "--features", "extended", "--no-symmetries",
-            "--time-budget", "2"]
+            "--time-budget-s", "2"]
     cfg = OPTIONS.config(cli.build_parser(argv).parse_args(argv), out="o")
     assert (cfg.net.depth, cfg.net.feature_set, cfg.symmetries, cfg.budget_seconds) == (3, "extended", False, 120.0)

@@ -25,7 +25,7 @@ ADAM = OptimConfig(optimizer="adamw", lr=0.003, weight_decay=0.0, schedule="cons
 
 def tiny_net(size: int = 5, feature_set: str = "agz", heads=("policy", "value"), seed: int = 0):
     torch.manual_seed(seed)
-    return build_model(NetConfig(width=8, depth=1, board_size=size, head_width=4, head_hidden=8,
+    return build_model(NetConfig(width=8, blocks=1, board_size=size, head_width=4, head_hidden=8,
                                  in_planes=features.feature_planes(feature_set), feature_set=feature_set,
                                  feature_version=features.feature_version(feature_set), heads=heads))
 

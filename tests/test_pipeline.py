@@ -13,7 +13,7 @@ from rlgo.train.common import OptimConfig, TrainError, make_optimizer
 from rlgo.train.distributed import launch, replica
 from rlgo.train.pipeline import PipelineTrainer, split_stages
 
-CFG = NetConfig(width=8, depth=3, board_size=5, in_planes=17, head_width=4, head_hidden=8)
+CFG = NetConfig(width=8, blocks=3, board_size=5, in_planes=17, head_width=4, head_hidden=8)
 OPTIM = OptimConfig(lr=0.1, warmup=0.0, schedule="constant")
 BATCH, MICRO, STEPS = 12, 3, 2
 
@@ -46,7 +46,7 @@ def test_stages_chain_to_the_unsplit_network():
     with pytest.raises(TrainError, match="cannot be split into 9 stages"):
         split_stages(model, 9)
     with pytest.raises(TrainError, match="no sequential blocks"):
-        split_stages(build_model(NetConfig(backbone="transformer", width=8, depth=1, board_size=5)), 2)
+        split_stages(build_model(NetConfig(backbone="transformer", width=8, blocks=1, board_size=5)), 2)
 
 
 def _reference(model, planes, target):

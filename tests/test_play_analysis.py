@@ -22,7 +22,7 @@ from tests.test_play_terminal import scripted
 def session(monkeypatch, capsys, tmp_path, spec: str, lines: list[str]) -> str:
     scripted(monkeypatch, lines)
     game = Game(GameConfig(size=9), lambda size, rules: make_agent(spec, size, rules, seed=1),
-                lambda size, rules: make_agent("mcts:playouts=100", size, rules, seed=1))
+                lambda size, rules: make_agent("mcts:simulations=100", size, rules, seed=1))
     try:
         Terminal(game, TerminalConfig(plain=True, sgf_dir=tmp_path)).run()
     finally:
@@ -33,17 +33,17 @@ def session(monkeypatch, capsys, tmp_path, spec: str, lines: list[str]) -> str:
 def test_policy_agent_says_no_search_and_its_value_net_win_rate(monkeypatch, capsys, tmp_path, policy_value):
     out = session(monkeypatch, capsys, tmp_path, f"policy:ckpt={policy_value}", ["e5", "hint", "quit"])
     line = re.search(r"White plays \S+  \((.*)\)", out).group(1)
-    assert "0 playouts" not in line and "win rate 50%" not in line
+    assert "0 simulations" not in line and "win rate 50%" not in line
     assert re.search(r"no search, prior \d+%, White's win rate \d+%, expected score (B\+|W\+|even)", line)
     hints = re.findall(r"\d\. \S+\s+win\s+\S+%  score\s+(\S+)\s+prior\s+\S+%", out)
     assert len(hints) == 3
 
 
 def test_mcts_line_names_the_side_and_the_score(monkeypatch, capsys, tmp_path):
-    out = session(monkeypatch, capsys, tmp_path, "mcts:playouts=200", ["e5", "hint", "quit"])
-    assert re.search(r"White plays \S+  \(\d+\.\ds, \d+ playouts, White's win rate \d+%, expected score "
+    out = session(monkeypatch, capsys, tmp_path, "mcts:simulations=200", ["e5", "hint", "quit"])
+    assert re.search(r"White plays \S+  \(\d+\.\ds, \d+ simulations, White's win rate \d+%, expected score "
                      r"(B\+\d+\.\d|W\+\d+\.\d|even)\)", out)
-    assert len(re.findall(r"win\s+\S+%  score\s+\S+\s+\d+ playouts", out)) == 3
+    assert len(re.findall(r"win\s+\S+%  score\s+\S+\s+\d+ simulations", out)) == 3
 
 
 def test_score_uses_the_network_ownership_head(four_heads):
@@ -54,7 +54,7 @@ def test_score_uses_the_network_ownership_head(four_heads):
     assert "network" in source and expected == pytest.approx(judged.score_lead)  # Black to move: Black's view
     assert np.allclose(own.ravel(), judged.ownership)
     own, expected, source = score_estimate(state, agent=make_agent("random", 9, None))
-    assert source == "mean of random playouts" and expected == pytest.approx(SETTLED_LEAD)
+    assert source == "mean of random rollouts" and expected == pytest.approx(SETTLED_LEAD)
     assert own[0, 0] == 1 and own[0, 8] == -1
 
 
@@ -64,7 +64,7 @@ def test_play_and_gtp_start_the_same_default_agent():
 
 
 def test_hint_of_a_searching_agent_fills_in_scores():
-    game = Game(GameConfig(size=9), lambda size, rules: make_agent("mcts:playouts=100", size, rules, seed=2))
+    game = Game(GameConfig(size=9), lambda size, rules: make_agent("mcts:simulations=100", size, rules, seed=2))
     game.play_human(coords.from_gtp("E5", 9))
     game.agent_move()
     hints = game.hint()

@@ -248,7 +248,7 @@ def test_two_passes_score_the_board_and_mark_territory(tmp_path, monkeypatch, ca
 
 
 class SlowAgent(Agent):
-    """Counts playouts until stopped; analysis shows progress."""
+    """Counts simulations until stopped; analysis shows progress."""
 
     name = "slow"
 
@@ -416,21 +416,21 @@ def test_ctrl_c_at_the_prompt_asks_before_quitting(tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not HAVE_MCTS, reason="agents/mcts_agent.py not available")
 def test_default_mcts_agent_answers_and_ctrl_c_hurries_it(tmp_path):
-    # a playout cap far beyond 60 s of search, so only the clock or Ctrl-C can end it
-    child = spawn(tmp_path, "--agent", "mcts:playouts=100000000", "--seed", "3", "--time", "60")
+    # a simulation cap far beyond 60 s of search, so only the clock or Ctrl-C can end it
+    child = spawn(tmp_path, "--agent", "mcts:simulations=100000000", "--seed", "3", "--time", "60")
     child.expect("Black 1> ")
     child.sendline("d4")
     child.expect(r"White \(mcts\) is thinking")
     # a Ctrl-C that lands before the search starts asks to quit instead: say no, and the search restarts
     while True:
-        time.sleep(1.0)  # let the search gather some playouts first
+        time.sleep(1.0)  # let the search gather some simulations first
         child.sendintr()
         if child.expect(["Interrupted: the agent answers with its best move so far", r"Quit\? \[y/N\] "],
                         timeout=50) == 0:
             break
         child.sendline("n")
         child.expect(r"White \(mcts\) is thinking")
-    child.expect(r"White (plays [A-HJ-T]\d+|passes)  \((\d+\.\d)s, \d+ playouts")
+    child.expect(r"White (plays [A-HJ-T]\d+|passes)  \((\d+\.\d)s, \d+ simulations")
     assert float(child.match.group(2)) < 60  # stopped by Ctrl-C, not by its 60 s clock
     child.expect("Black 3> ")
     child.sendline("quit")
@@ -446,7 +446,7 @@ def test_play_search_agents_count_the_end_under_the_chosen_rules(preset, passes)
     from agents.specs import make_agent
     from rlgo.commands import rules_from_args
     args = cli.build_parser(["play"]).parse_args(
-        ["play", "--size", "5", "--rules", preset, "--komi", "4", "--color", "white", "--agent", "mcts:playouts=300"])
+        ["play", "--size", "5", "--rules", preset, "--komi", "4", "--color", "white", "--agent", "mcts:simulations=300"])
     game = Game(GameConfig(size=args.size, rules=rules_from_args(args), human=WHITE),
                 lambda size, rules: make_agent(args.agent, size, rules, seed=0))
     assert game.state.rules.scoring == ("area" if preset == "chinese" else "territory")

@@ -179,7 +179,7 @@ def test_datagen_workers_die_with_the_parent(tmp_path):
 def test_zero_selfplay_workers_die_with_the_parent(tmp_path):
     run = tmp_path / "z"
     proc = start_cli(["train", "zero", "--out", str(run), "--size", "7", "--blocks", "1", "--width", "8",
-                      "--playouts", "400", "--games-per-generation", "64", "--parallel-games", "8",
+                      "--simulations", "400", "--games-per-generation", "64", "--parallel-games", "8",
                       "--workers", "2", "--threads", "1", "--generations", "1"])
     kill_parent_and_check(proc, run, workers=2)
 

@@ -1,4 +1,4 @@
-"""Fast rollout policy: features vs a slow Python reference, incremental cache, legal playouts, fit."""
+"""Fast rollout policy: features vs a slow Python reference, incremental cache, legal rollouts, fit."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,11 +11,11 @@ from rlgo.go import coords, kernels as K, symmetry
 from rlgo.go.patterns import (DISTANCES, F_CAPTURE, F_CAPTURE_BIG, F_CAPTURE_LAST, F_SAVE, F_SELF_ATARI,
                               F_SELF_ATARI_BIG, NEIGHBOURS, NOT_CANDIDATE, canonical_codes, last_chain_liberty,
                               move_features)
-from rlgo.go.playout import seed as seed_playouts
+from rlgo.go.rollout import seed as seed_rollouts
 from rlgo.go.rules import Rules
 from rlgo.go.state import GameState
-from rlgo.search.rollout_policy import (RolloutPolicy, RolloutPolicyError, cache_init, cache_play, cache_sample,
-                                        cache_weights, move_weights, new_cache, num_weights, policy_playout_score)
+from rlgo.search.rollout_policy import (PatternRolloutPolicy, RolloutPolicyError, cache_init, cache_play, cache_sample,
+                                        cache_weights, move_weights, new_cache, num_weights, policy_rollout_score)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "gnugo9"
 
@@ -97,25 +97,25 @@ def test_features_match_the_slow_reference(size, moves, seed):
         assert tuple(int(x) for x in fast) == reference_features(state, point), coords.to_gtp(point, size)
 
 
-def _random_policy(seed: int) -> RolloutPolicy:
+def _random_policy(seed: int) -> PatternRolloutPolicy:
     classes = canonical_codes()[1]
-    return RolloutPolicy(np.random.default_rng(seed).normal(0, 1.5, num_weights(classes)).astype(np.float32))
+    return PatternRolloutPolicy(np.random.default_rng(seed).normal(0, 1.5, num_weights(classes)).astype(np.float32))
 
 
 @pytest.fixture(scope="module")
-def policy() -> RolloutPolicy:
+def policy() -> PatternRolloutPolicy:
     return _random_policy(1)
 
 
 @settings(max_examples=15, deadline=None)
 @given(st.sampled_from([5, 9]), st.integers(0, 2**31))
-def test_playout_moves_are_legal_and_the_cache_matches_the_reference(policy, size, seed):
+def test_rollout_moves_are_legal_and_the_cache_matches_the_reference(policy, size, seed):
     tables = policy.tables()
     state = random_position(size, seed % 30, seed)
     b, m = state.b.copy(), state.m.copy()
     cache = new_cache(b.shape[1])
     cache_init(b, m, tables, cache)
-    seed_playouts(seed)
+    seed_rollouts(seed)
     fast, slow = np.zeros(b.shape[1]), np.zeros(b.shape[1])
     for _ in range(3 * size * size):
         if m[K.M_PASSES] >= 2:
@@ -154,14 +154,14 @@ def test_pattern_classes_are_symmetric():
                 assert classes[a] == classes[b]
 
 
-def test_playout_values_and_scores(policy):
+def test_rollout_values_and_scores(policy):
     state = random_position(9, 10, 2)
-    score = policy_playout_score(state.b, state.m, state.zob, 7.5, 243, policy.tables())
+    score = policy_rollout_score(state.b, state.m, state.zob, 7.5, 243, policy.tables())
     assert -81 - 7.5 <= score <= 81 - 7.5 and float(score + 7.5).is_integer()  # area count minus komi
     b = np.stack([state.b] * 3)
     m = np.stack([state.m] * 3)
-    values = RolloutPolicy(policy.weights, seed=3, rollouts=4).playout_values(b, m, state.zob, 7.5)
-    again = RolloutPolicy(policy.weights, seed=3, rollouts=4).playout_values(b, m, state.zob, 7.5)
+    values = PatternRolloutPolicy(policy.weights, seed=3, rollouts=4).rollout_values(b, m, state.zob, 7.5)
+    again = PatternRolloutPolicy(policy.weights, seed=3, rollouts=4).rollout_values(b, m, state.zob, 7.5)
     assert values.shape == (3,) and values.dtype == np.float32 and np.all(np.abs(values) <= 1)
     np.testing.assert_array_equal(values, again)
     np.testing.assert_array_equal(b[0], state.b)  # leaves untouched
@@ -169,12 +169,12 @@ def test_playout_values_and_scores(policy):
 
 def test_save_load_round_trip_and_errors(policy, tmp_path):
     path = policy.save(tmp_path / "rollout.npz")
-    np.testing.assert_array_equal(RolloutPolicy.load(path).weights, policy.weights)
+    np.testing.assert_array_equal(PatternRolloutPolicy.load(path).weights, policy.weights)
     with pytest.raises(RolloutPolicyError, match="shape"):
-        RolloutPolicy(np.zeros(10))
+        PatternRolloutPolicy(np.zeros(10))
     (tmp_path / "junk.npz").write_bytes(b"junk")
     with pytest.raises(RolloutPolicyError, match="junk.npz"):
-        RolloutPolicy.load(tmp_path / "junk.npz")
+        PatternRolloutPolicy.load(tmp_path / "junk.npz")
 
 
 @pytest.fixture(scope="module")
@@ -201,10 +201,10 @@ def test_amaf_records_who_played_each_point_first(policy):
     state = random_position(9, 20, 4)
     b, m = np.stack([state.b] * 2), np.stack([state.m] * 2)
     amaf = np.zeros((2, 81), np.int8)
-    RolloutPolicy(policy.weights, seed=1).playout_values(b, m, state.zob, 7.5, amaf=amaf)
+    PatternRolloutPolicy(policy.weights, seed=1).rollout_values(b, m, state.zob, 7.5, amaf=amaf)
     assert set(np.unique(amaf)) <= {0, 1, 2} and (amaf == 1).any() and (amaf == 2).any()
     empty = state.board().ravel() == 0
-    assert (amaf[:, empty] > 0).mean() > 0.5  # most empty points get played in a 9x9 playout
+    assert (amaf[:, empty] > 0).mean() > 0.5  # most empty points get played in a 9x9 rollout
 
 
 def test_train_rollout_command(dataset, tmp_path, capsys):
@@ -212,4 +212,4 @@ def test_train_rollout_command(dataset, tmp_path, capsys):
     out = tmp_path / "rollout.npz"
     assert main(["train", "rollout", "--data", str(dataset), "--out", str(out), "--iterations", "5"]) == 0
     assert "validation top-1" in capsys.readouterr().out
-    assert RolloutPolicy.load(out).weights.any()
+    assert PatternRolloutPolicy.load(out).weights.any()

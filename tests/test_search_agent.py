@@ -1,4 +1,4 @@
-"""MCTSAgent with random playouts: 9x9 tactics, endgames, stop/ponder/analysis, time control, evaluators."""
+"""MCTSAgent with random rollouts: 9x9 tactics, endgames, stop/ponder/analysis, time control, evaluators."""
 from __future__ import annotations
 
 import threading
@@ -99,13 +99,13 @@ def after_pass(diagram: str, to_play: int) -> GameState:
 def test_rollout_search_finds_the_deciding_move(name, settings):
     diagram, answer = TACTICS[name]
     state = board_from_ascii(diagram, to_play=BLACK)
-    agent = MCTSAgent(playouts=2000, **settings)
+    agent = MCTSAgent(simulations=2000, **settings)
     assert coords.to_gtp(agent.select_move(state), 9) == answer
 
 
 def test_a_won_game_is_ended_by_passing_after_the_opponent_passed():
     state = after_pass(SETTLED, BLACK)
-    assert MCTSAgent(playouts=500).select_move(state) == state.pass_move
+    assert MCTSAgent(simulations=500).select_move(state) == state.pass_move
 
 
 def test_the_pass_rule_counts_with_dead_stones_removed():
@@ -114,15 +114,15 @@ def test_the_pass_rule_counts_with_dead_stones_removed():
     state = after_pass("\n".join(rows), BLACK)
     assert state.area_score() < 0 and not may_pass(state)  # standing, it spoils Black's whole area
     assert pass_is_safe(state)  # removed, Black is 1.5 points ahead
-    assert MCTSAgent(playouts=300).select_move(state) == state.pass_move
+    assert MCTSAgent(simulations=300).select_move(state) == state.pass_move
 
 
 def test_the_search_alone_scores_the_final_pass_exactly():
     state = after_pass(SETTLED, WHITE)
-    agent = MCTSAgent(playouts=500, resign_threshold=0.0)
+    agent = MCTSAgent(simulations=500, resign_winrate=0.0)
     agent.select_move(state)
     passing = [c for c in agent.search.candidates(limit=82) if c.move == state.pass_move]
-    assert passing and passing[0].winrate == 0.0  # two passes: White loses by 1.5, no playout involved
+    assert passing and passing[0].winrate == 0.0  # two passes: White loses by 1.5, no rollout involved
 
 
 # 5x5, komi 4: Black has two stones inside its own area. By area Black leads 15 - 10 (+1 with komi);
@@ -141,21 +141,21 @@ def test_the_final_pass_is_scored_under_the_games_rules(scoring, winrate):
     state = board_from_ascii(FILLED, Rules(ko="simple", scoring=scoring, komi=4.0), to_play=WHITE)
     state.play(state.pass_move)
     assert (state.score() > 0) == (scoring == "area")
-    search = MCTS(5, UniformRolloutEvaluator(), ROLLOUT_CONFIG.replace(playouts=300))
+    search = MCTS(5, UniformRolloutEvaluator(), ROLLOUT_CONFIG.replace(simulations=300))
     search.search(state)
     passing = [c for c in search.candidates(limit=26) if c.move == state.pass_move]
-    assert passing and passing[0].winrate == winrate  # two passes end it: no playout involved
+    assert passing and passing[0].winrate == winrate  # two passes end it: no rollout involved
 
 
 def test_a_lost_game_is_not_given_up_by_passing():
     state = after_pass(SETTLED, WHITE)
-    move = MCTSAgent(playouts=1000, resign_threshold=0.0).select_move(state)
+    move = MCTSAgent(simulations=1000, resign_winrate=0.0).select_move(state)
     assert move != state.pass_move and state.is_legal(move)
 
 
 def test_a_hopeless_game_is_resigned_after_several_lost_searches():
     state = after_pass(HOPELESS, WHITE)
-    agent = MCTSAgent(playouts=1000)
+    agent = MCTSAgent(simulations=1000)
     answers = [agent.select_move(state) for _ in range(agent.policy.resign_moves)]
     assert RESIGN not in answers[:-1] and answers[-1] == RESIGN
 
@@ -173,17 +173,17 @@ class WhiteIsLost:
 def test_resignation_needs_consecutive_lost_searches_with_enough_visits():
     white, black = GameState(9), GameState(9)
     white.play_gtp("E5")
-    agent = MCTSAgent(evaluator=WhiteIsLost(), playouts=300, resign_visits=200, resign_moves=3)
+    agent = MCTSAgent(evaluator=WhiteIsLost(), simulations=300, resign_visits=200, resign_moves=3)
     assert [agent.select_move(white) == RESIGN for _ in range(2)] == [False, False]
     assert agent.select_move(black) != RESIGN  # a good search in between starts the count again
     assert [agent.select_move(white) == RESIGN for _ in range(3)] == [False, False, True]
-    few = MCTSAgent(evaluator=WhiteIsLost(), playouts=100, resign_visits=10_000, resign_moves=3)
+    few = MCTSAgent(evaluator=WhiteIsLost(), simulations=100, resign_visits=10_000, resign_moves=3)
     assert all(few.select_move(white) != RESIGN for _ in range(5))  # too few visits to trust
 
 
 def test_rollout_agent_plays_a_whole_game_legally():
     state = GameState(5)
-    agent = MCTSAgent(playouts=100, seed=3)
+    agent = MCTSAgent(simulations=100, seed=3)
     while not state.is_over and state.move_number < 60:
         move = agent.select_move(state)
         if move == RESIGN:
@@ -206,7 +206,7 @@ def _when_searching(agent, action) -> threading.Thread:
 
 
 def test_stop_makes_an_unbounded_search_answer():
-    agent = MCTSAgent(playouts=UNLIMITED)  # only stop() can end it: the test would hang otherwise
+    agent = MCTSAgent(simulations=UNLIMITED)  # only stop() can end it: the test would hang otherwise
     state = GameState(9)
     stopper = _when_searching(agent, agent.stop)
     move = agent.select_move(state)
@@ -244,13 +244,13 @@ def test_ponder_streams_analysis_until_stopped():
 
 def test_the_default_spec_thinks_for_the_seconds_it_advertises():
     agent = make_agent("mcts", 9)
-    assert agent.config.playouts == UNLIMITED and agent.clock.seconds_per_move == DEFAULT_SECONDS
-    assert make_agent("mcts:playouts=50", 9).clock.seconds_per_move is None
+    assert agent.config.simulations == UNLIMITED and agent.clock.seconds_per_move == DEFAULT_SECONDS
+    assert make_agent("mcts:simulations=50", 9).clock.seconds_per_move is None
 
 
 def test_agent_follows_the_board_size_and_spec():
-    agent = make_agent("mcts:playouts=50,seed=2", 9)
-    assert agent.config.playouts == 50 and agent.config.seed == 2
+    agent = make_agent("mcts:simulations=50,seed=2", 9)
+    assert agent.config.simulations == 50 and agent.config.seed == 2
     for size in (5, 7):
         state = GameState(size)
         assert state.is_legal(agent.select_move(state))
@@ -258,7 +258,7 @@ def test_agent_follows_the_board_size_and_spec():
 
 
 def test_time_limit_ends_the_search():
-    agent = make_agent("mcts:time=0.4", 9)  # no playout cap: only the clock can end it
+    agent = make_agent("mcts:time=0.4", 9)  # no simulation cap: only the clock can end it
     agent.select_move(GameState(9))
     assert agent.last_result.reason == "time"
 
@@ -311,11 +311,11 @@ def leaf_batch(states: list[GameState]) -> LeafBatch:
                      np.zeros((len(states), 0), np.int8))
 
 
-def test_playouts_of_a_decided_position_are_won_by_the_owner():
+def test_rollouts_of_a_decided_position_are_won_by_the_owner():
     black = board_from_ascii(HOPELESS, to_play=BLACK)
     white = board_from_ascii(HOPELESS, to_play=WHITE)
     batch = leaf_batch([black, white])
-    values = UniformRolloutPolicy(seed=1, rollouts=8).playout_values(batch.b, batch.m, batch.zob, batch.komi)
+    values = UniformRolloutPolicy(seed=1, rollouts=8).rollout_values(batch.b, batch.m, batch.zob, batch.komi)
     assert values.tolist() == [1.0, -1.0]
     assert (batch.b == np.stack([black.b, white.b])).all()  # the leaves themselves are untouched
 
@@ -337,7 +337,7 @@ def test_mixed_evaluator_blends_network_and_rollout_values():
             return priors, np.full(len(batch.b), 0.5, np.float32)
 
     class Loses:
-        def playout_values(self, b, m, zob, komi):
+        def rollout_values(self, b, m, zob, komi):
             return np.full(len(b), -1.0, np.float32)
 
     batch = leaf_batch([GameState(9)] * 3)
@@ -359,7 +359,7 @@ def test_the_search_reads_leaf_boards_it_can_replay():
             seen.extend(int(m[K.M_MOVENUM]) for m in batch.m)
             return batch.legal / batch.legal.sum(1, keepdims=True), np.zeros(len(batch.b), np.float32)
 
-    agent = MCTSAgent(evaluator=Recorder(), playouts=300, batch_size=8)
+    agent = MCTSAgent(evaluator=Recorder(), simulations=300, batch_size=8)
     state = GameState(9)
     state.play_gtp("C3")
     agent.select_move(state)
@@ -371,23 +371,23 @@ def test_beats_the_random_agent():
     from agents.random_agent import RandomAgent
     from rlgo.arena.game import GameConfig, play_game
     for game in range(4):
-        ours, theirs = MCTSAgent(playouts=300, seed=game), RandomAgent(seed=game)
+        ours, theirs = MCTSAgent(simulations=300, seed=game), RandomAgent(seed=game)
         ours_black = game % 2 == 0
         result = play_game(*((ours, theirs) if ours_black else (theirs, ours)), GameConfig(seed=game))
         assert result.winner == (BLACK if ours_black else WHITE), result.result  # P(a loss) is tiny
 
 
 @pytest.mark.parametrize("fields, text", [({"temperature_moves": -1}, "temperature_moves"),
-                                          ({"resign_threshold": 1.0}, "resign_threshold"),
+                                          ({"resign_winrate": 1.0}, "resign_winrate"),
                                           ({"resign_moves": 0}, "resign_moves"), ({"resign_visits": -1}, "resign_visits")])
 def test_bad_play_policy_is_named(fields, text):
     with pytest.raises(PlayPolicyError, match=f"PlayPolicy.{text}"):
         PlayPolicy(**fields)
     with pytest.raises(PlayPolicyError, match=text):
-        MCTSAgent(playouts=10, **fields)
+        MCTSAgent(simulations=10, **fields)
 
 
 def test_agent_keywords_go_to_the_search_or_the_play_policy():
-    agent = MCTSAgent(playouts=50, temperature_moves=4, resign_moves=2)
-    assert (agent.config.playouts, agent.policy.temperature_moves, agent.policy.resign_moves) == (50, 4, 2)
-    assert agent.policy.resign_threshold == 0.05  # the rest of ROLLOUT_POLICY is kept
+    agent = MCTSAgent(simulations=50, temperature_moves=4, resign_moves=2)
+    assert (agent.config.simulations, agent.policy.temperature_moves, agent.policy.resign_moves) == (50, 4, 2)
+    assert agent.policy.resign_winrate == 0.05  # the rest of ROLLOUT_POLICY is kept

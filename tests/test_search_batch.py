@@ -61,7 +61,7 @@ def run(search: MCTS) -> None:
 
 
 def config(**changes) -> SearchConfig:
-    return SearchConfig(**{"playouts": 40, "batch_size": 4, "node_budget": 20_000, **changes})
+    return SearchConfig(**{"simulations": 40, "batch_size": 4, "node_budget": 20_000, **changes})
 
 
 @pytest.mark.parametrize("root", ["puct", "gumbel"])
@@ -85,7 +85,7 @@ def test_trees_stepped_together_search_as_if_alone(root):
 
 
 def test_re_rooting_one_tree_keeps_its_subtree_and_leaves_the_others_alone():
-    search = MCTS(SIZE, evaluator(LinearNet(2)), config(playouts=80), trees=2)
+    search = MCTS(SIZE, evaluator(LinearNet(2)), config(simulations=80), trees=2)
     states = [random_position(5, 4), random_position(6, 3)]
     for t, s in enumerate(states):
         search.begin(s, 80, t)
@@ -98,13 +98,13 @@ def test_re_rooting_one_tree_keeps_its_subtree_and_leaves_the_others_alone():
     assert search.begin(states[0], 10, 0)
     assert search.root_visits(0) == child_visits
     run(search)
-    assert search.root_visits(0) == child_visits + 10 and search.done_playouts(0) == 10
+    assert search.root_visits(0) == child_visits + 10 and search.done_simulations(0) == 10
     assert np.array_equal(search.visit_counts(1), other)
 
 
 def test_each_tree_is_searched_by_its_own_evaluator():
     nets = [LinearNet(3), LinearNet(4)]
-    search = MCTS(SIZE, [evaluator(n) for n in nets], config(playouts=30), trees=2, evaluator_of=[0, 1])
+    search = MCTS(SIZE, [evaluator(n) for n in nets], config(simulations=30), trees=2, evaluator_of=[0, 1])
     state = GameState(SIZE, Rules())
     search.begin(state, 30, 0)
     run(search)
@@ -122,7 +122,7 @@ def test_each_tree_is_searched_by_its_own_evaluator():
 
 def test_root_noise_of_one_tree_changes_only_that_search_and_no_stored_prior():
     net = LinearNet(5)
-    noisy_config = config(playouts=60, dirichlet_epsilon=0.5, dirichlet_alpha=0.3, fpu=0.0)
+    noisy_config = config(simulations=60, dirichlet_epsilon=0.5, dirichlet_alpha=0.3, fpu=0.0)
     search = MCTS(SIZE, evaluator(net), noisy_config, trees=2)
     clean = MCTS(SIZE, evaluator(net), noisy_config)
     for s, t, noise in ((search, 0, False), (search, 1, True), (clean, 0, False)):
@@ -145,7 +145,7 @@ def test_pass_rule_plays_on_while_the_count_favours_the_opponent():
 
     state = GameState(SIZE, Rules(komi=2.5))
     state.play(12)  # one black stone: Black owns the whole board, White to move is behind
-    search = MCTS(SIZE, evaluator(loves_pass), config(playouts=20))
+    search = MCTS(SIZE, evaluator(loves_pass), config(simulations=20))
     search.search(state)
     assert not may_pass(state)
     assert search.choose_move() == state.pass_move

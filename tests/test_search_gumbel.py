@@ -69,8 +69,8 @@ class HashValues:
         return priors, values
 
 
-def gumbel_search(seed: int, playouts: int, **changes) -> MCTS:
-    cfg = SearchConfig(**{"playouts": playouts, "root": "gumbel", "gumbel_m": 8, "batch_size": 1, "seed": seed,
+def gumbel_search(seed: int, simulations: int, **changes) -> MCTS:
+    cfg = SearchConfig(**{"simulations": simulations, "root": "gumbel", "gumbel_m": 8, "batch_size": 1, "seed": seed,
                           "node_budget": 50_000, **changes})
     search = MCTS(SIZE, HashValues(seed), cfg)
     search.search(GameState(SIZE, Rules(komi=0.5)))
@@ -94,20 +94,20 @@ def test_schedule_is_mctx_sequential_halving(m, n):
 
 
 @pytest.mark.parametrize("batch_size", [1, 4])
-@pytest.mark.parametrize("playouts", [2, 9, 50, 200])
-def test_halving_spends_exactly_the_budget(playouts, batch_size):
-    search = gumbel_search(3, playouts + 1, batch_size=batch_size)  # + 1: the root's own evaluation
+@pytest.mark.parametrize("simulations", [2, 9, 50, 200])
+def test_halving_spends_exactly_the_budget(simulations, batch_size):
+    search = gumbel_search(3, simulations + 1, batch_size=batch_size)  # + 1: the root's own evaluation
     _, visits, _, _, _ = root_children(search)
-    assert search.done_playouts() == playouts + 1 and visits.sum() == playouts
-    sequence = mctx_sequence(min(8, len(visits)), playouts)
+    assert search.done_simulations() == simulations + 1 and visits.sum() == simulations
+    sequence = mctx_sequence(min(8, len(visits)), simulations)
     expected = [sum(1 for v in set(sequence) if sequence.count(v) > rank) for rank in range(len(visits))]
     assert sorted(visits.tolist(), reverse=True) == expected
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), playouts=st.integers(3, 80))
-def test_the_move_maximises_g_plus_logits_plus_sigma_among_the_survivors(seed, playouts):
-    search = gumbel_search(seed, playouts)
+@given(seed=st.integers(0, 10_000), simulations=st.integers(3, 80))
+def test_the_move_maximises_g_plus_logits_plus_sigma_among_the_survivors(seed, simulations):
+    search = gumbel_search(seed, simulations)
     moves, visits, sums, prior, raw = root_children(search)
     score = search.gumbel_noise()[moves] + np.log(np.maximum(prior, 1e-30)) + reference_sigma(prior, visits, sums, raw)
     survivors = visits == visits.max()

@@ -1,4 +1,4 @@
-"""Rollout policies: the atari replies of the heuristic playouts, and playout values on decided boards."""
+"""Rollout policies: the atari replies of the heuristic rollouts, and rollout values on decided boards."""
 from __future__ import annotations
 
 import numpy as np
@@ -83,15 +83,15 @@ def test_decided_boards_give_certain_values_and_are_left_untouched(policy):
     b = np.stack([s.b for s in boards])
     m = np.stack([s.m for s in boards])
     before = b.copy()
-    values = policy(seed=3, rollouts=4).playout_values(b, m, boards[0].zob, 7.5)
+    values = policy(seed=3, rollouts=4).rollout_values(b, m, boards[0].zob, 7.5)
     assert values.tolist() == [1.0, -1.0]  # Black 24 points against 12 + 7.5
     assert (b == before).all()
 
 
-def test_heuristic_playouts_are_seeded():
+def test_heuristic_rollouts_are_seeded():
     state = GameState(9)
     b, m = np.stack([state.b] * 40), np.stack([state.m] * 40)
-    first = HeuristicRolloutPolicy(seed=9).playout_values(b, m, state.zob, 7.5)
-    again = HeuristicRolloutPolicy(seed=9).playout_values(b, m, state.zob, 7.5)
+    first = HeuristicRolloutPolicy(seed=9).rollout_values(b, m, state.zob, 7.5)
+    again = HeuristicRolloutPolicy(seed=9).rollout_values(b, m, state.zob, 7.5)
     assert (first == again).all() and len(set(first.tolist())) == 2
     assert int(m[0, K.M_MOVENUM]) == 0

@@ -79,7 +79,7 @@ def tree_invariants(search: MCTS) -> None:
 # ----------------------------------------------------------------- convergence
 def test_the_only_winning_child_gets_almost_all_visits():
     good = coords.from_gtp("E5", 9)
-    search = MCTS(9, FakeEvaluator(point_value(good, BLACK)), SearchConfig(playouts=800, batch_size=1, fpu=0.0))
+    search = MCTS(9, FakeEvaluator(point_value(good, BLACK)), SearchConfig(simulations=800, batch_size=1, fpu=0.0))
     search.search(GameState(9))
     visits = search.visit_counts()
     assert visits.argmax() == good and search.choose_move() == good
@@ -89,7 +89,7 @@ def test_the_only_winning_child_gets_almost_all_visits():
 
 def test_equal_values_make_puct_visits_follow_the_priors():
     weights = {10: 0.4, 20: 0.3, 30: 0.15, 40: 0.1, 50: 0.05}
-    config = SearchConfig(playouts=2000, batch_size=1, fpu=0.0)
+    config = SearchConfig(simulations=2000, batch_size=1, fpu=0.0)
     search = MCTS(9, FakeEvaluator(prior=fixed_prior(weights)), config)
     search.search(GameState(9))
     visits = search.visit_counts()
@@ -101,7 +101,7 @@ def test_equal_values_make_puct_visits_follow_the_priors():
 
 
 def test_uct_tries_every_child_before_revisiting_one():
-    search = MCTS(5, FakeEvaluator(), SearchConfig(playouts=27, selection="uct", batch_size=1))
+    search = MCTS(5, FakeEvaluator(), SearchConfig(simulations=27, selection="uct", batch_size=1))
     search.search(GameState(5))
     assert (search.visit_counts() == 1).all()  # 25 points + pass, one visit each after 26 children
 
@@ -109,7 +109,7 @@ def test_uct_tries_every_child_before_revisiting_one():
 # ----------------------------------------------------------------- batching
 def test_virtual_loss_spreads_a_batch_over_distinct_leaves():
     evaluator = FakeEvaluator(point_value(40, BLACK))
-    search = MCTS(9, evaluator, SearchConfig(playouts=400, batch_size=16))
+    search = MCTS(9, evaluator, SearchConfig(simulations=400, batch_size=16))
     evaluator.search = search
     search.search(GameState(9))
     assert evaluator.batches[0] == 1  # only the root exists: the other descents collide and are dropped
@@ -122,10 +122,10 @@ def test_virtual_loss_spreads_a_batch_over_distinct_leaves():
 def test_colliding_descents_are_dropped_on_a_tiny_tree():
     # 2x2 board: most descents of a batch end on leaves already taken
     evaluator = FakeEvaluator()
-    search = MCTS(2, evaluator, SearchConfig(playouts=300, batch_size=64))
+    search = MCTS(2, evaluator, SearchConfig(simulations=300, batch_size=64))
     evaluator.search = search
     result = search.search(GameState(2, Rules(komi=0.5)))
-    assert result.playouts == 300
+    assert result.simulations == 300
     assert evaluator.batches[0] == 1
     for leaves in evaluator.leaves:
         assert len(set(leaves.tolist())) == len(leaves)
@@ -135,7 +135,7 @@ def test_colliding_descents_are_dropped_on_a_tiny_tree():
 # ----------------------------------------------------------------- tree reuse and budget
 def test_subtree_reuse_keeps_the_counts_of_the_chosen_child():
     state = GameState(9)
-    search = MCTS(9, FakeEvaluator(point_value(40, BLACK)), SearchConfig(playouts=600, batch_size=4))
+    search = MCTS(9, FakeEvaluator(point_value(40, BLACK)), SearchConfig(simulations=600, batch_size=4))
     search.search(state)
     t = search.tree
     first = t.first_child[ROOT]
@@ -148,36 +148,36 @@ def test_subtree_reuse_keeps_the_counts_of_the_chosen_child():
     assert search.set_root(state)
     assert search.root_visits() == child_visits and search.tree.value_sum[ROOT] == child_sum
     assert (search.visit_counts() == grand).all()
-    search.search(state, playouts=8)
+    search.search(state, simulations=8)
     assert search.root_visits() == child_visits + 8
     assert search.visit_counts().sum() - grand.sum() == 8
     tree_invariants(search)
 
 
 def test_a_position_from_another_game_starts_a_fresh_tree():
-    search = MCTS(9, FakeEvaluator(), SearchConfig(playouts=100, batch_size=4))
+    search = MCTS(9, FakeEvaluator(), SearchConfig(simulations=100, batch_size=4))
     state = GameState(9)
     state.play(40)
     search.search(state)
     other = GameState(9)
     other.play(41)
-    search.search(other, playouts=8)
+    search.search(other, simulations=8)
     assert search.root_visits() == 8
 
 
 def test_node_budget_exhaustion_stops_gracefully_and_resets_cleanly():
-    config = SearchConfig(playouts=1000, batch_size=4, node_budget=400)
+    config = SearchConfig(simulations=1000, batch_size=4, node_budget=400)
     search = MCTS(9, FakeEvaluator(point_value(40, BLACK)), config)
     state = GameState(9)
     result = search.search(state)
-    assert result.reason == "full" and result.playouts < 1000
+    assert result.reason == "full" and result.simulations < 1000
     assert int(search.tree.meta[0]) <= 400
     assert state.is_legal(search.choose_move())
     tree_invariants(search)
     search.reset()
     assert search.root_visits() == 0 and search.tree.first_child[ROOT] == UNEXPANDED
     again = search.search(state)
-    assert again.reason == "full" and 0 < again.playouts < 1000
+    assert again.reason == "full" and 0 < again.simulations < 1000
 
 
 def test_bytes_per_node_counts_every_node_array():
@@ -189,7 +189,7 @@ def test_bytes_per_node_counts_every_node_array():
 def test_same_seed_same_visit_counts(selection):
     def run(seed):
         value = point_value(30, WHITE)
-        search = MCTS(9, FakeEvaluator(value), SearchConfig(playouts=300, batch_size=8, selection=selection,
+        search = MCTS(9, FakeEvaluator(value), SearchConfig(simulations=300, batch_size=8, selection=selection,
                                                              seed=seed, dirichlet_epsilon=0.25))
         search.search(GameState(9))
         return search.visit_counts()
@@ -199,9 +199,9 @@ def test_same_seed_same_visit_counts(selection):
 
 def test_root_noise_changes_the_search_but_not_the_stored_priors():
     weights = {10: 0.5, 20: 0.3, 30: 0.2}
-    plain = MCTS(9, FakeEvaluator(prior=fixed_prior(weights)), SearchConfig(playouts=400, fpu=0.0))
+    plain = MCTS(9, FakeEvaluator(prior=fixed_prior(weights)), SearchConfig(simulations=400, fpu=0.0))
     noisy = MCTS(9, FakeEvaluator(prior=fixed_prior(weights)),
-                 SearchConfig(playouts=400, fpu=0.0, dirichlet_epsilon=0.5, dirichlet_alpha=0.3))
+                 SearchConfig(simulations=400, fpu=0.0, dirichlet_epsilon=0.5, dirichlet_alpha=0.3))
     plain.search(GameState(9))
     noisy.search(GameState(9))
     assert (noisy.visit_counts() != plain.visit_counts()).any()
@@ -213,7 +213,7 @@ def test_root_noise_changes_the_search_but_not_the_stored_priors():
 
 
 def test_proportional_choice_follows_the_visit_counts():
-    search = MCTS(9, FakeEvaluator(prior=fixed_prior({10: 0.6, 20: 0.4})), SearchConfig(playouts=500, fpu=0.0))
+    search = MCTS(9, FakeEvaluator(prior=fixed_prior({10: 0.6, 20: 0.4})), SearchConfig(simulations=500, fpu=0.0))
     search.search(GameState(9))
     visits = search.visit_counts()
     draws = np.bincount([search.choose_move(proportional=True) for _ in range(3000)], minlength=82)
@@ -228,7 +228,7 @@ class Untouchable(FakeEvaluator):
 
 
 @pytest.mark.parametrize("fields, text", [
-    ({"playouts": 0}, "playouts"), ({"playouts": -5}, "-5"), ({"c_puct": -1.0}, "c_puct"),
+    ({"simulations": 0}, "simulations"), ({"simulations": -5}, "-5"), ({"c_puct": -1.0}, "c_puct"),
     ({"batch_size": 64, "node_budget": 32}, "exceeds node_budget"), ({"selection": "ucb"}, "'ucb'"),
     ({"dirichlet_epsilon": 1.5}, "1.5"), ({"expand_visits": 0}, "expand_visits"),
 ])
@@ -237,7 +237,7 @@ def test_bad_config_raises_a_specific_error(fields, text):
         SearchConfig(**fields)
 
 
-@pytest.mark.parametrize("name", ["temperature_moves", "resign_threshold", "resign_moves", "resign_visits",
+@pytest.mark.parametrize("name", ["temperature_moves", "resign_winrate", "resign_moves", "resign_visits",
                                   "rollout_lambda"])
 def test_agent_policy_is_no_search_setting(name):
     with pytest.raises(SearchConfigError, match=f"unknown SearchConfig fields \\['{name}'\\]"):
@@ -245,11 +245,11 @@ def test_agent_policy_is_no_search_setting(name):
 
 
 def test_bad_inputs_raise_before_any_search():
-    search = MCTS(9, Untouchable(), SearchConfig(playouts=10))
+    search = MCTS(9, Untouchable(), SearchConfig(simulations=10))
     with pytest.raises(BoardSizeError, match="13x13"):
         search.search(GameState(13))
-    with pytest.raises(SearchConfigError, match="playouts"):
-        search.search(GameState(9), playouts=0)
+    with pytest.raises(SearchConfigError, match="simulations"):
+        search.search(GameState(9), simulations=0)
     finished = GameState(9)
     finished.play(81)
     finished.play(81)
@@ -261,7 +261,7 @@ def test_bad_inputs_raise_before_any_search():
     with pytest.raises(BoardSizeError, match="19x19"):
         MCTS(9, net)
     with pytest.raises(SearchConfigError, match="unknown"):
-        SearchConfig().replace(simulations=3)
+        SearchConfig().replace(visits=3)
 
 
 def test_a_broken_evaluator_is_reported():
@@ -281,14 +281,14 @@ def test_every_move_illegal_but_pass():
     """, to_play=WHITE)
     assert state.legal_mask().sum() == 1
     evaluator = FakeEvaluator(prior=lambda legal: np.ones(legal.shape, np.float32))  # priors on illegal moves too
-    search = MCTS(3, evaluator, SearchConfig(playouts=50, batch_size=4))
+    search = MCTS(3, evaluator, SearchConfig(simulations=50, batch_size=4))
     result = search.search(state)
     assert search.choose_move() == 9
     assert search.visit_counts().tolist() == [0] * 9 + [search.root_visits() - 1]
-    assert result.playouts == 50
+    assert result.simulations == 50
     # after White's pass, Black's pass ends the game: an exact win for Black (area 9 - 0 - 7.5)
     state.play(9)
-    search.search(state, playouts=20)
+    search.search(state, simulations=20)
     pass_child = [c for c in search.candidates() if c.move == 9][0]
     assert pass_child.winrate == 1.0
 
@@ -311,7 +311,7 @@ def test_tree_moves_match_the_game_rules_including_superko(size, ko, moves):
     state = random_game(size, Rules(ko=ko, komi=0.5), moves)
     if state.is_over:
         return
-    search = MCTS(size, FakeEvaluator(), SearchConfig(playouts=300, batch_size=4, node_budget=20_000))
+    search = MCTS(size, FakeEvaluator(), SearchConfig(simulations=300, batch_size=4, node_budget=20_000))
     search.search(state)
     t = search.tree
     stack = [(ROOT, state)]  # every expanded node: its children are the legal moves of its position
@@ -338,7 +338,7 @@ def test_network_evaluator_sees_the_feature_planes_of_each_leaf():
         seen.append(planes.copy())
         return uniform_priors(legal), np.zeros(len(planes), np.float32)
 
-    search = MCTS(9, NetworkEvaluator(net, "agz"), SearchConfig(playouts=40, batch_size=8, fpu=0.0))
+    search = MCTS(9, NetworkEvaluator(net, "agz"), SearchConfig(simulations=40, batch_size=8, fpu=0.0))
     search.search(state)
     assert seen[0].shape == (1, features.feature_planes("agz"), 9, 9)
     assert np.array_equal(seen[0][0], features.encode(state, "agz"))  # the root's own history
@@ -349,7 +349,7 @@ def test_network_evaluator_sees_the_feature_planes_of_each_leaf():
         expected[int(move)] = features.encode(after, "agz")
     depth_one = [planes for batch in seen[1:] for planes in batch
                  if any(np.array_equal(planes, e) for e in expected.values())]
-    assert len(depth_one) == sum(len(batch) for batch in seen[1:])  # 39 playouts: all depth-one leaves
+    assert len(depth_one) == sum(len(batch) for batch in seen[1:])  # 39 simulations: all depth-one leaves
 
 
 # ----------------------------------------------------------------- RAVE
@@ -365,7 +365,7 @@ def test_amaf_backup_credits_moves_first_played_by_the_same_side():
     first = np.zeros(81, np.int8)
     first[b] = BLACK
     first[e] = WHITE
-    first[d] = BLACK  # in the playout Black played D, but White played it earlier, in the tree
+    first[d] = BLACK  # in the rollout Black played D, but White played it earlier, in the tree
     first[c] = WHITE
     amaf_backup(t, node_d, first, BLACK, 1.0)  # Black to move at the leaf, and Black won
     credited = {mv: (int(t.amaf_visits[find_child(t, parent, mv)]), float(t.amaf_sum[find_child(t, parent, mv)]))

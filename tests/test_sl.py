@@ -27,7 +27,7 @@ def dataset(tmp_path_factory) -> Path:
 
 
 def _cfg(data, out, **kw) -> SLConfig:
-    base = dict(net=NetConfig(depth=1, width=16), epochs=4, batch_size=32, device="cpu", threads=1,
+    base = dict(net=NetConfig(blocks=1, width=16), epochs=4, batch_size=32, device="cpu", threads=1,
                 optim=OptimConfig(optimizer="adamw", lr=3e-3, weight_decay=0.0))
     base.update(kw)
     return SLConfig(data=str(data), out=str(out), **base)
@@ -55,7 +55,7 @@ def test_existing_run_needs_resume_and_same_net(dataset, tmp_path):
     with pytest.raises(TrainError, match="--resume"):
         train_sl(_cfg(dataset, tmp_path / "run", epochs=1))
     with pytest.raises(TrainError, match="b1c16"):
-        train_sl(_cfg(dataset, tmp_path / "run", net=NetConfig(depth=1, width=8), epochs=2), resume=True)
+        train_sl(_cfg(dataset, tmp_path / "run", net=NetConfig(blocks=1, width=8), epochs=2), resume=True)
 
 
 def test_cli_smoke_and_user_errors(dataset, tmp_path, capsys):

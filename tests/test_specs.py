@@ -15,8 +15,8 @@ from rlgo.go.state import GameState
 @pytest.mark.parametrize("spec, name, items", [
     ("random", "random", []),
     ("random:seed=3", "random", [("seed", "3")]),
-    ("mcts:playouts=2000", "mcts", [("playouts", "2000")]),
-    ("zero:ckpt=runs/a b/x.pt,playouts=200", "zero", [("ckpt", "runs/a b/x.pt"), ("playouts", "200")]),
+    ("mcts:simulations=2000", "mcts", [("simulations", "2000")]),
+    ("zero:ckpt=runs/a b/x.pt,simulations=200", "zero", [("ckpt", "runs/a b/x.pt"), ("simulations", "200")]),
     ('gtp:"/usr/games/gnugo --mode gtp --level 10"', "gtp", [(None, "/usr/games/gnugo --mode gtp --level 10")]),
     ("gtp:'a, \\'b\\'',timeout=5", "gtp", [(None, "a, 'b'"), ("timeout", "5")]),
     ('gtp:command="x=1,y",name=e', "gtp", [("command", "x=1,y"), ("name", "e")]),
@@ -92,9 +92,9 @@ def test_random_spec_builds_the_seeded_agent():
 
 def test_plugin_module_is_imported_on_first_use():
     entry = lookup("mcts")
-    assert "playouts" in entry.keys and "time" in entry.keys
-    agent = make_agent("mcts:playouts=16,seed=2", size=7)
-    assert agent.config.playouts == 16
+    assert "simulations" in entry.keys and "time" in entry.keys
+    agent = make_agent("mcts:simulations=16,seed=2", size=7)
+    assert agent.config.simulations == 16
 
 
 @pytest.mark.parametrize("rules, flags, absent", [
@@ -146,7 +146,7 @@ def test_two_unseeded_search_agents_do_not_replay_one_game():
             state.play(agent.select_move(state))
         return [p for _, p in state.moves]
 
-    games = {tuple(opening(make_agent("mcts:playouts=24", size=5))) for _ in range(4)}
+    games = {tuple(opening(make_agent("mcts:simulations=24", size=5))) for _ in range(4)}
     assert len(games) > 1
-    same = {tuple(opening(make_agent("mcts:playouts=24", size=5, seed=11))) for _ in range(2)}
+    same = {tuple(opening(make_agent("mcts:simulations=24", size=5, seed=11))) for _ in range(2)}
     assert len(same) == 1

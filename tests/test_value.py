@@ -25,7 +25,7 @@ RULES = Rules(komi=0.5)
 @pytest.fixture(scope="module")
 def shard():
     """40 games on 5x5 between two different tiny policies, U in [1, 12]."""
-    cfg = vd.ValueDataConfig(games=40, rules=RULES, cap=12, shard_size=40)
+    cfg = vd.ValueDataConfig(games=40, rules=RULES, random_move_max=12, shard_size=40)
     return vd.play_shard(PolicyNet(tiny_net(seed=1)), PolicyNet(tiny_net(seed=2)), 40, cfg, np.random.default_rng(5))
 
 
@@ -63,7 +63,7 @@ def test_outcomes_match_scored_final_boards(shard):
 
 def test_generation_is_resumable_and_deterministic(tmp_path):
     sl, rl = PolicyNet(tiny_net(seed=1)), PolicyNet(tiny_net(seed=2))
-    cfg = vd.ValueDataConfig(games=25, rules=RULES, cap=10, shard_size=10, seed=4)
+    cfg = vd.ValueDataConfig(games=25, rules=RULES, random_move_max=10, shard_size=10, seed=4)
     assert vd.generate(sl, rl, cfg, tmp_path) == 25
     first = vd.load_samples(tmp_path)
     assert len(first["z"]) == 25
@@ -73,7 +73,7 @@ def test_generation_is_resumable_and_deterministic(tmp_path):
     for k in vd.SHARD_KEYS:
         np.testing.assert_array_equal(first[k], again[k])
     with pytest.raises(ValueError, match="holds 5 games"):
-        vd.generate(sl, rl, vd.ValueDataConfig(games=30, rules=RULES, cap=10, shard_size=10, seed=4), tmp_path)
+        vd.generate(sl, rl, vd.ValueDataConfig(games=30, rules=RULES, random_move_max=10, shard_size=10, seed=4), tmp_path)
 
 
 def test_value_net_learns_a_learnable_target(tmp_path, shard):
@@ -83,7 +83,7 @@ def test_value_net_learns_a_learnable_target(tmp_path, shard):
     samples = {k: np.concatenate([shard[k]] * 6) for k in vd.SHARD_KEYS}
     samples["z"] = np.where(samples["m"][:, K.M_TOPLAY] == K.BLACK, 1.0, -1.0).astype(np.float32)
     vd.save_shard(vd.shard_path(data, 0), samples)
-    cfg = ValueConfig(data=str(data), out=str(tmp_path / "run"), net=NetConfig(depth=1, width=8), epochs=12, batch_size=32,
+    cfg = ValueConfig(data=str(data), out=str(tmp_path / "run"), net=NetConfig(blocks=1, width=8), epochs=12, batch_size=32,
                       val_fraction=0.2, seed=0)
     row = train_value(cfg)
     assert row["epoch"] == 12 and row["val_mse_constant"] > 0.5 and row["val_mse"] < 0.3 * row["val_mse_constant"]
@@ -101,7 +101,7 @@ class TruthRollout:
     def __init__(self, z):
         self.z = z
 
-    def playout_values(self, b, m, zob, komi):
+    def rollout_values(self, b, m, zob, komi):
         return self.z
 
 
@@ -133,7 +133,7 @@ def test_cli_value_end_to_end_and_errors(tmp_path, capsys):
     assert code == 1 and "none.pt" in capsys.readouterr().err
     code = cli.main(["train", "value", "--sl", str(sl), "--rl", str(rl), "--games", "30", "--out",
                      str(tmp_path / "ok"), "--blocks", "1", "--width", "8", "--epochs", "1", "--komi", "0.5",
-                     "--cap", "8", "--eval-rollouts", "2", "--threads", "1"])
+                     "--random-move-max", "8", "--eval-rollouts", "2", "--threads", "1"])
     out = capsys.readouterr().out
     assert code == 0 and "| moves |" in out
     assert (tmp_path / "ok" / "value_eval.csv").read_text().startswith("first,last,positions")

@@ -31,12 +31,12 @@ def one_thread():
 def ckpt(tmp_path_factory):
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("zero") / "net.pt"
-    save_checkpoint(path, build_model(NetConfig(board_size=5, depth=1, width=8)))
+    save_checkpoint(path, build_model(NetConfig(board_size=5, blocks=1, width=8)))
     return path
 
 
 def test_spec_builds_an_agent_that_plays_a_legal_game(ckpt):
-    agent = make_agent(f"zero:ckpt={ckpt},playouts=24,seed=3", size=5, rules=Rules(komi=2.5))
+    agent = make_agent(f"zero:ckpt={ckpt},simulations=24,seed=3", size=5, rules=Rules(komi=2.5))
     state = GameState(5, Rules(komi=2.5))
     while not state.is_over and state.move_number < 60:
         move = agent.select_move(state)
@@ -44,7 +44,7 @@ def test_spec_builds_an_agent_that_plays_a_legal_game(ckpt):
             break
         assert state.is_legal(move)
         state.play(move)
-        assert agent.last_result.playouts == 24
+        assert agent.last_result.simulations == 24
         infos = agent.analysis()
         assert infos and infos[0].visits >= infos[-1].visits and 0 <= infos[0].winrate <= 1
     assert agent.name == "zero-net"
@@ -54,22 +54,22 @@ def test_same_seed_same_moves_and_positional_checkpoint(ckpt):
     def game(spec):
         agent, state = make_agent(spec, size=5), GameState(5)
         return [state.play(agent.select_move(state)) or state.moves[-1][1] for _ in range(6)]
-    assert game(f"zero:{ckpt},playouts=16,seed=1") == game(f"zero:ckpt={ckpt},playouts=16,seed=1")
-    openings = {tuple(game(f"zero:{ckpt},playouts=16,seed={seed},opening=6")) for seed in range(4)}
+    assert game(f"zero:{ckpt},simulations=16,seed=1") == game(f"zero:ckpt={ckpt},simulations=16,seed=1")
+    openings = {tuple(game(f"zero:{ckpt},simulations=16,seed={seed},temperature_moves=6")) for seed in range(4)}
     assert len(openings) > 1  # drawn in proportion to visits: seeds give different games
 
 
 def test_bad_specs_and_checkpoints_are_refused(ckpt, tmp_path):
     with pytest.raises(SpecError, match="checkpoint"):
-        make_agent("zero:playouts=10", size=5)
-    with pytest.raises(SpecError, match="playouts"):
-        make_agent(f"zero:ckpt={ckpt},playouts=0", size=5)
+        make_agent("zero:simulations=10", size=5)
+    with pytest.raises(SpecError, match="simulations"):
+        make_agent(f"zero:ckpt={ckpt},simulations=0", size=5)
     with pytest.raises(CheckpointError, match="board size"):
         make_agent(f"zero:ckpt={ckpt}", size=9)
     with pytest.raises(CheckpointError, match="does not exist"):
         make_agent(f"zero:ckpt={tmp_path / 'missing.pt'}", size=5)
     value_only = tmp_path / "value.pt"
-    save_checkpoint(value_only, build_model(NetConfig(board_size=5, depth=1, width=8, heads=("value",))))
+    save_checkpoint(value_only, build_model(NetConfig(board_size=5, blocks=1, width=8, heads=("value",))))
     with pytest.raises(ValueError, match="policy"):
         make_agent(f"zero:ckpt={value_only}", size=5)
 
@@ -79,7 +79,7 @@ def test_a_run_folder_means_its_best_network(ckpt, tmp_path):
     (run / "checkpoints").mkdir(parents=True)
     (run / "checkpoints" / "gen-0003.pt").write_bytes(ckpt.read_bytes())
     (run / "best.json").write_text('{"generation": 3, "checkpoint": "checkpoints/gen-0003.pt"}')
-    agent = make_agent(f"zero:ckpt={run},playouts=8", size=5)
+    agent = make_agent(f"zero:ckpt={run},simulations=8", size=5)
     assert agent.name == "zero-gen-0003"
     (run / "best.json").write_text('{"generation": 3}')
     with pytest.raises(SpecError, match="damaged"):
@@ -92,7 +92,7 @@ def test_time_limit_alone_bounds_the_search(ckpt):
     agent = make_agent(f"zero:ckpt={ckpt},time=0.3", size=5)
     state = GameState(5)
     agent.select_move(state)
-    assert agent.last_result.reason == "time" and agent.last_result.playouts > 8
+    assert agent.last_result.reason == "time" and agent.last_result.simulations > 8
     assert np.isfinite(agent.last_result.seconds)
 
 
@@ -132,7 +132,7 @@ def test_passes_when_the_count_without_dead_stones_favours_it(ckpt):
     state.play(state.pass_move)
     dead = dead_stones(state)
     assert len(dead) == 4 and mover_lead(state) < 0 < mover_lead(state, dead)  # the fixture is what it says
-    agent = ZeroAgent(NetworkEvaluator(loves_pass, board_size=9), playouts=32)
+    agent = ZeroAgent(NetworkEvaluator(loves_pass, board_size=9), simulations=32)
     assert agent.select_move(state) == state.pass_move
 
 
@@ -140,15 +140,15 @@ def test_never_fills_its_own_eyes_when_behind(ckpt):
     rules = Rules(komi=30.5)
     state = board_from_ascii(ONLY_EYES, rules, to_play=BLACK)
     assert mover_lead(state) < 0 and all(state.fills_own_eye(int(p)) for p in np.flatnonzero(state.legal_mask()[:-1]))
-    for agent in (make_agent(f"zero:ckpt={ckpt},playouts=16", size=5, rules=rules),
-                  ZeroAgent(NetworkEvaluator(loves_pass, board_size=5), playouts=16)):
+    for agent in (make_agent(f"zero:ckpt={ckpt},simulations=16", size=5, rules=rules),
+                  ZeroAgent(NetworkEvaluator(loves_pass, board_size=5), simulations=16)):
         assert agent.select_move(state) == state.pass_move
 
 
 def test_pass_rule_plays_on_while_the_count_is_against_us():
     rules = Rules(komi=2.5)
-    guarded = ZeroAgent(NetworkEvaluator(loves_pass, board_size=5), playouts=16)
-    free = ZeroAgent(NetworkEvaluator(loves_pass, board_size=5), playouts=16, pass_guard=False)
+    guarded = ZeroAgent(NetworkEvaluator(loves_pass, board_size=5), simulations=16)
+    free = ZeroAgent(NetworkEvaluator(loves_pass, board_size=5), simulations=16, pass_guard=False)
     behind = GameState(5, rules)
     behind.play(12)  # White to move owns nothing: passing would let Black pass back and win
     move = guarded.select_move(behind)
@@ -161,9 +161,9 @@ def test_pass_rule_plays_on_while_the_count_is_against_us():
 
 def test_threads_key_sets_the_torch_threads_default_one(ckpt):
     torch.set_num_threads(2)
-    make_agent(f"zero:ckpt={ckpt},playouts=8", size=5)
+    make_agent(f"zero:ckpt={ckpt},simulations=8", size=5)
     assert torch.get_num_threads() == 1
-    make_agent(f"zero:ckpt={ckpt},playouts=8,threads=2", size=5)
+    make_agent(f"zero:ckpt={ckpt},simulations=8,threads=2", size=5)
     assert torch.get_num_threads() == 2
     torch.set_num_threads(1)
     with pytest.raises(SpecError, match="threads"):
@@ -171,12 +171,12 @@ def test_threads_key_sets_the_torch_threads_default_one(ckpt):
 
 
 def test_gumbel_root_by_spec(ckpt):
-    agent = make_agent(f"zero:ckpt={ckpt},playouts=17,root=gumbel,m=4,seed=2", size=5)
+    agent = make_agent(f"zero:ckpt={ckpt},simulations=17,root=gumbel,m=4,seed=2", size=5)
     assert agent.config.root == "gumbel" and agent.config.gumbel_m == 4
     state = GameState(5)
     for _ in range(4):
         move = agent.select_move(state)
-        assert state.is_legal(move) and agent.last_result.playouts == 17
+        assert state.is_legal(move) and agent.last_result.simulations == 17
         state.play(move)
     with pytest.raises(SpecError, match="root"):
         make_agent(f"zero:ckpt={ckpt},root=sampled", size=5)

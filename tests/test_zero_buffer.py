@@ -17,7 +17,7 @@ SIZE = 5
 
 @pytest.fixture(scope="module")
 def games():
-    s = PlaySettings(SIZE, Rules(komi=2.5), playouts=8, parallel_games=8, opening_moves=6, move_cap=30, alpha=0.4)
+    s = PlaySettings(SIZE, Rules(komi=2.5), simulations=8, parallel_games=8, temperature_moves=6, move_cap=30, alpha=0.4)
     return run_selfplay(evaluator(LinearNet(11)), s, games=8, seed=5).games
 
 

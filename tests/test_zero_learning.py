@@ -32,13 +32,13 @@ def one_thread():
 
 @pytest.mark.slow
 def test_four_generations_beat_the_random_network_they_started_from(tmp_path, one_thread):
-    cfg = ZeroConfig(out=str(tmp_path / "run"), size=5, komi=2.5, net=NetConfig(depth=2, width=16), playouts=16,
+    cfg = ZeroConfig(out=str(tmp_path / "run"), size=5, komi=2.5, net=NetConfig(blocks=2, width=16), simulations=16,
                      games_per_generation=48, parallel_games=48, steps_per_generation=80, batch_size=128,
                      window_games=192, generations=4, gating=False, gate_games=2, workers=1, threads=1,
                      sgf_per_generation=0, seed=0, optim=OptimConfig(lr=0.05, schedule="constant", warmup=0.0))
     train_zero(cfg)
     match = PlaySettings.match(cfg, NEVER_RESIGN)
-    match = PlaySettings(**{**match.__dict__, "playouts": 32})
+    match = PlaySettings(**{**match.__dict__, "simulations": 32})
     run = Path(cfg.out)
     nets = (load_net(str(checkpoint_path(run, 4)), match), load_net(str(checkpoint_path(run, 0)), match))
     result = run_match(nets, match, tuple(range(GAMES)), seed=123)

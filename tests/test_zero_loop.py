@@ -28,7 +28,7 @@ from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, black_share, gate_dec
 from rlgo.train.zero.loop import read_best, train_zero
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = dict(size=5, komi=2.5, net=NetConfig(depth=1, width=8), playouts=8, games_per_generation=4, parallel_games=2,
+TINY = dict(size=5, komi=2.5, net=NetConfig(blocks=1, width=8), simulations=8, games_per_generation=4, parallel_games=2,
             steps_per_generation=3, batch_size=16, gate_games=4, window_games=20, generations=1, workers=1,
             threads=1, sgf_per_generation=1)
 TINY_KEYS = {**{k: v for k, v in TINY.items() if k != "net"}, "depth": 1, "width": 8}
@@ -42,11 +42,11 @@ def state_of(run: Path) -> dict:
 
 # ----------------------------------------------------------------- config, gate, ratings
 def test_config_checks_fields_and_round_trips():
-    cfg = ZeroConfig(out="r", size=7, komi=8.5, fast_playouts=20, aux_heads=True)
+    cfg = ZeroConfig(out="r", size=7, komi=8.5, fast_simulations=20, aux_heads=True)
     assert ZeroConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))) == cfg
-    assert cfg.alpha == pytest.approx(0.03 * 361 / 49) and cfg.opening_moves == 6 and cfg.move_cap == 98
+    assert cfg.alpha == pytest.approx(0.03 * 361 / 49) and cfg.effective_temperature_moves == 6 and cfg.effective_move_cap == 98
     assert cfg.net_config().heads == ("policy", "value", "ownership", "score")
-    for bad, match in (({"rules": "japanese"}, "area"), ({"fast_playouts": 300}, "fast_playouts"),
+    for bad, match in (({"rules": "japanese"}, "area"), ({"fast_simulations": 300}, "fast_simulations"),
                        ({"window_games": 10}, "window_games"), ({"gate_threshold": 0.5}, "gate_threshold"),
                        ({"size": 40}, "size"), ({"gate_rule": "vote"}, "gate_rule"), ({"root": "sampled"}, "root")):
         with pytest.raises(ZeroConfigError, match=match):
@@ -56,7 +56,7 @@ def test_config_checks_fields_and_round_trips():
 
 
 def test_a_run_stored_before_the_net_block_still_loads():
-    cfg = ZeroConfig(out="r", size=7, net=NetConfig(backbone="dilated", depth=3, width=24, feature_set="extended"))
+    cfg = ZeroConfig(out="r", size=7, net=NetConfig(backbone="dilated", blocks=3, width=24, feature_set="extended"))
     old = {k: v for k, v in cfg.to_dict().items() if k != "net"}
     old.update(backbone="dilated", blocks=3, width=24, feature_set="extended")  # config.json of earlier runs
     assert ZeroConfig.from_dict(json.loads(json.dumps(old))) == cfg
@@ -120,8 +120,8 @@ def test_a_tiny_run_writes_every_file_and_resumes_for_more_generations(tmp_path)
     assert [int(r["generation"]) for r in rows] == [1, 2]
     assert state_of(run)["generation"] == 2
     assert all((run / "buffer" / name).read_bytes() == data for name, data in shard_bytes.items())
-    with pytest.raises(ZeroConfigError, match="playouts"):
-        train_zero(ZeroConfig(out=str(run), **{**TINY, "playouts": 9}), resume=True)
+    with pytest.raises(ZeroConfigError, match="simulations"):
+        train_zero(ZeroConfig(out=str(run), **{**TINY, "simulations": 9}), resume=True)
 
 
 def _start(args: list[str], patch: str = "") -> subprocess.Popen:
@@ -212,8 +212,8 @@ def test_cli_help_and_user_errors(tmp_path, capsys):
     assert "--root" in capsys.readouterr().err
     (tmp_path / "r2").mkdir()
     (tmp_path / "r2" / "config.json").write_text(json.dumps(ZeroConfig(out="x", **TINY).to_dict()))
-    assert cli.main(["train", "zero", "--resume", str(tmp_path / "r2"), "--playouts", "3"]) == 1
-    assert "cannot change playouts" in capsys.readouterr().err
+    assert cli.main(["train", "zero", "--resume", str(tmp_path / "r2"), "--simulations", "3"]) == 1
+    assert "cannot change simulations" in capsys.readouterr().err
 
 
 def test_cli_reads_a_toml_config(tmp_path, capsys):
@@ -301,7 +301,7 @@ def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):
     from rlgo.train.zero.loop import open_run
 
     torch.manual_seed(1)
-    sl = build_model(NetConfig(depth=1, width=8, board_size=5, heads=("policy", "value")))
+    sl = build_model(NetConfig(blocks=1, width=8, board_size=5, heads=("policy", "value")))
     save_checkpoint(tmp_path / "sl.pt", sl)
     cfg = ZeroConfig(out=str(tmp_path / "run"), init=str(tmp_path / "sl.pt"), aux_heads=True,
                      **{k: v for k, v in TINY.items() if k != "komi"})
@@ -326,9 +326,9 @@ def test_init_widens_a_network_of_a_prefix_feature_set_without_changing_its_outp
     from rlgo.nn.model import NetConfig, build_model
 
     torch.manual_seed(2)
-    agz = build_model(NetConfig(depth=2, width=8, board_size=5, heads=("policy", "value"))).eval()
+    agz = build_model(NetConfig(blocks=2, width=8, board_size=5, heads=("policy", "value"))).eval()
     save_checkpoint(tmp_path / "agz.pt", agz)
-    wide = build_model(NetConfig(depth=2, width=8, board_size=5, in_planes=features.feature_planes("extended"),
+    wide = build_model(NetConfig(blocks=2, width=8, board_size=5, in_planes=features.feature_planes("extended"),
                                  feature_set="extended", heads=("policy", "value", "ownership", "score")))
     fresh = {k: v.clone() for k, v in wide.state_dict().items() if k.startswith(("heads.ownership.", "heads.score."))}
     init_from_checkpoint(wide, tmp_path / "agz.pt")
@@ -341,7 +341,7 @@ def test_init_widens_a_network_of_a_prefix_feature_set_without_changing_its_outp
         after = wide.eval()(torch.from_numpy(features.encode(state, "extended"))[None])
     for head in ("policy", "value"):
         assert torch.allclose(before[head], after[head], atol=1e-5)
-    narrow = build_model(NetConfig(depth=2, width=8, board_size=5, heads=("policy", "value")))
+    narrow = build_model(NetConfig(blocks=2, width=8, board_size=5, heads=("policy", "value")))
     save_checkpoint(tmp_path / "wide.pt", wide)
     with pytest.raises(TransferError, match="feature_set 'extended'"):
         init_from_checkpoint(narrow, tmp_path / "wide.pt")
@@ -385,7 +385,7 @@ def test_cli_run_shows_one_numbering_the_eta_and_the_next_steps(tmp_path):
     assert "run done" not in second
     best = json.loads((run / "best.json").read_text())["generation"]
     assert f"best network: generation {best}" in text
-    for hint in (f"rlgo play --agent zero:ckpt={run},playouts=8 --size 5 --komi 2.5", f"rlgo plot {run}",
+    for hint in (f"rlgo play --agent zero:ckpt={run},simulations=8 --size 5 --komi 2.5", f"rlgo plot {run}",
                  f"rlgo train zero --resume {run} --generations 22", f"--out {run}/rating"):
         assert hint in text
     text = rlgo("train", "zero", "--resume", str(run), "--generations", "3")

@@ -17,7 +17,7 @@ SIZE = 5
 
 
 def settings(**changes) -> PlaySettings:
-    base = dict(size=SIZE, rules=Rules(komi=2.5), playouts=12, parallel_games=4, opening_moves=4, move_cap=40,
+    base = dict(size=SIZE, rules=Rules(komi=2.5), simulations=12, parallel_games=4, temperature_moves=4, move_cap=40,
                 alpha=0.4)
     return PlaySettings(**{**base, **changes})
 
@@ -82,7 +82,7 @@ def test_lost_side_resigns_unless_the_game_is_played_through():
 
 
 def test_playout_cap_randomization_records_only_full_searches():
-    result = run_selfplay(evaluator(LinearNet(8)), settings(fast_playouts=3, full_search_prob=0.3), games=4, seed=2)
+    result = run_selfplay(evaluator(LinearNet(8)), settings(fast_simulations=3, full_search_prob=0.3), games=4, seed=2)
     moves = sum(len(g.moves) for g in result.games)
     recorded = sum(len(g.samples["to_play"]) for g in result.games)
     assert 0.1 * moves < recorded < 0.55 * moves
@@ -95,7 +95,7 @@ def even_priors(planes, legal):
 
 
 def test_gumbel_selfplay_records_the_improved_policy_and_plays_without_temperature():
-    result = run_selfplay(evaluator(even_priors), settings(root="gumbel", gumbel_m=4, playouts=9), games=3, seed=4)
+    result = run_selfplay(evaluator(even_priors), settings(root="gumbel", gumbel_m=4, simulations=9), games=3, seed=4)
     for game in result.games:
         state = GameState(SIZE, Rules(komi=2.5))
         for i, move in enumerate(game.moves):
@@ -104,7 +104,7 @@ def test_gumbel_selfplay_records_the_improved_policy_and_plays_without_temperatu
             assert policy.sum() == pytest.approx(1.0, abs=2e-3) and not policy[~legal].any()
             assert (policy[legal] > 0).all()  # completed Q weighs every legal move, visited or not
             state.play(move)
-    again = run_selfplay(evaluator(even_priors), settings(root="gumbel", gumbel_m=4, playouts=9), games=3, seed=4)
+    again = run_selfplay(evaluator(even_priors), settings(root="gumbel", gumbel_m=4, simulations=9), games=3, seed=4)
     assert [g.moves for g in again.games] == [g.moves for g in result.games]
 
 
@@ -171,6 +171,6 @@ def test_match_games_with_a_random_opening_do_not_repeat(root):
         by_colour.setdefault(g.index % 2, set()).add(tuple(g.moves))
     assert all(len(lines) > 1 for lines in by_colour.values())
     # without an opening every game of a pairing is the same one
-    fixed = run_match(nets, settings(root=root, gumbel_m=4, resign_threshold=-1.0, opening_moves=0), tuple(range(4)),
+    fixed = run_match(nets, settings(root=root, gumbel_m=4, resign_threshold=-1.0, temperature_moves=0), tuple(range(4)),
                       seed=1)
     assert len({tuple(g.moves) for g in fixed.games if g.index % 2 == 0}) == 1

@@ -40,7 +40,7 @@ class GameConfig:
     """Agent spec that plays both colours on when the estimate is unsure of a chain, until two
     passes; the game is then scored on that board ("": never, score the estimate)."""
     seed: int = 0
-    """Seed of the dead-stone playouts."""
+    """Seed of the dead-stone rollouts."""
 
     def __post_init__(self):
         if self.scoring not in SCORING_MODES:

@@ -81,7 +81,7 @@ class GameTask:
     white: str
     """Spec playing White."""
     seed: int
-    """Seed for the agents and the scoring playouts of this game."""
+    """Seed for the agents and the scoring rollouts of this game."""
 
 
 def schedule(config: TournamentConfig) -> list[GameTask]:

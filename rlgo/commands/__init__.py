@@ -20,7 +20,7 @@ PROJECT_PACKAGES = ("rlgo", "agents", "envs", "benchmarks")
 
 DEFAULT_AGENT = "mcts"
 """The agent of `rlgo play` and `rlgo gtp`: the strongest that needs no download (Monte-Carlo tree
-search with random playouts)."""
+search with random rollouts)."""
 
 _FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -100,12 +100,12 @@ _OPTIONS = {o.name: o for o in (
     Option("size", "board size 2..25", board_size, 9, metavar="N", keep_default=True),
     Option("komi", "komi (default: the rules' komi)", komi_value, None, show_default=False, keep_default=True),
     Option("rules", f"rules preset: {', '.join(PRESETS)}", rules_name, "chinese", metavar="NAME", keep_default=True),
-    Option("agent", "agent spec, e.g. random, mcts:playouts=2000, zero:ckpt=PATH", str, DEFAULT_AGENT,
+    Option("agent", "agent spec, e.g. random, mcts:simulations=2000, zero:ckpt=PATH", str, DEFAULT_AGENT,
            metavar="SPEC", keep_default=True),
     Option("seed", "random seed (default: fresh entropy)", int, None, show_default=False, keep_default=True),
     Option("device", "torch device: cpu, cuda, cuda:1, mps", str, "cpu", keep_default=True),
     Option("out", "output file or folder", Path, None, metavar="PATH", show_default=False, keep_default=True),
-    Option("playouts", "search playouts per move", positive_int, None, metavar="N", show_default=False,
+    Option("simulations", "search simulations per move", positive_int, None, metavar="N", show_default=False,
            keep_default=True),
 )}
 RUN_OPTION = Option("out", "run folder of a new run (--resume RUN continues one)", Path, None, metavar="RUN",

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EPILOG = """\
 examples:
-  rlgo bench board --quick      board playouts/s, JIT warm-up, start-up time, vs OpenSpiel
+  rlgo bench board --quick      board rollouts/s, JIT warm-up, start-up time, vs OpenSpiel
   rlgo bench all --quick        every benchmark, short timings
   rlgo bench nn                 network forward/backward throughput
 """

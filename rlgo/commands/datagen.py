@@ -32,13 +32,13 @@ def register(subparsers) -> None:
     p.add_argument("--workers", type=positive_int, default=1, help="engine processes (default: %(default)s)")
     p.add_argument("--random-opening", type=int, default=0, metavar="K",
                    help="uniform random legal moves before the engine plays (default: %(default)s)")
-    p.add_argument("--max-moves", type=int, default=0, help="move cap per game (default: 3*N*N)")
+    p.add_argument("--move-cap", type=int, default=0, help="move cap per game (default: 3*N*N)")
 
 
 def run(args) -> int:
     cfg = DatagenConfig(engine=args.engine, games=args.games, size=args.size, komi=args.komi,
                         random_opening=args.random_opening,
-                        seed=fresh_seed() if args.seed is None else args.seed, max_moves=args.max_moves)
+                        seed=fresh_seed() if args.seed is None else args.seed, move_cap=args.move_cap)
     todo = len(pending_games(args.out, cfg.games))
     with progress_bar() as bar:
         task = bar.add_task("datagen", total=cfg.games, completed=cfg.games - todo, info="")

@@ -9,20 +9,20 @@ from rlgo.go.rules import KO_RULES
 
 EPILOG = """\
 examples:
-  rlgo gtp --agent mcts:playouts=2000                   engine for Sabaki / GoGui (9x9, positional superko)
+  rlgo gtp --agent mcts:simulations=2000                   engine for Sabaki / GoGui (9x9, positional superko)
   rlgo gtp --agent mcts:time=2 --size 19 --komi 6.5     19x19, two seconds a move
   rlgo gtp --agent random --ko simple                   GNU Go's rules (simple ko, no suicide)
-  gogui-twogtp -black "rlgo gtp --agent mcts:playouts=500" -white "gnugo --mode gtp" -games 10
+  gogui-twogtp -black "rlgo gtp --agent mcts:simulations=500" -white "gnugo --mode gtp" -games 10
 
 connecting a GUI (the engine reads GTP on stdin and writes it on stdout):
   Sabaki   Engines > Manage Engines > Add: path `rlgo`, arguments `gtp --agent mcts:time=2`
-  GoGui    Program > New Program: command `rlgo gtp --agent mcts:playouts=2000`
+  GoGui    Program > New Program: command `rlgo gtp --agent mcts:simulations=2000`
   Lizzie   config.txt "engine-command": "rlgo gtp --agent mcts:time=5 --compat katago" (uses kata-analyze)
   KGS      kgsGtp.ini: engine=rlgo gtp --agent mcts:time=5 (kgs-genmove_cleanup, kgs-time_settings)
 
 Analysis for GUIs: lz-analyze and kata-analyze (Sabaki, Lizzie) stream until the next command, on a
 tree as large as memory allows; kata-genmove_analyze / lz-genmove_analyze play with analysis (Sabaki).
-Scoring (final_score, final_status_list) uses the agent's ownership or random playouts.
+Scoring (final_score, final_status_list) uses the agent's ownership or random rollouts.
 Time: time_settings / time_left are passed to the agent, and the engine stops any search at the
 per-move budget the agent computes for itself (rlgo.search.timecontrol), so it does not lose on time.
 """

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rlgo.commands import add_options, positive_float, rules_from_args
 
-HINT_AGENT = "mcts:playouts=400"
+HINT_AGENT = "mcts:simulations=400"
 """Searches hints when the opponent gives no analysis of its own."""
 
 EPILOG = """\

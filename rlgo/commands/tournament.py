@@ -9,13 +9,13 @@ from rlgo.go.rules import KO_RULES
 
 EPILOG = """\
 examples:
-  rlgo tournament --agents random mcts:playouts=200 gnugo:level=1 --games-per-pair 10 --out runs/t1
-  rlgo tournament --agents zero:ckpt=models/zero7_b4c32.pt,playouts=100 mcts:playouts=400 gnugo:level=1 \\
+  rlgo tournament --agents random mcts:simulations=200 gnugo:level=1 --games-per-pair 10 --out runs/t1
+  rlgo tournament --agents zero:ckpt=models/zero7_b4c32.pt,simulations=100 mcts:simulations=400 gnugo:level=1 \\
       --mode gauntlet --size 7 --komi 9 --parallel 2 --out runs/g
   rlgo tournament --agents random gnugo:level=1 --anchor gnugo:level=1=0 --time 5 --out runs/t2
   rlgo tournament --report --out runs/t1          tables of an existing tournament, playing nothing
 
-Agent specs: random[:seed=N], mcts:playouts=N|time=S, policy:ckpt=PATH, zero:ckpt=PATH,playouts=N,
+Agent specs: random[:seed=N], mcts:simulations=N|time=S, policy:ckpt=PATH, zero:ckpt=PATH,simulations=N,
 gnugo[:level=N], gtp:"COMMAND". Colours alternate within each pair. Rerunning the same command
 resumes: games already in OUT/results.jsonl are never played again. Forfeits (crash, timeout,
 illegal move) lose the game and are listed after the tables.
@@ -58,11 +58,11 @@ def register(subparsers) -> None:
                         help="estimate: dead stones removed by an ownership estimate (as a human would); "
                              "area: Tromp-Taylor on the final board (default: %(default)s)")
     parser.add_argument("--dead-stones", default=None, metavar="ESTIMATOR",
-                        help="ownership estimator of --scoring estimate: playout (random playouts) or learned "
+                        help="ownership estimator of --scoring estimate: rollout (random rollouts) or learned "
                              "(a network trained on finished games) (default: the one of docs/vision.md)")
     parser.add_argument("--play-out", default="", metavar="SPEC",
                         help="agent that plays an ending with unsure dead stones on for both colours "
-                             "before scoring, e.g. mcts:playouts=400 (default: none)")
+                             "before scoring, e.g. mcts:simulations=400 (default: none)")
     parser.add_argument("--report", action="store_true", help="only print the tables of the games in --out")
 
 

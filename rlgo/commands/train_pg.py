@@ -10,7 +10,7 @@ from rlgo.commands.train import TYPES
 from rlgo.train.pg import PGConfig, train_pg
 
 OPTIONS = DataclassOptions(PGConfig, exclude=("out", "rules", "schedule", "warmup", "min_lr_ratio", "step_at",
-                                              "step_gamma"), types=TYPES, aliases={"prune_eye_fills": "--eye-fills"})
+                                              "step_gamma"), types=TYPES, aliases={"prune_eye_fills": "--no-prune-eye-fills"})
 
 EPILOG = """\
 examples:
@@ -23,7 +23,7 @@ The run folder gets last.pt (the learner, an rlgo checkpoint), pool/snap-*.pt (t
 pool: the SL policy and a snapshot every --snapshot-every iterations), metrics.csv (one row per
 iteration) and train_state.pt; --resume RUN continues it with the same pool and the same games.
 Moves are sampled over the legal moves of the rules' ko rule (superko included); moves filling
-one's own eye are left out unless --eye-fills.
+one's own eye are left out unless --no-prune-eye-fills.
 """
 
 

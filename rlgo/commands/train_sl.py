@@ -25,7 +25,7 @@ move, capture / atari flags) on the training split and reports top-1 accuracy on
 EPILOG = """\
 example:
   rlgo train sl --data data/gnugo9-shards --out runs/sl9 --blocks 6 --width 64 --epochs 20 \\
-      --optimizer sgd --lr 0.05 --schedule cosine --batch-size 256 --time-budget 35
+      --optimizer sgd --lr 0.05 --schedule cosine --batch-size 256 --time-budget-s 2100
 
 The run folder gets last.pt / best.pt (rlgo checkpoints), metrics.csv (one row per epoch:
 validation loss, top-1, top-5) and train.csv; --resume RUN continues it (with the same --data).

@@ -13,7 +13,7 @@ from rlgo.train.value import ValueConfig
 from rlgo.train.value_data import ValueDataConfig
 
 DATA = DataclassOptions(ValueDataConfig, exclude=("rules", "move_cap", "temperature", "seed"), types=TYPES,
-                        aliases={"prune_eye_fills": "--eye-fills"}, required=("sl", "rl"))
+                        aliases={"prune_eye_fills": "--no-prune-eye-fills"}, required=("sl", "rl"))
 TRAIN = DataclassOptions(ValueConfig, exclude=(*NET_EXCLUDE, "data", "out"), types=TYPES, aliases=NET_ALIASES)
 
 EPILOG = """\
@@ -22,12 +22,12 @@ examples:
       --blocks 4 --width 32 --epochs 20 --eval-rollouts 16
   rlgo train value --config configs/value9.toml   3000 games; the RL policy of configs/pg9.toml
 
-Games: U uniform in [1, --cap]; the SL policy plays moves 1..U-1, move U is uniformly random,
+Games: U uniform in [1, --random-move-max]; the SL policy plays moves 1..U-1, move U is uniformly random,
 the RL policy finishes the game; the position after move U and the result for its side to move
 (area scoring) make one sample. Shards go to RUN/data (rerunning plays only missing shards),
 then the net trains on all but the last --val-fraction of the games: RUN/last.pt, best.pt,
 metrics.csv. With --eval-rollouts R, RUN/value_eval.csv compares, by move number on the held-out
-positions, the value net's MSE with a constant's and with the mean of R playouts (AlphaGo Fig. 2b).
+positions, the value net's MSE with a constant's and with the mean of R rollouts (AlphaGo Fig. 2b).
 """
 
 

@@ -13,8 +13,8 @@ from rlgo.train.zero.loop import RUN_CONTROL, read_best, resume_config, train_ze
 EPILOG = """\
 examples:
   rlgo train zero --size 9 --out runs/zero9                   learn 9x9 from nothing
-  rlgo train zero --size 7 --out runs/zero7 --playouts 64 --games-per-generation 100 --workers 1
-  rlgo train zero --size 7 --out runs/z7g --playouts 16 --root gumbel   Gumbel root at 16 simulations
+  rlgo train zero --size 7 --out runs/zero7 --simulations 64 --games-per-generation 100 --workers 1
+  rlgo train zero --size 7 --out runs/z7g --simulations 16 --root gumbel   Gumbel root at 16 simulations
   rlgo train zero --config configs/zero9.toml                 the shipped 9x9 config (6x64 net, 40 generations)
   rlgo train zero --resume runs/zero9 --generations 40        continue (after a crash, too)
 
@@ -55,9 +55,9 @@ def run(args) -> int:
     print(f"{cfg.out}: {len(rows)} generations; best network: generation {generation}, {path}")
     board = f"--size {cfg.size} --komi {cfg.game_rules().komi:g}" + (
         f" --rules {cfg.rules}" if cfg.rules != "chinese" else "")
-    agent = f"zero:ckpt={cfg.out},playouts={cfg.playouts}"
+    agent = f"zero:ckpt={cfg.out},simulations={cfg.simulations}"
     print(next_steps(f"rlgo play --agent {agent} {board}",
-                     f"rlgo tournament --agents {agent} mcts:playouts=1000 {board} --games-per-pair 20 "
+                     f"rlgo tournament --agents {agent} mcts:simulations=1000 {board} --games-per-pair 20 "
                      f"--out {cfg.out}/rating",
                      f"rlgo plot {cfg.out}",
                      f"rlgo train zero --resume {cfg.out} --generations {cfg.generations + 20}"))

@@ -1,7 +1,7 @@
 """Dead-stone estimates for scoring like a human: ownership, chain status, cleanup moves.
 
 Ownership is black-positive: +1 where Black owns the point at the end, -1 where White does.
-It comes from random playouts here, or from any other estimator passed in (the learned
+It comes from random rollouts here, or from any other estimator passed in (the learned
 network of rlgo.arena.learned_ownership; estimators by name: rlgo.arena.ownership).
 A chain is dead when its points go to the opponent on average; when that average is too
 close to 0 to tell (|mean| < UNSURE, as for a lone stone on an open board), the chain is
@@ -13,27 +13,27 @@ from __future__ import annotations
 import numpy as np
 
 from rlgo.go import coords
-from rlgo.go.playout import ownership_playouts, seed as seed_playouts
+from rlgo.go.rollout import ownership_playouts, seed as seed_rollouts
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 
-DEFAULT_PLAYOUTS = 200
-"""Playouts per estimate: enough to settle clearly dead groups on 9x9 in a few milliseconds."""
+DEFAULT_ROLLOUTS = 200
+"""Rollouts per estimate: enough to settle clearly dead groups on 9x9 in a few milliseconds."""
 UNSURE = 0.3
 """A chain whose mean ownership is within this of 0 is unsure; its surroundings may condemn it."""
 
-def playout_outcomes(state: GameState, playouts: int = DEFAULT_PLAYOUTS,
+def rollout_outcomes(state: GameState, rollouts: int = DEFAULT_ROLLOUTS,
                      seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(float64 [N, N] black-positive ownership in [-1, 1], float64 [playouts] area scores B - W - komi)
-    from seeded random playouts."""
-    seed_playouts(seed)
+    """(float64 [N, N] black-positive ownership in [-1, 1], float64 [rollouts] area scores B - W - komi)
+    from seeded random rollouts."""
+    seed_rollouts(seed)
     n = state.size
-    flat, scores = ownership_playouts(state.b, state.m, state.zob, playouts, 3 * n * n, float(state.rules.komi))
+    flat, scores = ownership_playouts(state.b, state.m, state.zob, rollouts, 3 * n * n, float(state.rules.komi))
     return flat[coords.interior_vertices(n)].reshape(n, n), scores
 
 
-def playout_ownership(state: GameState, playouts: int = DEFAULT_PLAYOUTS, seed: int = 0) -> np.ndarray:
-    """float64 [N, N]: black-positive ownership in [-1, 1] from seeded random playouts."""
-    return playout_outcomes(state, playouts, seed)[0]
+def rollout_ownership(state: GameState, rollouts: int = DEFAULT_ROLLOUTS, seed: int = 0) -> np.ndarray:
+    """float64 [N, N]: black-positive ownership in [-1, 1] from seeded random rollouts."""
+    return rollout_outcomes(state, rollouts, seed)[0]
 
 
 def chain_status(state: GameState, ownership: np.ndarray) -> dict[int, str]:
@@ -68,8 +68,8 @@ def chain_status(state: GameState, ownership: np.ndarray) -> dict[int, str]:
 
 
 def dead_stones(state: GameState, ownership: np.ndarray | None = None, seed: int = 0) -> list[int]:
-    """Sorted points of dead stones (ownership from seeded random playouts when not given)."""
-    own = playout_ownership(state, seed=seed) if ownership is None else ownership
+    """Sorted points of dead stones (ownership from seeded random rollouts when not given)."""
+    own = rollout_ownership(state, seed=seed) if ownership is None else ownership
     return sorted(p for p, s in chain_status(state, own).items() if s == "dead")
 
 

@@ -5,9 +5,9 @@ analysed position. `lz-analyze` prints Leela Zero's fields (winrate, prior, lcb 
 1/10000); `kata-analyze` prints floats: winrate, utility (rlgo's search maximises the win
 probability only, so utility = 2 * winrate - 1 and utilityLcb = 2 * lcb - 1), scoreLead =
 scoreMean = scoreSelfplay (the expected final area margin after the move: the network's score
-head on the position after the move where the agent has one, else random playouts from it, which
+head on the position after the move where the agent has one, else random rollouts from it, which
 also give scoreStdev), prior, lcb, order, pv; with `ownership true` an `ownership` field of N*N
-values in [-1, 1] (network ownership head, else playouts), with `movesOwnership true` the same per
+values in [-1, 1] (network ownership head, else rollouts), with `movesOwnership true` the same per
 move, with `rootInfo true` the root's totals.
 
 `AnalysisStream`: Agent.ponder in one thread (none for genmove_analyze, whose genmove runs the
@@ -32,8 +32,8 @@ DEFAULT_INTERVAL_CS = 100
 NEW_PER_LINE = 10
 """Candidates newly judged for one info line; less visited ones wait for later lines (KataGo's docs allow a
 line to leave moves out; rootInfo counts every visit)."""
-PLAYOUTS_PER_BATCH = 640
-"""Random playouts shared by the positions judged at once (16 to 100 each) for agents without score heads:
+ROLLOUTS_PER_BATCH = 640
+"""Random rollouts shared by the positions judged at once (16 to 100 each) for agents without score heads:
 about 0.2 s on 19x19, so the printer leaves the search most of the time."""
 KATA_FLAGS = ("ownership", "movesOwnership", "rootInfo")
 """kata-analyze `KEY true|false` options rlgo answers."""
@@ -153,8 +153,8 @@ class Judged:
             child.reopen()
             child.play(move)
             states.append(child)
-        playouts = max(16, min(100, PLAYOUTS_PER_BATCH // len(todo)))
-        for move, est in zip(todo, self.agent.estimate(states, playouts=playouts)):
+        rollouts = max(16, min(100, ROLLOUTS_PER_BATCH // len(todo)))
+        for move, est in zip(todo, self.agent.estimate(states, rollouts=rollouts)):
             self.children[move] = est
 
 

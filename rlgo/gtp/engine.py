@@ -15,7 +15,7 @@ import numpy as np
 
 from rlgo.go import coords
 from rlgo.go.coords import RESIGN
-from rlgo.go.deadstones import DEFAULT_PLAYOUTS, chain_status, cleanup_move, playout_ownership
+from rlgo.go.deadstones import DEFAULT_ROLLOUTS, chain_status, cleanup_move, rollout_ownership
 from rlgo.go.errors import GoError, IllegalMoveError
 from rlgo.go.handicap import fixed_handicap_points, max_fixed_handicap
 from rlgo.go.rules import Rules
@@ -379,13 +379,13 @@ class GTPEngine:
         self.state.reopen()
 
     def _ownership(self, state: GameState) -> np.ndarray:
-        """Black-positive ownership [N, N]: the agent's own estimate if it has one, else playouts."""
+        """Black-positive ownership [N, N]: the agent's own estimate if it has one, else rollouts."""
         own = getattr(self.agent, "ownership", None)
         if callable(own):
             estimate = own(state)
             if estimate is not None:
                 return np.asarray(estimate, dtype=np.float64)
-        return playout_ownership(state, DEFAULT_PLAYOUTS, seed=self.seed)
+        return rollout_ownership(state, DEFAULT_ROLLOUTS, seed=self.seed)
 
     def _dead_points(self, state: GameState) -> list[int]:
         status = chain_status(state, self._ownership(state))

@@ -1,6 +1,6 @@
 """Network trunks by name: input planes [B, in_planes, N, N] -> trunk [B, width, N, N].
 
-Every trunk keeps the board resolution. The conv trunks are a 3x3 conv stem, `depth`
+Every trunk keeps the board resolution. The conv trunks are a 3x3 conv stem, `blocks`
 blocks, and (except post-activation ResNets, whose blocks end in ReLU) a final
 norm + ReLU so the heads always see normalized, rectified features.
 """
@@ -33,14 +33,14 @@ def _conv_trunk(cfg: NetConfig, blocks: list[nn.Module], tip: bool = True) -> nn
 
 
 def _resnet_blocks(cfg: NetConfig, dilations: list[int] | None = None) -> list[nn.Module]:
-    """`depth` residual (or bottleneck) blocks, block i with dilation `dilations[i]` (default
+    """`blocks` residual (or bottleneck) blocks, block i with dilation `dilations[i]` (default
     1); every `global_pool_every`-th has a pooling bias."""
     block = bottleneck_block if cfg.bottleneck else residual_block
     every = cfg.global_pool_every
     return [block(cfg.width, cfg.norm, cfg.pre_activation, cfg.se,
                   global_pool_bias=every > 0 and (i + 1) % every == 0,
                   dilation=dilations[i] if dilations else 1)
-            for i in range(cfg.depth)]
+            for i in range(cfg.blocks)]
 
 
 def resnet(cfg: NetConfig) -> nn.Module:
@@ -51,13 +51,13 @@ def resnet(cfg: NetConfig) -> nn.Module:
 def block_dilations(cfg: NetConfig) -> list[int]:
     """Dilation of each block's 3x3 convs: 1 for resnet, 1, 2, 4, ... cycling for dilated."""
     if cfg.backbone == "dilated":
-        return [2 ** (i % cfg.dilation_cycle) for i in range(cfg.depth)]
-    return [1] * cfg.depth
+        return [2 ** (i % cfg.dilation_cycle) for i in range(cfg.blocks)]
+    return [1] * cfg.blocks
 
 
 def receptive_radius(cfg: NetConfig) -> list[int]:
     """Receptive-field radius (Chebyshev, in points) of a resnet or dilated trunk after the
-    stem and after each block, [depth + 1]: an output point sees the inputs at most this far.
+    stem and after each block, [blocks + 1]: an output point sees the inputs at most this far.
 
     The stem's 3x3 conv sees radius 1; a block adds its dilation once per 3x3 conv. Global
     pooling (global_pool_every, se) makes the field the whole board; it is not counted here.
@@ -76,30 +76,30 @@ def dilated(cfg: NetConfig) -> nn.Module:
 
 
 def densenet(cfg: NetConfig) -> nn.Module:
-    """`depth` dense blocks of `dense_layers` layers (growth `growth`), each followed by a
+    """`blocks` dense blocks of `dense_layers` layers (growth `growth`), each followed by a
     transition back to `width` channels."""
     blocks: list[nn.Module] = []
-    for _ in range(cfg.depth):
+    for _ in range(cfg.blocks):
         dense = DenseBlock(cfg.width, cfg.dense_layers, cfg.growth, cfg.norm)
         blocks += [dense, transition(dense.out_channels, cfg.width, cfg.norm)]
     return _conv_trunk(cfg, blocks)
 
 
 def mobilenet(cfg: NetConfig) -> nn.Module:
-    """`depth` MobileNet v2 inverted residual blocks with expansion `expand`."""
+    """`blocks` MobileNet v2 inverted residual blocks with expansion `expand`."""
     return _conv_trunk(cfg, [inverted_residual(cfg.width, cfg.expand, cfg.norm)
-                             for _ in range(cfg.depth)])
+                             for _ in range(cfg.blocks)])
 
 
 def inception(cfg: NetConfig) -> nn.Module:
-    """`depth` Inception modules, each wrapped in a residual connection."""
+    """`blocks` Inception modules, each wrapped in a residual connection."""
     return _conv_trunk(cfg, [Residual(Inception(cfg.width, cfg.width, cfg.norm))
-                             for _ in range(cfg.depth)])
+                             for _ in range(cfg.blocks)])
 
 
 class TransformerTrunk(nn.Module):
     """Board points as N*N tokens: 1x1 conv embedding + learned position per point,
-    `depth` pre-norm transformer blocks, final LayerNorm. [B, C_in, N, N] -> [B, width, N, N]."""
+    `blocks` pre-norm transformer blocks, final LayerNorm. [B, C_in, N, N] -> [B, width, N, N]."""
 
     def __init__(self, cfg: NetConfig):
         super().__init__()
@@ -107,7 +107,7 @@ class TransformerTrunk(nn.Module):
         self.position = BoardPositionEmbedding(cfg.board_size, cfg.width)
         self.blocks = nn.Sequential(*(transformer_block(cfg.width, cfg.attention_heads,
                                                         cfg.mlp_ratio)
-                                      for _ in range(cfg.depth)))
+                                      for _ in range(cfg.blocks)))
         self.norm = nn.LayerNorm(cfg.width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -125,7 +125,7 @@ class RecurrentTrunk(nn.Module):
     `history_steps` planes each, most recent first; the remaining planes (colour to play)
     are static and join every step. A shared 3x3 conv encodes each step's planes (so the
     sequence elements carry local shape), `rnn` runs over the steps oldest -> newest
-    independently at each of the N*N points, and its last output feeds `depth` residual
+    independently at each of the N*N points, and its last output feeds `blocks` residual
     blocks. A bidirectional `rnn` ("bi_gru", ...) also reads the steps newest -> oldest; the two
     directions' states after the whole history are merged by a linear layer into `width` features.
     [B, C_in, N, N] -> [B, width, N, N].

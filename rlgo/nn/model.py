@@ -33,7 +33,7 @@ class NetConfig:
     """Trunk architecture (rlgo.nn.backbones)."""
     width: int = 64
     """Trunk channels (the token dimension for "transformer")."""
-    depth: int = 6
+    blocks: int = 6
     """Number of trunk blocks (dense blocks, transformer layers, residual blocks after the RNN)."""
     norm: Literal[NORMS] = "batch"
     """Normalization of conv layers."""
@@ -111,7 +111,7 @@ class NetConfig:
     @property
     def name(self) -> str:
         """Size name in KataGo style, e.g. "resnet-b6c64" (blocks, channels)."""
-        return f"{self.backbone}-b{self.depth}c{self.width}"
+        return f"{self.backbone}-b{self.blocks}c{self.width}"
 
     def to_dict(self) -> dict[str, Any]:
         """Plain dict of builtins (JSON- and weights_only-safe)."""
@@ -139,7 +139,7 @@ BACKBONE_SETTINGS: dict[str, tuple[str, ...]] = {
     "transformer": ("attention_heads", "mlp_ratio"),
     "recurrent": _CONV_BLOCK + ("history_steps", "planes_per_step", "rnn"),
 }
-"""The NetConfig settings each backbone reads (besides width and depth); only the chosen one's are checked."""
+"""The NetConfig settings each backbone reads (besides width and blocks); only the chosen one's are checked."""
 _SETTING_OF_SOME = {name for names in BACKBONE_SETTINGS.values() for name in names}
 
 

@@ -30,7 +30,7 @@ Commands:
   resign        give up the game
   undo          take back your last move and the reply to it
   hint          the agent's top moves with win rates and scores (marked 1, 2, 3 on the board)
-  score         estimate the score now (the agent's network, else random playouts; territory marked)
+  score         estimate the score now (the agent's network, else random rollouts; territory marked)
   save FILE     save the game as SGF
   load FILE     continue a game from an SGF file
   help          this list
@@ -50,7 +50,7 @@ class TerminalConfig:
     sgf_dir: Path
     """Folder of the SGF files of finished games."""
     seed: int = 0
-    """Seed of the random playouts behind score estimates and dead-stone settling."""
+    """Seed of the random rollouts behind score estimates and dead-stone settling."""
 
 
 def default_sgf_dir() -> Path:
@@ -196,20 +196,20 @@ class Terminal:
         sign = 1.0 if state.to_play == BLACK else -1.0
         for i, info in enumerate(infos, 1):
             pv = " ".join(to_gtp(p, state.size) for p in info.pv[:6])
-            effort = f"{info.visits:>6} playouts" if info.visits else f"prior {info.prior:6.1%}"
+            effort = f"{info.visits:>6} simulations" if info.visits else f"prior {info.prior:6.1%}"
             self.say(f"  {i}. {to_gtp(info.move, state.size):<5} win {info.winrate:6.1%}  "
                      f"score {_margin(sign * info.score_lead):>7}  {effort}" + (f"  pv {pv}" if pv else ""))
         self.show(marks={info.move: str(i) for i, info in enumerate(infos, 1) if info.move < state.pass_move})
 
     def _summary(self, thought) -> str:
-        """'  (1.2s, 498 playouts, White's win rate 62%, expected score W+3.5)' after the agent's move; the
-        win rate is the agent's for its own colour (its search, or its value net / playouts without one)."""
+        """'  (1.2s, 498 simulations, White's win rate 62%, expected score W+3.5)' after the agent's move; the
+        win rate is the agent's for its own colour (its search, or its value net / rollouts without one)."""
         game, infos = self.game, thought.analysis
         if not infos:
             return f"  ({thought.seconds:.1f}s)"
         chosen = next((i for i in infos if i.move == thought.move), infos[0])
         visits = sum(i.visits for i in infos)
-        effort = f"{visits} playouts" if visits else f"no search, prior {chosen.prior:.0%}"
+        effort = f"{visits} simulations" if visits else f"no search, prior {chosen.prior:.0%}"
         text = f"  ({thought.seconds:.1f}s, {effort}, {COLOR_WORDS[game.agent_color]}'s win rate {chosen.winrate:.0%}"
         if not game.state.is_over:
             after = game.agent.estimate([game.state])[0]  # the human to move: their margin, turned to Black's
@@ -276,11 +276,11 @@ class Terminal:
 
 
 def _progress(infos: list[MoveInfo], seconds: float, size: int) -> str:
-    """Live status: elapsed time, playouts, best move so far and its win rate for the side thinking."""
+    """Live status: elapsed time, simulations, best move so far and its win rate for the side thinking."""
     if not infos:
         return f"is thinking... {seconds:.1f}s"
     best = infos[0]
-    return (f"is thinking... {seconds:.1f}s, {sum(i.visits for i in infos)} playouts, "
+    return (f"is thinking... {seconds:.1f}s, {sum(i.visits for i in infos)} simulations, "
             f"best {to_gtp(best.move, size)} (its win rate {best.winrate:.0%})")
 
 

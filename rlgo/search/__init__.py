@@ -5,7 +5,7 @@
     gumbel.py       the Gumbel root: halving schedule, sigma(completed Q), improved policy, selections
     simulate.py     descents on real positions (superko, terminal scoring); gather / apply over all trees
     evaluator.py    the evaluator protocol (LeafBatch in, priors + values out) and its adapters
-    rollout.py      playout policies (uniform, atari-answering heuristic) for rollout evaluators
+    rollout.py      rollout policies (uniform, atari-answering heuristic) for rollout evaluators
     rollout_policy.py  the trained fast rollout policy of AlphaGo (pattern features, softmax)
     mcts.py         MCTS: the search loop over many trees, subtree reuse, root noise, move choice,
                     policy target, resign value, the pass rule, analysis

@@ -24,7 +24,7 @@ class SearchConfig:
     """How a Monte-Carlo tree search runs (defaults: AlphaGo Zero-style PUCT); what an agent makes of its
     searches (opening randomness, resignation) is agents.mcts_agent.PlayPolicy."""
 
-    playouts: int = 800
+    simulations: int = 800
     """Simulations per move (one simulation = one leaf evaluation or one terminal back-up)."""
     selection: str = "puct"
     """'puct' (AlphaGo Zero: Q + c_puct * P * sqrt(N) / (1 + n)) or 'uct' (UCB1, rollout search)."""
@@ -66,7 +66,7 @@ class SearchConfig:
 
     def __post_init__(self):
         checks = (
-            ("playouts", self.playouts > 0, "must be > 0"),
+            ("simulations", self.simulations > 0, "must be > 0"),
             ("selection", self.selection in SELECTIONS, f"must be one of {', '.join(SELECTIONS)}"),
             ("root", self.root in ROOTS, f"must be one of {', '.join(ROOTS)}"),
             ("gumbel_m", self.gumbel_m >= 1, "must be >= 1"),

@@ -47,11 +47,11 @@ class LeafBatch:
     planes: np.ndarray | None
     """float32 [B, C, N, N] feature planes, or None when the evaluator has no feature_set."""
     zob: np.ndarray
-    """int64 [3, (N+2)**2]: the Zobrist table the boards use (for playouts)."""
+    """int64 [3, (N+2)**2]: the Zobrist table the boards use (for rollouts)."""
     komi: float
-    """Komi of the game (for playout scoring)."""
+    """Komi of the game (for rollout scoring)."""
     amaf: np.ndarray
-    """int8 [B, N*N] zeros for a playout evaluator to fill with the colour that first played each
+    """int8 [B, N*N] zeros for a rollout evaluator to fill with the colour that first played each
     point (UCT-RAVE), or [B, 0] when the search does not use RAVE."""
 
 
@@ -66,10 +66,10 @@ class Evaluator(Protocol):
 
 
 class RolloutPolicy(Protocol):
-    """Playouts from raw boards (see rlgo.search.rollout)."""
+    """Rollouts from raw boards (see rlgo.search.rollout)."""
 
-    def playout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float) -> np.ndarray:
-        """float32 [B]: playout result in [-1, 1] for each leaf's side to move."""
+    def rollout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float) -> np.ndarray:
+        """float32 [B]: rollout result in [-1, 1] for each leaf's side to move."""
 
 
 def uniform_priors(legal: np.ndarray) -> np.ndarray:
@@ -89,17 +89,17 @@ class RolloutEvaluator:
 
     def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
         if batch.amaf.shape[1]:
-            values = self.policy.playout_values(batch.b, batch.m, batch.zob, batch.komi, amaf=batch.amaf)
+            values = self.policy.rollout_values(batch.b, batch.m, batch.zob, batch.komi, amaf=batch.amaf)
         else:
-            values = self.policy.playout_values(batch.b, batch.m, batch.zob, batch.komi)
+            values = self.policy.rollout_values(batch.b, batch.m, batch.zob, batch.komi)
         return uniform_priors(batch.legal), values
 
 
 class UniformRolloutEvaluator(RolloutEvaluator):
-    """Uniform priors and uniformly random playouts (`rollouts` per leaf), seeded."""
+    """Uniform priors and uniformly random rollouts (`rollouts` per leaf), seeded."""
 
-    def __init__(self, seed: int = 0, rollouts: int = 1, max_moves: int | None = None):
-        super().__init__(UniformRolloutPolicy(seed, rollouts, max_moves))
+    def __init__(self, seed: int = 0, rollouts: int = 1, move_cap: int | None = None):
+        super().__init__(UniformRolloutPolicy(seed, rollouts, move_cap))
 
 
 class NetworkEvaluator:
@@ -135,7 +135,7 @@ class MixedEvaluator:
         priors, v_net = self.network.evaluate(batch)
         if self.lam == 0:
             return priors, v_net
-        z = self.rollout.playout_values(batch.b, batch.m, batch.zob, batch.komi)
+        z = self.rollout.rollout_values(batch.b, batch.m, batch.zob, batch.komi)
         return priors, ((1 - self.lam) * np.asarray(v_net, np.float32) + self.lam * z).astype(np.float32)
 
 

@@ -34,7 +34,7 @@ from rlgo.search.tree import (
 )
 
 UNLIMITED = sys.maxsize
-"""`playouts` of a search that runs until stopped, out of time or out of nodes (pondering)."""
+"""`simulations` of a search that runs until stopped, out of time or out of nodes (pondering)."""
 GUMBEL_SCHEDULE_CAP = 4096
 """Longest Gumbel halving schedule; a longer (or unlimited, time-bound) search gives the simulations
 after it to the best-scored root child."""
@@ -44,12 +44,12 @@ after it to the best-scored root child."""
 class SearchResult:
     """What one `MCTS.search` call did."""
 
-    playouts: int
+    simulations: int
     """Simulations run by this call (the root may hold more from earlier searches)."""
     seconds: float
     """Wall time of the call."""
     reason: str
-    """Why it ended: 'playouts', 'time', 'stopped' or 'full' (node budget reached)."""
+    """Why it ended: 'simulations', 'time', 'stopped' or 'full' (node budget reached)."""
 
 
 @dataclass(frozen=True)
@@ -210,16 +210,16 @@ class MCTS:
             self._roots.hist[t] = state.position_history(self.history_length)
 
     # ----------------------------------------------------------------- searching
-    def begin(self, state: GameState, playouts: int, t: int = 0, noise: bool = True) -> bool:
-        """Start a search of `playouts` simulations of tree t on `state` (re-rooted, see set_root); with
+    def begin(self, state: GameState, simulations: int, t: int = 0, noise: bool = True) -> bool:
+        """Start a search of `simulations` simulations of tree t on `state` (re-rooted, see set_root); with
         `noise`, Dirichlet noise (config.dirichlet_epsilon > 0) or Gumbel noise as configured.
         Returns set_root's answer."""
-        if playouts <= 0:
-            raise SearchConfigError(f"playouts must be > 0, got {playouts!r}")
+        if simulations <= 0:
+            raise SearchConfigError(f"simulations must be > 0, got {simulations!r}")
         reused = self.set_root(state, t)
         cfg = self.config
         moves = self.size * self.size + 1
-        self._roots.trees[t, S.T_LEFT] = playouts
+        self._roots.trees[t, S.T_LEFT] = simulations
         self._roots.trees[t, S.T_DONE] = 0
         self._roots.trees[t, S.T_HALVING] = 0
         self._roots.trees[t, S.T_STEP] = 0
@@ -240,7 +240,7 @@ class MCTS:
         """Whether tree t's search still has simulations to run."""
         return bool(self._roots.trees[t, S.T_LEFT] > 0)
 
-    def done_playouts(self, t: int = 0) -> int:
+    def done_simulations(self, t: int = 0) -> int:
         """Simulations run by tree t's current (or last) search."""
         return int(self._roots.trees[t, S.T_DONE])
 
@@ -256,21 +256,21 @@ class MCTS:
             self._advance(count, priors, values, gather=False)
         return count
 
-    def search(self, state: GameState, playouts: int | None = None, seconds: float | None = None,
+    def search(self, state: GameState, simulations: int | None = None, seconds: float | None = None,
                t: int = 0) -> SearchResult:
-        """Search `state` with tree t for `playouts` simulations (default config.playouts; UNLIMITED until
+        """Search `state` with tree t for `simulations` simulations (default config.simulations; UNLIMITED until
         stopped), at most `seconds` of wall time, until `stop()` or until the node budget is used up.
 
         At least one step always runs, so the root has children afterwards.
         """
-        playouts = self.config.playouts if playouts is None else playouts
+        simulations = self.config.simulations if simulations is None else simulations
         if seconds is not None and not seconds > 0:
             raise SearchConfigError(f"seconds must be > 0, got {seconds!r}")
         self._stop.clear()
         start = time.perf_counter()
         deadline = None if seconds is None else start + seconds
-        self.begin(state, playouts, t)
-        reason = "playouts"
+        self.begin(state, simulations, t)
+        reason = "simulations"
         count = self._advance(0, None, None, gather=True)
         while count:
             priors, values = self._evaluate(count)
@@ -278,11 +278,11 @@ class MCTS:
                 reason = "stopped"
             elif deadline is not None and time.perf_counter() >= deadline:
                 reason = "time"
-            count = self._advance(count, priors, values, gather=reason == "playouts")
-        if self.full(t) and reason == "playouts" and self.done_playouts(t) < playouts:
+            count = self._advance(count, priors, values, gather=reason == "simulations")
+        if self.full(t) and reason == "simulations" and self.done_simulations(t) < simulations:
             reason = "full"
         self._roots.trees[t, S.T_LEFT] = 0
-        return SearchResult(self.done_playouts(t), time.perf_counter() - start, reason)
+        return SearchResult(self.done_simulations(t), time.perf_counter() - start, reason)
 
     # ----------------------------------------------------------------- reading a root
     def _children(self, t: int):

@@ -1,12 +1,12 @@
-"""Rollout policies: batches of leaf boards in, playout values (side to move) out.
+"""Rollout policies: batches of leaf boards in, rollout values (side to move) out.
 
-A rollout policy is any object with `playout_values(b, m, zob, komi) -> float32 [B]` taking
-b int32 [B, 7, A] and m int64 [B, NMETA] (left untouched) and returning the mean playout
+A rollout policy is any object with `rollout_values(b, m, zob, komi) -> float32 [B]` taking
+b int32 [B, 7, A] and m int64 [B, NMETA] (left untouched) and returning the mean rollout
 result in [-1, 1] for each leaf's side to move. A trained fast policy plugs in by wrapping
-its Numba kernel (`policy_playout_score(b, m, zob, komi, max_moves, weights)` -> B - W - komi)
-in such a class; `playout_values_from_scores` turns scores into values. Policies that also
+its Numba kernel (`policy_rollout_score(b, m, zob, komi, move_cap, weights)` -> B - W - komi)
+in such a class; `rollout_values_from_scores` turns scores into values. Policies that also
 accept `amaf=` int8 [B, N*N] write the colour that first played each point in a leaf's
-(first) playout there, which UCT-RAVE (SearchConfig.rave) needs.
+(first) rollout there, which UCT-RAVE (SearchConfig.rave) needs.
 """
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from rlgo.go.kernels import (
     BLACK, COL, EMPTY, HEAD, LEGAL, M_LAST, M_N, M_PASSES, M_TOPLAY, NEXT, PLIBS,
     area_counts, is_eyeish, legality, play_pass, play_vertex,
 )
-from rlgo.go.playout import random_move, seed as seed_playouts
+from rlgo.go.rollout import random_move, seed as seed_rollouts
 
 
 @njit(cache=True)
-def playout_values_from_scores(scores, m, out):
+def rollout_values_from_scores(scores, m, out):
     """Win (+1) / loss (-1) / jigo (0) for each leaf's side to move from Black-minus-White scores [B, R], averaged over R."""
     for i in range(scores.shape[0]):
         total = 0.0
@@ -108,11 +108,11 @@ def local_move(b, m):
 
 
 @njit(cache=True)
-def playout_scores(b, m, zob, komi, max_moves, heuristic, out, amaf):
-    """Random playouts from each leaf (no own-eye filling, simple ko): out[i, r] = B - W - komi.
+def rollout_scores(b, m, zob, komi, move_cap, heuristic, out, amaf):
+    """Random rollouts from each leaf (no own-eye filling, simple ko): out[i, r] = B - W - komi.
 
     `heuristic`: answer the last move's ataris first (`local_move`). When amaf has N*N columns,
-    amaf[i, p] gets the colour that first played point p in leaf i's first playout (0: nobody).
+    amaf[i, p] gets the colour that first played point p in leaf i's first rollout (0: nobody).
     """
     n = m[0, M_N]
     record = amaf.shape[1] > 0
@@ -121,7 +121,7 @@ def playout_scores(b, m, zob, komi, max_moves, heuristic, out, amaf):
             bb = b[i].copy()
             mm = m[i].copy()
             moves = 0
-            while mm[M_PASSES] < 2 and moves < max_moves:
+            while mm[M_PASSES] < 2 and moves < move_cap:
                 v = local_move(bb, mm) if heuristic else -1
                 if v < 0:
                     v = random_move(bb, mm)
@@ -138,52 +138,52 @@ def playout_scores(b, m, zob, komi, max_moves, heuristic, out, amaf):
             out[i, r] = black - white - komi
 
 
-def run_playouts(kernel, args: tuple, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
-                 rng: np.random.Generator, rollouts: int, max_moves: int | None,
+def run_rollouts(kernel, args: tuple, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
+                 rng: np.random.Generator, rollouts: int, move_cap: int | None,
                  amaf: np.ndarray | None) -> np.ndarray:
-    """The body of a kernel policy's `playout_values`: seed the playouts from `rng`, run
-    `kernel(b, m, zob, komi, max_moves, *args, scores [B, rollouts], amaf)`, turn scores into values.
+    """The body of a kernel policy's `rollout_values`: seed the rollouts from `rng`, run
+    `kernel(b, m, zob, komi, move_cap, *args, scores [B, rollouts], amaf)`, turn scores into values.
 
-    max_moves None means 3 * N * N; amaf None means no first-play record. Returns float32 [B].
+    move_cap None means 3 * N * N; amaf None means no first-play record. Returns float32 [B].
     """
     count = b.shape[0]
     if count == 0:
         return np.zeros(0, np.float32)
-    max_moves = max_moves or 3 * int(m[0, M_N]) ** 2
-    seed_playouts(int(rng.integers(2**31)))
+    move_cap = move_cap or 3 * int(m[0, M_N]) ** 2
+    seed_rollouts(int(rng.integers(2**31)))
     scores = np.empty((count, rollouts), np.float64)
     amaf = np.zeros((count, 0), np.int8) if amaf is None else amaf
-    kernel(b, m, zob, float(komi), max_moves, *args, scores, amaf)
+    kernel(b, m, zob, float(komi), move_cap, *args, scores, amaf)
     values = np.empty(count, np.float32)
-    playout_values_from_scores(scores, m, values)
+    rollout_values_from_scores(scores, m, values)
     return values
 
 
-class PlayoutPolicy:
-    """Random playouts (own eyes never filled), optionally answering ataris first; seeded per batch."""
+class RandomRolloutPolicy:
+    """Random rollouts (own eyes never filled), optionally answering ataris first; seeded per batch."""
 
     heuristic = False
 
-    def __init__(self, seed: int = 0, rollouts: int = 1, max_moves: int | None = None):
+    def __init__(self, seed: int = 0, rollouts: int = 1, move_cap: int | None = None):
         if rollouts < 1:
             raise ValueError(f"rollouts must be >= 1, got {rollouts!r}")
         self.rng = np.random.default_rng(seed)
         self.rollouts = rollouts
-        self.max_moves = max_moves
-        """Moves per playout before it is scored anyway (default 3 * N * N)."""
+        self.move_cap = move_cap
+        """Moves per rollout before it is scored anyway (default 3 * N * N)."""
 
-    def playout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
+    def rollout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
                        amaf: np.ndarray | None = None) -> np.ndarray:
-        """float32 [B]: mean playout result in [-1, 1] for each leaf's side to move (see module doc for amaf)."""
-        return run_playouts(playout_scores, (self.heuristic,), b, m, zob, komi, self.rng, self.rollouts,
-                            self.max_moves, amaf)
+        """float32 [B]: mean rollout result in [-1, 1] for each leaf's side to move (see module doc for amaf)."""
+        return run_rollouts(rollout_scores, (self.heuristic,), b, m, zob, komi, self.rng, self.rollouts,
+                            self.move_cap, amaf)
 
 
-class UniformRolloutPolicy(PlayoutPolicy):
-    """Uniformly random playouts (moves that fill one's own eye excluded)."""
+class UniformRolloutPolicy(RandomRolloutPolicy):
+    """Uniformly random rollouts (moves that fill one's own eye excluded)."""
 
 
-class HeuristicRolloutPolicy(PlayoutPolicy):
-    """Random playouts that first answer the last move's ataris (capture, or save by capture / extension)."""
+class HeuristicRolloutPolicy(RandomRolloutPolicy):
+    """Random rollouts that first answer the last move's ataris (capture, or save by capture / extension)."""
 
     heuristic = True

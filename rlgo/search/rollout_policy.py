@@ -1,10 +1,10 @@
-"""The fast rollout policy: a linear softmax over cheap local features, run inside Numba playouts.
+"""The fast rollout policy: a linear softmax over cheap local features, run inside Numba rollouts.
 
 A candidate move's weight is gamma = exp(score) with
 score = w_pattern[class(code)] + [near last move] w_response[class(code)] + w_distance[bucket]
         + sum of w_flag over its tactical flags            (features: rlgo.go.patterns).
-Candidates are the legal moves that do not fill one's own eye (as in uniform playouts); the
-playout passes when there is none. `RolloutPolicy.weights` holds the raw weights over pattern
+Candidates are the legal moves that do not fill one's own eye (as in uniform rollouts); the
+rollout passes when there is none. `PatternRolloutPolicy.weights` holds the raw weights over pattern
 classes; the kernels read `tables()`, the gammas unfolded over raw codes:
 float32 [2 * NUM_CODES + NUM_DIST + NUM_FLAGS] = pattern gammas | response gammas | distance | flags.
 """
@@ -23,8 +23,8 @@ from rlgo.go.kernels import (COL, EMP, EMPTY, HEAD, M_KO, M_LAST, M_N, M_NEMPTY,
                              area_counts, edges_to, play_pass, play_vertex)
 from rlgo.go.patterns import (F_CAPTURE_LAST, NEAR, NOT_CANDIDATE, NUM_CODES, NUM_DIST, NUM_FLAGS,
                               canonical_codes, last_chain_liberty, move_features, point_features)
-from rlgo.go.playout import seed as seed_playouts
-from rlgo.search.rollout import playout_values_from_scores
+from rlgo.go.rollout import seed as seed_rollouts
+from rlgo.search.rollout import rollout_values_from_scores
 
 RESPONSE_OFFSET = NUM_CODES
 DIST_OFFSET = 2 * NUM_CODES
@@ -80,7 +80,7 @@ def move_weights(b, m, tables, out):
     return total
 
 
-# ------------------------------------------------------------------ incremental playout cache
+# ------------------------------------------------------------------ incremental rollout cache
 # The cache keeps, for each colour, each point's gamma without the last-move terms
 # (distance, response pattern, capture of the last chain) and its pattern code. A move
 # changes those only on the 3x3 squares around the stones placed or captured, on the
@@ -318,8 +318,8 @@ def cache_sample(b, m, tables, cache):
 
 
 @njit(cache=True)
-def policy_playout(b, m, zob, max_moves, tables, amaf):
-    """Play policy moves on (b, m) in place until two passes or `max_moves`; returns moves made.
+def policy_rollout(b, m, zob, move_cap, tables, amaf):
+    """Play policy moves on (b, m) in place until two passes or `move_cap`; returns moves made.
 
     amaf: int8 [N*N] that receives the colour first playing each point (empty array: not kept).
     """
@@ -327,7 +327,7 @@ def policy_playout(b, m, zob, max_moves, tables, amaf):
     cache_init(b, m, tables, cache)
     n = m[M_N]
     moves = 0
-    while m[M_PASSES] < 2 and moves < max_moves:
+    while m[M_PASSES] < 2 and moves < move_cap:
         v = cache_sample(b, m, tables, cache)
         if v > 0 and amaf.shape[0] > 0:
             p = from_vertex(v, n)
@@ -339,35 +339,35 @@ def policy_playout(b, m, zob, max_moves, tables, amaf):
 
 
 @njit(cache=True)
-def policy_playout_score(b, m, zob, komi, max_moves, weights):
-    """One policy playout on copies of (b, m); returns Black - White - komi (area). `weights` = tables()."""
+def policy_rollout_score(b, m, zob, komi, move_cap, weights):
+    """One policy rollout on copies of (b, m); returns Black - White - komi (area). `weights` = tables()."""
     bb = b.copy()
     mm = m.copy()
-    policy_playout(bb, mm, zob, max_moves, weights, np.zeros(0, np.int8))
+    policy_rollout(bb, mm, zob, move_cap, weights, np.zeros(0, np.int8))
     black, white = area_counts(bb, mm)
     return black - white - komi
 
 
 @njit(cache=True)
-def policy_playout_scores(b, m, zob, komi, max_moves, tables, out, amaf):
-    """out[i, r] = B - W - komi of playout r from leaf i (b [B, 7, A], m [B, NMETA], left untouched).
+def policy_rollout_scores(b, m, zob, komi, move_cap, tables, out, amaf):
+    """out[i, r] = B - W - komi of rollout r from leaf i (b [B, 7, A], m [B, NMETA], left untouched).
 
-    When amaf has N*N columns, amaf[i] records the first player of each point in leaf i's first playout.
+    When amaf has N*N columns, amaf[i] records the first player of each point in leaf i's first rollout.
     """
     none = np.zeros(0, np.int8)
     for i in range(out.shape[0]):
         for r in range(out.shape[1]):
             bb = b[i].copy()
             mm = m[i].copy()
-            policy_playout(bb, mm, zob, max_moves, tables, amaf[i] if r == 0 and amaf.shape[1] > 0 else none)
+            policy_rollout(bb, mm, zob, move_cap, tables, amaf[i] if r == 0 and amaf.shape[1] > 0 else none)
             black, white = area_counts(bb, mm)
             out[i, r] = black - white - komi
 
 
-class RolloutPolicy:
-    """A trained fast rollout policy; `playout_values` is the search's rollout-policy protocol."""
+class PatternRolloutPolicy:
+    """A trained fast rollout policy; `rollout_values` is the search's rollout-policy protocol."""
 
-    def __init__(self, weights: np.ndarray, seed: int = 0, rollouts: int = 1, max_moves: int | None = None):
+    def __init__(self, weights: np.ndarray, seed: int = 0, rollouts: int = 1, move_cap: int | None = None):
         classes = canonical_codes()[1]
         weights = np.asarray(weights, dtype=np.float32)
         if weights.shape != (num_weights(classes),):
@@ -378,8 +378,8 @@ class RolloutPolicy:
         """float32 [2 * classes + NUM_DIST + NUM_FLAGS]: pattern | response | distance | flag weights."""
         self.rng = np.random.default_rng(seed)
         self.rollouts = rollouts
-        self.max_moves = max_moves
-        """Moves per playout before it is scored anyway (default 3 * N * N)."""
+        self.move_cap = move_cap
+        """Moves per rollout before it is scored anyway (default 3 * N * N)."""
         self._tables: np.ndarray | None = None
 
     def tables(self) -> np.ndarray:
@@ -391,23 +391,23 @@ class RolloutPolicy:
             self._tables = np.exp(np.concatenate(parts)).astype(np.float32)
         return self._tables
 
-    def playout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
+    def rollout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
                        amaf: np.ndarray | None = None) -> np.ndarray:
-        """float32 [B]: mean playout result in [-1, 1] for each leaf's side to move (b [B, 7, A], m [B, NMETA]).
+        """float32 [B]: mean rollout result in [-1, 1] for each leaf's side to move (b [B, 7, A], m [B, NMETA]).
 
         amaf int8 [B, N*N] (optional, for UCT-RAVE): the colour that first played each point
-        in each leaf's first playout.
+        in each leaf's first rollout.
         """
         count = b.shape[0]
         if count == 0:
             return np.zeros(0, np.float32)
-        max_moves = self.max_moves or 3 * int(m[0, M_N]) ** 2
-        seed_playouts(int(self.rng.integers(2**31)))
+        move_cap = self.move_cap or 3 * int(m[0, M_N]) ** 2
+        seed_rollouts(int(self.rng.integers(2**31)))
         scores = np.empty((count, self.rollouts), np.float64)
         amaf = np.zeros((count, 0), np.int8) if amaf is None else amaf
-        policy_playout_scores(b, m, zob, float(komi), max_moves, self.tables(), scores, amaf)
+        policy_rollout_scores(b, m, zob, float(komi), move_cap, self.tables(), scores, amaf)
         values = np.empty(count, np.float32)
-        playout_values_from_scores(scores, m, values)
+        rollout_values_from_scores(scores, m, values)
         return values
 
     def save(self, path: str | os.PathLike) -> Path:
@@ -417,7 +417,7 @@ class RolloutPolicy:
         return atomic_write(path, write)
 
     @classmethod
-    def load(cls, path: str | os.PathLike, **kwargs) -> "RolloutPolicy":
+    def load(cls, path: str | os.PathLike, **kwargs) -> "PatternRolloutPolicy":
         """Read weights written by `save` (keyword arguments go to the constructor); raises RolloutPolicyError."""
         try:
             with np.load(path, allow_pickle=False) as z:

@@ -78,7 +78,7 @@ scratch for the superko keys along a descent.
 
 Results = namedtuple("Results", ["priors", "values", "amaf"])
 """The evaluator's answer for the gathered rows: priors float32 [R, N*N+1], values float32 [R] (side
-to move at each leaf), amaf int8 [R, N*N] (playout first-play colours for RAVE, or [R, 0])."""
+to move at each leaf), amaf int8 [R, N*N] (rollout first-play colours for RAVE, or [R, 0])."""
 
 
 @njit(cache=True)
@@ -182,7 +182,7 @@ def gather_leaves(forest, roots, params, leaves):
 def amaf_backup(t, leaf, first_player, color, value):
     """RAVE statistics of one simulation, from `leaf` (side to move `color`, `value` for it) to the root.
 
-    first_player int8 [N*N]: who played each point first in the playout; the tree moves of the
+    first_player int8 [N*N]: who played each point first in the rollout; the tree moves of the
     path are written into it on the way up (an earlier move overrides a later one).
     """
     node = leaf

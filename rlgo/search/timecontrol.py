@@ -53,7 +53,7 @@ class Clock:
 
 
 class TimeControl:
-    """Seconds to spend on the next move; None means no time limit (the playout budget decides).
+    """Seconds to spend on the next move; None means no time limit (the simulation budget decides).
 
     Without a GTP clock: `seconds_per_move` (minus `safety_margin`) or no limit. With
     `set_time` (GTP time_settings): both players' clocks, charged by `spent` and overridden by

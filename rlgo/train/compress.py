@@ -31,7 +31,7 @@ from rlgo.train.zero.buffer import ReplayBuffer
 
 ZERO_BUFFER = "buffer"
 """Replay-buffer folder inside a zero run."""
-STUDENT_SPEC = re.compile(r"^(?P<backbone>[a-z]+)-b(?P<depth>\d+)c(?P<width>\d+)$")
+STUDENT_SPEC = re.compile(r"^(?P<backbone>[a-z]+)-b(?P<blocks>\d+)c(?P<width>\d+)$")
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def student_config(spec: str, teacher: NetConfig) -> NetConfig:
     match = STUDENT_SPEC.match(spec)
     if not match:
         raise DistillError(f"student {spec!r} is neither a checkpoint file nor a spec like mobilenet-b4c32")
-    return NetConfig(backbone=match["backbone"], depth=int(match["depth"]), width=int(match["width"]),
+    return NetConfig(backbone=match["backbone"], blocks=int(match["blocks"]), width=int(match["width"]),
                      board_size=teacher.board_size, in_planes=teacher.in_planes,
                      feature_set=teacher.feature_set, feature_version=teacher.feature_version,
                      heads=("policy", "value"))

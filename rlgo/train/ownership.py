@@ -27,7 +27,7 @@ class OwnershipConfig:
     """A training run of the ownership net."""
 
     blocks: int = 4
-    """Trunk depth."""
+    """Trunk blocks."""
     width: int = 32
     """Trunk channels."""
     feature_set: str = "agz"
@@ -46,7 +46,7 @@ class OwnershipConfig:
 
 def net_config(cfg: OwnershipConfig, size: int) -> NetConfig:
     """The ownership-only network of `cfg` for `size`x`size` boards."""
-    return NetConfig(backbone="resnet", width=cfg.width, depth=cfg.blocks, board_size=size, head_width=16,
+    return NetConfig(backbone="resnet", width=cfg.width, blocks=cfg.blocks, board_size=size, head_width=16,
                      in_planes=features.feature_planes(cfg.feature_set), feature_set=cfg.feature_set,
                      feature_version=features.feature_version(cfg.feature_set), heads=("ownership",))
 

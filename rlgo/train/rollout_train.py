@@ -18,7 +18,7 @@ from numba import njit
 from rlgo.go.patterns import NOT_CANDIDATE, NUM_DIST, canonical_codes, point_candidates
 from rlgo.go.restore import empty_board, restore_board
 from rlgo.go.state import zobrist
-from rlgo.search.rollout_policy import RolloutPolicy, num_weights
+from rlgo.search.rollout_policy import PatternRolloutPolicy, num_weights
 from rlgo.train.common import TrainError
 from rlgo.train.data.shards import FIELDS, Manifest, read_shard, unpack_stones
 
@@ -193,7 +193,7 @@ def accuracy(weights: np.ndarray, cands: CandidateSet) -> dict[str, float]:
 
 
 def fit(train: CandidateSet, cfg: RolloutTrainConfig = RolloutTrainConfig(),
-        on_step=lambda step, loss: None) -> RolloutPolicy:
+        on_step=lambda step, loss: None) -> PatternRolloutPolicy:
     """Weights of the rollout policy fitted on `train` (deterministic: full batch, zero start)."""
     classes = canonical_codes()[1]
     w = np.zeros(num_weights(classes))
@@ -207,7 +207,7 @@ def fit(train: CandidateSet, cfg: RolloutTrainConfig = RolloutTrainConfig(),
         m2 = b2 * m2 + (1 - b2) * grad * grad
         w -= cfg.lr * (m1 / (1 - b1 ** step)) / (np.sqrt(m2 / (1 - b2 ** step)) + eps)
         on_step(step, loss)
-    return RolloutPolicy(w.astype(np.float32))
+    return PatternRolloutPolicy(w.astype(np.float32))
 
 
 def train_rollout_policy(data: str | os.PathLike, out: str | os.PathLike,

@@ -37,7 +37,7 @@ class SLConfig:
     """Dataset folder (rlgo dataset build)."""
     out: str
     """Run folder: last.pt, best.pt, train_state.pt, metrics.csv, train.csv."""
-    net: NetConfig = NetConfig(depth=6, width=64)
+    net: NetConfig = NetConfig(blocks=6, width=64)
     """The network (its board size, planes and heads come from the data)."""
     epochs: int = 10
     """Passes over the training split."""
@@ -47,7 +47,7 @@ class SLConfig:
     """Optimizer and schedule."""
     value_weight: float = 0.01
     """Weight of the outcome MSE (the value head overfits games, so keep it small)."""
-    time_budget: float = 0.0
+    time_budget_s: float = 0.0
     """Stop after this many minutes of training (0: none); the schedule then runs on time."""
     symmetries: bool = True
     """Random dihedral symmetry per training position."""
@@ -68,8 +68,8 @@ class SLConfig:
 
     @property
     def budget_seconds(self) -> float:
-        """time_budget in seconds (0: none)."""
-        return 60.0 * self.time_budget
+        """time_budget_s in seconds (0: none)."""
+        return 60.0 * self.time_budget_s
 
 
 def evaluate(model: GoNet, reader: ShardReader, device: torch.device, batch_size: int = 512) -> dict[str, float]:
@@ -146,7 +146,7 @@ class _Run:
 
     def progress(self) -> float:
         """Share of the run done, by steps or by the time budget, whichever is further."""
-        by_time = self.elapsed / self.cfg.budget_seconds if self.cfg.time_budget else 0.0
+        by_time = self.elapsed / self.cfg.budget_seconds if self.cfg.time_budget_s else 0.0
         return max(self.step / self.total_steps, by_time)
 
     def train_step(self, batch: Batch) -> tuple[float, float]:
@@ -217,7 +217,7 @@ def _train_sl(cfg: SLConfig, resume: bool, console: Console | None, rep: Replica
                 loss, acc = run.train_step(batch)
                 now = time.perf_counter()
                 run.elapsed += now - t_prev  # data reading included, validation not
-                if cfg.time_budget:
+                if cfg.time_budget_s:
                     run.elapsed = rep.agree(run.elapsed)  # the schedule and the stop must match on every rank
                 t_prev = now
                 losses.append(loss)
@@ -229,12 +229,12 @@ def _train_sl(cfg: SLConfig, resume: bool, console: Console | None, rep: Replica
                 bar.update(task, completed=run.step, info=f"epoch {epoch + 1} loss {loss:.3f}")
                 if rep.main and cadence.due(run.step):
                     run.save()
-                if cfg.time_budget and run.elapsed >= cfg.budget_seconds:
+                if cfg.time_budget_s and run.elapsed >= cfg.budget_seconds:
                     break
             row = run.end_epoch(epoch + 1, float(np.mean(losses)) if losses else 0.0,
                                 float(np.mean(accs)) if accs else 0.0)
             bar.console.print(_summary(row))
-            if cfg.time_budget and run.elapsed >= cfg.budget_seconds:
+            if cfg.time_budget_s and run.elapsed >= cfg.budget_seconds:
                 break
     if rep.main:
         run.metrics.close()

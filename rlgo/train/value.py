@@ -2,7 +2,7 @@
 
 Data come from rlgo.train.value_data (one position per game). The last `val_fraction` of the
 games is held out; on them `evaluate_by_move` compares the net with a constant predictor and
-with the mean result of R playouts from each position (AlphaGo 2016, Fig. 2b).
+with the mean result of R rollouts from each position (AlphaGo 2016, Fig. 2b).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class ValueConfig:
     """Folder of value shards (rlgo.train.value_data)."""
     out: str
     """Run folder: last.pt, best.pt (lowest validation MSE), train_state.pt, metrics.csv."""
-    net: NetConfig = NetConfig(depth=4, width=32)
+    net: NetConfig = NetConfig(blocks=4, width=32)
     """The network (its board size and planes come from the data; one value head)."""
     epochs: int = 20
     """Passes over the training positions."""
@@ -61,9 +61,9 @@ class ValueConfig:
     ddp: int = 1
     """Data-parallel training in this many local processes (torch.distributed DDP, rlgo.train.distributed)."""
     eval_rollouts: int = 0
-    """After training, compare with the mean of this many playouts per held-out position (0: skip)."""
+    """After training, compare with the mean of this many rollouts per held-out position (0: skip)."""
     rollout: str | None = None
-    """Trained rollout policy (.npz) of those playouts (None: uniform random playouts)."""
+    """Trained rollout policy (.npz) of those rollouts (None: uniform random rollouts)."""
 
     def __post_init__(self):
         if not 0 < self.val_fraction < 1:
@@ -183,11 +183,11 @@ def evaluate_by_move(model: GoNet, samples: dict[str, np.ndarray], indices: np.n
                      rollout: RolloutPolicy, komi: float, buckets: int = 6,
                      device: str | torch.device = "cpu") -> list[MoveBucket]:
     """Per move-number bucket: MSE of the value net, of `constant`, and of the rollout policy's mean
-    playout result (its `rollouts` playouts per position) on samples[indices]."""
+    rollout result (its `rollouts` rollouts per position) on samples[indices]."""
     b, m, u, z = samples["b"][indices], samples["m"][indices], samples["u"][indices], samples["z"][indices]
     size = boards.board_size(m)
     v = predict_values(model, encode_planes(model.cfg.feature_set, size, b, m, samples["history"][indices]), device)
-    r = rollout.playout_values(b, m, zobrist(size), komi)
+    r = rollout.rollout_values(b, m, zobrist(size), komi)
     edges = np.unique(np.linspace(u.min(), u.max() + 1, buckets + 1).astype(int))
     rows = []
     for lo, hi in zip(edges[:-1], edges[1:]):
@@ -199,22 +199,22 @@ def evaluate_by_move(model: GoNet, samples: dict[str, np.ndarray], indices: np.n
 
 
 def evaluate_run(cfg: ValueConfig, rules, buckets: int = 6) -> str:
-    """Fig. 2b of a finished run: evaluate best.pt on the held-out games with cfg.eval_rollouts playouts per
-    position, write value_eval.csv, return a markdown table. Playouts are uniform random unless cfg.rollout
+    """Fig. 2b of a finished run: evaluate best.pt on the held-out games with cfg.eval_rollouts rollouts per
+    position, write value_eval.csv, return a markdown table. Rollouts are uniform random unless cfg.rollout
     names a trained rollout policy."""
     from rlgo.search.rollout import UniformRolloutPolicy
-    from rlgo.search.rollout_policy import RolloutPolicy as FastRolloutPolicy
+    from rlgo.search.rollout_policy import PatternRolloutPolicy
 
     out = Path(cfg.out)
     samples = load_samples(cfg.data)
     model, _ = load_checkpoint(out / BEST)
     train, val = split(len(samples["z"]), cfg.val_fraction)
     rollouts, rollout_path, seed = cfg.eval_rollouts, cfg.rollout, cfg.seed
-    rollout = (FastRolloutPolicy.load(rollout_path, seed=seed, rollouts=rollouts) if rollout_path
+    rollout = (PatternRolloutPolicy.load(rollout_path, seed=seed, rollouts=rollouts) if rollout_path
                else UniformRolloutPolicy(seed, rollouts))
     rows = evaluate_by_move(model, samples, val, float(samples["z"][train].mean()), rollout, rules.komi, buckets)
     kind = "rollout policy" if rollout_path else "uniform"
-    lines = [f"| moves | positions | value net | constant | {rollouts} {kind} playouts |", "|---|---|---|---|---|"]
+    lines = [f"| moves | positions | value net | constant | {rollouts} {kind} rollouts |", "|---|---|---|---|---|"]
     lines += [f"| {r.first}-{r.last} | {r.positions} | {r.value_net:.3f} | {r.constant:.3f} | {r.rollouts:.3f} |"
               for r in rows]
     csv = ["first,last,positions,value_net,constant,rollouts"]

@@ -1,6 +1,6 @@
 """AlphaGo's value-network data: one position per self-play game, far apart so positions are not correlated.
 
-For each game draw U uniformly in [1, cap]; the SL policy plays moves 1..U-1 (passing only
+For each game draw U uniformly in [1, random_move_max]; the SL policy plays moves 1..U-1 (passing only
 when nothing else is legal), move U is a uniformly random legal move (pass only when
 forced), and the RL policy plays both colours from there to the end. The game keeps one
 sample: the position after move U and the final result from the point of view of the side
@@ -49,10 +49,10 @@ class ValueDataConfig:
     """RL policy checkpoint: plays the moves after U (generate_data)."""
     rules: Rules = field(default_factory=Rules)
     """Ko rule and komi."""
-    cap: int = 0
-    """U is drawn from [1, cap] (0: N * N)."""
+    random_move_max: int = 0
+    """U is drawn from [1, random_move_max] (0: N * N)."""
     move_cap: int = 0
-    """Moves after which a game is scored (0: 2 * N * N; at least cap)."""
+    """Moves after which a game is scored (0: 2 * N * N; at least random_move_max)."""
     prune_eye_fills: bool = True
     """Keep moves that fill one's own single-point eye out of play."""
     shard_size: int = 256
@@ -71,9 +71,9 @@ def shard_path(folder: str | os.PathLike, k: int) -> Path:
 def play_shard(sl: PolicyNet, rl: PolicyNet, games: int, cfg: ValueDataConfig, rng: np.random.Generator) -> dict:
     """Play `games` games by the recipe; returns the shard arrays (SHARD_KEYS)."""
     size = sl.board_size
-    cap = cfg.cap or size * size
-    play = PlayConfig(size, cfg.rules, max(cfg.move_cap or 2 * size * size, cap), cfg.prune_eye_fills)
-    u = rng.integers(1, cap + 1, size=games)
+    random_move_max = cfg.random_move_max or size * size
+    play = PlayConfig(size, cfg.rules, max(cfg.move_cap or 2 * size * size, random_move_max), cfg.prune_eye_fills)
+    u = rng.integers(1, random_move_max + 1, size=games)
     batch = GameBatch(games, play)
     kept = {"b": batch.b.copy(), "m": batch.m.copy(), "history": batch.hist.copy()}
     taken = np.zeros(games, bool)

@@ -46,7 +46,7 @@ class DatagenConfig:
     """Uniform random legal (not eye-filling) moves played before the engine takes over."""
     seed: int = 0
     """Base seed: game i uses seed (seed, i) for its opening and the engine's random seed."""
-    max_moves: int = 0
+    move_cap: int = 0
     """Stop a game after this many moves (0: 3 * size * size)."""
 
 
@@ -91,8 +91,8 @@ def play_game(engine, cfg: DatagenConfig, index: int) -> tuple[GameState, int, s
     opening = random_opening(state, cfg.random_opening, rng)
     for i, point in enumerate(opening):
         engine.send(f"play {'b' if i % 2 == 0 else 'w'} {coords.to_gtp(point, n)}")
-    max_moves = cfg.max_moves or 3 * n * n
-    while not state.is_over and state.move_number < max_moves:
+    move_cap = cfg.move_cap or 3 * n * n
+    while not state.is_over and state.move_number < move_cap:
         color = "b" if state.to_play == BLACK else "w"
         reply = engine.send(f"genmove {color}").strip().lower()
         if reply == "resign":

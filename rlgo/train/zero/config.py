@@ -39,7 +39,7 @@ class ZeroConfig:
     """Self-play games draw komi uniformly from the half points within komi +- this, so that a network with
     komi among its inputs (feature set 'extended') learns what komi does; matches use komi itself."""
     # ------------------------------------------------------------- network
-    net: NetConfig = NetConfig(depth=4, width=32)
+    net: NetConfig = NetConfig(blocks=4, width=32)
     """The network (board size from `size`, heads from `aux_heads`)."""
     aux_heads: bool = False
     """KataGo-style auxiliary ownership and score heads, trained on the final position of scored games."""
@@ -50,12 +50,12 @@ class ZeroConfig:
     # ------------------------------------------------------------- self-play
     games_per_generation: int = 200
     """Self-play games by the best network per generation."""
-    playouts: int = 200
+    simulations: int = 200
     """Simulations of a full search (recorded as a training target)."""
-    fast_playouts: int = 0
+    fast_simulations: int = 0
     """Playout cap randomization (KataGo): simulations of a fast, unrecorded search (0: every search is full)."""
     full_search_prob: float = 0.25
-    """With fast_playouts > 0: share of moves searched with the full budget and recorded."""
+    """With fast_simulations > 0: share of moves searched with the full budget and recorded."""
     root: Literal[ROOTS] = "puct"
     """Root policy of the search: 'puct' (visit counts as the policy target, Dirichlet noise) or 'gumbel'
     (Gumbel-top-k + sequential halving, the completed-Q improved policy as the target; rlgo.search.gumbel)."""
@@ -81,7 +81,7 @@ class ZeroConfig:
     """Share of games with resignation disabled, played out to measure false-positive resignations."""
     resign_fp_target: float = 0.05
     """The threshold is adjusted each generation to keep false-positive resignations under this share."""
-    max_moves: int = 0
+    move_cap: int = 0
     """Move cap of a game, then scored as it stands (0: 2 * N * N)."""
     pass_guard: bool = True
     """Never pass while the area count says the opponent would win by passing back (the search's
@@ -110,8 +110,8 @@ class ZeroConfig:
     """'sprt' (stop early on an SPRT decision, H1 = gate_threshold) or 'fixed' (play all gate_games)."""
     gate_threshold: float = 0.55
     """Score the candidate needs against the best to replace it."""
-    gate_playouts: int = 0
-    """Simulations per move in gate games (0: playouts)."""
+    gate_simulations: int = 0
+    """Simulations per move in gate games (0: simulations)."""
     gate_temperature_moves: int = -1
     """Opening moves of gate games drawn in proportion to visits, for variety (-1: N*N // 20 + 1)."""
     # ------------------------------------------------------------- run
@@ -142,23 +142,23 @@ class ZeroConfig:
             raise ZeroConfigError(str(e)) from None
         if rules.scoring != "area":
             bad("rules", "must score by area (self-play games are counted Tromp-Taylor style)")
-        for name in ("games_per_generation", "playouts", "leaves_per_game", "parallel_games",
+        for name in ("games_per_generation", "simulations", "leaves_per_game", "parallel_games",
                      "window_games", "steps_per_generation", "batch_size", "gate_games", "generations", "ddp"):
             if not getattr(self, name) > 0:
                 bad(name, "must be > 0")
-        for name in ("fast_playouts", "max_moves", "workers", "gate_playouts", "sgf_per_generation", "threads",
+        for name in ("fast_simulations", "move_cap", "workers", "gate_simulations", "sgf_per_generation", "threads",
                      "komi_spread"):
             if not getattr(self, name) >= 0:
                 bad(name, "must be >= 0")
         for name in ("full_search_prob", "dirichlet_epsilon", "resign_playthrough", "resign_fp_target"):
             if not 0 <= getattr(self, name) <= 1:
                 bad(name, "must be in [0, 1]")
-        if self.fast_playouts and not 0 < self.full_search_prob:
+        if self.fast_simulations and not 0 < self.full_search_prob:
             bad("full_search_prob", "must be > 0 with playout cap randomization")
         if self.window_games < self.games_per_generation:
             bad("window_games", f"must hold at least one generation ({self.games_per_generation} games)")
-        if self.fast_playouts >= self.playouts:
-            bad("fast_playouts", f"must be below playouts ({self.playouts})")
+        if self.fast_simulations >= self.simulations:
+            bad("fast_simulations", f"must be below simulations ({self.simulations})")
         if not -1 <= self.resign_threshold <= 0:
             bad("resign_threshold", "must be in [-1, 0]")
         if not 0.5 < self.gate_threshold < 1:
@@ -186,19 +186,19 @@ class ZeroConfig:
         return self.dirichlet_alpha or 0.03 * 361 / self.size ** 2
 
     @property
-    def opening_moves(self) -> int:
+    def effective_temperature_moves(self) -> int:
         """Moves played with temperature 1 in self-play."""
         return self.size * self.size // 8 if self.temperature_moves < 0 else self.temperature_moves
 
     @property
-    def gate_opening_moves(self) -> int:
+    def effective_gate_temperature_moves(self) -> int:
         """Moves played with temperature 1 in gate games."""
         return self.size * self.size // 20 + 1 if self.gate_temperature_moves < 0 else self.gate_temperature_moves
 
     @property
-    def move_cap(self) -> int:
+    def effective_move_cap(self) -> int:
         """Moves after which a game is scored as it stands."""
-        return self.max_moves or 2 * self.size * self.size
+        return self.move_cap or 2 * self.size * self.size
 
     @property
     def worker_count(self) -> int:

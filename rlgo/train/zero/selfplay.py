@@ -37,12 +37,12 @@ class PlaySettings:
     """Board size N."""
     rules: Rules
     """Rules of every game (area scoring)."""
-    playouts: int
+    simulations: int
     """Simulations of a full search."""
-    fast_playouts: int = 0
+    fast_simulations: int = 0
     """Simulations of a fast unrecorded search (0: every search is full)."""
     full_search_prob: float = 1.0
-    """Share of full searches when fast_playouts > 0."""
+    """Share of full searches when fast_simulations > 0."""
     c_puct: float = 1.5
     """PUCT exploration constant."""
     fpu: float = 0.25
@@ -53,9 +53,9 @@ class PlaySettings:
     """Games stepped together."""
     alpha: float = 0.3
     """Dirichlet concentration of the root noise."""
-    noise_epsilon: float = 0.25
+    dirichlet_epsilon: float = 0.25
     """Root noise weight in full searches (0 in matches)."""
-    opening_moves: int = 10
+    temperature_moves: int = 10
     """Moves drawn in proportion to visits at the start of a game."""
     resign_threshold: float = NEVER_RESIGN
     """Resign when the side to move's resign value falls below this."""
@@ -77,24 +77,24 @@ class PlaySettings:
     @classmethod
     def of_run(cls, cfg: ZeroConfig, resign_threshold: float, **changes) -> "PlaySettings":
         """The settings every game of a run shares (the noise, budget and opening of self-play), with `changes`."""
-        return cls(size=cfg.size, rules=cfg.game_rules(), playouts=cfg.playouts, c_puct=cfg.c_puct, fpu=cfg.fpu,
+        return cls(size=cfg.size, rules=cfg.game_rules(), simulations=cfg.simulations, c_puct=cfg.c_puct, fpu=cfg.fpu,
                    leaves_per_game=cfg.leaves_per_game, parallel_games=cfg.parallel_games, alpha=cfg.alpha,
-                   resign_threshold=resign_threshold, move_cap=cfg.move_cap, pass_guard=cfg.pass_guard,
+                   resign_threshold=resign_threshold, move_cap=cfg.effective_move_cap, pass_guard=cfg.pass_guard,
                    feature_set=cfg.net.feature_set, root=cfg.root, gumbel_m=cfg.gumbel_m).replace(**changes)
 
     @classmethod
     def selfplay(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
         """Self-play settings of a run with the current resign threshold."""
-        return cls.of_run(cfg, resign_threshold, fast_playouts=cfg.fast_playouts,
-                          full_search_prob=cfg.full_search_prob if cfg.fast_playouts else 1.0,
-                          noise_epsilon=cfg.dirichlet_epsilon, opening_moves=cfg.opening_moves,
+        return cls.of_run(cfg, resign_threshold, fast_simulations=cfg.fast_simulations,
+                          full_search_prob=cfg.full_search_prob if cfg.fast_simulations else 1.0,
+                          dirichlet_epsilon=cfg.dirichlet_epsilon, temperature_moves=cfg.effective_temperature_moves,
                           resign_playthrough=cfg.resign_playthrough, komi_spread=cfg.komi_spread)
 
     @classmethod
     def match(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
         """Gate / rating match settings: no noise, short random opening, full searches only."""
-        return cls.of_run(cfg, resign_threshold, playouts=cfg.gate_playouts or cfg.playouts, noise_epsilon=0.0,
-                          opening_moves=cfg.gate_opening_moves)
+        return cls.of_run(cfg, resign_threshold, simulations=cfg.gate_simulations or cfg.simulations, dirichlet_epsilon=0.0,
+                          temperature_moves=cfg.effective_gate_temperature_moves)
 
     def replace(self, **changes) -> "PlaySettings":
         """A copy with some fields changed."""
@@ -103,11 +103,11 @@ class PlaySettings:
     def search_config(self, seed: int) -> SearchConfig:
         """The search of these games: one tree per game and network, sized for the reuse of a subtree."""
         n_moves = self.size * self.size + 1
-        # reused subtree <= node_budget / 2 (see MCTS.set_root), one search adds <= (playouts + leaves) * n_moves
-        budget = 2 * (self.playouts + self.leaves_per_game) * n_moves + 1
-        return SearchConfig(playouts=self.playouts, root=self.root, gumbel_m=self.gumbel_m, c_puct=self.c_puct,
+        # reused subtree <= node_budget / 2 (see MCTS.set_root), one search adds <= (simulations + leaves) * n_moves
+        budget = 2 * (self.simulations + self.leaves_per_game) * n_moves + 1
+        return SearchConfig(simulations=self.simulations, root=self.root, gumbel_m=self.gumbel_m, c_puct=self.c_puct,
                             fpu=self.fpu, batch_size=self.leaves_per_game, node_budget=budget,
-                            dirichlet_alpha=self.alpha, dirichlet_epsilon=self.noise_epsilon, seed=seed)
+                            dirichlet_alpha=self.alpha, dirichlet_epsilon=self.dirichlet_epsilon, seed=seed)
 
 
 @dataclass(frozen=True)
@@ -248,7 +248,7 @@ def _play(search: MCTS, g: _Live, s: PlaySettings) -> bool:
     when s.pass_guard); returns whether the game is over."""
     state = g.state
     allow_pass = not s.pass_guard or may_pass(state)  # self-play games are counted as they stand
-    state.play(search.choose_move(g.mover, state.move_number < s.opening_moves, allow_pass))
+    state.play(search.choose_move(g.mover, state.move_number < s.temperature_moves, allow_pass))
     return state.is_over or state.move_number >= s.move_cap
 
 
@@ -267,9 +267,9 @@ def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -
             yield _Live(GameState(s.size, s.rules.with_komi(komi)), i, playthrough=rng.random() < s.resign_playthrough)
 
     def begin(g: _Live) -> None:
-        g.full = s.fast_playouts == 0 or rng.random() < s.full_search_prob
+        g.full = s.fast_simulations == 0 or rng.random() < s.full_search_prob
         g.mover = g.tree
-        search.begin(g.state, s.playouts if g.full else s.fast_playouts, g.tree, noise=g.full)
+        search.begin(g.state, s.simulations if g.full else s.fast_simulations, g.tree, noise=g.full)
 
     def after_search(g: _Live) -> bool:
         state = g.state
@@ -340,7 +340,7 @@ def run_match(evaluators: tuple[Evaluator, Evaluator], s: PlaySettings, indices:
         g.mover = g.tree if first_to_move else g.tree + parallel
         # the opening is drawn at random so that no two games repeat: PUCT in proportion to visits
         # (_play), the Gumbel root (which plays its halving winner) by its Gumbel noise
-        search.begin(g.state, s.playouts, g.mover, noise=g.state.move_number < s.opening_moves)
+        search.begin(g.state, s.simulations, g.mover, noise=g.state.move_number < s.temperature_moves)
 
     def after_search(g: _Live) -> bool:
         if search.resign_value(g.mover) < s.resign_threshold:

@@ -1,4 +1,4 @@
-"""Uniform random playouts in Numba (simple ko inside playouts; superko is the tree's job)."""
+"""Uniform random rollouts in Numba (simple ko inside rollouts; superko is the tree's job)."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +12,7 @@ from rlgo.go.kernels import (
 
 @njit(cache=True)
 def seed(value):
-    """Seed Numba's internal generator (used by the playout kernels)."""
+    """Seed Numba's internal generator (used by the rollout kernels)."""
     np.random.seed(value)
 
 
@@ -40,10 +40,10 @@ def random_move(b, m):
 
 
 @njit(cache=True)
-def run_playout(b, m, zob, max_moves):
-    """Play random moves on (b, m) in place until two passes or `max_moves`; returns moves made."""
+def run_rollout(b, m, zob, move_cap):
+    """Play random moves on (b, m) in place until two passes or `move_cap`; returns moves made."""
     moves = 0
-    while m[M_PASSES] < 2 and moves < max_moves:
+    while m[M_PASSES] < 2 and moves < move_cap:
         v = random_move(b, m)
         if v == 0:
             play_pass(m)
@@ -54,32 +54,32 @@ def run_playout(b, m, zob, max_moves):
 
 
 @njit(cache=True)
-def playout_score(b, m, zob, komi, max_moves):
-    """Run a playout on copies of (b, m); returns the area score for Black (B - W - komi)."""
+def rollout_score(b, m, zob, komi, move_cap):
+    """Run a rollout on copies of (b, m); returns the area score for Black (B - W - komi)."""
     bb = b.copy()
     mm = m.copy()
-    run_playout(bb, mm, zob, max_moves)
+    run_rollout(bb, mm, zob, move_cap)
     black, white = area_counts(bb, mm)
     return black - white - komi
 
 
 @njit(cache=True)
-def playouts_from(b, m, zob, komi, count):
-    """Run `count` playouts from (b, m) (move cap 3*N*N); returns Black's wins (score > 0)."""
+def rollouts_from(b, m, zob, komi, count):
+    """Run `count` rollouts from (b, m) (move cap 3*N*N); returns Black's wins (score > 0)."""
     n = m[M_N]
     wins = 0
     for _ in range(count):
-        if playout_score(b, m, zob, komi, 3 * n * n) > 0:
+        if rollout_score(b, m, zob, komi, 3 * n * n) > 0:
             wins += 1
     return wins
 
 
 @njit(cache=True)
-def ownership_playouts(b, m, zob, count, max_moves, komi):
+def ownership_playouts(b, m, zob, count, move_cap, komi):
     """(mean black-positive area ownership per vertex float64 [A], area score B - W - komi of each
-    playout float64 [count]) over `count` random playouts.
+    rollout float64 [count]) over `count` random rollouts.
 
-    Every other playout starts with the other colour, so neither side gains the tempo.
+    Every other rollout starts with the other colour, so neither side gains the tempo.
     """
     total = np.zeros(b.shape[1], dtype=np.float64)
     scores = np.empty(count, dtype=np.float64)
@@ -90,7 +90,7 @@ def ownership_playouts(b, m, zob, count, max_moves, komi):
         if i % 2:
             play_pass(mm)
         mm[M_PASSES] = 0  # a finished game is played on to the end
-        run_playout(bb, mm, zob, max_moves)
+        run_rollout(bb, mm, zob, move_cap)
         ownership(bb, mm, owner)
         score = -komi
         for v in range(owner.shape[0]):
