@@ -7,6 +7,7 @@ import importlib.util
 import sys
 
 from rlgo.commands import is_user_error, subcommand_parser
+from rlgo.renames import add_renamed_flags
 
 COMMANDS = {
     "play": "play a game against an agent in the terminal",
@@ -69,6 +70,7 @@ def build_parser(argv: list[str] = (), load_all: bool = False) -> argparse.Argum
                 subparsers.choices[added].set_defaults(run=modules[name].run)
         elif importlib.util.find_spec(f"rlgo.commands.{name}") is not None:
             subparsers.add_parser(name, help=summary)
+    add_renamed_flags(parser)
     return parser
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable
 
 from rlgo.go.rules import Rules
+from rlgo.renames import SPEC_KEYS, renamed
 from rlgo.seeds import fresh_seed
 
 GNUGO_PATH = "/usr/games/gnugo"
@@ -152,6 +153,8 @@ def parse_spec(spec: str) -> tuple[AgentEntry, dict]:
                 raise SpecError(f"{name}: value {text!r} needs a key; valid keys: {_key_list(entry)}")
             key = entry.positional
         if key not in entry.keys:
+            if SPEC_KEYS.get(key) in entry.keys:
+                raise SpecError(f"{name}: key {renamed(key, SPEC_KEYS)}")
             raise SpecError(f"{name}: unknown key {key!r}; valid keys: {_key_list(entry)}")
         if key in values:
             raise SpecError(f"{name}: key {key!r} given twice")

@@ -14,7 +14,7 @@ CHECKED = ("rlgo", "agents", "envs", "cli.py")
 PROJECT = ("rlgo", "agents", "envs", "cli", "benchmarks", "tests")
 """Top-level names of the project's own code; any other import is a third-party one."""
 LAYERS = (
-    ("base", 0, ("rlgo.atomic", "rlgo.procs", "rlgo.seeds", "rlgo.gtpclient")),
+    ("base", 0, ("rlgo.atomic", "rlgo.procs", "rlgo.seeds", "rlgo.gtpclient", "rlgo.renames")),
     ("go", 1, ("rlgo.go",)),
     ("stats", 1, ("rlgo.stats",)),
     ("search", 2, ("rlgo.search",)),

@@ -15,6 +15,7 @@ from rlgo.go.deadstones import chain_status, unsure_chains
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import GameRecord, write_sgf
 from rlgo.go.state import BLACK, COLOR_NAMES, EMPTY, WHITE, GameState
+from rlgo.renames import VALUES, renamed
 
 SCORING_MODES = ("estimate", "area")
 
@@ -45,6 +46,8 @@ class GameConfig:
     def __post_init__(self):
         if self.scoring not in SCORING_MODES:
             raise ValueError(f"unknown scoring mode {self.scoring!r}; valid: {', '.join(SCORING_MODES)}")
+        if self.dead_stones in VALUES:
+            raise ValueError(f"dead-stone estimator {renamed(self.dead_stones, VALUES)}")
         if self.dead_stones not in ESTIMATORS:
             raise ValueError(f"unknown dead-stone estimator {self.dead_stones!r}; valid: {', '.join(ESTIMATORS)}")
 

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from rlgo.renames import FLAGS, renamed
+
 REQUIRED = dataclasses.MISSING
 """The default of an option that has none (a required one)."""
 
@@ -344,6 +346,9 @@ class ConfigAction(argparse.Action):
             if isinstance(value, dict):
                 raise ConfigError(f"{path}: [{key}] is a table; use top-level keys only")
             option = self.table.get(key)
+            old = "--" + key.replace("_", "-")
+            if option is None and FLAGS.get(old, "--")[2:].replace("-", "_") in self.table:
+                raise ConfigError(f"{path}: {renamed(old, FLAGS).replace('--', '')}")
             if option is None:
                 keys = sorted(k for k in self.table if "-" not in k)
                 close = difflib.get_close_matches(key.replace("-", "_"), keys, n=1)
