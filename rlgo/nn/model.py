@@ -15,6 +15,7 @@ from rlgo.nn.backbones import BACKBONES, build_backbone
 from rlgo.nn.heads import HEADS, make_head
 from rlgo.nn.norm import NORMS
 from rlgo.nn.sequence import RNN_KINDS
+from rlgo.renames import migrate
 
 
 class NetConfigError(ValueError):
@@ -121,7 +122,9 @@ class NetConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NetConfig:
-        """Inverse of `to_dict`; missing keys take defaults, unknown keys raise NetConfigError."""
+        """Inverse of `to_dict`; missing keys take defaults, renamed keys (rlgo.renames.CONFIG_KEYS) are
+        read as their new names, unknown keys raise NetConfigError."""
+        d = migrate(d, "NetConfig", quiet=True)
         valid = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - valid)
         if unknown:

@@ -9,6 +9,7 @@ from typing import Literal
 from rlgo.go import coords, features
 from rlgo.go.rules import Rules, rules_from_name
 from rlgo.nn.model import NetConfig
+from rlgo.renames import migrate
 from rlgo.search.config import ROOTS
 from rlgo.train.common import OptimConfig, TrainError
 
@@ -123,8 +124,8 @@ class ZeroConfig:
     """Self-play games saved as SGF per generation."""
     seed: int = 0
     """Seed of network init, self-play, sampling and gating."""
-    device: str = "cpu"
-    """Torch device of training (self-play workers evaluate on the CPU)."""
+    device: str = "auto"
+    """Torch device of training ('auto': cuda when available, else cpu) (self-play workers evaluate on the CPU)."""
     threads: int = 0
     """Torch threads of the main process (0: torch's default); workers use 1 each."""
     ddp: int = 1
@@ -220,8 +221,9 @@ class ZeroConfig:
 
     @classmethod
     def from_dict(cls, d: dict) -> "ZeroConfig":
-        """Inverse of to_dict (also of the flat network keys of earlier runs); unknown keys raise ZeroConfigError."""
-        d = dict(d)
+        """Inverse of to_dict (also of the flat network keys of earlier runs, and of keys renamed since, read
+        under their new names); unknown keys raise ZeroConfigError."""
+        d = migrate(d, "ZeroConfig", quiet=True)
         flat = {new: d.pop(old) for old, new in _FLAT_NET.items() if old in d}
         if flat:
             d["net"] = {**d.get("net", {}), **flat}

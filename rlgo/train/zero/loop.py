@@ -35,6 +35,7 @@ from rlgo.nn.checkpoint import CheckpointError, load_archive, load_checkpoint, s
 from rlgo.nn.model import build_model
 from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.procs import RunLock
+from rlgo.renames import CONFIG_KEYS, migrate
 from rlgo.train.common import MetricsLogger, TrainError, select_device
 from rlgo.train.distributed import Replica, launch, replica
 from rlgo.train.zero.buffer import ReplayBuffer, calibrate_resign, false_positive_rate
@@ -109,6 +110,9 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
                                   f"(only {', '.join(RUN_CONTROL)} may change)")
         cfg = dataclasses.replace(stored, **{k: getattr(cfg, k) for k in RUN_CONTROL})
         read_best(run)  # fails loudly on a damaged pointer
+        stored_keys = read_json(run / CONFIG)
+        if set(stored_keys) & set(CONFIG_KEYS):  # a run from before the renames: store the new names
+            write_json(run / CONFIG, migrate(stored_keys, str(run / CONFIG)))
         remove_stale_temps(run, run / "checkpoints", run / "sgf")  # torn writes of a kill
         return cfg, state
     if (run / CONFIG).exists():
