@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from agents.base import set_torch_threads
+from agents.base import DEVICE_HELP, set_torch_threads, torch_device
 from agents.mcts_agent import MCTSAgent, PlayPolicy
 from agents.specs import SpecError, register_agent
 from rlgo.go.features import HISTORY_LENGTH
@@ -79,11 +79,12 @@ class AlphaGoAgent(MCTSAgent):
 
 
 def _from_spec(size: int, rules, ckpt: str | None = None, value: str | None = None, rollout: str | None = None,
-               simulations: int | None = None, time: float | None = None, seed: int = 0, device: str = "cpu",
+               simulations: int | None = None, time: float | None = None, seed: int = 0, device: str = "auto",
                rollouts: int = 1, c_puct: float | None = None, resign: float | None = None, threads: int = 1,
                root: str = "puct", m: int = ALPHAGO_CONFIG.gumbel_m, backend: str = "auto", **extra) -> AlphaGoAgent:
     lam = extra.pop("lambda", ALPHAGO_LAMBDA)
     set_torch_threads(threads)
+    device = torch_device(device)
     if root not in ROOTS:
         raise SpecError(f"alphago: root must be one of {', '.join(ROOTS)}, got {root!r}")
     if m < 1:
@@ -124,7 +125,7 @@ register_agent("alphago", _from_spec, {
     "root": (str, f"root policy: {' or '.join(ROOTS)} (default puct)"),
     "m": (int, f"actions the Gumbel root considers (default {ALPHAGO_CONFIG.gumbel_m})"),
     "seed": (int, "random seed of the search and rollouts"),
-    "device": (str, "torch device (default cpu)"),
+    "device": (str, DEVICE_HELP),
     "threads": (int, "torch CPU threads of the process (default 1: fastest for small batches; 0 = torch's)"),
     "backend": (str, "inference backend: auto (onnxruntime on cpu when installed), torch, bf16, onnxruntime"),
 }, positional="ckpt", help="AlphaGo 2016: policy priors, value net + rollouts at the leaves, PUCT search")

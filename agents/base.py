@@ -87,6 +87,16 @@ class Agent:
         return estimate(self.networks(), states, symmetry, fill, rollouts or ROLLOUTS)
 
 
+DEVICE_HELP = "torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:1, mps (default auto)"
+"""Help of the `device=` key of the network agents (the same default as every `--device` flag)."""
+
+
+def torch_device(name: str) -> str:
+    """The device a network agent's `device=` key names ('auto': cuda when available, else cpu)."""
+    from rlgo.nn.evaluator import resolve_device
+    return str(resolve_device(name))
+
+
 def set_torch_threads(threads: int) -> None:
     """Torch CPU threads of the process for a network agent's `threads=` key (0: torch's default).
 

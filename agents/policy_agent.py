@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from agents.base import Agent, MoveInfo, pass_is_safe, set_torch_threads
+from agents.base import DEVICE_HELP, Agent, MoveInfo, pass_is_safe, set_torch_threads, torch_device
 from agents.estimates import move_analysis
 from agents.specs import SpecError, register_agent
 from rlgo.go.features import encode
@@ -80,8 +80,9 @@ class PolicyAgent(Agent):
 
 
 def _from_spec(size: int, rules, ckpt: str | None = None, temperature: float = 0.0, seed: int | None = None,
-               device: str = "cpu", prune_eye_fills: bool = True, threads: int = 1, backend: str = "auto") -> PolicyAgent:
+               device: str = "auto", prune_eye_fills: bool = True, threads: int = 1, backend: str = "auto") -> PolicyAgent:
     set_torch_threads(threads)
+    device = torch_device(device)
     if not ckpt:
         raise SpecError("policy: needs a checkpoint, e.g. policy:ckpt=runs/pg9/last.pt")
     return PolicyAgent(load_policy(ckpt, device, size, backend=backend), temperature, seed, prune_eye_fills)
@@ -91,7 +92,7 @@ register_agent("policy", _from_spec, {
     "ckpt": (str, "policy network checkpoint"),
     "temperature": (float, "0 = always the most likely move (default); 1 = sample from the policy"),
     "seed": (int, "random seed of the sampling"),
-    "device": (str, "torch device (default cpu)"),
+    "device": (str, DEVICE_HELP),
     "prune_eye_fills": (bool, "leave out moves that fill its own single-point eyes (default true, as in training)"),
     "threads": (int, "torch CPU threads of the process (default 1: fastest for one position; 0 = torch's)"),
     "backend": (str, "inference backend: auto (onnxruntime on cpu when installed), torch, bf16, onnxruntime"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agents.base import set_torch_threads
+from agents.base import DEVICE_HELP, set_torch_threads, torch_device
 from agents.mcts_agent import MCTSAgent, PlayPolicy
 from agents.specs import SpecError, register_agent
 from rlgo.go.rules import Rules
@@ -65,7 +65,7 @@ def _best_of_run(run: Path) -> Path:
 
 
 def _from_spec(size: int, rules: Rules, ckpt: str | None = None, simulations: int | None = None,
-               time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "cpu",
+               time: float | None = None, seed: int = 0, symmetries: bool = False, device: str = "auto",
                pass_guard: bool = True, temperature_moves: int = 0, root: str = "puct", m: int = ZERO_CONFIG.gumbel_m,
                threads: int = 1, backend: str = "auto") -> ZeroAgent:
     """Spec factory: `zero:ckpt=PATH,simulations=200`, `zero:ckpt=PATH,time=2` (then the clock alone limits the search)."""
@@ -84,9 +84,9 @@ def _from_spec(size: int, rules: Rules, ckpt: str | None = None, simulations: in
     if m < 1:
         raise SpecError(f"zero: m must be >= 1, got {m}")
     set_torch_threads(threads)
-    return ZeroAgent.from_checkpoint(ckpt, size, device, symmetries, backend, simulations=simulations, seconds_per_move=time,
-                                     pass_guard=pass_guard, seed=seed, temperature_moves=temperature_moves, root=root,
-                                     gumbel_m=m)
+    return ZeroAgent.from_checkpoint(ckpt, size, torch_device(device), symmetries, backend, simulations=simulations,
+                                     seconds_per_move=time, pass_guard=pass_guard, seed=seed,
+                                     temperature_moves=temperature_moves, root=root, gumbel_m=m)
 
 
 register_agent("zero", _from_spec, {
@@ -95,7 +95,7 @@ register_agent("zero", _from_spec, {
     "time": (float, "seconds per move (without simulations= the clock alone limits the search)"),
     "seed": (int, "random seed of the search"),
     "symmetries": (bool, "average the network over the 8 board symmetries"),
-    "device": (str, "torch device (default cpu)"),
+    "device": (str, DEVICE_HELP),
     "pass_guard": (bool, "pass only while the count with dead stones removed favours us (default true)"),
     "temperature_moves": (int, "first moves of a game drawn in proportion to visits, for varied games (default 0)"),
     "root": (str, f"root policy: {' or '.join(ROOTS)} (Gumbel-top-k + sequential halving; default puct)"),

@@ -75,8 +75,8 @@ class PGConfig:
     """Games of each such match."""
     checkpoint_every: int = 10
     """Iterations between checkpoints (also at the end)."""
-    device: str = "cpu"
-    """Torch device."""
+    device: str = "auto"
+    """Torch device ('auto': cuda when available, else cpu)."""
     seed: int = 0
     """Seed of opponent draws and move sampling."""
     threads: int = 0

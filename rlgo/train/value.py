@@ -52,8 +52,8 @@ class ValueConfig:
     """Share of the games (the last ones) held out."""
     symmetries: bool = True
     """A random dihedral symmetry per training position."""
-    device: str = "cpu"
-    """Torch device."""
+    device: str = "auto"
+    """Torch device ('auto': cuda when available, else cpu)."""
     seed: int = 0
     """Seed of weights and data order."""
     threads: int = 0
