@@ -25,6 +25,7 @@ from rich.table import Table
 from rlgo.go.patterns import canonical_codes
 from rlgo.go.rollout import run_rollout, seed as seed_rollouts
 from rlgo.go.state import GameState
+from rlgo.renames import add_renamed_flags
 from rlgo.search.rollout_policy import PatternRolloutPolicy, num_weights, policy_rollout
 from rlgo.train.data.build import BuildConfig, build_dataset
 from rlgo.train.data.reader import ShardReader
@@ -197,6 +198,7 @@ def main() -> None:
     parser.add_argument("--opponent", choices=("uniform", "heuristic"), default="uniform")
     parser.add_argument("--rollout", type=Path, default=ROLLOUT_WEIGHTS)
     parser.add_argument("--seed", type=int, default=0)
+    add_renamed_flags(parser)
     args = parser.parse_args()
     if args.what == "speed":
         run(args.quick)

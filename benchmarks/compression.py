@@ -22,6 +22,7 @@ import torch
 from rlgo.nn.backend import onnxruntime_available
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.model import count_params
+from rlgo.renames import add_renamed_flags
 from rlgo.stats.intervals import wilson
 from rlgo.train.data.reader import ShardReader
 
@@ -152,6 +153,7 @@ def main(argv=None) -> int:
     p.add_argument("--simulations", nargs="+", metavar="NAME=SPEC",
                    help="only measure search simulations per move of these agent specs (with --time)")
     p.add_argument("--time", type=float, default=0.35, help="seconds per move for --simulations (the agent's time=)")
+    add_renamed_flags(p)
     args = p.parse_args(argv)
     if args.matches:
         print("\n".join(match_summary(folder) for folder in args.matches))

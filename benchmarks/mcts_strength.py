@@ -13,6 +13,7 @@ from agents.specs import make_agent
 from rlgo.arena.game import GameConfig, play_game
 from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, WHITE
+from rlgo.renames import add_renamed_flags
 from rlgo.search.evaluator import RolloutEvaluator
 from rlgo.search.rollout import HeuristicRolloutPolicy, UniformRolloutPolicy
 from rlgo.stats.intervals import wilson
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--rollout", choices=sorted(ROLLOUTS), default="heuristic", help="our rollout policy")
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                         help="SearchConfig override for our agent, e.g. --set c_uct=0.5 (repeatable)")
+    add_renamed_flags(parser)
     args = parser.parse_args()
     overrides = {}
     for item in args.set:
