@@ -306,7 +306,7 @@ def test_unknown_keys_are_answered_with_the_field_names(tmp_path):
     message = str(error.value)
     assert message.startswith(f"{tmp_path / 'sl.toml'}: unknown key 'batch-sise'; did you mean 'batch_size'?")
     valid = message.split("valid keys: ")[1].split(", ")
-    assert {"batch_size", "symmetries", "value_weight", "depth", "lr", "out"} <= set(valid)
+    assert {"batch_size", "symmetries", "value_weight", "blocks", "lr", "out"} <= set(valid)
     assert not [k for k in valid if "-" in k] and "config" not in valid and "help" not in valid
 
 

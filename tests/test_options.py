@@ -139,7 +139,7 @@ def test_a_config_written_to_toml_loads_back_equal(kind, data, tmp_path):
 
 def test_an_unknown_key_names_the_file_and_the_closest_field(tmp_path):
     path = tmp_path / "z.toml"
-    for key, near in (("games_per_gen", "games_per_generation"), ("blcks", "depth"), ("c-pucct", "c_puct")):
+    for key, near in (("games_per_gen", "games_per_generation"), ("blcks", "blocks"), ("c-pucct", "c_puct")):
         path.write_text(f"{key} = 3\n")
         with pytest.raises(ConfigError, match=f"^{path}: unknown key '{key}'; did you mean '{near}'\\? valid keys: "):
             cli.build_parser(["train", "zero"]).parse_args(["train", "zero", "--config", str(path)])
@@ -157,4 +157,4 @@ def test_old_flag_names_still_set_the_fields():
     argv = ["train", "sl", "--data", "d", "--blocks", "3", "--features", "extended", "--no-symmetries",
             "--time-budget-s", "2"]
     cfg = OPTIONS.config(cli.build_parser(argv).parse_args(argv), out="o")
-    assert (cfg.net.depth, cfg.net.feature_set, cfg.symmetries, cfg.budget_seconds) == (3, "extended", False, 120.0)
+    assert (cfg.net.blocks, cfg.net.feature_set, cfg.symmetries, cfg.time_budget_s) == (3, "extended", False, 2.0)

@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(size=5, komi=2.5, net=NetConfig(blocks=1, width=8), simulations=8, games_per_generation=4, parallel_games=2,
             steps_per_generation=3, batch_size=16, gate_games=4, window_games=20, generations=1, workers=1,
             threads=1, sgf_per_generation=1)
-TINY_KEYS = {**{k: v for k, v in TINY.items() if k != "net"}, "depth": 1, "width": 8}
+TINY_KEYS = {**{k: v for k, v in TINY.items() if k != "net"}, "blocks": 1, "width": 8}
 """TINY as option names (the flags and TOML keys of `rlgo train zero`)."""
 TINY_FLAGS = [f"--{k.replace('_', '-')}={v}" for k, v in TINY_KEYS.items()]
 

@@ -185,7 +185,7 @@ _PARSE = {int: _number(int), float: _number(float), str: str, Path: Path}
 _METAVAR = {int: "N", float: "X"}
 
 
-def _field_option(name: str, hint, doc: str, default, path: tuple[str, ...], parse, flags) -> Option:
+def _field_option(name: str, hint, doc: str, default, path: tuple[str, ...], parse, flags: tuple[str, ...] = ()) -> Option:
     """The Option of one (non-dataclass) field; TypeError for an annotation it cannot map."""
     optional = typing.get_origin(hint) in (typing.Union, pytypes.UnionType) and type(None) in typing.get_args(hint)
     if optional:
@@ -208,16 +208,14 @@ def _field_option(name: str, hint, doc: str, default, path: tuple[str, ...], par
                   many=many, metavar=None if choices else _METAVAR.get(hint))
 
 
-def dataclass_options(cls, exclude=(), types=None, aliases=None, required=(), default=None,
-                      path=()) -> list[Option]:
+def dataclass_options(cls, exclude=(), types=None, required=(), default=None, path=()) -> list[Option]:
     """The Options of the fields of dataclass `cls`, nested dataclasses flattened.
 
     `exclude`: field names left out (at any depth); `types`: {name: text -> value} in place of the
-    annotation's type; `aliases`: {name: flag or flags} accepted as well (TOML keys too); `required`:
-    fields a command needs although they have a default; `default`: the instance whose values are
+    annotation's type; `required`: fields a command needs although they have a default; `default`: the instance whose values are
     the defaults (a nested field: its parent's default).
     """
-    types, aliases = types or {}, aliases or {}
+    types = types or {}
     hints, docs = typing.get_type_hints(cls), field_docs(cls)
     title = first_sentence(inspect.cleandoc(cls.__doc__ or cls.__name__)).lower()
     out: list[Option] = []
@@ -226,17 +224,11 @@ def dataclass_options(cls, exclude=(), types=None, aliases=None, required=(), de
             continue
         value = _default(f) if default is None else getattr(default, f.name)
         if dataclasses.is_dataclass(hints[f.name]):
-            out += dataclass_options(hints[f.name], exclude, types, aliases, required, value, path + (f.name,))
+            out += dataclass_options(hints[f.name], exclude, types, required, value, path + (f.name,))
             continue
         value = REQUIRED if f.name in required else value
-        extra = aliases.get(f.name, ())
-        extra = (extra,) if isinstance(extra, str) else tuple(extra)
-        flags = ()
-        if extra:
-            own = _field_option(f.name, hints[f.name], "", value, (), types.get(f.name), ()).flag
-            flags = (own, *extra)
         out.append(dataclasses.replace(_field_option(f.name, hints[f.name], docs.get(f.name, ""), value,
-                                                     path + (f.name,), types.get(f.name), flags), group=title))
+                                                     path + (f.name,), types.get(f.name)), group=title))
     names = [o.name for o in out]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -247,9 +239,9 @@ def dataclass_options(cls, exclude=(), types=None, aliases=None, required=(), de
 class DataclassOptions:
     """The options of one config dataclass: added to a parser, read back into a config."""
 
-    def __init__(self, cls, exclude=(), types=None, aliases=None, required=()):
+    def __init__(self, cls, exclude=(), types=None, required=()):
         self.cls = cls
-        self.options = dataclass_options(cls, exclude, types, aliases, required)
+        self.options = dataclass_options(cls, exclude, types, required)
 
     def add_to(self, parser) -> None:
         """Add every option, in one --help section per config class (titled by its docstring)."""

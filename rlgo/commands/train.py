@@ -25,13 +25,11 @@ one with --resume RUN.
 
 
 TYPES = {name: positive_int for name in (
-    "depth", "width", "epochs", "batch_size", "ddp", "iterations", "games_per_iter", "snapshot_every", "eval_games",
+    "blocks", "width", "epochs", "batch_size", "ddp", "iterations", "games_per_iter", "snapshot_every", "eval_games",
     "checkpoint_every", "games", "shard_size", "games_per_generation", "simulations", "gumbel_m", "leaves_per_game",
     "parallel_games", "window_games", "steps_per_generation", "gate_games", "generations")}
 TYPES.update(lr=positive_float, temperature=positive_float, val_fraction=positive_float)
 """argparse types of the training options that must be positive (the configs check the rest)."""
-NET_ALIASES = {"depth": "--blocks", "feature_set": "--features"}
-"""Flags that name NetConfig fields in the training commands."""
 NET_EXCLUDE = NET_DATA_FIELDS
 """NetConfig fields that no training command takes (set from the data)."""
 

@@ -10,7 +10,7 @@ from rlgo.commands.train import TYPES
 from rlgo.train.pg import PGConfig, train_pg
 
 OPTIONS = DataclassOptions(PGConfig, exclude=("out", "rules", "schedule", "warmup", "min_lr_ratio", "step_at",
-                                              "step_gamma"), types=TYPES, aliases={"prune_eye_fills": "--no-prune-eye-fills"})
+                                              "step_gamma"), types=TYPES)
 
 EPILOG = """\
 examples:

@@ -5,13 +5,12 @@ import argparse
 
 from rlgo.commands import add_config_option, add_run_options, next_steps, run_folder
 from rlgo.commands.options import DataclassOptions
-from rlgo.commands.train import NET_ALIASES, NET_EXCLUDE, TYPES
+from rlgo.commands.train import NET_EXCLUDE, TYPES
 from rlgo.train.distributed import launch
 from rlgo.train.rollout_train import RolloutTrainConfig
 from rlgo.train.sl import SLConfig, train_sl
 
-OPTIONS = DataclassOptions(SLConfig, exclude=(*NET_EXCLUDE, "out", "log_every", "checkpoint_seconds"), types=TYPES,
-                           aliases=NET_ALIASES)
+OPTIONS = DataclassOptions(SLConfig, exclude=(*NET_EXCLUDE, "out", "log_every", "checkpoint_seconds"), types=TYPES)
 ROLLOUT_OPTIONS = DataclassOptions(RolloutTrainConfig, types=TYPES)
 
 ROLLOUT_EPILOG = """\

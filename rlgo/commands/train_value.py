@@ -8,13 +8,13 @@ from pathlib import Path
 from rlgo.commands import add_config_option, add_run_options, next_steps, rules_from_args, run_folder, \
     standard_options
 from rlgo.commands.options import DataclassOptions
-from rlgo.commands.train import NET_ALIASES, NET_EXCLUDE, TYPES
+from rlgo.commands.train import NET_EXCLUDE, TYPES
 from rlgo.train.value import ValueConfig
 from rlgo.train.value_data import ValueDataConfig
 
 DATA = DataclassOptions(ValueDataConfig, exclude=("rules", "move_cap", "temperature", "seed"), types=TYPES,
-                        aliases={"prune_eye_fills": "--no-prune-eye-fills"}, required=("sl", "rl"))
-TRAIN = DataclassOptions(ValueConfig, exclude=(*NET_EXCLUDE, "data", "out"), types=TYPES, aliases=NET_ALIASES)
+                        required=("sl", "rl"))
+TRAIN = DataclassOptions(ValueConfig, exclude=(*NET_EXCLUDE, "data", "out"), types=TYPES)
 
 EPILOG = """\
 examples:

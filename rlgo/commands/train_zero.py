@@ -6,7 +6,7 @@ import argparse
 from rlgo.commands import CommandError, add_config_option, add_run_options, board_size, komi_value, next_steps, \
     rules_name, run_folder
 from rlgo.commands.options import DataclassOptions
-from rlgo.commands.train import NET_ALIASES, NET_EXCLUDE, TYPES
+from rlgo.commands.train import NET_EXCLUDE, TYPES
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.loop import RUN_CONTROL, read_best, resume_config, train_zero
 
@@ -22,7 +22,7 @@ The run folder holds config.json, state.json, best.json (the current best networ
 checkpoints/gen-NNNN.pt, the replay buffer, results.jsonl (gate games), metrics.csv and
 sample SGFs. On --resume only run-control options may change: """ + ", ".join(RUN_CONTROL) + "."
 
-OPTIONS = DataclassOptions(ZeroConfig, exclude=(*NET_EXCLUDE, "out"), aliases=NET_ALIASES,
+OPTIONS = DataclassOptions(ZeroConfig, exclude=(*NET_EXCLUDE, "out"),
                            types={**TYPES, "size": board_size, "rules": rules_name, "komi": komi_value})
 
 

@@ -48,7 +48,7 @@ class SLConfig:
     value_weight: float = 0.01
     """Weight of the outcome MSE (the value head overfits games, so keep it small)."""
     time_budget_s: float = 0.0
-    """Stop after this many minutes of training (0: none); the schedule then runs on time."""
+    """Stop after this many seconds of training (0: none); the schedule then runs on time."""
     symmetries: bool = True
     """Random dihedral symmetry per training position."""
     device: str = "auto"
@@ -65,11 +65,6 @@ class SLConfig:
     """Checkpoint whose weights start the run, of any board size the network allows ("": random)."""
     ddp: int = 1
     """Data-parallel training in this many local processes (torch.distributed DDP, rlgo.train.distributed)."""
-
-    @property
-    def budget_seconds(self) -> float:
-        """time_budget_s in seconds (0: none)."""
-        return 60.0 * self.time_budget_s
 
 
 def evaluate(model: GoNet, reader: ShardReader, device: torch.device, batch_size: int = 512) -> dict[str, float]:
@@ -146,7 +141,7 @@ class _Run:
 
     def progress(self) -> float:
         """Share of the run done, by steps or by the time budget, whichever is further."""
-        by_time = self.elapsed / self.cfg.budget_seconds if self.cfg.time_budget_s else 0.0
+        by_time = self.elapsed / self.cfg.time_budget_s if self.cfg.time_budget_s else 0.0
         return max(self.step / self.total_steps, by_time)
 
     def train_step(self, batch: Batch) -> tuple[float, float]:
@@ -229,12 +224,12 @@ def _train_sl(cfg: SLConfig, resume: bool, console: Console | None, rep: Replica
                 bar.update(task, completed=run.step, info=f"epoch {epoch + 1} loss {loss:.3f}")
                 if rep.main and cadence.due(run.step):
                     run.save()
-                if cfg.time_budget_s and run.elapsed >= cfg.budget_seconds:
+                if cfg.time_budget_s and run.elapsed >= cfg.time_budget_s:
                     break
             row = run.end_epoch(epoch + 1, float(np.mean(losses)) if losses else 0.0,
                                 float(np.mean(accs)) if accs else 0.0)
             bar.console.print(_summary(row))
-            if cfg.time_budget_s and run.elapsed >= cfg.budget_seconds:
+            if cfg.time_budget_s and run.elapsed >= cfg.time_budget_s:
                 break
     if rep.main:
         run.metrics.close()

@@ -16,7 +16,7 @@ from rlgo.train.common import OptimConfig, TrainError
 GATE_RULES = ("sprt", "fixed")
 
 
-_FLAT_NET = {"backbone": "backbone", "blocks": "depth", "width": "width", "feature_set": "feature_set"}
+_FLAT_NET = {"backbone": "backbone", "blocks": "blocks", "width": "width", "feature_set": "feature_set"}
 """config.json keys of runs before ZeroConfig.net -> NetConfig fields."""
 
 
