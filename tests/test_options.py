@@ -152,9 +152,9 @@ def test_a_required_field_missing_everywhere_is_named_by_its_flag(tmp_path):
         OPTIONS.config(args, out=str(tmp_path))
 
 
-def test_old_flag_names_still_set_the_fields():
+def test_flags_of_nested_and_bool_fields_set_them():
     from rlgo.commands.train_sl import OPTIONS
-    argv = ["train", "sl", "--data", "d", "--blocks", "3", "--features", "extended", "--no-symmetries",
+    argv = ["train", "sl", "--data", "d", "--blocks", "3", "--feature-set", "extended", "--no-symmetries",
             "--time-budget-s", "2"]
     cfg = OPTIONS.config(cli.build_parser(argv).parse_args(argv), out="o")
     assert (cfg.net.blocks, cfg.net.feature_set, cfg.symmetries, cfg.time_budget_s) == (3, "extended", False, 2.0)

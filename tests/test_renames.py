@@ -91,7 +91,7 @@ def test_the_stored_zero9_run_loads_and_is_migrated_once(tmp_path, capsys):
     for old, new in CONFIG_KEYS.items():
         if old in stored:
             assert getattr(cfg, new) == stored[old]
-    assert cfg.blocks == 6 and cfg.root == "gumbel"
+    assert cfg.net.blocks == 6 and cfg.root == "gumbel"
     open_run(cfg, resume=True)
     assert capsys.readouterr().err.count("uses old names") == 1
     migrated = json.loads((run / "config.json").read_text())
