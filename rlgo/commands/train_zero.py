@@ -10,6 +10,7 @@ from rlgo.commands import CommandError, add_config_option, add_options, board_si
 from rlgo.train.common import OPTIMIZERS, SCHEDULES
 from rlgo.train.zero.config import GATE_RULES, ZeroConfig
 from rlgo.train.zero.loop import RUN_CONTROL, read_best, resume_config, train_zero
+from rlgo.train.zero.raypool import LOCAL
 
 EPILOG = """\
 examples:
@@ -18,6 +19,7 @@ examples:
   rlgo train zero --size 7 --out runs/z7g --playouts 16 --root gumbel   Gumbel root at 16 simulations
   rlgo train zero --config configs/zero9.toml                 the shipped 9x9 config (6x64 net, 40 generations)
   rlgo train zero --resume runs/zero9 --generations 40        continue (after a crash, too)
+  rlgo train zero --size 9 --out runs/zero9 --inference-server   workers share one batched network process
 
 The run folder holds config.json, state.json, best.json (the current best network),
 checkpoints/gen-NNNN.pt, the replay buffer, results.jsonl (gate games), metrics.csv and
@@ -90,7 +92,12 @@ def register(subparsers) -> None:
     p.add_argument("--no-pass-guard", dest="pass_guard", action="store_const", const=False,
                    help="allow passing while the area count favours the opponent (pure Tromp-Taylor choices)")
     p.add_argument("--seed", type=int, help="random seed (default: 0)")
-    p.add_argument("--device", help="torch device of training (default: cpu)")
+    p.add_argument("--device", help="torch device of training and of the inference server (default: cpu)")
+    p.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",
+                   help="self-play and gate tasks on Ray: a local instance, or the cluster at ADDRESS ('auto': "
+                        "the one `ray start` joined on this machine); needs pip install \"rlgo[ray]\"")
+    p.add_argument("--inference-server", action="store_const", const=True,
+                   help="workers evaluate through one batched inference process on --device")
     for name, kind, text in _FIELDS:
         p.add_argument("--" + name.replace("_", "-"), type=kind, metavar="X",
                        help=f"{text} (default: {_default(name)})")
