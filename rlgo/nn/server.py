@@ -21,6 +21,7 @@ import mmap
 import multiprocessing
 import os
 import queue
+import signal
 import tempfile
 import threading
 import time
@@ -35,6 +36,7 @@ from rlgo.go import features
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.evaluator import TorchEvaluator
 from rlgo.procs import start_worker
+from rlgo.search.evaluator import LeafBatch
 
 WAIT = 0.002
 """Seconds the server waits after a first request for other clients' requests to join its batch."""
@@ -108,7 +110,7 @@ class ServerEvaluator:
             raise InferenceServerError(f"cannot reach the inference server at {address.path} "
                                        f"({type(e).__name__}: {e})") from None
 
-    def evaluate(self, batch) -> tuple[np.ndarray, np.ndarray]:
+    def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
         """(priors float32 [B, N*N+1], values float32 [B]) of a LeafBatch, from the server."""
         rows, planes = batch.planes.shape[:2]
         need = _layout(rows, planes, self.board_size)[1]
@@ -233,6 +235,7 @@ class _Networks:
 
 def _serve(control: Connection, device: str, threads: int, folder, wait: float) -> None:
     """The server process: report the address (or why it cannot start), then serve until told to stop."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the parent, which stops the server
     start_worker(folder)
     torch.set_num_threads(threads)
     try:
