@@ -8,6 +8,7 @@ import collections
 import logging
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -32,6 +33,19 @@ def ray():
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
     yield ray
     ray.shutdown()
+
+
+def test_an_address_where_no_ray_head_listens_is_a_one_line_error_before_anything_is_written(tmp_path, capsys):
+    ray = pytest.importorskip("ray")
+    assert not ray.is_initialized()  # runs before the module's Ray instance starts
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # free once closed: nothing listens there
+    run = tmp_path / "run"
+    assert cli.main(["train", "zero", "--out", str(run), *TINY_FLAGS, "--ray", f"127.0.0.1:{port}"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no Ray head answers there" in err, err
+    assert not run.exists()
 
 
 def games_of(buffer: ReplayBuffer) -> collections.Counter:

@@ -46,7 +46,7 @@ from rlgo.train.zero.display import Dashboard, generation_line, remaining_time, 
 from rlgo.train.zero.gate import ACCEPT, CONTINUE, black_share, gate_decision, gate_scores, generation_name, \
     log_games, match_record, ratings
 from rlgo.train.zero.pool import Workers, split
-from rlgo.train.zero.raypool import RayWorkers, import_ray
+from rlgo.train.zero.raypool import RayWorkers
 from rlgo.train.zero.selfplay import NEVER_RESIGN, MatchTask, PlaySettings, SelfPlayTask, play_match, play_selfplay
 from rlgo.train.zero.storage import BEST, RunFileError, read_best, read_json, write_json
 from rlgo.train.zero.trainer import Trainer
@@ -137,13 +137,13 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
 def train_zero(cfg: ZeroConfig, resume: bool = False, console: Console | None = None) -> list[dict]:
     """Run (or continue) the loop until cfg.generations candidates exist or cfg.hours pass; returns the
     metrics rows of the run. The run folder is locked meanwhile (rlgo.procs.RunLock)."""
-    if cfg.ray:
-        import_ray()  # before the run folder is made: a missing extra is a one-line error, nothing written
-    with RunLock(cfg.out, create=not resume):
-        return _run(cfg, resume, console)
+    # Ray first: a missing extra or an unreachable cluster is a one-line error before anything is written
+    with RayWorkers(cfg.ray, cfg.workers) if cfg.ray else contextlib.nullcontext() as ray_workers:
+        with RunLock(cfg.out, create=not resume):
+            return _run(cfg, resume, console, ray_workers)
 
 
-def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
+def _run(cfg: ZeroConfig, resume: bool, console: Console | None, ray_workers: RayWorkers | None) -> list[dict]:
     cfg, state = open_run(cfg, resume)
     run = Path(cfg.out)
     if cfg.threads:
@@ -159,7 +159,8 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
         write_json(run / STATE, dataclasses.asdict(state))
 
     started, first = time.monotonic(), state.generation
-    with _workers(cfg, run) as workers, _server(cfg, run) as server, Dashboard(console) as show:
+    with ray_workers or Workers(cfg.worker_count, run) as workers, _server(cfg, run) as server, \
+            Dashboard(console) as show:
         show.print(_start_line(cfg, state, resume))
         show.print(metrics.tensorboard_note())
         while state.generation < cfg.generations and time.monotonic() < deadline:
@@ -230,11 +231,6 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
     if rows:
         show.print(summary_table(rows))
     return rows
-
-
-def _workers(cfg: ZeroConfig, run: Path) -> Workers | RayWorkers:
-    """Where self-play and gate tasks run: Ray tasks (--ray) or this machine's worker processes."""
-    return RayWorkers(cfg.ray, cfg.workers) if cfg.ray else Workers(cfg.worker_count, run)
 
 
 @contextlib.contextmanager

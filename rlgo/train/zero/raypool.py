@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import socket
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
@@ -54,6 +55,7 @@ class RayWorkers:
         ray = self._ray = import_ray()
         self._owned = not ray.is_initialized()
         if self._owned:
+            _check_reachable(address)
             try:
                 if address == LOCAL:
                     ray.init(num_cpus=count or os.cpu_count() or 1, include_dashboard=False,
@@ -109,6 +111,18 @@ class RayWorkers:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _check_reachable(address: str) -> None:
+    """TrainError unless something listens at a HOST:PORT address (Ray itself would retry for minutes)."""
+    host, colon, port = address.rpartition(":")
+    if not colon or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=10).close()
+    except OSError as e:
+        raise TrainError(f"--ray {address}: no Ray head answers there ({e.strerror or e}); "
+                         f"start one with `ray start --head`") from None
 
 
 def _call(fn: Callable[[T], R], task: T, names: tuple[str, ...], *contents: bytes) -> R:
