@@ -8,7 +8,7 @@ from pathlib import Path
 
 from rlgo.commands import CommandError
 
-SUITES = ("board", "search", "nn", "features", "data", "pg", "zero", "parallel")
+SUITES = ("board", "search", "nn", "features", "data", "pg", "zero", "parallel", "server")
 """Benchmarks by name: each is benchmarks/bench_<name>.py with run(quick=False) -> dict."""
 ROOT = Path(__file__).resolve().parents[2]
 """The checkout holding benchmarks/ (it is not installed with the package)."""
@@ -23,7 +23,7 @@ examples:
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
-        "bench", help="speed benchmarks (board, search, nn, features, data, pg, zero, parallel)",
+        "bench", help="speed benchmarks (board, search, nn, features, data, pg, zero, parallel, server)",
         description="Run speed benchmarks.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("suite", nargs="?", choices=SUITES + ("all",), default="all",

@@ -9,6 +9,7 @@ from rlgo.commands.options import DataclassOptions
 from rlgo.commands.train import NET_EXCLUDE, TYPES
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.loop import RUN_CONTROL, read_best, resume_config, train_zero
+from rlgo.train.zero.raypool import LOCAL
 
 EPILOG = """\
 examples:
@@ -17,12 +18,13 @@ examples:
   rlgo train zero --size 7 --out runs/z7g --simulations 16 --root gumbel   Gumbel root at 16 simulations
   rlgo train zero --config configs/zero9.toml                 the shipped 9x9 config (6x64 net, 40 generations)
   rlgo train zero --resume runs/zero9 --generations 40        continue (after a crash, too)
+  rlgo train zero --size 9 --out runs/zero9 --inference-server   workers share one batched network process
 
 The run folder holds config.json, state.json, best.json (the current best network),
 checkpoints/gen-NNNN.pt, the replay buffer, results.jsonl (gate games), metrics.csv and
 sample SGFs. On --resume only run-control options may change: """ + ", ".join(RUN_CONTROL) + "."
 
-OPTIONS = DataclassOptions(ZeroConfig, exclude=(*NET_EXCLUDE, "out"),
+OPTIONS = DataclassOptions(ZeroConfig, exclude=(*NET_EXCLUDE, "out", "ray"),
                            types={**TYPES, "size": board_size, "rules": rules_name, "komi": komi_value})
 
 
@@ -31,7 +33,15 @@ def register(subparsers) -> None:
                               description="Learn Go from nothing: MCTS self-play, replay buffer, training, gating.",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     OPTIONS.add_to(p)
+    p.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",  # a bare flag, or one with a value
+                   help="self-play and gate tasks on Ray: a local instance, or the cluster at ADDRESS ('auto': "
+                        "the one `ray start` joined on this machine); needs pip install \"rlgo[ray]\"")
     add_config_option(p, OPTIONS.options + add_run_options(p))
+
+
+def _ray(args: argparse.Namespace) -> dict:
+    """{"ray": ADDRESS} when --ray was given (it is not one of OPTIONS: a bare --ray means a local instance)."""
+    return {"ray": args.ray} if getattr(args, "ray", None) is not None else {}
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[ZeroConfig, bool]:
@@ -39,13 +49,13 @@ def config_from_args(args: argparse.Namespace) -> tuple[ZeroConfig, bool]:
     run, resume = run_folder(args)
     if resume:  # a setting may be repeated (a config file's), not changed
         stored = resume_config(run)
-        given, kept = OPTIONS.given(args), OPTIONS.flat(stored)
+        given, kept = {**OPTIONS.given(args), **_ray(args)}, {**OPTIONS.flat(stored), "ray": stored.ray}
         other = sorted(k for k in set(given) - set(RUN_CONTROL) if given[k] != kept[k])
         if other:
             raise CommandError(f"--resume keeps the run's settings; cannot change {', '.join(other)} "
                                f"(only {', '.join(RUN_CONTROL)})")
         return resume_config(run, **{k: given[k] for k in given if k in RUN_CONTROL}), True
-    return OPTIONS.config(args, out=str(run)), False
+    return OPTIONS.config(args, out=str(run), **_ray(args)), False
 
 
 def run(args) -> int:

@@ -89,6 +89,12 @@ class ZeroConfig:
     shallow look at the pass-pass ending makes early networks throw games away otherwise)."""
     workers: int = 0
     """Self-play / gating processes (0: the number of cores; 1: in the main process)."""
+    ray: str = ""
+    """Run self-play and gate tasks on Ray (rlgo.train.zero.raypool): 'local' starts a Ray instance here,
+    an address ('auto', 'HOST:PORT') joins a cluster; '': local worker processes."""
+    inference_server: bool = False
+    """Workers evaluate through one batched inference process on `device` (rlgo.nn.server) instead of
+    each loading the networks."""
     # ------------------------------------------------------------- replay and training
     window_games: int = 2000
     """Replay buffer: the last this many games are kept and sampled."""
@@ -125,7 +131,8 @@ class ZeroConfig:
     seed: int = 0
     """Seed of network init, self-play, sampling and gating."""
     device: str = "auto"
-    """Torch device of training ('auto': cuda when available, else cpu) (self-play workers evaluate on the CPU)."""
+    """Torch device of training and of the inference server ('auto': cuda when available, else cpu); self-play
+    workers without the server evaluate on the CPU."""
     threads: int = 0
     """Torch threads of the main process (0: torch's default); workers use 1 each."""
     ddp: int = 1
@@ -172,6 +179,9 @@ class ZeroConfig:
             bad("gate_rule", f"must be one of {', '.join(GATE_RULES)}")
         if self.dirichlet_alpha < 0 or self.value_weight < 0 or self.aux_weight < 0 or self.hours < 0:
             raise ZeroConfigError("dirichlet_alpha, value_weight, aux_weight and hours must be >= 0")
+        if self.ray and self.inference_server:
+            raise ZeroConfigError("ray and inference_server do not combine: the server serves the worker "
+                                  "processes of this machine, Ray workers load their own networks")
         if self.temperature_moves < -1 or self.gate_temperature_moves < -1:
             raise ZeroConfigError("temperature_moves and gate_temperature_moves must be >= -1 (-1: auto)")
 

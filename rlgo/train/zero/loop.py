@@ -19,10 +19,12 @@ loses at most the games in flight; `resume=True` continues from state.json.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -33,6 +35,7 @@ from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import GameState
 from rlgo.nn.checkpoint import CheckpointError, load_archive, load_checkpoint, save_checkpoint
 from rlgo.nn.model import build_model
+from rlgo.nn.server import InferenceServer, ServerAddress
 from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.procs import RunLock
 from rlgo.renames import CONFIG_KEYS, migrate
@@ -44,12 +47,14 @@ from rlgo.train.zero.display import Dashboard, generation_line, remaining_time, 
 from rlgo.train.zero.gate import ACCEPT, CONTINUE, black_share, gate_decision, gate_scores, generation_name, \
     log_games, match_record, ratings
 from rlgo.train.zero.pool import Workers, split
+from rlgo.train.zero.raypool import RayWorkers
 from rlgo.train.zero.selfplay import NEVER_RESIGN, MatchTask, PlaySettings, SelfPlayTask, play_match, play_selfplay
 from rlgo.train.zero.storage import BEST, RunFileError, read_best, read_json, write_json
 from rlgo.train.zero.trainer import Trainer
 
 CONFIG, STATE, TRAIN_STATE = "config.json", "state.json", "train_state.pt"
-RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation", "ddp")
+RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation", "ddp",
+               "ray", "inference_server")
 """ZeroConfig fields that `--resume` may change; the others must match the stored config."""
 
 
@@ -136,11 +141,13 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
 def train_zero(cfg: ZeroConfig, resume: bool = False, console: Console | None = None) -> list[dict]:
     """Run (or continue) the loop until cfg.generations candidates exist or cfg.hours pass; returns the
     metrics rows of the run. The run folder is locked meanwhile (rlgo.procs.RunLock)."""
-    with RunLock(cfg.out, create=not resume):
-        return _run(cfg, resume, console)
+    # Ray first: a missing extra or an unreachable cluster is a one-line error before anything is written
+    with RayWorkers(cfg.ray, cfg.workers) if cfg.ray else contextlib.nullcontext() as ray_workers:
+        with RunLock(cfg.out, create=not resume):
+            return _run(cfg, resume, console, ray_workers)
 
 
-def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
+def _run(cfg: ZeroConfig, resume: bool, console: Console | None, ray_workers: RayWorkers | None) -> list[dict]:
     cfg, state = open_run(cfg, resume)
     run = Path(cfg.out)
     if cfg.threads:
@@ -156,7 +163,8 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
         write_json(run / STATE, dataclasses.asdict(state))
 
     started, first = time.monotonic(), state.generation
-    with Workers(cfg.worker_count, run) as workers, Dashboard(console) as show:
+    with ray_workers or Workers(cfg.worker_count, run) as workers, _server(cfg, run) as server, \
+            Dashboard(console) as show:
         show.print(_start_line(cfg, state, resume))
         show.print(metrics.tensorboard_note())
         while state.generation < cfg.generations and time.monotonic() < deadline:
@@ -171,7 +179,7 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
                 show.phase(f"gen {n}/{cfg.generations} self-play by gen {state.best}", cfg.games_per_generation,
                            done)
                 sizes = split(cfg.games_per_generation - done, workers.count, cfg.parallel_games)
-                tasks = [SelfPlayTask(best_ckpt, settings, games, _seed(cfg.seed, g, done + i))
+                tasks = [SelfPlayTask(best_ckpt, settings, games, _seed(cfg.seed, g, done + i), server)
                          for i, games in enumerate(sizes)]
                 last = time.perf_counter()
                 for result in workers.run(play_selfplay, tasks):
@@ -209,7 +217,7 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
             # 3. Gate: candidate vs best (AlphaGo Zero) or vs the previous network (rating only, no gating).
             if state.phase == "gate" and time.monotonic() < deadline:
                 opponent = state.best if cfg.gating else g
-                scores = _gate(cfg, run, workers, show, g, opponent, state.resign_threshold)
+                scores = _gate(cfg, run, workers, server, show, g, opponent, state.resign_threshold)
                 decision = gate_decision(scores, cfg.gate_games, cfg.gate_threshold, cfg.gate_rule)
                 elo = ratings(run)
                 if decision == ACCEPT or not cfg.gating:
@@ -227,6 +235,16 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None) -> list[dict]:
     if rows:
         show.print(summary_table(rows))
     return rows
+
+
+@contextlib.contextmanager
+def _server(cfg: ZeroConfig, run: Path) -> Iterator[ServerAddress | None]:
+    """The address of the run's inference server (--inference-server) while the `with` block runs, else None."""
+    if not cfg.inference_server:
+        yield None
+        return
+    with InferenceServer(cfg.device, folder=run) as server:
+        yield server.address
 
 
 def _start_line(cfg: ZeroConfig, state: LoopState, resume: bool) -> str:
@@ -284,8 +302,8 @@ def _trainer(cfg: ZeroConfig, run: Path, device: torch.device, rep: Replica | No
     return trainer, generation
 
 
-def _gate(cfg: ZeroConfig, run: Path, workers: Workers, show: Dashboard, g: int, opponent: int,
-          resign_threshold: float) -> list[float]:
+def _gate(cfg: ZeroConfig, run: Path, workers: Workers | RayWorkers, server: ServerAddress | None, show: Dashboard,
+          g: int, opponent: int, resign_threshold: float) -> list[float]:
     """Play (or finish) the gate match of generation g + 1 (its candidate against `opponent`); returns the
     candidate's game scores."""
     n = g + 1
@@ -298,7 +316,8 @@ def _gate(cfg: ZeroConfig, run: Path, workers: Workers, show: Dashboard, g: int,
         count = min(cfg.gate_games - len(scores), cfg.parallel_games * workers.count)
         sizes = split(count, workers.count, cfg.parallel_games)
         offsets = np.cumsum([0] + sizes)
-        tasks = [MatchTask(first, second, settings, tuple(range(start + a, start + b)), _seed(cfg.seed, g, start + a))
+        tasks = [MatchTask(first, second, settings, tuple(range(start + a, start + b)), _seed(cfg.seed, g, start + a),
+                           server)
                  for a, b in zip(offsets[:-1], offsets[1:])]
         for result in workers.run(play_match, tasks):
             log_games(run, [match_record(n, n, opponent, game) for game in result.games])

@@ -1,7 +1,7 @@
 """Where worker tasks run: in this process (one worker) or in spawned processes, results as they finish.
 
 Tasks and results are plain picklable values and the worker functions are module-level, so
-a Ray backend (`ray.remote(play_selfplay)`) could run the same functions.
+Ray tasks run the same functions (rlgo.train.zero.raypool.RayWorkers, the same interface).
 """
 from __future__ import annotations
 

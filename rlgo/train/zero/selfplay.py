@@ -2,7 +2,9 @@
 
 `play_selfplay(task)` and `play_match(task)` take a frozen task (checkpoint paths, settings,
 seed) and return plain results (numpy arrays, ints), so the same functions run in this
-process, in spawned worker processes, or under Ray.
+process, in spawned worker processes, or under Ray (rlgo.train.zero.raypool). A task with a
+`server` address evaluates through that batched inference server (rlgo.nn.server) instead of
+loading its networks.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from rlgo.go.rules import Rules
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.evaluator import TorchEvaluator
+from rlgo.nn.server import ServerAddress, ServerEvaluator
 from rlgo.search.config import SearchConfig
 from rlgo.search.evaluator import Evaluator, NetworkEvaluator
 from rlgo.search.mcts import MCTS, may_pass
@@ -118,6 +121,9 @@ class SelfPlayTask:
     settings: PlaySettings
     games: int
     seed: int
+    server: ServerAddress | None = None
+    FILES = ("checkpoint",)
+    """Fields naming files the worker reads."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,9 @@ class MatchTask:
     settings: PlaySettings
     indices: tuple[int, ...]
     seed: int
+    server: ServerAddress | None = None
+    FILES = ("first", "second")
+    """Fields naming files the worker reads."""
 
 
 @dataclass
@@ -355,8 +364,11 @@ def run_match(evaluators: tuple[Evaluator, Evaluator], s: PlaySettings, indices:
     return result
 
 
-def load_net(checkpoint: str, s: PlaySettings) -> NetworkEvaluator:
-    """The CPU evaluator of a checkpoint, checked against the settings' board size and feature set."""
+def load_net(checkpoint: str, s: PlaySettings, server: ServerAddress | None = None) -> Evaluator:
+    """The CPU evaluator of a checkpoint (or its evaluator on `server`), checked against the settings'
+    board size and feature set."""
+    if server is not None:
+        return ServerEvaluator(server, checkpoint, s.feature_set, s.size)
     model, meta = load_checkpoint(checkpoint, expect_board_size=s.size, expect_feature_set=s.feature_set)
     return NetworkEvaluator(TorchEvaluator(model), feature_set=meta.feature_set, board_size=meta.board_size)
 
@@ -364,7 +376,7 @@ def load_net(checkpoint: str, s: PlaySettings) -> NetworkEvaluator:
 def play_selfplay(task: SelfPlayTask) -> WorkerResult:
     """Worker entry point: self-play games of the network at task.checkpoint."""
     cpu = time.process_time()
-    result = run_selfplay(load_net(task.checkpoint, task.settings), task.settings, task.games, task.seed)
+    result = run_selfplay(load_net(task.checkpoint, task.settings, task.server), task.settings, task.games, task.seed)
     result.cpu_seconds = time.process_time() - cpu
     return result
 
@@ -372,7 +384,7 @@ def play_selfplay(task: SelfPlayTask) -> WorkerResult:
 def play_match(task: MatchTask) -> WorkerResult:
     """Worker entry point: match games between task.first and task.second."""
     cpu = time.process_time()
-    nets = (load_net(task.first, task.settings), load_net(task.second, task.settings))
+    nets = (load_net(task.first, task.settings, task.server), load_net(task.second, task.settings, task.server))
     result = run_match(nets, task.settings, task.indices, task.seed)
     result.cpu_seconds = time.process_time() - cpu
     return result
