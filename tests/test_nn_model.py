@@ -113,7 +113,7 @@ def test_config_names_by_size():
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"backbone": "vgg"}, "resnet, dilated, densenet, mobilenet, inception, transformer, recurrent"),
+    ({"backbone": "vgg"}, "resnet, dilated, densenet, mobilenet, inception, transformer, recurrent, seq2seq"),
     ({"norm": "weight"}, "batch, layer, instance, group, none"),
     ({"backbone": "recurrent", "rnn": "lstmx"},
      "recurrent: unknown rnn 'lstmx'; valid: rnn, gru, lstm, peephole_lstm, bi_rnn, bi_gru, bi_lstm, bi_peephole_lstm"),
@@ -132,7 +132,8 @@ def test_config_errors_name_the_bad_value_and_the_valid_ones(bad, message):
 
 BAD_SETTINGS = {"pre_activation": "yes", "bottleneck": 1, "se": None, "global_pool_every": -1, "dilation_cycle": 0,
                 "growth": 0, "dense_layers": 0, "expand": 0, "attention_heads": 0, "mlp_ratio": 0,
-                "history_steps": 0, "planes_per_step": 0, "rnn": "lstmx"}
+                "history_steps": 0, "planes_per_step": 0, "rnn": "lstmx",
+                "attention": "cosine"}
 """A value that no backbone reading the setting accepts."""
 
 

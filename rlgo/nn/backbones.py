@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from rlgo.nn.norm import make_norm
-from rlgo.nn.sequence import Bidirectional, BoardPositionEmbedding, make_rnn, transformer_block
+from rlgo.nn.sequence import Bidirectional, BoardPositionEmbedding, Seq2Seq, make_rnn, transformer_block
 from rlgo.nn.vision import (ConvNormAct, DenseBlock, Inception, Residual, bottleneck_block,
                             inverted_residual, residual_block, transition)
 
@@ -160,6 +160,26 @@ class RecurrentTrunk(nn.Module):
         return self.tower(last)
 
 
+class Seq2SeqTrunk(nn.Module):
+    """The board read as a sequence: its points in raster order (a 1x1-conv embedding of their planes plus a
+    learned position) are encoded by a bidirectional GRU; a decoder steps over the same points, each step
+    attending over every encoded point (rlgo.nn.sequence.Seq2Seq with `attention`), and its outputs feed
+    `blocks` residual blocks. [B, C_in, N, N] -> [B, width, N, N]."""
+
+    def __init__(self, cfg: NetConfig):
+        super().__init__()
+        self.embed = nn.Conv2d(cfg.in_planes, cfg.width, 1)
+        self.position = BoardPositionEmbedding(cfg.board_size, cfg.width)
+        self.seq2seq = Seq2Seq(cfg.width, cfg.width, cfg.width, cfg.attention)
+        self.tower = nn.Sequential(*_resnet_blocks(cfg),
+                                   *(_norm_relu(cfg) if cfg.pre_activation else []))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, n, _ = x.shape
+        points = self.position(self.embed(x).flatten(2).transpose(1, 2))  # [B, N*N, W]
+        return self.tower(self.seq2seq(points, points).transpose(1, 2).reshape(b, -1, n, n))
+
+
 _BUILDERS: dict[str, Callable[[NetConfig], nn.Module]] = {
     "resnet": resnet,
     "dilated": dilated,
@@ -168,6 +188,7 @@ _BUILDERS: dict[str, Callable[[NetConfig], nn.Module]] = {
     "inception": inception,
     "transformer": TransformerTrunk,
     "recurrent": RecurrentTrunk,
+    "seq2seq": Seq2SeqTrunk,
 }
 
 BACKBONES = tuple(_BUILDERS)

@@ -14,7 +14,7 @@ from rlgo.go import features
 from rlgo.nn.backbones import BACKBONES, build_backbone
 from rlgo.nn.heads import HEADS, make_head
 from rlgo.nn.norm import NORMS
-from rlgo.nn.sequence import RNN_KINDS
+from rlgo.nn.sequence import ATTENTION_KINDS, RNN_KINDS
 from rlgo.renames import migrate
 
 
@@ -55,13 +55,13 @@ class NetConfig:
     dilation_cycle: int = 4
     """dilated: block i's 3x3 convs have dilation 2**(i % dilation_cycle) (1, 2, 4, 8, 1, ...)."""
     pre_activation: bool = True
-    """resnet/dilated/recurrent: norm-ReLU-conv blocks (KataGo) instead of conv-norm-ReLU (AlphaGo Zero)."""
+    """resnet/dilated/recurrent/seq2seq: norm-ReLU-conv blocks (KataGo) instead of conv-norm-ReLU (AlphaGo Zero)."""
     bottleneck: bool = False
-    """resnet/dilated/recurrent: 1x1-3x3-1x1 bottleneck blocks instead of two 3x3 convs."""
+    """resnet/dilated/recurrent/seq2seq: 1x1-3x3-1x1 bottleneck blocks instead of two 3x3 convs."""
     se: bool = False
-    """resnet/dilated/recurrent: squeeze-and-excitation at the end of each block."""
+    """resnet/dilated/recurrent/seq2seq: squeeze-and-excitation at the end of each block."""
     global_pool_every: int = 0
-    """resnet/dilated/recurrent: KataGo global pooling bias in every k-th block (0: none)."""
+    """resnet/dilated/recurrent/seq2seq: KataGo global pooling bias in every k-th block (0: none)."""
     growth: int = 16
     """densenet: channels each dense layer adds."""
     dense_layers: int = 4
@@ -78,6 +78,8 @@ class NetConfig:
     """recurrent: planes per history step (own stones, opponent stones)."""
     rnn: Literal[RNN_KINDS] = "gru"
     """recurrent: recurrent layer over the history (rlgo.nn.sequence)."""
+    attention: Literal[ATTENTION_KINDS] = "additive"
+    """seq2seq: how the decoder attends over the encoded points (rlgo.nn.sequence.make_attention)."""
 
     def __post_init__(self):
         object.__setattr__(self, "heads", tuple(self.heads))
@@ -141,6 +143,7 @@ BACKBONE_SETTINGS: dict[str, tuple[str, ...]] = {
     "inception": (),
     "transformer": ("attention_heads", "mlp_ratio"),
     "recurrent": _CONV_BLOCK + ("history_steps", "planes_per_step", "rnn"),
+    "seq2seq": _CONV_BLOCK + ("attention",),
 }
 """The NetConfig settings each backbone reads (besides width and blocks); only the chosen one's are checked."""
 _SETTING_OF_SOME = {name for names in BACKBONE_SETTINGS.values() for name in names}
@@ -156,9 +159,10 @@ def _check_count(name: str, value, backbone: str) -> None:
 def _check_setting(cfg: "NetConfig", name: str) -> None:
     """NetConfigError naming the backbone unless setting `name` of `cfg` is usable."""
     value = getattr(cfg, name)
-    if name == "rnn":
-        if value not in RNN_KINDS:
-            raise NetConfigError(f"{cfg.backbone}: unknown rnn {value!r}; valid: {', '.join(RNN_KINDS)}")
+    kinds = {"rnn": RNN_KINDS, "attention": ATTENTION_KINDS}.get(name)
+    if kinds is not None:
+        if value not in kinds:
+            raise NetConfigError(f"{cfg.backbone}: unknown {name} {value!r}; valid: {', '.join(kinds)}")
     elif isinstance(getattr(NetConfig, name), bool):
         if not isinstance(value, bool):
             raise NetConfigError(f"{cfg.backbone}: {name} must be true or false, got {value!r}")

@@ -196,62 +196,45 @@ def make_attention(kind: str, query_dim: int, key_dim: int) -> Attention:
 
 
 class Seq2Seq(nn.Module):
-    """GRU encoder-decoder with attention over the encoder states.
+    """GRU encoder-decoder with attention over the encoder states (Bahdanau; Luong input feeding).
 
-    The encoder is a bidirectional GRU over embedded source tokens; the decoder is a
-    GRUCell with Luong input feeding: at each step it attends (with `attention`) from its
-    hidden state over the projected encoder states and predicts from tanh(W [context; h]).
+    The encoder is a bidirectional GRU over the source vectors; the decoder is a GRUCell that at
+    each step reads its input vector and the previous attentional state, attends (with `attention`)
+    from its hidden state over the projected encoder states, and emits tanh(W [context; h]).
+    forward(src [B, S, src_dim], tgt [B, T, tgt_dim], src_mask [B, S] bool) -> [B, T, hidden].
+    Token models put an embedding before it and a classifier after it.
     """
 
-    def __init__(self, src_vocab: int, tgt_vocab: int, hidden: int, attention: str = "additive"):
+    def __init__(self, src_dim: int, tgt_dim: int, hidden: int, attention: str = "additive"):
         super().__init__()
-        self.src_embed = nn.Embedding(src_vocab, hidden)
-        self.tgt_embed = nn.Embedding(tgt_vocab, hidden)
+        self.src_in = nn.Linear(src_dim, hidden)
         self.encoder = nn.GRU(hidden, hidden, batch_first=True, bidirectional=True)
         self.enc_proj = nn.Linear(2 * hidden, hidden)
         self.init_h = nn.Linear(2 * hidden, hidden)
-        self.decoder = nn.GRUCell(2 * hidden, hidden)
+        self.decoder = nn.GRUCell(tgt_dim + hidden, hidden)
         self.attention = make_attention(attention, hidden, hidden)
         self.combine = nn.Linear(2 * hidden, hidden)
-        self.out = nn.Linear(hidden, tgt_vocab)
 
     def encode(self, src: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """src [B, S] tokens -> (keys [B, S, H], initial decoder state [B, H])."""
-        states, h_n = self.encoder(self.src_embed(src))
+        """src [B, S, src_dim] -> (keys [B, S, H], initial decoder state [B, H])."""
+        states, h_n = self.encoder(self.src_in(src))
         return self.enc_proj(states), torch.tanh(self.init_h(torch.cat([h_n[0], h_n[1]], dim=1)))
 
-    def step(self, token: torch.Tensor, h: torch.Tensor, feed: torch.Tensor, keys: torch.Tensor,
-             mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One decoder step: token [B] -> (logits [B, V], hidden [B, H], attentional state [B, H])."""
-        h = self.decoder(torch.cat([self.tgt_embed(token), feed], dim=1), h)
+    def step(self, inp: torch.Tensor, h: torch.Tensor, feed: torch.Tensor, keys: torch.Tensor,
+             mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One decoder step: inp [B, tgt_dim] -> (hidden [B, H], attentional state [B, H]: the output)."""
+        h = self.decoder(torch.cat([inp, feed], dim=1), h)
         context, _ = self.attention(h, keys, mask=mask)
-        feed = torch.tanh(self.combine(torch.cat([context, h], dim=1)))
-        return self.out(feed), h, feed
+        return h, torch.tanh(self.combine(torch.cat([context, h], dim=1)))
 
-    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor,
-                src_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Teacher forcing: src [B, S], tgt_in [B, T] (shifted targets) -> logits [B, T, V]."""
+    def forward(self, src: torch.Tensor, tgt: torch.Tensor, src_mask: torch.Tensor | None = None) -> torch.Tensor:
         keys, h = self.encode(src)
         feed = torch.zeros_like(h)
-        logits = []
-        for t in range(tgt_in.shape[1]):
-            step_logits, h, feed = self.step(tgt_in[:, t], h, feed, keys, src_mask)
-            logits.append(step_logits)
-        return torch.stack(logits, dim=1)
-
-    @torch.no_grad()
-    def greedy(self, src: torch.Tensor, bos: int, steps: int,
-               src_mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Greedy decoding from token `bos`: src [B, S] -> tokens [B, steps]."""
-        keys, h = self.encode(src)
-        feed = torch.zeros_like(h)
-        token = src.new_full((src.shape[0],), bos)
-        tokens = []
-        for _ in range(steps):
-            logits, h, feed = self.step(token, h, feed, keys, src_mask)
-            token = logits.argmax(dim=1)
-            tokens.append(token)
-        return torch.stack(tokens, dim=1)
+        outputs = []
+        for t in range(tgt.shape[1]):
+            h, feed = self.step(tgt[:, t], h, feed, keys, src_mask)
+            outputs.append(feed)
+        return torch.stack(outputs, dim=1)
 
 
 class BoardPositionEmbedding(nn.Module):

@@ -34,7 +34,7 @@ import torch
 
 from rlgo.go import features
 from rlgo.nn.checkpoint import load_checkpoint
-from rlgo.nn.evaluator import TorchEvaluator
+from rlgo.nn.evaluator import TorchEvaluator, resolve_device
 from rlgo.procs import start_worker
 from rlgo.search.evaluator import LeafBatch
 
@@ -239,7 +239,7 @@ def _serve(control: Connection, device: str, threads: int, folder, wait: float) 
     start_worker(folder)
     torch.set_num_threads(threads)
     try:
-        dev = torch.device(device)
+        dev = resolve_device(device)
         torch.zeros(1, device=dev)  # fails here, reported to the parent, when the device is missing
         authkey = os.urandom(16)
         listener = Listener(family="AF_UNIX", authkey=authkey)
