@@ -308,7 +308,7 @@ def test_search_agents_score_the_end_under_the_rules_set_over_gtp(rules, passes)
     """5x5, komi 4, White has just passed; Black's two stones inside its own area cost it the game by
     territory (8 - 5 - 4) but not by area (15 - 10 - 4): the rules set by kata-set-rules reach the search."""
     from agents.mcts_agent import MCTSAgent
-    agent = MCTSAgent(simulations=300, resign_threshold=0.0)
+    agent = MCTSAgent(simulations=300, resign_winrate=0.0)
     stones = ["C5", "C4", "C3", "C2", "C1", "A5", "A3"]
     out = responses(["boardsize 5", f"kata-set-rules {rules}", "komi 4",
                      *(f"play b {v}" for v in stones), *(f"play w D{r}" for r in range(1, 6)),

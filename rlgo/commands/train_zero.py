@@ -5,7 +5,7 @@ import argparse
 
 from rlgo.commands import CommandError, add_config_option, add_run_options, board_size, komi_value, next_steps, \
     rules_name, run_folder
-from rlgo.commands.options import DataclassOptions
+from rlgo.commands.options import DataclassOptions, field_docs
 from rlgo.commands.train import NET_EXCLUDE, TYPES
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.loop import RUN_CONTROL, read_best, resume_config, train_zero
@@ -34,8 +34,8 @@ def register(subparsers) -> None:
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     OPTIONS.add_to(p)
     p.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",  # a bare flag, or one with a value
-                   help="self-play and gate tasks on Ray: a local instance, or the cluster at ADDRESS ('auto': "
-                        "the one `ray start` joined on this machine); needs pip install \"rlgo[ray]\"")
+                   help=field_docs(ZeroConfig)["ray"] + " A bare --ray starts a local instance; needs "
+                        "pip install \"rlgo[ray]\" (default: '').")
     add_config_option(p, OPTIONS.options + add_run_options(p))
 
 

@@ -62,9 +62,17 @@ class Forest(namedtuple("Forest", ["ints", "floats", "value_sum", "meta"])):
     __slots__ = ()
 
 
+TOUCH_BYTES = 256 << 20
+"""Arrays up to this size are touched when made; larger ones (pondering trees sized by free memory) are
+left to the OS to zero page by page, since touching gigabytes takes seconds before the first simulation."""
+
+
 def _touched(shape: tuple, dtype) -> np.ndarray:
-    """A zeroed array whose memory pages are all touched now: a page fault inside the search costs
-    more than the search's own work on that page (12 us against 0.7 us per 80-child expansion)."""
+    """A zeroed array whose memory pages are all touched now when it is at most TOUCH_BYTES: a page
+    fault inside the search costs more than the search's own work on that page (12 us against 0.7 us
+    per 80-child expansion)."""
+    if np.prod(shape, dtype=np.int64) * np.dtype(dtype).itemsize > TOUCH_BYTES:
+        return np.zeros(shape, dtype)
     out = np.empty(shape, dtype)
     out.fill(0)
     return out
