@@ -15,16 +15,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cli
-from rlgo.nn.checkpoint import load_checkpoint
-from rlgo.train.common import MetricsLogger
+from rlgo.nn.checkpoint import load_archive, load_checkpoint
+from rlgo.nn.model import NetConfig, build_model
+from rlgo.train.common import MetricsLogger, OptimConfig, TrainError, make_optimizer
 from rlgo.train.data.build import BuildConfig, build_dataset
 from rlgo.train.data.reader import ShardReader
-from rlgo.train.sl import SLConfig, net_config, train_sl
-
-from rlgo.nn.model import NetConfig, build_model
-from rlgo.train.common import OptimConfig, TrainError, make_optimizer
 from rlgo.train.distributed import launch, replica
 from rlgo.train.pipeline import PipelineTrainer, micro_batches, split_stages
+from rlgo.train.sl import SLConfig, net_config, train_sl
 
 CFG = NetConfig(width=8, blocks=3, board_size=5, in_planes=17, head_width=4, head_hidden=8)
 OPTIM = OptimConfig(lr=0.1, warmup=0.0, schedule="constant")
@@ -130,7 +128,7 @@ def _sl(data: Path, out: Path, epochs: int, pipeline: int) -> SLConfig:
                     optim=OptimConfig(optimizer="adamw", lr=3e-3, weight_decay=0.0, warmup=0.0, schedule="constant"))
 
 
-def _accumulated(cfg: SLConfig, micro_epochs: tuple[bool, ...]) -> dict[str, torch.Tensor]:
+def _accumulated(cfg: SLConfig, micro_epochs: tuple[bool, ...]) -> tuple[dict, dict]:
     """One process, by hand: the run's batches, each epoch either cut into micro-batches whose mean loss
     makes the step (what a pipeline step equals) or taken whole (a 1-process run's step)."""
     reader = ShardReader(cfg.data, "train")
@@ -146,14 +144,18 @@ def _accumulated(cfg: SLConfig, micro_epochs: tuple[bool, ...]) -> dict[str, tor
                 out = model(xs)
                 ((F.cross_entropy(out["policy"], ms) + cfg.value_weight * F.mse_loss(out["value"], zs)) / m).backward()
             optimizer.step()
-    return model.state_dict()
+    return model.state_dict(), optimizer.state_dict()
 
 
-def _equal(path: Path, expected: dict[str, torch.Tensor]) -> None:
-    weights = load_checkpoint(path, expect_board_size=9)[0].state_dict()  # the safe loader
-    assert weights.keys() == expected.keys()
-    for k in weights:  # batch-norm running statistics included
-        torch.testing.assert_close(weights[k], expected[k], rtol=1e-4, atol=1e-5, msg=k)
+def _equal(run: Path, expected: tuple[dict, dict]) -> None:
+    """The run's last.pt (batch-norm running statistics included) and optimizer state are the reference's."""
+    weights = load_checkpoint(run / "last.pt", expect_board_size=9)[0].state_dict()  # the safe loader
+    optimizer = load_archive(run / "train_state.pt", "training state")["optimizer"]
+    assert weights.keys() == expected[0].keys() and optimizer["state"].keys() == expected[1]["state"].keys()
+    for k in weights:
+        torch.testing.assert_close(weights[k], expected[0][k], rtol=1e-4, atol=1e-5, msg=k)
+    for i, state in optimizer["state"].items():
+        torch.testing.assert_close(state, expected[1]["state"][i], rtol=1e-4, atol=1e-6, msg=f"optimizer {i}")
 
 
 @pytest.mark.distributed
@@ -162,16 +164,16 @@ def test_train_sl_pipeline_writes_whole_checkpoints_and_resumes_with_any_ranks(d
     assert cli.main(["train", "sl", "--data", str(dataset), "--out", str(run), "--epochs", "1", "--pipeline", "2",
                      *SL_FLAGS]) == 0
     assert "val top-1" in capsys.readouterr().out
-    _equal(run / "last.pt", _accumulated(_sl(dataset, run, 1, 2), (True,)))
+    _equal(run, _accumulated(_sl(dataset, run, 1, 2), (True,)))
     rows = MetricsLogger.read(run / "metrics.csv")
     assert [r["epoch"] for r in rows] == ["1"] and np.isfinite(float(rows[0]["train_loss"]))
     assert (run / "best.pt").exists()
 
     shutil.copytree(run, tmp_path / "pipe-then-pipe")
     train_sl(_sl(dataset, run, 2, 1), resume=True)  # the whole optimizer state was gathered: one process goes on
-    _equal(run / "last.pt", _accumulated(_sl(dataset, run, 2, 1), (True, False)))
+    _equal(run, _accumulated(_sl(dataset, run, 2, 1), (True, False)))
     launch(2, train_sl, _sl(dataset, tmp_path / "pipe-then-pipe", 2, 2), True)
-    _equal(tmp_path / "pipe-then-pipe" / "last.pt", _accumulated(_sl(dataset, run, 2, 2), (True, True)))
+    _equal(tmp_path / "pipe-then-pipe", _accumulated(_sl(dataset, run, 2, 2), (True, True)))
 
 
 def test_pipeline_and_ddp_together_are_refused(dataset, tmp_path, capsys):

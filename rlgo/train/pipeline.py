@@ -123,10 +123,12 @@ class PipelineTrainer:
             pipe = PipelineStage(self.stage, rank, world, device,
                                  input_args=_example(self.shapes[rank], batch // m, device, rank > 0),
                                  output_args=_example(self.shapes[rank + 1], batch // m, device, True))
-            self.schedules[batch] = ScheduleGPipe(pipe, m, loss_fn=lambda out, y: self.loss(dict(zip(self.names, out)), y))
+            loss = lambda out, y: self.loss(dict(zip(self.names, out)), y)
+            self.schedules[batch] = ScheduleGPipe(pipe, m, loss_fn=loss)
         return self.schedules[batch]
 
-    def step(self, planes: torch.Tensor | None, target: torch.Tensor | None, batch: int) -> dict[str, torch.Tensor] | None:
+    def step(self, planes: torch.Tensor | None, target: torch.Tensor | None,
+             batch: int) -> dict[str, torch.Tensor] | None:
         """One optimizer step on a batch of `batch` positions: rank 0 passes the planes, the last rank the
         target, others None.
 

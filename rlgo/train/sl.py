@@ -148,7 +148,8 @@ class _Run:
         if cfg.pipeline > 1:  # the model stays whole on the CPU; the trainer moves this rank's stage
             if rep.world != cfg.pipeline:
                 raise TrainError(f"--pipeline {cfg.pipeline} needs {cfg.pipeline} processes, this job has {rep.world}")
-            self.pipe = PipelineTrainer(self.model.train(), rep, cfg.optim, cfg.micro_batches, self._losses)
+            self.pipe = PipelineTrainer(self.model.train(), rep, cfg.optim, cfg.micro_batches,
+                                        lambda out, y: self._losses(out, y[:, 0].long(), y[:, 1])[1])
             self.optimizer = self.pipe.optimizer
         else:
             self.model.to(self.device).train()
@@ -170,17 +171,18 @@ class _Run:
         by_time = self.elapsed / self.cfg.time_budget_s if self.cfg.time_budget_s else 0.0
         return max(self.step / self.total_steps, by_time)
 
-    def _losses(self, out: dict[str, torch.Tensor], target: torch.Tensor) -> torch.Tensor:
-        """The training loss of a batch; `target` holds the expert moves and the outcomes as columns."""
-        loss = F.cross_entropy(out["policy"], target[:, 0].long())
-        return loss + self.cfg.value_weight * F.mse_loss(out["value"], target[:, 1]) if self.cfg.value_weight else loss
+    def _losses(self, out: dict[str, torch.Tensor], moves: torch.Tensor,
+                z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(policy loss, training loss) of a batch."""
+        loss = F.cross_entropy(out["policy"], moves)
+        return loss, (loss + self.cfg.value_weight * F.mse_loss(out["value"], z) if self.cfg.value_weight else loss)
 
     def train_step(self, batch: Batch) -> tuple[float, float]:
         """One optimizer step; returns (policy loss, top-1 accuracy) of the batch."""
         set_lr(self.optimizer, lr_at(self.cfg.optim, self.progress()))
         x, moves, z = _tensors(batch, self.device)
         self.step += 1
-        if self.pipe:
+        if self.pipe:  # the last rank holds the outputs: its loss and top-1 go to every rank
             target = torch.stack([moves.to(z.dtype), z], dim=1)
             out = self.pipe.step(x if self.replica.main else None, target if self.pipe.last else None, len(moves))
             stats = [0.0, 0.0] if out is None else [F.cross_entropy(out["policy"].detach(), moves).item(),
@@ -188,8 +190,7 @@ class _Run:
             loss, top1 = self.pipe.from_last(stats)
             return loss, top1
         out = self.net(x)
-        loss = F.cross_entropy(out["policy"], moves)
-        total = loss + self.cfg.value_weight * F.mse_loss(out["value"], z) if self.cfg.value_weight else loss
+        loss, total = self._losses(out, moves, z)
         self.optimizer.zero_grad(set_to_none=True)
         self.replica.scaled(total, len(moves)).backward()
         optimizer_step(self.optimizer, self.model, self.cfg.optim)
