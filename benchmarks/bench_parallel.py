@@ -101,9 +101,9 @@ def _pipeline(rep, batch: int, seconds: float) -> dict:
     torch.manual_seed(0)
     x, moves, z = _data(batch)
     target = torch.stack([moves.float(), z], dim=1)
-    trainer = PipelineTrainer(build_model(NET), rep, OPTIM, batch, MICRO,
+    trainer = PipelineTrainer(build_model(NET), rep, OPTIM, MICRO,
                               lambda out, y: _loss(out, y[:, 0].long(), y[:, 1]))
-    step = lambda: trainer.step(x if rep.rank == 0 else None, target if trainer.last else None)  # noqa: E731
+    step = lambda: trainer.step(x if rep.rank == 0 else None, target if trainer.last else None, batch)  # noqa: E731
     wall, cpu = _timed(step, rep, seconds)
     return {"samples_per_s": batch / wall, "cpu_ms_per_sample": 1e3 * cpu / batch}
 

@@ -27,7 +27,7 @@ one with --resume RUN.
 TYPES = {name: positive_int for name in (
     "blocks", "width", "epochs", "batch_size", "ddp", "iterations", "games_per_iter", "snapshot_every", "eval_games",
     "checkpoint_every", "games", "shard_size", "games_per_generation", "simulations", "gumbel_m", "leaves_per_game",
-    "parallel_games", "window_games", "steps_per_generation", "gate_games", "generations")}
+    "parallel_games", "window_games", "steps_per_generation", "gate_games", "generations", "pipeline", "micro_batches")}
 TYPES.update(lr=positive_float, temperature=positive_float, val_fraction=positive_float)
 """argparse types of the training options that must be positive (the configs check the rest)."""
 NET_EXCLUDE = NET_DATA_FIELDS

@@ -50,7 +50,7 @@ def run(args) -> int:
         return _run_rollout(args)
     out, resume = run_folder(args)
     cfg = OPTIONS.config(args, out=str(out))
-    row = launch(cfg.ddp, train_sl, cfg, resume)
+    row = launch(cfg.processes, train_sl, cfg, resume)
     print(f"{out}: epoch {row.get('epoch')}, val top-1 {row.get('val_top1', float('nan')):.3f}, "
           f"top-5 {row.get('val_top5', float('nan')):.3f}; checkpoints {out}/best.pt, {out}/last.pt")
     print(next_steps(f"rlgo play --agent policy:ckpt={out}/best.pt", f"rlgo train pg --sl {out}/best.pt --out RUN",

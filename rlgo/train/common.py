@@ -123,9 +123,11 @@ def atomic_torch_save(obj, path: str | os.PathLike) -> None:
     atomic_write(path, lambda f: torch.save(obj, f))
 
 
-def save_training_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer, **extra) -> None:
-    """Write optimizer state plus builtins (step, epoch, elapsed, ...) atomically; weights go in the checkpoint."""
-    atomic_torch_save({"optimizer": optimizer.state_dict(), **extra}, path)
+def save_training_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer | dict, **extra) -> None:
+    """Write optimizer state (an optimizer or its state dict) plus builtins (step, epoch, elapsed, ...)
+    atomically; weights go in the checkpoint."""
+    state = optimizer if isinstance(optimizer, dict) else optimizer.state_dict()
+    atomic_torch_save({"optimizer": state, **extra}, path)
 
 
 def load_training_state(path: str | os.PathLike, optimizer: torch.optim.Optimizer) -> dict:

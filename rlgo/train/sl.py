@@ -25,6 +25,7 @@ from rlgo.train.common import (Cadence, MetricsLogger, OptimConfig, TrainError, 
                                save_training_state, set_lr)
 from rlgo.train.data.reader import Batch, ShardReader
 from rlgo.train.distributed import Replica, replica
+from rlgo.train.pipeline import PipelineTrainer
 
 LAST, BEST, STATE = "last.pt", "best.pt", "train_state.pt"
 
@@ -65,6 +66,22 @@ class SLConfig:
     """Checkpoint whose weights start the run, of any board size the network allows ("": random)."""
     ddp: int = 1
     """Data-parallel training in this many local processes (torch.distributed DDP, rlgo.train.distributed)."""
+    pipeline: int = 1
+    """Model-parallel training: the trunk cut into this many pipeline stages, one per local process
+    (torch.distributed.pipelining GPipe, rlgo.train.pipeline); not with --ddp."""
+    micro_batches: int = 4
+    """With --pipeline: micro-batches per batch (the largest divisor of the batch's size up to this);
+    a step is the mean of their losses, batch norm sees one micro-batch at a time."""
+
+    def __post_init__(self):
+        if self.ddp > 1 and self.pipeline > 1:
+            raise TrainError(f"--pipeline {self.pipeline} and --ddp {self.ddp} cannot be combined: "
+                             f"choose model or data parallelism")
+
+    @property
+    def processes(self) -> int:
+        """Local processes the run takes (rlgo.train.distributed.launch)."""
+        return max(self.ddp, self.pipeline)
 
 
 def evaluate(model: GoNet, reader: ShardReader, device: torch.device, batch_size: int = 512) -> dict[str, float]:
@@ -121,19 +138,29 @@ class _Run:
             if meta.config != net:
                 raise TrainError(f"cannot resume: {self.out / LAST} holds {meta.config.name}, "
                                  f"the options ask for {net.name}")
-            self.model.to(self.device).train()
-            self.optimizer = make_optimizer(self.model.parameters(), cfg.optim)
-            state = load_training_state(self.out / STATE, self.optimizer)
-            self.step, self.elapsed, self.best = state["step"], state["elapsed"], state["best"]
         elif (self.out / LAST).exists():
             raise existing_run_error(self.out)
         else:
             self.model = build_model(net)
             if cfg.init:
                 init_from_checkpoint(self.model, cfg.init)
+        self.pipe: PipelineTrainer | None = None
+        if cfg.pipeline > 1:  # the model stays whole on the CPU; the trainer moves this rank's stage
+            if rep.world != cfg.pipeline:
+                raise TrainError(f"--pipeline {cfg.pipeline} needs {cfg.pipeline} processes, this job has {rep.world}")
+            self.pipe = PipelineTrainer(self.model.train(), rep, cfg.optim, cfg.micro_batches,
+                                        lambda out, y: self._losses(out, y[:, 0].long(), y[:, 1])[1])
+            self.optimizer = self.pipe.optimizer
+        else:
             self.model.to(self.device).train()
             self.optimizer = make_optimizer(self.model.parameters(), cfg.optim)
-        self.net = rep.wrap(self.model)
+        if resume:
+            state = load_training_state(self.out / STATE, self.optimizer)
+            self.step, self.elapsed, self.best = state["step"], state["elapsed"], state["best"]
+            if self.pipe:
+                self.pipe.keep_own_state()
+        self.net = self.model if self.pipe else rep.wrap(self.model)
+        self.part = (0, 1) if self.pipe else rep.part  # every stage reads the whole batch
         if rep.main:
             self.metrics = MetricsLogger(self.out, "metrics", resume_step=self.step if resume else None)
             self.trainlog = MetricsLogger(self.out, "train", resume_step=self.step if resume else None,
@@ -144,32 +171,60 @@ class _Run:
         by_time = self.elapsed / self.cfg.time_budget_s if self.cfg.time_budget_s else 0.0
         return max(self.step / self.total_steps, by_time)
 
+    def _losses(self, out: dict[str, torch.Tensor], moves: torch.Tensor,
+                z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(policy loss, training loss) of a batch."""
+        loss = F.cross_entropy(out["policy"], moves)
+        return loss, (loss + self.cfg.value_weight * F.mse_loss(out["value"], z) if self.cfg.value_weight else loss)
+
     def train_step(self, batch: Batch) -> tuple[float, float]:
         """One optimizer step; returns (policy loss, top-1 accuracy) of the batch."""
         set_lr(self.optimizer, lr_at(self.cfg.optim, self.progress()))
         x, moves, z = _tensors(batch, self.device)
+        self.step += 1
+        if self.pipe:  # the last rank holds the outputs: its loss and top-1 go to every rank
+            target = torch.stack([moves.to(z.dtype), z], dim=1)
+            out = self.pipe.step(x if self.replica.main else None, target if self.pipe.last else None, len(moves))
+            stats = [0.0, 0.0] if out is None else [F.cross_entropy(out["policy"].detach(), moves).item(),
+                                                    (out["policy"].argmax(1) == moves).float().mean().item()]
+            loss, top1 = self.pipe.from_last(stats)
+            return loss, top1
         out = self.net(x)
-        loss = F.cross_entropy(out["policy"], moves)
-        total = loss + self.cfg.value_weight * F.mse_loss(out["value"], z) if self.cfg.value_weight else loss
+        loss, total = self._losses(out, moves, z)
         self.optimizer.zero_grad(set_to_none=True)
         self.replica.scaled(total, len(moves)).backward()
         optimizer_step(self.optimizer, self.model, self.cfg.optim)
-        self.step += 1
         return loss.item(), (out["policy"].argmax(1) == moves).float().mean().item()
 
-    def save(self, metrics: dict[str, float] | None = None) -> None:
+    def _whole(self) -> tuple[GoNet, dict] | None:
+        """The network and optimizer state to save on rank 0 (None elsewhere); pipeline stages are
+        gathered into one network, so every rank must call it then."""
+        if self.pipe:
+            return self.pipe.gather()
+        return (self.model, self.optimizer.state_dict()) if self.replica.main else None
+
+    def save_due(self, cadence: Cadence) -> bool:
+        """Whether a mid-epoch save is due by rank 0's clock (all stages agree: saving gathers them)."""
+        due = self.replica.main and cadence.due(self.step)
+        return bool(self.replica.agree(float(due))) if self.pipe else due
+
+    def save(self, metrics: dict[str, float] | None = None, whole: tuple[GoNet, dict] | None = None) -> None:
         """Write last.pt and train_state.pt (weights first: a crash between leaves the older state); rank 0 only."""
+        whole = whole or self._whole()
         if not self.replica.main:
             return
-        save_checkpoint(self.out / LAST, self.model, self.step, metrics)
-        save_training_state(self.out / STATE, self.optimizer, step=self.step, elapsed=self.elapsed,
+        model, optimizer = whole
+        save_checkpoint(self.out / LAST, model, self.step, metrics)
+        save_training_state(self.out / STATE, optimizer, step=self.step, elapsed=self.elapsed,
                             best=self.best, config=_plain(dataclasses.asdict(self.cfg)))
 
     def end_epoch(self, epoch: int, train_loss: float, train_top1: float) -> dict[str, float]:
         """Validate, log a metrics row, save last.pt (and best.pt when top-1 improved); rank 0 only."""
+        whole = self._whole()
         if not self.replica.main:
             return {}
-        result = evaluate(self.model, self.val, self.device) if self.val.positions else {}
+        model = whole[0].to(self.device)
+        result = evaluate(model, self.val, self.device) if self.val.positions else {}
         row = {"epoch": epoch, "elapsed_s": self.elapsed, "lr": self.optimizer.param_groups[0]["lr"],
                "train_loss": train_loss, "train_top1": train_top1,
                **{f"val_{k}": v for k, v in result.items()}}
@@ -177,8 +232,8 @@ class _Run:
         top1 = result.get("top1", train_top1)
         if top1 > self.best:
             self.best = top1
-            save_checkpoint(self.out / BEST, self.model, self.step, row)
-        self.save(row)
+            save_checkpoint(self.out / BEST, model, self.step, row)
+        self.save(row, whole)
         return row
 
 
@@ -208,7 +263,7 @@ def _train_sl(cfg: SLConfig, resume: bool, console: Console | None, rep: Replica
             skip = run.step - epoch * run.steps_per_epoch
             t_prev = time.perf_counter()
             for batch in run.train.batches(cfg.batch_size, np.random.default_rng([cfg.seed, epoch]),
-                                           cfg.symmetries, skip=skip, part=rep.part):
+                                           cfg.symmetries, skip=skip, part=run.part):
                 loss, acc = run.train_step(batch)
                 now = time.perf_counter()
                 run.elapsed += now - t_prev  # data reading included, validation not
@@ -222,7 +277,7 @@ def _train_sl(cfg: SLConfig, resume: bool, console: Console | None, rep: Replica
                                      top1=float(np.mean(accs[-cfg.log_every:])), elapsed_s=run.elapsed,
                                      lr=run.optimizer.param_groups[0]["lr"])
                 bar.update(task, completed=run.step, info=f"epoch {epoch + 1} loss {loss:.3f}")
-                if rep.main and cadence.due(run.step):
+                if run.save_due(cadence):
                     run.save()
                 if cfg.time_budget_s and run.elapsed >= cfg.time_budget_s:
                     break
