@@ -43,3 +43,8 @@ def ban_table(filters: Iterable[MoveFilter], size: int) -> np.ndarray:
             banned = ~banned
         row[banned] = np.maximum(row[banned], f.until_depth)
     return table
+
+
+def root_moves(filters: Iterable[MoveFilter], color: int, size: int) -> np.ndarray:
+    """bool [N*N+1]: the moves `filters` leave `color` at the root (ply 1), for agents that do not search."""
+    return ban_table(filters, size)[0 if color == BLACK else 1] < 1

@@ -70,7 +70,7 @@ class Candidate:
     score_mean: float | None = None
     """Mean final margin in points under the move, root side to move's view (None: the search keeps no scores)."""
     score_stdev: float | None = None
-    """Standard deviation of that margin."""
+    """Standard deviation of that margin (None also below 2 visits: one sample has no spread)."""
 
 
 def mover_lead(state: GameState, dead: Sequence[int] = ()) -> float:
@@ -408,6 +408,7 @@ class MCTS:
                 n = int(tree.visits[ch])
                 q = tree.value_sum[ch] / n
                 score = _mean_stdev(tree.score_sum[ch], tree.score_sq[ch], n) if self.scores else (None, None)
+                score = score if n > 1 else (score[0], None)
                 out.append(Candidate(int(tree.move[ch]), n, float((q + 1) / 2), float(tree.prior[ch]),
                                      self._pv(tree, ch, pv_length), *score))
             return out
