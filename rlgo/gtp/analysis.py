@@ -4,11 +4,19 @@ Formats follow KataGo's docs/GTP_Extensions.md. Every value is for the side to m
 analysed position. `lz-analyze` prints Leela Zero's fields (winrate, prior, lcb as integers in
 1/10000); `kata-analyze` prints floats: winrate, utility (rlgo's search maximises the win
 probability only, so utility = 2 * winrate - 1 and utilityLcb = 2 * lcb - 1), scoreLead =
-scoreMean = scoreSelfplay (the expected final area margin after the move: the network's score
-head on the position after the move where the agent has one, else random rollouts from it, which
-also give scoreStdev), prior, lcb, order, pv; with `ownership true` an `ownership` field of N*N
-values in [-1, 1] (network ownership head, else rollouts), with `movesOwnership true` the same per
-move, with `rootInfo true` the root's totals.
+scoreMean = scoreSelfplay (the expected final margin after the move) and scoreStdev, prior, lcb,
+order, pv; with `ownership true` an `ownership` field of N*N values in [-1, 1] (network ownership
+head, else rollouts), with `movesOwnership true` the same per move, with `rootInfo true` the root's
+totals.
+
+Where scores come from: a search that keeps scores (rollout search: rlgo.search.mcts) gives each
+visited move the mean and spread of the final margins backed up under it (MoveInfo.score_lead /
+score_stdev; no spread below 2 visits), and rootInfo pools them by visits. Otherwise, and for the
+unvisited moves `minmoves` adds, the agent's estimate of the position after the move: the
+network's score head where it has one (a mean only), else random rollouts from it (mean and spread).
+
+`avoid` / `allow` (MoveFilter) restrict the agent's search itself for the stream (Agent.restrict,
+rlgo.search.filters); the lines leave the banned root moves out as well.
 
 `AnalysisStream`: Agent.ponder in one thread (none for genmove_analyze, whose genmove runs the
 search), a printer thread that writes an `info` line every `interval` centiseconds from
