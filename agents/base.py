@@ -30,7 +30,8 @@ class MoveInfo:
     pv: list[int] = field(default_factory=list)
     """Principal variation starting with `move`."""
     score_lead: float | None = None
-    """Expected final area margin in points for the side to move after this move (None: not estimated)."""
+    """Expected final area margin in points for the side to move after this move (None: not estimated);
+    from the search's statistics where the search keeps scores (rollouts)."""
     score_stdev: float | None = None
     """Standard deviation of that margin (None: not estimated, e.g. a network's score head)."""
 
@@ -41,6 +42,8 @@ class Agent:
     name = "agent"
     board_size: int | None = None
     """The one board size the agent plays (its network's); None: any size."""
+    filters: tuple = ()
+    """Move filters (rlgo.search.filters.MoveFilter) its searches and moves obey, set by `restrict`."""
 
     def reset(self) -> None:
         """Forget everything about the previous game."""
@@ -55,6 +58,11 @@ class Agent:
     def ponder(self, state: GameState, visits: int | None = None) -> None:
         """Search `state` without a move budget until `stop()` (GTP analysis), or until its root holds
         `visits` visits when given (the JSON analysis engine's maxVisits); default: no-op."""
+
+    def restrict(self, filters: tuple = ()) -> None:
+        """Obey move `filters` (the analysis commands' avoid / allow) in every later `ponder` and `select_move`
+        until restricted again (`()`: no filters). Agents that search never explore a banned move."""
+        self.filters = tuple(filters)
 
     def analysis(self) -> list[MoveInfo]:
         """Top candidates of the current or last search, best first (empty if the agent does not search).

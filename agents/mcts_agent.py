@@ -113,12 +113,13 @@ class MCTSAgent(Agent):
 
     def select_move(self, state: GameState) -> int:
         me = state.to_play
-        if state.passes == 1 and self._may_pass(state):
+        pass_banned = any(f.bans(state.pass_move, me) for f in self.filters)
+        if state.passes == 1 and not pass_banned and self._may_pass(state):
             return state.pass_move  # the opponent passed and the count already favours us
         search = self._search_for(state)
         start = time.perf_counter()
         budget = self.clock.budget(me, state.empty_points)
-        self.last_result = search.search(state, seconds=budget)
+        self.last_result = search.search(state, seconds=budget, filters=self.filters)
         self.clock.spent(me, time.perf_counter() - start)
         if self._should_resign(search):
             return RESIGN
@@ -139,17 +140,18 @@ class MCTSAgent(Agent):
         if search.config.node_budget < budget:
             self.search = search = MCTS(state.size, self.evaluator, search.config.replace(node_budget=budget))
         if visits is None:
-            search.search(state, simulations=UNLIMITED)
+            search.search(state, simulations=UNLIMITED, filters=self.filters)
             return
-        search.set_root(state)
+        search.set_root(state, filters=self.filters)
         if search.root_visits() < visits:
-            search.search(state, simulations=visits - search.root_visits())
+            search.search(state, simulations=visits - search.root_visits(), filters=self.filters)
 
     def analysis(self) -> list[MoveInfo]:
         if self.search is None:
             return []
         every = self.search.size ** 2 + 1  # all visited moves, so visit totals are the real simulations
-        return [MoveInfo(c.move, c.visits, c.winrate, c.prior, c.pv) for c in self.search.candidates(limit=every)]
+        return [MoveInfo(c.move, c.visits, c.winrate, c.prior, c.pv, c.score_mean, c.score_stdev)
+                for c in self.search.candidates(limit=every)]
 
     def stop(self) -> None:
         if self.search is not None:

@@ -9,6 +9,7 @@ from agents.specs import SpecError, register_agent
 from rlgo.go.features import encode
 from rlgo.go.state import GameState
 from rlgo.nn.inference import PolicyNet, load_policy, sample_moves
+from rlgo.search.filters import root_moves
 
 
 def playable_mask(state: GameState, prune_eye_fills: bool = True) -> np.ndarray:
@@ -49,9 +50,12 @@ class PolicyAgent(Agent):
 
     def select_move(self, state: GameState) -> int:
         self._position, self._last = state.copy(), []
-        if state.passes == 1 and pass_is_safe(state):
+        allowed = root_moves(self.filters, state.to_play, state.size)
+        if state.passes == 1 and allowed[state.pass_move] and pass_is_safe(state):
             return state.pass_move
-        legal = playable_mask(state, self.prune_eye_fills)[None]
+        legal = (playable_mask(state, self.prune_eye_fills) & allowed)[None]
+        if not legal.any():
+            return state.pass_move
         log_probs = self.policy.log_probs(encode(state, self.policy.feature_set)[None], legal)
         return int(sample_moves(log_probs, legal, self.rng, self.temperature)[0])
 

@@ -6,6 +6,7 @@ import numpy as np
 from agents.base import Agent, MoveInfo
 from agents.estimates import move_analysis
 from rlgo.go.state import GameState
+from rlgo.search.filters import root_moves
 
 ANALYSIS_ROLLOUTS = 1500
 """Random rollouts shared out over the candidates of one analysis (at least 8 each: about 0.1 s on 9x9)."""
@@ -23,7 +24,8 @@ class RandomAgent(Agent):
 
     def select_move(self, state: GameState) -> int:
         self._position, self._last = state.copy(), []
-        candidates = self._candidates(state)
+        allowed = root_moves(self.filters, state.to_play, state.size)
+        candidates = [p for p in self._candidates(state) if allowed[p]]
         if not candidates:
             return state.pass_move
         return int(self.rng.choice(candidates))

@@ -43,6 +43,18 @@ class NoOpEvaluator:
         return priors, self.values[self.offset:self.offset + n]
 
 
+class ScoringNoOpEvaluator(NoOpEvaluator):
+    """NoOpEvaluator that also reports scores (from the same table): the tree's score statistics' cost."""
+
+    scores = True
+
+    def evaluate(self, batch):
+        priors, values = super().evaluate(batch)
+        batch.score[:, 0] = values
+        batch.score[:, 1] = values
+        return priors, values
+
+
 def sims_per_second(evaluator, config: SearchConfig, simulations: int, repeats: int, size: int = 9) -> float:
     """Simulations per CPU second of fresh searches from the empty board (after one warm-up search)."""
     search = MCTS(size, evaluator, config)
@@ -156,6 +168,9 @@ def run(quick: bool = False) -> dict[str, float]:
         for root in ("puct", "gumbel"):
             rate = sims_per_second(NoOpEvaluator(), SearchConfig(batch_size=batch, root=root), simulations, repeats)
             figures[f"tree_{root}_us_per_sim_batch{batch}"] = 1e6 / rate
+    for batch in (1, 8):
+        rate = sims_per_second(ScoringNoOpEvaluator(), SearchConfig(batch_size=batch), simulations, repeats)
+        figures[f"tree_scores_us_per_sim_batch{batch}"] = 1e6 / rate
     net = network_efficiency((8, 32), 256 if quick else 1600)
     figures.update(net or {})
     figures["bytes_per_node"] = MCTS(9, NoOpEvaluator(), SearchConfig(node_budget=1000)).bytes_per_node()
@@ -173,6 +188,8 @@ def _print(figures: dict[str, float], simulations: int, no_openspiel: bool, no_n
         ("agent_sims_per_s", "MCTSAgent default (UCT-RAVE + heuristic rollouts, batch 8) sims/s", "{:,.0f}"),
         *[(f"tree_{root}_us_per_sim_batch{b}", f"tree + plumbing per simulation (CPU us), no-op evaluator, {root}, "
            f"batch {b}", "{:.1f}") for b in (1, 8, 32) for root in ("puct", "gumbel")],
+        *[(f"tree_scores_us_per_sim_batch{b}", f"the same with score statistics (rollout search), puct, batch {b}",
+           "{:.1f}") for b in (1, 8)],
         *[(f"forward_per_s_batch{b}", f"resnet-b6c64 bare forward, batch {b} (positions per CPU s)", "{:,.0f}")
           for b in (8, 32)],
         *[(f"net_{root}_share_batch{b}", f"{root} search with resnet-b6c64, batch {b}: positions/s as a share of "

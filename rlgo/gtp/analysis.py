@@ -4,11 +4,19 @@ Formats follow KataGo's docs/GTP_Extensions.md. Every value is for the side to m
 analysed position. `lz-analyze` prints Leela Zero's fields (winrate, prior, lcb as integers in
 1/10000); `kata-analyze` prints floats: winrate, utility (rlgo's search maximises the win
 probability only, so utility = 2 * winrate - 1 and utilityLcb = 2 * lcb - 1), scoreLead =
-scoreMean = scoreSelfplay (the expected final area margin after the move: the network's score
-head on the position after the move where the agent has one, else random rollouts from it, which
-also give scoreStdev), prior, lcb, order, pv; with `ownership true` an `ownership` field of N*N
-values in [-1, 1] (network ownership head, else rollouts), with `movesOwnership true` the same per
-move, with `rootInfo true` the root's totals.
+scoreMean = scoreSelfplay (the expected final margin after the move) and scoreStdev, prior, lcb,
+order, pv; with `ownership true` an `ownership` field of N*N values in [-1, 1] (network ownership
+head, else rollouts), with `movesOwnership true` the same per move, with `rootInfo true` the root's
+totals.
+
+Where scores come from: a search that keeps scores (rollout search: rlgo.search.mcts) gives each
+visited move the mean and spread of the final margins backed up under it (MoveInfo.score_lead /
+score_stdev; no spread below 2 visits), and rootInfo pools them by visits. Otherwise, and for the
+unvisited moves `minmoves` adds, the agent's estimate of the position after the move: the
+network's score head where it has one (a mean only), else random rollouts from it (mean and spread).
+
+`avoid` / `allow` (MoveFilter) restrict the agent's search itself for the stream (Agent.restrict,
+rlgo.search.filters); the lines leave the banned root moves out as well.
 
 `AnalysisStream`: Agent.ponder in one thread (none for genmove_analyze, whose genmove runs the
 search), a printer thread that writes an `info` line every `interval` centiseconds from
@@ -26,6 +34,7 @@ import numpy as np
 from rlgo.go import coords
 from rlgo.go.state import GameState
 from rlgo.gtp.protocol import GTPCommandError, parse_color, parse_int, parse_vertex
+from rlgo.search.filters import MoveFilter
 
 DEFAULT_INTERVAL_CS = 100
 """Centiseconds between info lines when the command gives no interval."""
@@ -39,21 +48,6 @@ KATA_FLAGS = ("ownership", "movesOwnership", "rootInfo")
 """kata-analyze `KEY true|false` options rlgo answers."""
 UNSUPPORTED_FLAGS = ("ownershipStdev", "movesOwnershipStdev", "pvVisits", "pvEdgeVisits", "noResultValue")
 """kata-analyze options rlgo cannot answer with `true` (accepted with `false`)."""
-
-
-@dataclass(frozen=True)
-class MoveFilter:
-    """An `avoid` / `allow` clause: moves of `color` banned (avoid) or the only ones allowed (allow)
-    for the first `until_depth` plies of the search."""
-
-    color: int
-    points: frozenset
-    until_depth: int
-    allow: bool
-
-    def bans(self, move: int, color: int) -> bool:
-        """Whether `move` by `color` at the root (ply 1) is excluded."""
-        return color == self.color and self.until_depth >= 1 and ((move in self.points) != self.allow)
 
 
 @dataclass(frozen=True)
@@ -240,10 +234,22 @@ def format_root(infos: list, judged: Judged, request: AnalyzeRequest) -> str:
         visits = sum(i.visits for i in infos)
         winrate = (sum(i.winrate * i.visits for i in infos) / visits) if visits else root.winrate
         out += (f" rootInfo visits {visits} utility {2 * winrate - 1:.6f} winrate {winrate:.6f} "
-                + _score_fields(root.score_lead, root.score_stdev).rstrip())
+                + _score_fields(*root_score(infos, root)).rstrip())
     if "ownership" in request.flags:
         out += " ownership " + _floats(judged.of_root().ownership)
     return out
+
+
+def root_score(infos: list, root) -> tuple[float | None, float | None]:
+    """(lead, stdev) of the analysed position for its side to move: the candidates' search statistics pooled
+    by visits where every visited candidate has them (a search that keeps scores), else the estimate `root`."""
+    visited = [i for i in infos if i.visits > 0]
+    if not visited or any(i.score_lead is None or i.score_stdev is None for i in visited):
+        return root.score_lead, root.score_stdev
+    n = sum(i.visits for i in visited)
+    mean = sum(i.visits * i.score_lead for i in visited) / n
+    square = sum(i.visits * (i.score_stdev ** 2 + i.score_lead ** 2) for i in visited) / n
+    return mean, math.sqrt(max(square - mean * mean, 0.0))
 
 
 def format_raw_nn(est, to_play_black: bool, symmetry: int) -> str:
@@ -295,19 +301,21 @@ class AnalysisStream:
         self.error: BaseException | None = None
 
     def start(self) -> None:
-        """Start pondering and printing."""
+        """Restrict the agent to the request's avoid / allow (until `stop`), start pondering and printing."""
+        self.agent.restrict(self.request.filters)
         if self._ponder is not None:
             self._ponder.start()
         self._printer.start()
 
     def stop(self) -> None:
-        """Stop the search and the printer; returns once neither writes any more."""
+        """Stop the search and the printer and lift the agent's filters; returns once neither writes any more."""
         self._done.set()
         if self._ponder is not None:
             self.agent.stop()
         self._printer.join()
         if self._ponder is not None:
             self._ponder.join()
+        self.agent.restrict(())
 
     def line(self) -> str:
         """The info line for the agent's analysis now ('' when it has no candidates)."""

@@ -29,7 +29,8 @@ import numpy as np
 from rlgo.go import coords
 from rlgo.go.errors import CoordinateError, GoError
 from rlgo.go.state import BLACK, WHITE, GameState
-from rlgo.gtp.analysis import NEW_PER_LINE, AnalyzeRequest, Judged, MoveFilter, complete, lcb
+from rlgo.gtp.analysis import NEW_PER_LINE, AnalyzeRequest, Judged, complete, lcb, root_score
+from rlgo.search.filters import MoveFilter
 from rlgo.gtp.engine import engine_version
 from rlgo.gtp.katarules import RulesError, handicap_bonus, nearest_kata_rules
 
@@ -139,8 +140,9 @@ def parse_query(query: dict, max_visits: int, perspective: str) -> tuple[list[Jo
     priorities = query.get("priorities", [query.get("priority", 0)] * len(turns))
     if not isinstance(priorities, list) or len(priorities) != len(turns) or not all(map(_is_int, priorities)):
         raise QueryError("priorities must be a list of integers as long as analyzeTurns", "priorities")
-    request = AnalyzeRequest(None, 0, 0, 0, frozenset(), _filters(query, size))
     flags = {k: _flag(query, k) for k in ("includeOwnership", "includeMovesOwnership", "includePolicy")}
+    request = AnalyzeRequest(None, 0, 0, 0, frozenset({"movesOwnership"} if flags["includeMovesOwnership"] else ()),
+                             _filters(query, size))
     states, position = {}, state.copy()
     for turn in range(len(moves) + 1):
         position.reopen()  # play goes on after two passes, as over GTP
@@ -177,17 +179,18 @@ def response(job: Job, infos: list, judged: Judged, during: bool) -> dict:
         if s.score_stdev is not None:
             info["scoreStdev"] = s.score_stdev
         if job.moves_ownership:
-            info["ownership"] = _rounded(sign * -judged.children[s.move].ownership)
+            info["ownership"] = _rounded(sign * s.ownership)
         move_infos.append(info)
     root = judged.of_root()
     visits = sum(i.visits for i in infos)
     winrate = sum(i.winrate * i.visits for i in infos) / visits if visits else root.winrate
     winrate = 1.0 - winrate if flip else winrate
+    lead, stdev = root_score(infos, root)
     root_info = {"currentPlayer": "B" if state.to_play == BLACK else "W", "visits": visits, "winrate": winrate,
-                 "scoreLead": sign * root.score_lead, "scoreSelfplay": sign * root.score_lead,
+                 "scoreLead": sign * lead, "scoreSelfplay": sign * lead,
                  "utility": 2 * winrate - 1, "lcb": lcb(winrate, visits)}
-    if root.score_stdev is not None:
-        root_info["scoreStdev"] = root.score_stdev
+    if stdev is not None:
+        root_info["scoreStdev"] = stdev
     if root.sources.get("winrate") == "network":
         root_info["rawWinrate"] = 1.0 - root.winrate if flip else root.winrate
     if root.sources.get("score") == "network":
@@ -311,6 +314,7 @@ class AnalysisEngine:
             agents[size] = self.make_agent(size, job.state.rules)
         agent = agents[size]
         judged = Judged(agent, job.state.copy())
+        agent.restrict(job.request.filters)
         thread = threading.Thread(target=agent.ponder, args=(job.state.copy(), job.max_visits), daemon=True)
         start = time.monotonic()
         next_report = start + job.report_every if job.report_every else None
@@ -325,6 +329,7 @@ class AnalysisEngine:
             elif next_report is not None and time.monotonic() >= next_report and infos:
                 self.write(response(job, infos, judged, during=True))
                 next_report = time.monotonic() + job.report_every
+        agent.restrict(())
         self.write(response(job, agent.analysis(), judged, during=False))
 
 

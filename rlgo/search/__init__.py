@@ -4,6 +4,7 @@
     tree.py         the trees as a Forest of preallocated arrays; select / expand / back up / re-root
     gumbel.py       the Gumbel root: halving schedule, sigma(completed Q), improved policy, selections
     simulate.py     descents on real positions (superko, terminal scoring); gather / apply over all trees
+    filters.py      move filters (avoid / allow of the analysis commands) and the ban table the search reads
     evaluator.py    the evaluator protocol (LeafBatch in, priors + values out) and its adapters
     rollout.py      rollout policies (uniform, atari-answering heuristic) for rollout evaluators
     rollout_policy.py  the trained fast rollout policy of AlphaGo (pattern features, softmax)

@@ -10,7 +10,10 @@ all the trees bound to it. An evaluator has
   may give more rows);
 - `evaluate(batch) -> (priors float32 [B, N*N+1], values float32 [B])`: priors over the
   legal moves (`batch.legal`; the search renormalises them over the legal set) and values
-  in [-1, 1], both for each leaf's side to move.
+  in [-1, 1], both for each leaf's side to move;
+- optionally `scores = True`: `evaluate` also writes each leaf's final margin into
+  `batch.score` (given whenever every evaluator of a search has scores), so the search backs up
+  score statistics.
 """
 from __future__ import annotations
 
@@ -53,6 +56,9 @@ class LeafBatch:
     amaf: np.ndarray
     """int8 [B, N*N] zeros for a rollout evaluator to fill with the colour that first played each
     point (UCT-RAVE), or [B, 0] when the search does not use RAVE."""
+    score: np.ndarray | None = None
+    """float32 [B, 2] for an evaluator with `scores` to fill with each leaf's mean final margin in points
+    (komi included) and its mean square, for the side to move; None when the search keeps no scores."""
 
 
 class Evaluator(Protocol):
@@ -66,7 +72,7 @@ class Evaluator(Protocol):
 
 
 class RolloutPolicy(Protocol):
-    """Rollouts from raw boards (see rlgo.search.rollout)."""
+    """Rollouts from raw boards (see rlgo.search.rollout; `amaf=` and `score=` outputs optional)."""
 
     def rollout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float) -> np.ndarray:
         """float32 [B]: rollout result in [-1, 1] for each leaf's side to move."""
@@ -79,19 +85,21 @@ def uniform_priors(legal: np.ndarray) -> np.ndarray:
 
 
 class RolloutEvaluator:
-    """Uniform priors, values from a rollout policy (plain Monte-Carlo tree search)."""
+    """Uniform priors, values from a rollout policy (plain Monte-Carlo tree search); its rollouts' final
+    margins are the leaves' scores."""
 
     feature_set = None
     history_length = 0
+    scores = True
 
     def __init__(self, policy: RolloutPolicy):
         self.policy = policy
 
     def evaluate(self, batch: LeafBatch) -> tuple[np.ndarray, np.ndarray]:
-        if batch.amaf.shape[1]:
-            values = self.policy.rollout_values(batch.b, batch.m, batch.zob, batch.komi, amaf=batch.amaf)
-        else:
-            values = self.policy.rollout_values(batch.b, batch.m, batch.zob, batch.komi)
+        outputs = {"amaf": batch.amaf} if batch.amaf.shape[1] else {}
+        if batch.score is not None:
+            outputs["score"] = batch.score
+        values = self.policy.rollout_values(batch.b, batch.m, batch.zob, batch.komi, **outputs)
         return uniform_priors(batch.legal), values
 
 

@@ -7,6 +7,11 @@ next gather are one Numba call (rlgo.search.simulate.advance), so the only Pytho
 the evaluator call. Trees are kept between searches and re-rooted on the moves played since
 (subtree reuse), as long as the game continues the position last searched.
 
+Move filters (rlgo.search.filters: the analysis commands' avoid / allow) restrict one search; a
+tree searched under filters is reused only for the same position and the same filters.
+Searches whose evaluators all report final margins (`scores = True`, e.g. rollouts) back up
+score statistics beside the values: Candidate.score_mean / score_stdev and root_score().
+
 Root policy: PUCT with optional Dirichlet noise (mixed in at selection time, the stored priors
 stay clean) or the Gumbel root (rlgo.search.gumbel). Move choice, the policy target, the
 resign value and the pass rule are defined here once for agents and self-play alike.
@@ -27,6 +32,7 @@ from rlgo.go.state import BLACK, GameState, zobrist
 from rlgo.search import simulate as S
 from rlgo.search.config import BoardSizeError, SearchConfig, SearchConfigError, SearchError
 from rlgo.search.evaluator import Evaluator, EvaluatorError, LeafBatch, check_outputs
+from rlgo.search.filters import MoveFilter, ban_table
 from rlgo.search.gumbel import improved_policy, root_scores
 from rlgo.search.simulate import descend_moves
 from rlgo.search.tree import (
@@ -61,6 +67,10 @@ class Candidate:
     winrate: float
     prior: float
     pv: list[int]
+    score_mean: float | None = None
+    """Mean final margin in points under the move, root side to move's view (None: the search keeps no scores)."""
+    score_stdev: float | None = None
+    """Standard deviation of that margin (None also below 2 visits: one sample has no spread)."""
 
 
 def mover_lead(state: GameState, dead: Sequence[int] = ()) -> float:
@@ -106,7 +116,9 @@ class MCTS:
             raise SearchConfigError(f"evaluator_of must name one of {len(self.evaluators)} evaluators for each of "
                                     f"{trees} trees")
         self.rng = np.random.default_rng(cfg.seed)
-        self.forest = new_forest(trees + 1, cfg.node_budget)  # one spare slot for re-rooting
+        self.scores = all(getattr(ev, "scores", False) for ev in self.evaluators)
+        """Whether the trees back up final margins (every evaluator reports them)."""
+        self.forest = new_forest(trees + 1, cfg.node_budget, self.scores)  # one spare slot for re-rooting
         self._slots_free = trees  # index of the spare slot
         area = (size + 2) ** 2
         self.history_length = max([ev.history_length for ev in self.evaluators if ev.feature_set is not None],
@@ -117,7 +129,8 @@ class MCTS:
             b=np.zeros((trees, K.NROWS, area), np.int32), m=np.zeros((trees, K.NMETA), np.int64), zob=zobrist(size),
             keys=np.zeros((trees, 64), np.int64), hist=np.zeros((trees, self.history_length, area), np.int8),
             rows=np.zeros((trees, 2, n_moves), np.float32), base=np.zeros((trees, n_moves if gumbel else 1), np.int32),
-            schedule=np.zeros((trees, GUMBEL_SCHEDULE_CAP if gumbel else 1), np.int32))
+            schedule=np.zeros((trees, GUMBEL_SCHEDULE_CAP if gumbel else 1), np.int32),
+            bans=np.zeros((trees, 2, n_moves), np.int32))
         self._roots.trees[:, S.T_SLOT] = np.arange(trees)
         self._params = np.zeros(S.PARAMS, np.float64)
         use_uct = cfg.selection == "uct"
@@ -134,10 +147,11 @@ class MCTS:
             hist=np.zeros((rows, self.history_length, area), np.int8),
             path_keys=np.zeros(cfg.node_budget + 1, np.int64))
         self._amaf = np.zeros((rows, size * size if cfg.rave > 0 else 0), np.int8)
+        self._score = np.zeros((rows, 2 if self.scores else 0), np.float32)
         self._planes = {fs: np.zeros((rows, features.feature_planes(fs), size, size), np.float32)
                         for fs in {ev.feature_set for ev in self.evaluators if ev.feature_set is not None}}
         self._batches: dict[tuple[int, int, int], LeafBatch] = {}
-        self._root: list[tuple | None] = [None] * trees  # (rules, setup stones, moves, to_play) at each root
+        self._root: list[tuple | None] = [None] * trees  # (rules, setup stones, moves, to_play, filters) at each root
         self._no_priors = np.zeros((0, n_moves), np.float32)
         self._no_values = np.zeros(0, np.float32)
         self._lock = threading.Lock()
@@ -171,11 +185,11 @@ class MCTS:
         """Make a running `search` return after its current step (thread-safe)."""
         self._stop.set()
 
-    def set_root(self, state: GameState, t: int = 0) -> bool:
-        """Point tree t's root at `state`; keeps the subtree of the moves played since its last root
-        (returns True when that subtree holds visits) or starts a fresh tree (False)."""
+    def set_root(self, state: GameState, t: int = 0, filters: Sequence[MoveFilter] = ()) -> bool:
+        """Point tree t's root at `state`, searched under move `filters`; keeps the subtree of the moves played
+        since its last root (returns True when that subtree holds visits) or starts a fresh tree (False)."""
         self._check_state(state)
-        key = (state.rules, tuple(state.setup_stones), tuple(state.moves), state.to_play)
+        key = (state.rules, tuple(state.setup_stones), tuple(state.moves), state.to_play, tuple(filters))
         with self._lock:
             tree = self.tree_arrays(t)
             node = self._reusable_node(t, key)
@@ -190,10 +204,10 @@ class MCTS:
                 if used > self.config.node_budget // 2:
                     reset(self.tree_arrays(t), int(self.rng.integers(2**62)))
             self._root[t] = key
-            self._load_root(t, state)
+            self._load_root(t, state, key[4])
             return node is not None and self.tree_arrays(t).visits[ROOT] > 0
 
-    def _load_root(self, t: int, state: GameState) -> None:
+    def _load_root(self, t: int, state: GameState, filters: tuple) -> None:
         keys = state.position_keys()
         if keys.size > self._roots.keys.shape[1]:
             grown = np.zeros((self.trees, 2 * keys.size), np.int64)
@@ -206,17 +220,21 @@ class MCTS:
         self._roots.tree_f[t, S.TF_KOMI] = float(state.rules.komi)
         self._roots.b[t] = state.b
         self._roots.m[t] = state.m
+        self._roots.trees[t, S.T_BANS] = bool(filters)
+        if filters:
+            self._roots.bans[t] = ban_table(filters, self.size)
         if self.history_length:
             self._roots.hist[t] = state.position_history(self.history_length)
 
     # ----------------------------------------------------------------- searching
-    def begin(self, state: GameState, simulations: int, t: int = 0, noise: bool = True) -> bool:
-        """Start a search of `simulations` simulations of tree t on `state` (re-rooted, see set_root); with
-        `noise`, Dirichlet noise (config.dirichlet_epsilon > 0) or Gumbel noise as configured.
-        Returns set_root's answer."""
+    def begin(self, state: GameState, simulations: int, t: int = 0, noise: bool = True,
+              filters: Sequence[MoveFilter] = ()) -> bool:
+        """Start a search of `simulations` simulations of tree t on `state` under move `filters` (re-rooted,
+        see set_root); with `noise`, Dirichlet noise (config.dirichlet_epsilon > 0) or Gumbel noise as
+        configured. Returns set_root's answer."""
         if simulations <= 0:
             raise SearchConfigError(f"simulations must be > 0, got {simulations!r}")
-        reused = self.set_root(state, t)
+        reused = self.set_root(state, t, filters)
         cfg = self.config
         moves = self.size * self.size + 1
         self._roots.trees[t, S.T_LEFT] = simulations
@@ -257,9 +275,10 @@ class MCTS:
         return count
 
     def search(self, state: GameState, simulations: int | None = None, seconds: float | None = None,
-               t: int = 0) -> SearchResult:
+               t: int = 0, filters: Sequence[MoveFilter] = ()) -> SearchResult:
         """Search `state` with tree t for `simulations` simulations (default config.simulations; UNLIMITED until
-        stopped), at most `seconds` of wall time, until `stop()` or until the node budget is used up.
+        stopped), at most `seconds` of wall time, until `stop()` or until the node budget is used up, never
+        exploring the moves `filters` ban (rlgo.search.filters).
 
         At least one step always runs, so the root has children afterwards.
         """
@@ -269,7 +288,7 @@ class MCTS:
         self._stop.clear()
         start = time.perf_counter()
         deadline = None if seconds is None else start + seconds
-        self.begin(state, simulations, t)
+        self.begin(state, simulations, t, filters=filters)
         reason = "simulations"
         count = self._advance(0, None, None, gather=True)
         while count:
@@ -298,6 +317,15 @@ class MCTS:
         tree = self.tree_arrays(t)
         n = tree.visits[ROOT]
         return float(-tree.value_sum[ROOT] / n) if n else 0.0
+
+    def root_score(self, t: int = 0) -> tuple[float, float] | None:
+        """(mean, standard deviation) of the final margin in points over tree t's simulations, for the root's
+        side to move; None when the search keeps no scores or has not run."""
+        tree = self.tree_arrays(t)
+        n = int(tree.visits[ROOT])
+        if not self.scores or n == 0:
+            return None
+        return _mean_stdev(-tree.score_sum[ROOT], tree.score_sq[ROOT], n)
 
     def root_visits(self, t: int = 0) -> int:
         """Simulations through the root (including those kept from earlier searches)."""
@@ -377,9 +405,12 @@ class MCTS:
             kids.sort(key=lambda ch: (-int(tree.visits[ch]), -float(tree.prior[ch])))
             out = []
             for ch in kids[:limit]:
-                q = tree.value_sum[ch] / tree.visits[ch]
-                out.append(Candidate(int(tree.move[ch]), int(tree.visits[ch]), float((q + 1) / 2),
-                                     float(tree.prior[ch]), self._pv(tree, ch, pv_length)))
+                n = int(tree.visits[ch])
+                q = tree.value_sum[ch] / n
+                score = _mean_stdev(tree.score_sum[ch], tree.score_sq[ch], n) if self.scores else (None, None)
+                score = score if n > 1 else (score[0], None)
+                out.append(Candidate(int(tree.move[ch]), n, float((q + 1) / 2), float(tree.prior[ch]),
+                                     self._pv(tree, ch, pv_length), *score))
             return out
 
     # ----------------------------------------------------------------- internals
@@ -393,11 +424,11 @@ class MCTS:
     def _reusable_node(self, t: int, key: tuple) -> int | None:
         """Tree node of position `key` if tree t's root is an earlier position of the same game."""
         root = self._root[t]
-        if root is None or key[:2] != root[:2]:
+        if root is None or key[:2] != root[:2] or key[4] != root[4]:
             return None
         old, new = root[2], key[2]
-        if new[:len(old)] != old:
-            return None
+        if new[:len(old)] != old or (key[4] and new != old):
+            return None  # filters count plies from the root they were given for
         color = root[3]
         points = np.zeros(len(new) - len(old), np.int64)
         for i, (c, point) in enumerate(new[len(old):]):
@@ -415,7 +446,7 @@ class MCTS:
             priors, values = self._no_priors, self._no_values
         with self._lock:
             n = S.advance(*self.forest, *self._roots, self._params, *self._leaves, count, priors, values, self._amaf,
-                          gather)
+                          self._score, gather)
         if n < 0:
             raise EvaluatorError("evaluator returned non-finite priors or values")
         return n
@@ -444,7 +475,7 @@ class MCTS:
             rows, leaves = slice(start, stop), self._leaves
             batch = LeafBatch(size=self.size, b=leaves.b[rows], m=leaves.m[rows], legal=leaves.legal[rows],
                               history=leaves.hist[rows], planes=planes, zob=self._roots.zob, komi=komi,
-                              amaf=self._amaf[rows])
+                              amaf=self._amaf[rows], score=self._score[rows] if self.scores else None)
             self._batches[(k, start, stop)] = batch
         if batch.planes is not None:
             features.batch_kernel(ev.feature_set)(batch.b, batch.m, batch.history, batch.planes)
@@ -464,3 +495,9 @@ class MCTS:
             pv.append(int(tree.move[child]))
             node = child
         return pv
+
+
+def _mean_stdev(total: float, squares: float, n: int) -> tuple[float, float]:
+    """(mean, standard deviation) of n samples from their sum and sum of squares."""
+    mean = float(total) / n
+    return mean, float(np.sqrt(max(float(squares) / n - mean * mean, 0.0)))

@@ -6,7 +6,9 @@ result in [-1, 1] for each leaf's side to move. A trained fast policy plugs in b
 its Numba kernel (`policy_rollout_score(b, m, zob, komi, move_cap, weights)` -> B - W - komi)
 in such a class; `rollout_values_from_scores` turns scores into values. Policies that also
 accept `amaf=` int8 [B, N*N] write the colour that first played each point in a leaf's
-(first) rollout there, which UCT-RAVE (SearchConfig.rave) needs.
+(first) rollout there, which UCT-RAVE (SearchConfig.rave) needs; `score=` float32 [B, 2] gets each
+leaf's mean final margin in points and its mean square, for the side to move (the search's score
+statistics).
 """
 from __future__ import annotations
 
@@ -140,11 +142,12 @@ def rollout_scores(b, m, zob, komi, move_cap, heuristic, out, amaf):
 
 def run_rollouts(kernel, args: tuple, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
                  rng: np.random.Generator, rollouts: int, move_cap: int | None,
-                 amaf: np.ndarray | None) -> np.ndarray:
+                 amaf: np.ndarray | None, score: np.ndarray | None = None) -> np.ndarray:
     """The body of a kernel policy's `rollout_values`: seed the rollouts from `rng`, run
     `kernel(b, m, zob, komi, move_cap, *args, scores [B, rollouts], amaf)`, turn scores into values.
 
-    move_cap None means 3 * N * N; amaf None means no first-play record. Returns float32 [B].
+    move_cap None means 3 * N * N; amaf None means no first-play record; score float32 [B, 2] (optional)
+    gets the margins' mean and mean square for each leaf's side to move. Returns float32 [B].
     """
     count = b.shape[0]
     if count == 0:
@@ -156,6 +159,10 @@ def run_rollouts(kernel, args: tuple, b: np.ndarray, m: np.ndarray, zob: np.ndar
     kernel(b, m, zob, float(komi), move_cap, *args, scores, amaf)
     values = np.empty(count, np.float32)
     rollout_values_from_scores(scores, m, values)
+    if score is not None:
+        sign = np.where(m[:, M_TOPLAY] == BLACK, 1.0, -1.0)
+        score[:, 0] = sign * scores.mean(axis=1)
+        score[:, 1] = np.square(scores).mean(axis=1)
     return values
 
 
@@ -173,10 +180,11 @@ class RandomRolloutPolicy:
         """Moves per rollout before it is scored anyway (default 3 * N * N)."""
 
     def rollout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
-                       amaf: np.ndarray | None = None) -> np.ndarray:
-        """float32 [B]: mean rollout result in [-1, 1] for each leaf's side to move (see module doc for amaf)."""
+                       amaf: np.ndarray | None = None, score: np.ndarray | None = None) -> np.ndarray:
+        """float32 [B]: mean rollout result in [-1, 1] for each leaf's side to move (see module doc for amaf
+        and score)."""
         return run_rollouts(rollout_scores, (self.heuristic,), b, m, zob, komi, self.rng, self.rollouts,
-                            self.move_cap, amaf)
+                            self.move_cap, amaf, score)
 
 
 class UniformRolloutPolicy(RandomRolloutPolicy):

@@ -23,8 +23,7 @@ from rlgo.go.kernels import (COL, EMP, EMPTY, HEAD, M_KO, M_LAST, M_N, M_NEMPTY,
                              area_counts, edges_to, play_pass, play_vertex)
 from rlgo.go.patterns import (F_CAPTURE_LAST, NEAR, NOT_CANDIDATE, NUM_CODES, NUM_DIST, NUM_FLAGS,
                               canonical_codes, last_chain_liberty, move_features, point_features)
-from rlgo.go.rollout import seed as seed_rollouts
-from rlgo.search.rollout import rollout_values_from_scores
+from rlgo.search.rollout import run_rollouts
 
 RESPONSE_OFFSET = NUM_CODES
 DIST_OFFSET = 2 * NUM_CODES
@@ -392,23 +391,15 @@ class PatternRolloutPolicy:
         return self._tables
 
     def rollout_values(self, b: np.ndarray, m: np.ndarray, zob: np.ndarray, komi: float,
-                       amaf: np.ndarray | None = None) -> np.ndarray:
+                       amaf: np.ndarray | None = None, score: np.ndarray | None = None) -> np.ndarray:
         """float32 [B]: mean rollout result in [-1, 1] for each leaf's side to move (b [B, 7, A], m [B, NMETA]).
 
         amaf int8 [B, N*N] (optional, for UCT-RAVE): the colour that first played each point
-        in each leaf's first rollout.
+        in each leaf's first rollout; score float32 [B, 2] (optional): the margins' mean and mean
+        square (rlgo.search.rollout.run_rollouts).
         """
-        count = b.shape[0]
-        if count == 0:
-            return np.zeros(0, np.float32)
-        move_cap = self.move_cap or 3 * int(m[0, M_N]) ** 2
-        seed_rollouts(int(self.rng.integers(2**31)))
-        scores = np.empty((count, self.rollouts), np.float64)
-        amaf = np.zeros((count, 0), np.int8) if amaf is None else amaf
-        policy_rollout_scores(b, m, zob, float(komi), move_cap, self.tables(), scores, amaf)
-        values = np.empty(count, np.float32)
-        rollout_values_from_scores(scores, m, values)
-        return values
+        return run_rollouts(policy_rollout_scores, (self.tables(),), b, m, zob, komi, self.rng, self.rollouts,
+                            self.move_cap, amaf, score)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the weights as an npz file (atomically, no pickle); returns the path."""

@@ -9,7 +9,9 @@ child's move (rlgo.go.legal.play_point), and stops at an unexpanded node. Tree m
 root's ko rule: simple ko always, and for superko the position key after a move must be
 neither among the root game's keys (Roots.keys, sorted) nor on the path. A node
 reached by two passes in a row is terminal and scored exactly under the root game's scoring (area, or
-territory plus prisoners; komi included, no dead stones removed): no evaluator.
+territory plus prisoners; komi included, no dead stones removed): no evaluator. A tree with move
+filters (rlgo.search.filters, Roots.bans) leaves the banned moves out of every expansion within
+their plies.
 """
 from __future__ import annotations
 
@@ -28,13 +30,25 @@ from rlgo.search.tree import (
 
 
 @njit(cache=True)
-def terminal_value(b, m, komi, scoring):
-    """Exact result for the side to move of a finished position: +1 win, -1 loss, 0 jigo, under `scoring`
-    (rlgo.go.kernels.SCORING_MODES: area, or territory with the prisoners taken)."""
+def terminal_margin(b, m, komi, scoring):
+    """Exact final margin in points (komi included) for the side to move of a finished position, under
+    `scoring` (rlgo.go.kernels.SCORING_MODES: area, or territory with the prisoners taken)."""
     black, white = counts(b, m, scoring)
     score = black - white - komi
-    result = 1.0 if score > 0 else -1.0 if score < 0 else 0.0
-    return result if m[M_TOPLAY] == BLACK else -result
+    return score if m[M_TOPLAY] == BLACK else -score
+
+
+@njit(cache=True)
+def apply_bans(legal, until, ply):
+    """Leave out of legal bool [N*N+1] every move whose ban lasts through `ply` (until int32 [N*N+1], see
+    rlgo.search.filters.ban_table); pass stays when nothing else is left."""
+    left = 0
+    for p in range(legal.shape[0]):
+        if legal[p] and ply <= until[p]:
+            legal[p] = False
+        left += legal[p]
+    if left == 0:
+        legal[-1] = True
 
 
 
@@ -47,7 +61,8 @@ T_HALVING = 4   # length n of the Gumbel halving schedule in Roots.schedule[t] (
 T_STEP = 5      # simulations started below the root since the schedule was made
 T_DONE = 6      # simulations done in the current search (leaves + terminals)
 T_SCORING = 7   # scoring of the root's game (rlgo.go.kernels.SCORING_MODES)
-TREE_COLUMNS = 8
+T_BANS = 8      # 1: Roots.bans[t] holds move filters for this search
+TREE_COLUMNS = 9
 # columns of Roots.tree_f float64 [T, 2]
 TF_KOMI, TF_NOISE = 0, 1
 # rows of Roots.rows float32 [T, 2, N*N+1], indexed by move
@@ -56,7 +71,8 @@ R_NOISE, R_GUMBEL = 0, 1
 P_UCT, P_C, P_FPU, P_RAVE, P_PRUNE, P_EXPAND, P_ALL_LEGAL, P_LEAVES, P_GUMBEL, P_M, P_CVISIT, P_CSCALE = range(12)
 PARAMS = 12
 
-Roots = namedtuple("Roots", ["trees", "tree_f", "b", "m", "zob", "keys", "hist", "rows", "base", "schedule"])
+Roots = namedtuple("Roots", ["trees", "tree_f", "b", "m", "zob", "keys", "hist", "rows", "base", "schedule",
+                             "bans"])
 """What each tree t of a search starts from and how far it got (one Numba argument).
 
 trees int64 [T, TREE_COLUMNS] (columns T_*), tree_f float64 [T, 2] (TF_*), the root position
@@ -64,7 +80,8 @@ b int32 [T, 7, A] and m int64 [T, NMETA], zob int64 [3, A] (the board size's Zob
 keys int64 [T, K] (the root game's superko keys, sorted, keys[t, :trees[t, T_KEYS]]), hist int8
 [T, H, A] (colour rows of the game before the root: [t, j] j moves earlier), rows float32
 [T, 2, N*N+1] (R_*: Dirichlet and Gumbel draws by move), base int32 [T, N*N+1 or 1] (visits
-before this search, Gumbel), schedule int32 [T, S] (Gumbel halving schedule).
+before this search, Gumbel), schedule int32 [T, S] (Gumbel halving schedule), bans int32
+[T, 2, N*N+1] (rlgo.search.filters.ban_table of the search's filters, read when trees[t, T_BANS]).
 """
 
 Leaves = namedtuple("Leaves", ["rows", "b", "m", "legal", "hist", "path_keys"])
@@ -76,9 +93,11 @@ int8 [R, H, A] (colour rows: [r, 0] the leaf, [r, j] j moves earlier); path_keys
 scratch for the superko keys along a descent.
 """
 
-Results = namedtuple("Results", ["priors", "values", "amaf"])
+Results = namedtuple("Results", ["priors", "values", "amaf", "score"])
 """The evaluator's answer for the gathered rows: priors float32 [R, N*N+1], values float32 [R] (side
-to move at each leaf), amaf int8 [R, N*N] (rollout first-play colours for RAVE, or [R, 0])."""
+to move at each leaf), amaf int8 [R, N*N] (rollout first-play colours for RAVE, or [R, 0]), score
+float32 [R, 2] (mean final margin in points and its mean square, side to move; or [R, 0] when the
+trees keep no scores)."""
 
 
 @njit(cache=True)
@@ -128,7 +147,7 @@ def gather_leaves(forest, roots, params, leaves):
     for ti in range(trees.shape[0]):
         if trees[ti, T_LEFT] <= 0:
             continue
-        t = tree_view(forest.ints, forest.floats, forest.value_sum, forest.meta, trees[ti, T_SLOT])
+        t = tree_view(forest.ints, forest.floats, forest.value_sum, forest.scores, forest.meta, trees[ti, T_SLOT])
         want = 1 if t.first_child[ROOT] == UNEXPANDED else want_leaves
         keys = roots.keys[ti, :trees[ti, T_KEYS]]
         ko_mode = trees[ti, T_KO]
@@ -152,7 +171,8 @@ def gather_leaves(forest, roots, params, leaves):
                 if k_hist > 0:
                     ring[depth % k_hist] = b[COL]
             if m[M_PASSES] >= 2:
-                backup(t, node, terminal_value(b, m, roots.tree_f[ti, TF_KOMI], trees[ti, T_SCORING]), False)
+                margin = terminal_margin(b, m, roots.tree_f[ti, TF_KOMI], trees[ti, T_SCORING])
+                backup(t, node, 1.0 if margin > 0 else -1.0 if margin < 0 else 0.0, margin, margin * margin, False)
                 _started(trees, ti, depth > 0)
                 continue
             if t.virtual_loss[node] > 0:
@@ -164,6 +184,8 @@ def gather_leaves(forest, roots, params, leaves):
             legal = leaves.legal[n_rows]
             if params[P_ALL_LEGAL] > 0 or t.visits[node] + 1 >= expand_visits:
                 legal_moves(b, m, zob, keys, path_keys, depth, ko_mode, params[P_PRUNE] > 0, legal)
+                if trees[ti, T_BANS]:
+                    apply_bans(legal, roots.bans[ti, 0 if m[M_TOPLAY] == BLACK else 1], depth + 1)
             else:  # the leaf gets no children this time: its priors are not used
                 legal[:] = False
                 legal[-1] = True
@@ -228,7 +250,8 @@ def apply_results(forest, roots, params, leaves, count, results):
     A tree whose leaf finds no room for children stops its search (T_LEFT = 0, META_FULL set).
     Returns -1, changing nothing, when some prior or value is not finite; else 0.
     """
-    priors, values, amaf = results.priors, results.values, results.amaf
+    priors, values, amaf, score = results.priors, results.values, results.amaf, results.score
+    scored = score.shape[1] > 0
     for i in range(count):
         if not np.isfinite(values[i]):
             return -1
@@ -242,7 +265,7 @@ def apply_results(forest, roots, params, leaves, count, results):
     for i in range(count):
         ti = leaves.rows[i, 0]
         leaf = leaves.rows[i, 1]
-        t = tree_view(forest.ints, forest.floats, forest.value_sum, forest.meta, trees[ti, T_SLOT])
+        t = tree_view(forest.ints, forest.floats, forest.value_sum, forest.scores, forest.meta, trees[ti, T_SLOT])
         value = min(max(values[i], -1.0), 1.0)
         t.raw_value[leaf] = value
         if t.first_child[leaf] == UNEXPANDED and t.visits[leaf] + 1 >= expand_visits:
@@ -256,18 +279,21 @@ def apply_results(forest, roots, params, leaves, count, results):
                 trees[ti, T_LEFT] = 0
             elif leaf == ROOT:
                 prepare_root(t, ti, roots, params)
-        backup(t, leaf, value, True)
+        if scored:
+            backup(t, leaf, value, score[i, 0], score[i, 1], True)
+        else:
+            backup(t, leaf, value, 0.0, 0.0, True)
         if amaf.shape[1] > 0:
             amaf_backup(t, leaf, amaf[i], leaves.m[i, M_TOPLAY], value)
     return 0
 
 
 @njit(cache=True)
-def advance(ints, floats, value_sum, meta,  # Forest
-            trees, tree_f, root_b, root_m, zob, keys, root_hist, root_rows, base, schedule,  # Roots
+def advance(ints, floats, value_sum, scores, meta,  # Forest
+            trees, tree_f, root_b, root_m, zob, keys, root_hist, root_rows, base, schedule, bans,  # Roots
             params,
             rows, b, m, legal, hist, path_keys,  # Leaves
-            count, priors, values, amaf,  # Results of `count` rows
+            count, priors, values, amaf, score,  # Results of `count` rows
             gather):
     """One search step in one call: apply the Results of the `count` rows gathered last (see
     apply_results), then, when `gather`, collect the next batch into the Leaves (gather_leaves). Returns
@@ -277,10 +303,10 @@ def advance(ints, floats, value_sum, meta,  # Forest
     *results, gather)`: a namedtuple argument costs microseconds of dispatch per call, its arrays
     one by one take Numba's fast path; the groups are rebuilt here at no cost.
     """
-    forest = Forest(ints, floats, value_sum, meta)
-    roots = Roots(trees, tree_f, root_b, root_m, zob, keys, root_hist, root_rows, base, schedule)
+    forest = Forest(ints, floats, value_sum, scores, meta)
+    roots = Roots(trees, tree_f, root_b, root_m, zob, keys, root_hist, root_rows, base, schedule, bans)
     leaves = Leaves(rows, b, m, legal, hist, path_keys)
-    results = Results(priors, values, amaf)
+    results = Results(priors, values, amaf, score)
     if count and apply_results(forest, roots, params, leaves, count, results) < 0:
         return -1
     if not gather:

@@ -11,6 +11,11 @@ Perspective: value_sum[i] sums values (in [-1, 1]) from the point of view of the
 played move[i], i.e. the side to move at parent(i). So a parent compares its children by
 value_sum[c] / visits[c] directly, and the root's value for its own side to move is
 -value_sum[ROOT] / visits[ROOT].
+
+Scores (searches whose evaluator reports final margins, e.g. rollouts): score_sum / score_sq sum
+the margins in points and their squares with value_sum's perspective and sign flips, so a child's
+mean margin is score_sum[c] / visits[c] for its parent's side to move. A search without scores
+keeps them at zero length and the kernels skip them.
 """
 from __future__ import annotations
 
@@ -44,6 +49,8 @@ TreeArrays = namedtuple("TreeArrays", [
     "amaf_visits",   # int32 [C]: all-moves-as-first visits (RAVE): move[i] first played later by its player
     "amaf_sum",      # float32 [C]: sum of those simulations' values, same perspective as value_sum
     "raw_value",     # float32 [C]: the evaluator's value of the node's position, for its side to move
+    "score_sum",     # float64 [C] or [0]: sum of backed-up final margins (points), perspective as value_sum
+    "score_sq",      # float64 [C] or [0]: sum of their squares
     "meta",          # int64 [3]: nodes used, full flag, child-order random state
 ])
 
@@ -52,11 +59,16 @@ I_VISITS, I_FIRST, I_COUNT, I_MOVE, I_VL, I_PARENT, I_AMAF = range(7)
 F_PRIOR, F_AMAF, F_RAW = range(3)
 
 
-class Forest(namedtuple("Forest", ["ints", "floats", "value_sum", "meta"])):
+# rows of Forest.scores
+S_SUM, S_SQ = range(2)
+
+
+class Forest(namedtuple("Forest", ["ints", "floats", "value_sum", "scores", "meta"])):
     """Storage of many trees as a few arrays with a leading slot axis (a few arguments per Numba call).
 
     ints int32 [S, 7, C] (rows I_*), floats float32 [S, 3, C] (rows F_*), value_sum float64
-    [S, C], meta int64 [S, 3]. `tree_view` gives one slot as TreeArrays views.
+    [S, C], scores float64 [S, 2, C] (rows S_*; [S, 2, 0] without scores), meta int64 [S, 3].
+    `tree_view` gives one slot as TreeArrays views.
     """
 
     __slots__ = ()
@@ -78,30 +90,34 @@ def _touched(shape: tuple, dtype) -> np.ndarray:
     return out
 
 
-def new_forest(slots: int, capacity: int) -> Forest:
-    """`slots` empty trees of `capacity` nodes each (memory touched at once; call reset before use)."""
+def new_forest(slots: int, capacity: int, scores: bool = False) -> Forest:
+    """`slots` empty trees of `capacity` nodes each (memory touched at once; call reset before use), with
+    score statistics when `scores`."""
     return Forest(_touched((slots, 7, capacity), np.int32), _touched((slots, 3, capacity), np.float32),
-                  _touched((slots, capacity), np.float64), np.zeros((slots, 3), np.int64))
+                  _touched((slots, capacity), np.float64), _touched((slots, 2, capacity if scores else 0), np.float64),
+                  np.zeros((slots, 3), np.int64))
 
 
 @njit(cache=True)
-def tree_view(ints, floats, value_sum, meta, slot):
+def tree_view(ints, floats, value_sum, scores, meta, slot):
     """The tree in `slot` of a Forest's arrays as TreeArrays (views, no copy)."""
     return TreeArrays(ints[slot, I_VISITS], value_sum[slot], floats[slot, F_PRIOR], ints[slot, I_FIRST],
                       ints[slot, I_COUNT], ints[slot, I_MOVE], ints[slot, I_VL], ints[slot, I_PARENT],
-                      ints[slot, I_AMAF], floats[slot, F_AMAF], floats[slot, F_RAW], meta[slot])
+                      ints[slot, I_AMAF], floats[slot, F_AMAF], floats[slot, F_RAW], scores[slot, S_SUM],
+                      scores[slot, S_SQ], meta[slot])
 
 
 def slot_view(forest: Forest, slot: int) -> TreeArrays:
     """Python-side TreeArrays views of one slot (for reading statistics)."""
-    i, f = forest.ints[slot], forest.floats[slot]
+    i, f, s = forest.ints[slot], forest.floats[slot], forest.scores[slot]
     return TreeArrays(i[I_VISITS], forest.value_sum[slot], f[F_PRIOR], i[I_FIRST], i[I_COUNT], i[I_MOVE], i[I_VL],
-                      i[I_PARENT], i[I_AMAF], f[F_AMAF], f[F_RAW], forest.meta[slot])
+                      i[I_PARENT], i[I_AMAF], f[F_AMAF], f[F_RAW], s[S_SUM], s[S_SQ], forest.meta[slot])
 
 
-def new_tree(capacity: int, seed: int = 0) -> TreeArrays:
-    """A single tree with room for `capacity` nodes holding only an unexpanded root."""
-    tree = slot_view(new_forest(1, capacity), 0)
+def new_tree(capacity: int, seed: int = 0, scores: bool = False) -> TreeArrays:
+    """A single tree with room for `capacity` nodes holding only an unexpanded root (score statistics
+    when `scores`)."""
+    tree = slot_view(new_forest(1, capacity, scores), 0)
     reset(tree, seed)
     return tree
 
@@ -109,7 +125,7 @@ def new_tree(capacity: int, seed: int = 0) -> TreeArrays:
 def bytes_per_node(forest: Forest) -> int:
     """Memory of one node over all per-node arrays."""
     return forest.ints.itemsize * forest.ints.shape[1] + forest.floats.itemsize * forest.floats.shape[1] + \
-        forest.value_sum.itemsize
+        forest.value_sum.itemsize + (forest.scores.itemsize * 2 if forest.scores.shape[2] else 0)
 
 
 @njit(cache=True)
@@ -125,6 +141,9 @@ def _init_node(t, i, parent, move, prior):
     t.amaf_visits[i] = 0
     t.amaf_sum[i] = 0.0
     t.raw_value[i] = 0.0
+    if t.score_sum.shape[0]:
+        t.score_sum[i] = 0.0
+        t.score_sq[i] = 0.0
 
 
 @njit(cache=True)
@@ -245,16 +264,24 @@ def add_virtual_loss(t, leaf):
 
 
 @njit(cache=True)
-def backup(t, leaf, value, in_flight):
-    """Add `value` (for the side to move at `leaf`) from leaf to root, sign flipping each ply.
+def backup(t, leaf, value, score, score_sq, in_flight):
+    """Add `value` and the final margin `score` (points; both for the side to move at `leaf`) from leaf to
+    root, sign flipping each ply, and the margin's mean square `score_sq` unflipped (scores only when the
+    tree keeps them).
 
     `in_flight`: the simulation had added virtual loss, which is removed on the way.
     """
     node = leaf
     v = -value  # for the player who moved into `leaf`
+    s = -score
+    scored = t.score_sum.shape[0] > 0
     while node != NO_NODE:
         t.visits[node] += 1
         t.value_sum[node] += v
+        if scored:
+            t.score_sum[node] += s
+            t.score_sq[node] += score_sq
+            s = -s
         if in_flight:
             t.virtual_loss[node] -= 1
         v = -v
@@ -283,6 +310,10 @@ def compact(src, new_root, dst):
     dst.visits[ROOT] = src.visits[new_root]
     dst.value_sum[ROOT] = src.value_sum[new_root]
     dst.raw_value[ROOT] = src.raw_value[new_root]
+    scored = src.score_sum.shape[0] > 0
+    if scored:
+        dst.score_sum[ROOT] = src.score_sum[new_root]
+        dst.score_sq[ROOT] = src.score_sq[new_root]
     dst.first_child[ROOT] = new_root
     dst.meta[META_RNG] = src.meta[META_RNG]
     dst.meta[META_FULL] = 0
@@ -303,6 +334,9 @@ def compact(src, new_root, dst):
                 dst.amaf_visits[used + k] = src.amaf_visits[first + k]
                 dst.amaf_sum[used + k] = src.amaf_sum[first + k]
                 dst.raw_value[used + k] = src.raw_value[first + k]
+                if scored:
+                    dst.score_sum[used + k] = src.score_sum[first + k]
+                    dst.score_sq[used + k] = src.score_sq[first + k]
                 dst.first_child[used + k] = first + k
             dst.first_child[i] = used
             dst.num_children[i] = count
