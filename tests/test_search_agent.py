@@ -1,8 +1,11 @@
 """MCTSAgent with random rollouts: 9x9 tactics, endgames, stop/ponder/analysis, time control, evaluators."""
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -391,3 +394,33 @@ def test_agent_keywords_go_to_the_search_or_the_play_policy():
     agent = MCTSAgent(simulations=50, temperature_moves=4, resign_moves=2)
     assert (agent.config.simulations, agent.policy.temperature_moves, agent.policy.resign_moves) == (50, 4, 2)
     assert agent.policy.resign_winrate == 0.05  # the rest of ROLLOUT_POLICY is kept
+
+
+SEARCH_BY_TIME_OF_FINISHED_GAMES = """\
+import sys
+sys.path.insert(0, ".")
+from agents.mcts_agent import ROLLOUT_CONFIG
+from rlgo.go.state import WHITE
+from rlgo.search.evaluator import UniformRolloutEvaluator
+from rlgo.search.mcts import MCTS, UNLIMITED
+from tests.conftest import board_from_ascii
+state = board_from_ascii(\"\"\"
+. X X
+X X X
+X X .
+\"\"\", to_play=WHITE)
+state.play(state.pass_move)  # White passes; Black's only moves fill its own eyes, which the search leaves out
+search = MCTS(3, UniformRolloutEvaluator(), ROLLOUT_CONFIG)
+result = search.search(state, simulations=UNLIMITED, seconds=0.3)
+print(result.reason, result.simulations)
+"""
+
+
+def test_a_search_by_time_whose_descents_all_end_in_finished_games_returns_at_its_deadline():
+    """Every descent is pass -> two passes, backed up in the gather kernel with no leaf to evaluate; the
+    search must still come back to its clock (it once spun in one gather forever)."""
+    out = subprocess.run([sys.executable, "-c", SEARCH_BY_TIME_OF_FINISHED_GAMES], capture_output=True, text=True,
+                         timeout=120, cwd=str(Path(__file__).resolve().parents[1]))
+    assert out.returncode == 0, out.stderr
+    reason, simulations = out.stdout.split()
+    assert reason == "time" and int(simulations) > 0

@@ -291,13 +291,18 @@ class MCTS:
         self.begin(state, simulations, t, filters=filters)
         reason = "simulations"
         count = self._advance(0, None, None, gather=True)
-        while count:
-            priors, values = self._evaluate(count)
+        while True:
+            priors, values = self._evaluate(count) if count else (None, None)
             if self._stop.is_set():
                 reason = "stopped"
             elif deadline is not None and time.perf_counter() >= deadline:
                 reason = "time"
-            count = self._advance(count, priors, values, gather=reason == "simulations")
+            if count:
+                count = self._advance(count, priors, values, gather=reason == "simulations")
+            elif reason == "simulations" and self.searching(t):  # a gather of finished games only
+                count = self._advance(0, None, None, gather=True)
+            else:
+                break
         if self.full(t) and reason == "simulations" and self.done_simulations(t) < simulations:
             reason = "full"
         self._roots.trees[t, S.T_LEFT] = 0

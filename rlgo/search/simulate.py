@@ -100,6 +100,12 @@ float32 [R, 2] (mean final margin in points and its mean square, side to move; o
 trees keep no scores)."""
 
 
+TERMINALS_PER_GATHER = 256
+"""Finished games (two passes) one gather backs up per tree at most before it returns: with no
+simulation limit (a search by time) and every descent ending in a finished game, the gather would
+otherwise never return to the caller's clock."""
+
+
 @njit(cache=True)
 def _started(trees, ti, below_root):
     trees[ti, T_LEFT] -= 1
@@ -153,7 +159,9 @@ def gather_leaves(forest, roots, params, leaves):
         ko_mode = trees[ti, T_KO]
         got = 0
         collisions = 0
-        while got < want and collisions < want and trees[ti, T_LEFT] > 0 and n_rows < leaves.rows.shape[0]:
+        terminals = 0  # bounded, so that a search whose descents all end in finished games still returns
+        while (got < want and collisions < want and terminals < TERMINALS_PER_GATHER and trees[ti, T_LEFT] > 0
+               and n_rows < leaves.rows.shape[0]):
             b = leaves.b[n_rows]
             m = leaves.m[n_rows]
             b[:] = roots.b[ti]
@@ -174,6 +182,7 @@ def gather_leaves(forest, roots, params, leaves):
                 margin = terminal_margin(b, m, roots.tree_f[ti, TF_KOMI], trees[ti, T_SCORING])
                 backup(t, node, 1.0 if margin > 0 else -1.0 if margin < 0 else 0.0, margin, margin * margin, False)
                 _started(trees, ti, depth > 0)
+                terminals += 1
                 continue
             if t.virtual_loss[node] > 0:
                 collisions += 1
