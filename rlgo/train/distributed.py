@@ -34,6 +34,7 @@ import torch.multiprocessing as mp
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from rlgo.atomic import write_text_atomic
 from rlgo.train.common import TrainError, select_device
 
 
@@ -211,7 +212,7 @@ def _rank_main(rank: int, world: int, port: int, fn, args, folder: str) -> None:
     except Exception as e:
         text = str(e).strip().splitlines()
         report = [time.time(), f"{type(e).__name__}: {text[0] if text else ''}"]
-        (Path(folder) / f"error-{rank}.json").write_text(json.dumps(report))
+        write_text_atomic(Path(folder) / f"error-{rank}.json", json.dumps(report))  # read whole or not at all
         raise
     if rank == 0:
         (Path(folder) / "result.json").write_text(json.dumps(value))
