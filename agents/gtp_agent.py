@@ -27,8 +27,9 @@ class GTPAgent(Agent):
     """
 
     def __init__(self, command: str | list[str], per_move_timeout: float | None = DEFAULT_MOVE_TIMEOUT,
-                 name: str | None = None, restarts: int = 1, startup_timeout: float = 30.0):
+                 name: str | None = None, restarts: int = 1, startup_timeout: float = 30.0, seed: int | None = None):
         self.command = command
+        self.seed = seed  # sent as set_random_seed to an engine that knows it (GNU Go: its choice among equal moves)
         self.per_move_timeout = per_move_timeout
         self.restarts = restarts
         self.startup_timeout = startup_timeout
@@ -91,6 +92,8 @@ class GTPAgent(Agent):
             self._game_key = None
             self._known = {}
             self._client.send("protocol_version")
+            if self.seed is not None and self._knows("set_random_seed"):
+                self._client.send(f"set_random_seed {self.seed}")
             if self._time is not None:
                 self._send_time()
         return self._client

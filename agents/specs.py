@@ -217,11 +217,12 @@ def gnugo_command(level: int = 10, rules: Rules | None = None, path: str = GNUGO
     return argv
 
 
-def _gnugo(size: int, rules: Rules, level: int = 10, path: str = GNUGO_PATH, timeout: float = 60.0):
+def _gnugo(size: int, rules: Rules, level: int = 10, path: str = GNUGO_PATH, timeout: float = 60.0,
+           seed: int | None = None):
     from agents.gtp_agent import GTPAgent
     if not 0 <= level <= 10:
         raise SpecError(f"gnugo: level must be in 0..10, got {level}")
-    return GTPAgent(gnugo_command(level, rules, path), per_move_timeout=timeout, name=f"gnugo-{level}")
+    return GTPAgent(gnugo_command(level, rules, path), per_move_timeout=timeout, name=f"gnugo-{level}", seed=seed)
 
 
 register_agent("random", _random, {"seed": (int, "random seed")},
@@ -236,4 +237,6 @@ register_agent("gnugo", _gnugo, {
     "level": (int, "GNU Go level 0..10 (default 10)"),
     "path": (str, f"GNU Go binary (default {GNUGO_PATH})"),
     "timeout": (float, "seconds per genmove before the engine is killed (default 60)"),
+    "seed": (int, "GNU Go's random seed, which picks among moves of equal value (default: the game's seed, "
+                  "else fresh entropy, so that games differ)"),
 }, help="GNU Go 3.8 over GTP, playing by the game's rules")

@@ -63,6 +63,21 @@ def _exit_with_parent(sentinel) -> None:
     os._exit(1)
 
 
+def stop_new_workers(before: set) -> None:
+    """Terminate this process's multiprocessing children that are not in `before` (a pool's workers whose
+    tasks will not be waited for: a pool shut down on Ctrl-C would otherwise wait for them at exit) and
+    their GTP engines."""
+    for process in set(multiprocessing.active_children()) - before:
+        for pid in child_pids(process.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        process.terminate()
+    for process in set(multiprocessing.active_children()) - before:
+        process.join(timeout=5)
+
+
 def child_pids(pid: int) -> list[int]:
     """Pids of the live child processes of `pid` (read from /proc; empty where there is none)."""
     found = []

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
+import time
 from collections import Counter
 
 import pytest
 
+from agents.base import Agent
 from agents.specs import make_agent
 from rlgo.arena.game import GameConfig
 from rlgo.arena.report import ratings_of
@@ -38,6 +41,31 @@ class CountingFactory:
         if spec == self.broken:
             raise RuntimeError(f"cannot build {spec}")
         return make_agent(spec, size=size, rules=rules, seed=seed)
+
+
+class SlowAgent(Agent):
+    """Thinks for a minute on every move."""
+
+    def select_move(self, state):
+        time.sleep(60)
+        return state.size * state.size  # pass
+
+
+def slow_factory(spec, size, rules, seed):
+    """make_agent, except that the spec "slow" is a SlowAgent."""
+    return SlowAgent() if spec == "slow" else make_agent(spec, size=size, rules=rules, seed=seed)
+
+
+def test_an_interrupted_parallel_tournament_leaves_no_worker_behind(tmp_path):
+    cfg = config(tmp_path, agents=("random:seed=1", "random:seed=2", "slow"), games_per_pair=1, parallel=2)
+
+    def interrupt(record, finished, total):  # the first game ends; a worker is inside a slow one
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_tournament(cfg, slow_factory, interrupt)
+    assert multiprocessing.active_children() == []
+    assert len(load_results(cfg.out)) == 1
 
 
 def test_schedule_covers_pairs_alternates_colours_and_ids_are_stable(tmp_path):

@@ -94,3 +94,24 @@ def test_fixed_handicap_layout_matches_gnugo():
             assert ours[0] and theirs[0]
             assert set(ours[1].split()) == set(theirs[1].split()), (size, count)
     pair.gnugo.close()
+
+
+def _opening(seed: int) -> list[int]:
+    """GNU Go's first four moves against itself on an empty 9x9 board with `seed`."""
+    from agents.specs import make_agent
+    from rlgo.go.state import GameState
+    agent = make_agent("gnugo:level=1", size=9, seed=seed)
+    state, moves = GameState(9), []
+    try:
+        for _ in range(4):
+            moves.append(agent.select_move(state))
+            state.play(moves[-1])
+    finally:
+        agent.close()
+    return moves
+
+
+def test_gnugo_agents_of_different_seeds_play_different_games_and_one_seed_repeats():
+    openings = [_opening(seed) for seed in (1, 2, 3, 4)]
+    assert len({tuple(o) for o in openings}) >= 2  # unseeded, GNU Go replays one game
+    assert _opening(3) == openings[2]

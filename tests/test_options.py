@@ -18,25 +18,37 @@ from rlgo.train.common import TrainError
 
 
 def _commands():
-    from rlgo.commands import train_pg, train_sl, train_value, train_zero
+    from rlgo.commands import compress, datagen, dataset, tournament, train_pg, train_sl, train_value, train_zero
     return {"sl": [train_sl.OPTIONS], "value": [train_value.DATA, train_value.TRAIN], "pg": [train_pg.OPTIONS],
-            "zero": [train_zero.OPTIONS]}
+            "zero": [train_zero.OPTIONS], "tournament": [tournament.OPTIONS], "datagen": [datagen.OPTIONS],
+            "dataset build": [dataset.OPTIONS], "compress prune": [compress.PRUNE_SETTINGS],
+            "compress distill": [compress.LOSS, compress.DISTILL_SETTINGS]}
 
 
 COMMANDS = _commands()
+ARGV = {"sl": ["train", "sl"], "value": ["train", "value"], "pg": ["train", "pg"], "zero": ["train", "zero"]}
+"""The words of each command (default: the key's words)."""
 LEFT_OUT = {  # fields that are no option of the command, and why
     "sl": {"out", "log_every", "checkpoint_seconds", *NET_DATA_FIELDS},  # out: --out/--resume; the rest: internal
     "value": {"data", "out", "rules", "move_cap", "temperature", "seed", *NET_DATA_FIELDS},  # data: generated; rules:
     "pg": {"out", "rules", "schedule", "warmup", "min_lr_ratio", "step_at", "step_gamma"},  # --rules/--komi; constant lr
     "zero": {"out", *NET_DATA_FIELDS},
+    "tournament": {"rules", "game.seed"},  # --rules, --komi and --ko make the Rules; game seeds are derived
+    "datagen": {"seed"},  # the standard --seed (fresh entropy by default)
+    "dataset build": set(), "compress prune": set(), "compress distill": set(),
 }
+FLAG = {("tournament", "time_per_move"): "time", ("compress prune", "steps"): "finetune-steps"}
+"""Options whose flag is not the field's name."""
+DEFAULTS = {"compress prune": {"steps": 0}, "compress distill": {"steps": 1000}}
+"""Defaults a command sets in place of the field's."""
 
 
-def fields(cls, skip, default=None):
-    """(name, docstring, default) of every field of `cls` not in `skip`, nested dataclasses flattened."""
+def fields(cls, skip, default=None, path=()):
+    """(name, docstring, default) of every field of `cls` not in `skip` (names or dotted paths), nested
+    dataclasses flattened."""
     docs, hints = field_docs(cls), typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        if f.name in skip:
+        if f.name in skip or ".".join(path + (f.name,)) in skip:
             continue
         if f.default is not dataclasses.MISSING:
             value = f.default
@@ -46,15 +58,15 @@ def fields(cls, skip, default=None):
             value = REQUIRED
         value = value if default is None else getattr(default, f.name)
         if dataclasses.is_dataclass(hints[f.name]):
-            yield from fields(hints[f.name], skip, value)
+            yield from fields(hints[f.name], skip, value, path + (f.name,))
         else:
             yield f.name, docs[f.name], value
 
 
 def help_lines(kind: str, monkeypatch) -> list[str]:
-    """The option entries of `rlgo train KIND --help`, each joined on one line."""
+    """The option entries of `rlgo KIND --help`, each joined on one line."""
     monkeypatch.setenv("COLUMNS", "2000")
-    argv = ["train", kind]
+    argv = ARGV.get(kind, kind.split())
     parser = subcommand_parser(cli.build_parser(argv), argv)
     entries: list[str] = []
     for line in parser.format_help().split(parser.epilog)[0].splitlines():
@@ -75,7 +87,8 @@ def test_every_field_is_one_flag_with_its_docstring_and_default(kind, monkeypatc
             if name in seen:
                 continue
             seen.add(name)
-            dashed = name.replace("_", "-")
+            default = DEFAULTS.get(kind, {}).get(name, default)
+            dashed = FLAG.get((kind, name), name.replace("_", "-"))
             entries = [line for line in lines if line.split()[0].rstrip(",") in (f"--{dashed}", f"--no-{dashed}")]
             assert len(entries) == 1, (name, entries)
             assert first_sentence(doc) in entries[0], (name, entries[0])
@@ -158,3 +171,21 @@ def test_flags_of_nested_and_bool_fields_set_them():
             "--time-budget-s", "2"]
     cfg = OPTIONS.config(cli.build_parser(argv).parse_args(argv), out="o")
     assert (cfg.net.blocks, cfg.net.feature_set, cfg.symmetries, cfg.time_budget_s) == (3, "extended", False, 2.0)
+
+
+@pytest.mark.parametrize("words, ray", [([], ""), (["--ray"], "local"), (["--ray", "auto"], "auto"),
+                                        (["--ray", "10.0.0.2:6379"], "10.0.0.2:6379")])
+def test_an_option_given_alone_takes_its_bare_value(words, ray):
+    from rlgo.commands.train_zero import OPTIONS
+    argv = ["train", "zero", *words]
+    assert OPTIONS.config(cli.build_parser(argv).parse_args(argv), out="o").ray == ray
+
+
+def test_tournament_flags_fill_the_nested_game_config_and_rules(tmp_path):
+    from rlgo.commands.tournament import OPTIONS
+    argv = ["tournament", "--agents", "random", "mcts", "--out", str(tmp_path), "--size", "7", "--time", "1.5",
+            "--move-cap", "90", "--scoring", "area", "--parallel", "2"]
+    cfg = OPTIONS.config(cli.build_parser(argv).parse_args(argv))
+    assert (cfg.agents, cfg.parallel, cfg.game.size, cfg.game.time_per_move, cfg.game.move_cap, cfg.game.scoring) \
+        == (("random", "mcts"), 2, 7, 1.5, 90, "area")
+    assert cfg.game.seed == 0  # left out: each game's seed is derived from the tournament's

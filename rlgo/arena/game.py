@@ -5,6 +5,7 @@ import operator
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -17,7 +18,8 @@ from rlgo.go.sgf import GameRecord, write_sgf
 from rlgo.go.state import BLACK, COLOR_NAMES, EMPTY, WHITE, GameState
 from rlgo.renames import VALUES, renamed
 
-SCORING_MODES = ("estimate", "area")
+Scoring = Literal["estimate", "area"]
+SCORING_MODES = get_args(Scoring)
 
 
 @dataclass(frozen=True)
@@ -31,12 +33,14 @@ class GameConfig:
     move_cap: int | None = None
     """Moves after which the game is stopped and scored (None: 3*N*N)."""
     time_per_move: float | None = None
-    """Seconds per move: the agent is told (time_settings 0 T 1), stopped at T and forfeits past T + grace."""
-    scoring: str = "estimate"
+    """Seconds per move T (None: no limit): the agent is told (time_settings 0 T 1), stopped at T and
+    forfeits past T + grace."""
+    scoring: Scoring = "estimate"
     """'estimate': remove the dead stones that `dead_stones` finds, then score (as a human would);
     'area': Tromp-Taylor, every stone on the board counts."""
     dead_stones: str = DEFAULT_ESTIMATOR
-    """Ownership estimator behind 'estimate' scoring, one of rlgo.arena.ownership.ESTIMATORS."""
+    """Ownership estimator behind 'estimate' scoring: 'rollout' (random rollouts) or 'learned' (a network
+    trained on finished games); see rlgo.arena.ownership."""
     play_out: str = ""
     """Agent spec that plays both colours on when the estimate is unsure of a chain, until two
     passes; the game is then scored on that board ("": never, score the estimate)."""

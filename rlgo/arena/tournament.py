@@ -17,17 +17,18 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Literal, get_args
 
 from rlgo.arena.game import GameConfig, play_game
 from rlgo.stats.results import append_result, game_id, load_results
 from rlgo.atomic import remove_stale_temps, write_text_atomic
 from rlgo.go.sgf import save_sgf
 from rlgo.go.state import COLOR_NAMES, EMPTY
-from rlgo.procs import RunLock, start_worker
+from rlgo.procs import RunLock, start_worker, stop_new_workers
 from rlgo.seeds import fresh_seed
 
-MODES = ("round-robin", "gauntlet")
+Mode = Literal["round-robin", "gauntlet"]
+MODES = get_args(Mode)
 CONFIG_FILE = "tournament.json"
 
 
@@ -43,7 +44,7 @@ class TournamentConfig:
     """Agent specs (also their labels in results and tables); at least two, all different."""
     out: Path
     """Folder for results.jsonl, tournament.json and games/*.sgf."""
-    mode: str = "round-robin"
+    mode: Mode = "round-robin"
     """'round-robin' (every pair) or 'gauntlet' (the first agent against each other one)."""
     games_per_pair: int = 2
     """Games per pair; colours alternate, the first-listed agent takes Black in even games."""
@@ -206,6 +207,7 @@ def _build(agent_factory: Callable, spec: str, game: GameConfig, seed: int):
 def _run_parallel(config: TournamentConfig, pending: list[GameTask], agent_factory: Callable, record) -> None:
     context = multiprocessing.get_context("spawn")
     queue = list(reversed(pending))
+    before = set(multiprocessing.active_children())
     with ProcessPoolExecutor(max_workers=config.parallel, mp_context=context, initializer=start_worker,
                              initargs=(str(config.out),)) as pool:
         running = set()
@@ -222,6 +224,7 @@ def _run_parallel(config: TournamentConfig, pending: list[GameTask], agent_facto
             for future in running:
                 future.cancel()
             pool.shutdown(wait=False, cancel_futures=True)
+            stop_new_workers(before)
             raise
 
 

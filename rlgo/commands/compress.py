@@ -4,6 +4,9 @@ from __future__ import annotations
 import argparse
 
 from rlgo.commands import add_options, number_in, positive_float, positive_int
+from rlgo.commands.options import DataclassOptions
+from rlgo.nn.compress.distill import DistillLoss
+from rlgo.train.compress import TrainSettings
 
 QUANTIZE_EPILOG = """\
 example:
@@ -32,13 +35,18 @@ unit_interval = number_in(lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
 """argparse type: a number in [0, 1]."""
 
 
-def _training_options(p: argparse.ArgumentParser, steps_flag: str, steps: int) -> None:
-    p.add_argument(steps_flag, type=int, default=steps, dest="steps", metavar="S",
-                   help="optimizer steps (default: %(default)s)")
-    p.add_argument("--batch-size", type=positive_int, default=128, help="default: %(default)s")
-    p.add_argument("--lr", type=positive_float, default=1e-3, help="peak AdamW rate, cosine schedule (default: %(default)s)")
-    p.add_argument("--threads", type=positive_int, default=1, help="torch CPU threads (default: %(default)s)")
-    add_options(p, "seed")
+
+def _settings(steps_flag: str, steps: int) -> DataclassOptions:
+    """The options of TrainSettings, the step count under `steps_flag` with default `steps`."""
+    return DataclassOptions(TrainSettings, types={"batch_size": positive_int, "lr": positive_float,
+                                                  "threads": positive_int},
+                            flags={"steps": (steps_flag,)}, metavars={"steps": "S"}, default=TrainSettings(steps=steps))
+
+
+PRUNE_SETTINGS = _settings("--finetune-steps", 0)
+DISTILL_SETTINGS = _settings("--steps", 1000)
+LOSS = DataclassOptions(DistillLoss, types={"temperature": positive_float, "alpha": unit_interval},
+                        metavars={"temperature": "T"})
 
 
 def register(subparsers) -> None:
@@ -63,7 +71,7 @@ def register(subparsers) -> None:
     r.add_argument("--out", required=True, metavar="OUT")
     r.add_argument("--method", choices=("channels", "magnitude"), default="channels", help="default: %(default)s")
     r.add_argument("--data", metavar="DATA", help="dataset folder or zero run to fine-tune on")
-    _training_options(r, "--finetune-steps", 0)
+    PRUNE_SETTINGS.add_to(r)
     d = sub.add_parser("distill", help="train a student on a teacher's softened policy and value",
                        description="Knowledge distillation: soft teacher targets at temperature T mixed with hard targets.",
                        epilog=DISTILL_EPILOG, formatter_class=raw)
@@ -72,15 +80,11 @@ def register(subparsers) -> None:
                    help="checkpoint to continue, or a fresh net as BACKBONE-bDEPTHcWIDTH (e.g. mobilenet-b4c32)")
     d.add_argument("--data", required=True, metavar="SHARDS|RUN", help="dataset folder or zero run (visit distributions)")
     d.add_argument("--out", required=True, metavar="OUT")
-    d.add_argument("--temperature", type=positive_float, default=2.0, help="softmax temperature T (default: %(default)s)")
-    d.add_argument("--alpha", type=unit_interval, default=0.5,
-                   help="weight of the teacher terms; 0 = hard targets only (default: %(default)s)")
-    d.add_argument("--value-weight", type=float, default=0.25, help="value terms vs policy terms (default: %(default)s)")
-    _training_options(d, "--steps", 1000)
+    LOSS.add_to(d)
+    DISTILL_SETTINGS.add_to(d)
 
 
 def run(args) -> int:
-    from rlgo.nn.compress.distill import DistillLoss
     from rlgo.train import compress
 
     action = args.compress_command
@@ -88,14 +92,11 @@ def run(args) -> int:
         print(f"{args.checkpoint}: int8 quantization, calibrating on up to {args.positions} positions of "
               f"{args.calibration}", flush=True)
         record = compress.quantize(args.checkpoint, args.out, args.calibration, args.positions, args.seed or 0)
+    elif action == "prune":
+        record = compress.prune(args.checkpoint, args.out, args.amount, args.method, args.data,
+                                PRUNE_SETTINGS.config(args))
     else:
-        if args.steps < 0:
-            raise compress.DistillError(f"steps must be >= 0, got {args.steps}")
-        settings = compress.TrainSettings(args.steps, args.batch_size, args.lr, args.seed or 0, args.threads)
-        if action == "prune":
-            record = compress.prune(args.checkpoint, args.out, args.amount, args.method, args.data, settings)
-        else:
-            loss = DistillLoss(args.temperature, args.alpha, args.value_weight)
-            record = compress.distill(args.teacher, args.student, args.data, args.out, loss, settings)
+        record = compress.distill(args.teacher, args.student, args.data, args.out, LOSS.config(args),
+                                  DISTILL_SETTINGS.config(args))
     print(f"{args.out}: " + ", ".join(f"{k} {v}" for k, v in record.items() if not isinstance(v, dict)))
     return 0

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from rlgo.commands import add_options, positive_int
+from rlgo.commands import add_options, board_size, komi_value, positive_int
+from rlgo.commands.options import DataclassOptions
 from rlgo.seeds import fresh_seed
 from rlgo.train.common import progress_bar
 from rlgo.train.data.engine_games import DatagenConfig, generate, pending_games
@@ -19,26 +20,24 @@ record's comment names its game index and seed (fresh entropy unless --seed is g
 """
 
 
+OPTIONS = DataclassOptions(DatagenConfig, exclude=("seed",),
+                           types={"games": positive_int, "size": board_size, "komi": komi_value},
+                           metavars={"engine": "CMD", "random_opening": "K"})
+"""The options of DatagenConfig; --seed (default: fresh entropy), --out and --workers are the command's own."""
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("datagen", help="generate SGF games with a GTP engine (e.g. GNU Go)",
                               description="Play a GTP engine against itself and save one SGF per game.",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--engine", default="/usr/games/gnugo --mode gtp --level 10", metavar="CMD",
-                   help="engine command line (default: %(default)s)")
-    p.add_argument("--games", type=positive_int, required=True, help="number of games wanted in --out")
-    add_options(p, "size", "seed")
+    OPTIONS.add_to(p)
+    add_options(p, "seed")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder of SGF files")
-    p.add_argument("--komi", type=float, default=7.5, help="komi (default: %(default)s)")
     p.add_argument("--workers", type=positive_int, default=1, help="engine processes (default: %(default)s)")
-    p.add_argument("--random-opening", type=int, default=0, metavar="K",
-                   help="uniform random legal moves before the engine plays (default: %(default)s)")
-    p.add_argument("--move-cap", type=int, default=0, help="move cap per game (default: 3*N*N)")
 
 
 def run(args) -> int:
-    cfg = DatagenConfig(engine=args.engine, games=args.games, size=args.size, komi=args.komi,
-                        random_opening=args.random_opening,
-                        seed=fresh_seed() if args.seed is None else args.seed, move_cap=args.move_cap)
+    cfg = OPTIONS.config(args, seed=fresh_seed() if args.seed is None else args.seed)
     todo = len(pending_games(args.out, cfg.games))
     with progress_bar() as bar:
         task = bar.add_task("datagen", total=cfg.games, completed=cfg.games - todo, info="")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import argparse
 
-from rlgo.commands import add_options, positive_int
+from rlgo.commands import board_size, positive_int
+from rlgo.commands.options import DataclassOptions
 from rlgo.train.common import progress_bar
 from rlgo.train.data.build import SKIP_REASONS, BuildConfig, build_dataset
 from rlgo.train.data.sources import list_inputs
@@ -16,6 +17,10 @@ Ctrl-C keeps every complete shard; rerunning the same command continues after th
 """
 
 
+OPTIONS = DataclassOptions(BuildConfig, types={"size": board_size, "shard_size": positive_int},
+                           metavars={"min_rank": "RANK"})
+
+
 def register(subparsers) -> None:
     p = subparsers.add_parser("dataset", help="build training datasets from SGF records",
                               description="Build training datasets from SGF records.")
@@ -25,17 +30,11 @@ def register(subparsers) -> None:
                        description="Filter, replay, dedupe and split SGF games into npz shards.")
     b.add_argument("inputs", metavar="SGF_DIR_OR_ARCHIVE", help="folder, .sgf file or .zip/.tar.gz archive")
     b.add_argument("out", metavar="OUT", help="dataset folder (created; resumed when it exists)")
-    add_options(b, "size")
-    b.add_argument("--min-moves", type=int, default=20, help="skip shorter games (default: %(default)s)")
-    b.add_argument("--no-handicap", action="store_true", help="skip handicap games")
-    b.add_argument("--min-rank", default="", metavar="RANK", help="skip games unless both players are >= RANK (e.g. 1d)")
-    b.add_argument("--val-fraction", type=float, default=0.1, help="share of games for validation (default: %(default)s)")
-    b.add_argument("--shard-size", type=positive_int, default=50_000, help="positions per shard (default: %(default)s)")
+    OPTIONS.add_to(b)
 
 
 def run(args) -> int:
-    cfg = BuildConfig(size=args.size, min_moves=args.min_moves, no_handicap=args.no_handicap,
-                      min_rank=args.min_rank, val_fraction=args.val_fraction, shard_size=args.shard_size)
+    cfg = OPTIONS.config(args)
     inputs = list_inputs(args.inputs)
     plain = all(p.suffix.lower() == ".sgf" for p in inputs)
     with progress_bar() as bar:

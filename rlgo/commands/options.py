@@ -55,6 +55,8 @@ class Option:
     """Shown in --help; REQUIRED: no default."""
     const: Any = True
     """What a flag stores."""
+    bare: Any = None
+    """What an option that takes a value holds when given without one (`--ray` alone); None: the value is needed."""
     flags: tuple[str, ...] = ()
     """The option strings; the first is the option's name in messages (default: --name with dashes)."""
     path: tuple[str, ...] = ()
@@ -85,6 +87,8 @@ class Option:
     def add_to(self, parser) -> None:
         """Add the option to an ArgumentParser (or argument group)."""
         text = self.help
+        if self.bare is not None:
+            text += f" (given alone: {_show(self.bare)})"
         if self.default is REQUIRED:
             text += " (required)"
         elif self.show_default and self.parse is not None and self.default is not None:
@@ -95,6 +99,10 @@ class Option:
         if self.parse is None:
             parser.add_argument(*flags, dest=self.name, action="store_const", const=self.const, default=default,
                                 help=text)
+            return
+        if self.bare is not None:
+            parser.add_argument(*flags, dest=self.name, type=self.parse, default=default, nargs="?", const=self.bare,
+                                metavar=self.metavar, help=text)
             return
         parser.add_argument(*flags, dest=self.name, type=self.parse, default=default, choices=self.choices,
                             nargs="+" if self.many else None, metavar=self.metavar, help=text)
@@ -208,27 +216,35 @@ def _field_option(name: str, hint, doc: str, default, path: tuple[str, ...], par
                   many=many, metavar=None if choices else _METAVAR.get(hint))
 
 
-def dataclass_options(cls, exclude=(), types=None, required=(), default=None, path=()) -> list[Option]:
+def dataclass_options(cls, exclude=(), types=None, required=(), default=None, path=(), flags=None,
+                      metavars=None, bare=None) -> list[Option]:
     """The Options of the fields of dataclass `cls`, nested dataclasses flattened.
 
-    `exclude`: field names left out (at any depth); `types`: {name: text -> value} in place of the
-    annotation's type; `required`: fields a command needs although they have a default; `default`: the instance whose values are
-    the defaults (a nested field: its parent's default).
+    `exclude`: field names left out (at any depth), or dotted paths ('game.seed'); `types`: {name: text ->
+    value} in place of the annotation's type; `required`: fields a command needs although they have a
+    default; `default`: the instance whose values are the defaults (a nested field: its parent's default);
+    `flags`: {name: option strings} in place of --name; `metavars`: {name: placeholder}; `bare`: {name:
+    value} of options that may be given without a value.
     """
-    types = types or {}
+    types, flags, metavars, bare = types or {}, flags or {}, metavars or {}, bare or {}
     hints, docs = typing.get_type_hints(cls), field_docs(cls)
     title = first_sentence(inspect.cleandoc(cls.__doc__ or cls.__name__)).lower()
     out: list[Option] = []
     for f in dataclasses.fields(cls):
-        if f.name in exclude or not f.init:
+        if f.name in exclude or ".".join(path + (f.name,)) in exclude or not f.init:
             continue
         value = _default(f) if default is None else getattr(default, f.name)
         if dataclasses.is_dataclass(hints[f.name]):
-            out += dataclass_options(hints[f.name], exclude, types, required, value, path + (f.name,))
+            out += dataclass_options(hints[f.name], exclude, types, required, value, path + (f.name,), flags,
+                                     metavars, bare)
             continue
         value = REQUIRED if f.name in required else value
-        out.append(dataclasses.replace(_field_option(f.name, hints[f.name], docs.get(f.name, ""), value,
-                                                     path + (f.name,), types.get(f.name)), group=title))
+        option = _field_option(f.name, hints[f.name], docs.get(f.name, ""), value, path + (f.name,),
+                               types.get(f.name), tuple(flags.get(f.name, ())))
+        changes = {"group": title, "bare": bare.get(f.name)}
+        if f.name in metavars:
+            changes["metavar"] = metavars[f.name]
+        out.append(dataclasses.replace(option, **changes))
     names = [o.name for o in out]
     twice = sorted({n for n in names if names.count(n) > 1})
     if twice:
@@ -239,9 +255,11 @@ def dataclass_options(cls, exclude=(), types=None, required=(), default=None, pa
 class DataclassOptions:
     """The options of one config dataclass: added to a parser, read back into a config."""
 
-    def __init__(self, cls, exclude=(), types=None, required=()):
+    def __init__(self, cls, exclude=(), types=None, required=(), default=None, flags=None, metavars=None, bare=None):
         self.cls = cls
-        self.options = dataclass_options(cls, exclude, types, required)
+        self.default = default
+        self.options = dataclass_options(cls, exclude, types, required, default, flags=flags, metavars=metavars,
+                                         bare=bare)
 
     def add_to(self, parser) -> None:
         """Add every option, in one --help section per config class (titled by its docstring)."""
@@ -261,7 +279,7 @@ class DataclassOptions:
 
         A required option that is not given: ConfigError naming its flag.
         """
-        return build(self.cls, self.options, self.given(args), base, fields)
+        return build(self.cls, self.options, self.given(args), self.default if base is None else base, fields)
 
     def flat(self, cfg) -> dict[str, Any]:
         """{name: value} of every option in `cfg` (the inverse of `config`)."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from rlgo.commands import CommandError, add_options, positive_float, positive_int, rules_from_args
+from rlgo.arena.tournament import TournamentConfig
+from rlgo.commands import CommandError, add_options, board_size, positive_float, positive_int, rules_from_args
+from rlgo.commands.options import DataclassOptions
 from rlgo.go.rules import KO_RULES
 
 EPILOG = """\
@@ -34,35 +36,26 @@ def anchor_value(text: str) -> tuple[str, float]:
     return spec, elo
 
 
+OPTIONS = DataclassOptions(
+    TournamentConfig, exclude=("rules", "game.seed"),
+    types={"games_per_pair": positive_int, "parallel": positive_int, "size": board_size, "move_cap": positive_int,
+           "time_per_move": positive_float},
+    flags={"time_per_move": ("--time",)},
+    metavars={"agents": "SPEC", "parallel": "P", "time_per_move": "SECONDS", "play_out": "SPEC",
+              "dead_stones": "ESTIMATOR", "out": "PATH"})
+"""The options of TournamentConfig and its GameConfig; the rules come from --rules, --komi and --ko."""
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "tournament", help="rate agents: round-robin or gauntlet, Elo with 95%% intervals",
         description="Play a tournament between agent specs and fit maximum-likelihood Elo ratings.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--agents", nargs="+", metavar="SPEC", help="agent specs (at least two)")
-    parser.add_argument("--mode", choices=("round-robin", "gauntlet"), default="round-robin",
-                        help="every pair, or the first agent against each other one (default: %(default)s)")
-    parser.add_argument("--games-per-pair", type=positive_int, default=2, metavar="N",
-                        help="games per pair, colours alternating (default: %(default)s)")
-    add_options(parser, "size", "komi", "rules", "seed", "out")
+    OPTIONS.add_to(parser)
+    add_options(parser, "komi", "rules")
     parser.add_argument("--ko", choices=KO_RULES, default=None, help="ko rule, overriding the preset's")
-    parser.add_argument("--parallel", type=positive_int, default=1, metavar="P",
-                        help="games at once in worker processes (default: %(default)s)")
     parser.add_argument("--anchor", type=anchor_value, default=None, metavar="SPEC=ELO",
                         help="fix one agent's rating (default: the first agent at 0)")
-    parser.add_argument("--move-cap", type=positive_int, default=None, metavar="N",
-                        help="stop and score a game after N moves (default: 3*N*N)")
-    parser.add_argument("--time", type=positive_float, default=None, metavar="SECONDS",
-                        help="seconds per move; an agent past it (plus grace) forfeits (default: none)")
-    parser.add_argument("--scoring", choices=("estimate", "area"), default="estimate",
-                        help="estimate: dead stones removed by an ownership estimate (as a human would); "
-                             "area: Tromp-Taylor on the final board (default: %(default)s)")
-    parser.add_argument("--dead-stones", default=None, metavar="ESTIMATOR",
-                        help="ownership estimator of --scoring estimate: rollout (random rollouts) or learned "
-                             "(a network trained on finished games) (default: the one of docs/vision.md)")
-    parser.add_argument("--play-out", default="", metavar="SPEC",
-                        help="agent that plays an ending with unsure dead stones on for both colours "
-                             "before scoring, e.g. mcts:simulations=400 (default: none)")
     parser.add_argument("--report", action="store_true", help="only print the tables of the games in --out")
 
 
@@ -70,9 +63,8 @@ def run(args) -> int:
     from rich.console import Console
 
     from agents.specs import make_agent, parse_spec
-    from rlgo.arena.game import GameConfig
     from rlgo.stats.results import load_results
-    from rlgo.arena.tournament import TournamentConfig, played_games, run_tournament
+    from rlgo.arena.tournament import played_games, run_tournament
 
     if args.out is None:
         raise CommandError("--out DIR is required (results.jsonl, games/*.sgf and ratings go there)")
@@ -89,20 +81,16 @@ def run(args) -> int:
         parse_spec(spec)  # unknown names or keys fail now, not inside a worker
     if args.anchor is not None and args.anchor[0] not in args.agents:
         raise CommandError(f"--anchor {args.anchor[0]!r} is not one of --agents")
+    if args.play_out:
+        parse_spec(args.play_out)
     rules = rules_from_args(args)
     if args.ko is not None:
         rules = dataclasses.replace(rules, ko=args.ko)
-    if args.play_out:
-        parse_spec(args.play_out)
     try:
-        game = GameConfig(size=args.size, rules=rules, move_cap=args.move_cap, time_per_move=args.time,
-                          scoring=args.scoring, play_out=args.play_out,
-                          **({"dead_stones": args.dead_stones} if args.dead_stones else {}))
+        config = OPTIONS.config(args)
+        config = dataclasses.replace(config, game=dataclasses.replace(config.game, rules=rules))
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    config = TournamentConfig(agents=tuple(args.agents), out=args.out, mode=args.mode,
-                              games_per_pair=args.games_per_pair, game=game, parallel=args.parallel,
-                              seed=args.seed)
     played, total = played_games(config)
     if played:
         console.print(f"{played} of {total} games already played, playing the remaining {total - played}")

@@ -5,7 +5,7 @@ import argparse
 
 from rlgo.commands import CommandError, add_config_option, add_run_options, board_size, komi_value, next_steps, \
     rules_name, run_folder
-from rlgo.commands.options import DataclassOptions, field_docs
+from rlgo.commands.options import DataclassOptions
 from rlgo.commands.train import NET_EXCLUDE, TYPES
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.loop import RUN_CONTROL, read_best, resume_config, train_zero
@@ -24,8 +24,9 @@ The run folder holds config.json, state.json, best.json (the current best networ
 checkpoints/gen-NNNN.pt, the replay buffer, results.jsonl (gate games), metrics.csv and
 sample SGFs. On --resume only run-control options may change: """ + ", ".join(RUN_CONTROL) + "."
 
-OPTIONS = DataclassOptions(ZeroConfig, exclude=(*NET_EXCLUDE, "out", "ray"),
-                           types={**TYPES, "size": board_size, "rules": rules_name, "komi": komi_value})
+OPTIONS = DataclassOptions(ZeroConfig, exclude=(*NET_EXCLUDE, "out"),
+                           types={**TYPES, "size": board_size, "rules": rules_name, "komi": komi_value},
+                           metavars={"ray": "ADDRESS"}, bare={"ray": LOCAL})
 
 
 def register(subparsers) -> None:
@@ -33,15 +34,7 @@ def register(subparsers) -> None:
                               description="Learn Go from nothing: MCTS self-play, replay buffer, training, gating.",
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     OPTIONS.add_to(p)
-    p.add_argument("--ray", nargs="?", const=LOCAL, metavar="ADDRESS",  # a bare flag, or one with a value
-                   help=field_docs(ZeroConfig)["ray"] + " A bare --ray starts a local instance; needs "
-                        "pip install \"rlgo[ray]\" (default: '').")
     add_config_option(p, OPTIONS.options + add_run_options(p))
-
-
-def _ray(args: argparse.Namespace) -> dict:
-    """{"ray": ADDRESS} when --ray was given (it is not one of OPTIONS: a bare --ray means a local instance)."""
-    return {"ray": args.ray} if getattr(args, "ray", None) is not None else {}
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[ZeroConfig, bool]:
@@ -49,13 +42,13 @@ def config_from_args(args: argparse.Namespace) -> tuple[ZeroConfig, bool]:
     run, resume = run_folder(args)
     if resume:  # a setting may be repeated (a config file's), not changed
         stored = resume_config(run)
-        given, kept = {**OPTIONS.given(args), **_ray(args)}, {**OPTIONS.flat(stored), "ray": stored.ray}
+        given, kept = OPTIONS.given(args), OPTIONS.flat(stored)
         other = sorted(k for k in set(given) - set(RUN_CONTROL) if given[k] != kept[k])
         if other:
             raise CommandError(f"--resume keeps the run's settings; cannot change {', '.join(other)} "
                                f"(only {', '.join(RUN_CONTROL)})")
         return resume_config(run, **{k: given[k] for k in given if k in RUN_CONTROL}), True
-    return OPTIONS.config(args, out=str(run), **_ray(args)), False
+    return OPTIONS.config(args, out=str(run)), False
 
 
 def run(args) -> int:

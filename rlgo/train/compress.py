@@ -49,6 +49,10 @@ class TrainSettings:
     threads: int = 1
     """torch CPU threads."""
 
+    def __post_init__(self):
+        if self.steps < 0:
+            raise DistillError(f"steps must be >= 0, got {self.steps}")
+
 
 class Targets:
     """Training batches (planes, target distribution, outcome) of a dataset folder or a zero run."""

@@ -34,10 +34,10 @@ class EngineError(RuntimeError):
 class DatagenConfig:
     """How to generate engine self-play games."""
 
-    engine: str
-    """Engine command line, e.g. '/usr/games/gnugo --mode gtp --level 10'."""
     games: int
     """Total number of games wanted in the output folder (existing ones count)."""
+    engine: str = "/usr/games/gnugo --mode gtp --level 10"
+    """Engine command line."""
     size: int = 9
     """Board size."""
     komi: float = 7.5

@@ -90,8 +90,8 @@ class ZeroConfig:
     workers: int = 0
     """Self-play / gating processes (0: the number of cores; 1: in the main process)."""
     ray: str = ""
-    """Run self-play and gate tasks on Ray (rlgo.train.zero.raypool): 'local' starts a Ray instance here,
-    an address ('auto', 'HOST:PORT') joins a cluster; '': local worker processes."""
+    """Run self-play and gate tasks on Ray (pip install "rlgo[ray]"; rlgo.train.zero.raypool): 'local'
+    starts a Ray instance here, an address ('auto', 'HOST:PORT') joins a cluster; '': local worker processes."""
     inference_server: bool = False
     """Workers evaluate through one batched inference process on `device` (rlgo.nn.server) instead of
     each loading the networks."""

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 import torch
 
-from rlgo.procs import start_worker
+from rlgo.procs import start_worker, stop_new_workers
 from rlgo.train.zero.selfplay import init_worker
 
 T = TypeVar("T")
@@ -29,6 +29,7 @@ class Workers:
     def __init__(self, count: int, folder: str | os.PathLike | None = None):
         self.count = max(1, count)
         self._pool = None
+        self._before = set(multiprocessing.active_children())
         if self.count > 1:
             self._pool = ProcessPoolExecutor(self.count, mp_context=multiprocessing.get_context("spawn"),
                                              initializer=_start, initargs=(1, folder))
@@ -56,17 +57,19 @@ class Workers:
             for future in pending:
                 future.cancel()
 
-    def close(self) -> None:
-        """Stop the processes (cancelling tasks not started)."""
+    def close(self, wait_running: bool = True) -> None:
+        """Stop the processes (cancelling tasks not started); `wait_running` False: terminate the running ones."""
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool.shutdown(wait=wait_running, cancel_futures=True)
+            if not wait_running:
+                stop_new_workers(self._before)
             self._pool = None
 
     def __enter__(self) -> "Workers":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, kind, *exc) -> None:
+        self.close(wait_running=kind is None)
 
 
 def _start(threads: int, folder: str | os.PathLike | None) -> None:
