@@ -13,7 +13,7 @@ from pathlib import Path
 from rlgo.commands.options import ConfigError, Option, add_config_option as _add_config_option  # noqa: F401
 from rlgo.go import coords
 from rlgo.go.errors import GoError
-from rlgo.go.rules import PRESETS, Rules, rules_from_name
+from rlgo.go.rules import KO_RULES, PRESETS, Rules, rules_from_name
 
 PROJECT_PACKAGES = ("rlgo", "agents", "envs", "benchmarks")
 """Top-level packages whose exception classes are user-facing errors (one line, no traceback)."""
@@ -100,6 +100,8 @@ _OPTIONS = {o.name: o for o in (
     Option("size", "board size 2..25", board_size, 9, metavar="N", keep_default=True),
     Option("komi", "komi (default: the rules' komi)", komi_value, None, show_default=False, keep_default=True),
     Option("rules", f"rules preset: {', '.join(PRESETS)}", rules_name, "chinese", metavar="NAME", keep_default=True),
+    Option("ko", "ko rule, overriding the preset's (chinese: positional)", str, None, choices=KO_RULES,
+           show_default=False, keep_default=True),
     Option("agent", "agent spec, e.g. random, mcts:simulations=2000, zero:ckpt=PATH", str, DEFAULT_AGENT,
            metavar="SPEC", keep_default=True),
     Option("seed", "random seed (default: fresh entropy)", int, None, show_default=False, keep_default=True),
@@ -141,10 +143,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> list[Option]:
 
 
 def rules_from_args(args: argparse.Namespace) -> Rules:
-    """Rules from `--rules` with `--komi` applied when given."""
+    """Rules from `--rules` with `--komi` and `--ko` applied when given."""
     rules = rules_from_name(args.rules)
-    komi = getattr(args, "komi", None)
-    return rules if komi is None else rules.with_komi(komi)
+    komi, ko = getattr(args, "komi", None), getattr(args, "ko", None)
+    rules = rules if komi is None else rules.with_komi(komi)
+    return rules if ko is None else dataclasses.replace(rules, ko=ko)
 
 
 def run_folder(args: argparse.Namespace) -> tuple[Path, bool]:

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
 from rlgo.commands import add_options, board_size, rules_from_args
-from rlgo.go.rules import KO_RULES
 
 EPILOG = """\
 examples:
@@ -42,11 +40,9 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "gtp", help="run a GTP engine on stdin/stdout", description="Speak GTP v2 on stdin/stdout.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_options(parser, "agent", "komi", "rules", "seed")
+    add_options(parser, "agent", "komi", "rules", "ko", "seed")
     parser.add_argument("--size", type=board_size, default=None, metavar="N",
                         help="board size 2..25 (default: a network agent's own size, else 9)")
-    parser.add_argument("--ko", choices=KO_RULES, default=None,
-                        help="ko rule, overriding the preset's (default: the preset's; chinese = positional)")
     parser.add_argument("--name", default="rlgo", help="engine name reported by `name` (default: %(default)s)")
     parser.add_argument("--compat", choices=COMPAT, default="none",
                         help="katago: `name` answers 'KataGo-compatible NAME', the protocol rlgo speaks; GUIs "
@@ -61,8 +57,6 @@ def run(args) -> int:
     from rlgo.seeds import fresh_seed
 
     rules = rules_from_args(args)
-    if args.ko is not None:
-        rules = dataclasses.replace(rules, ko=args.ko)
     seed = fresh_seed() if args.seed is None else args.seed
     agent = make_agent(args.agent, size=args.size, rules=rules, seed=seed)
     engine = GTPEngine(agent, size=args.size, rules=rules, name=engine_name(args.name, args.compat), seed=seed)

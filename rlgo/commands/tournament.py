@@ -7,7 +7,6 @@ import dataclasses
 from rlgo.arena.tournament import TournamentConfig
 from rlgo.commands import CommandError, add_options, board_size, positive_float, positive_int, rules_from_args
 from rlgo.commands.options import DataclassOptions
-from rlgo.go.rules import KO_RULES
 
 EPILOG = """\
 examples:
@@ -52,8 +51,7 @@ def register(subparsers) -> None:
         description="Play a tournament between agent specs and fit maximum-likelihood Elo ratings.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     OPTIONS.add_to(parser)
-    add_options(parser, "komi", "rules")
-    parser.add_argument("--ko", choices=KO_RULES, default=None, help="ko rule, overriding the preset's")
+    add_options(parser, "komi", "rules", "ko")
     parser.add_argument("--anchor", type=anchor_value, default=None, metavar="SPEC=ELO",
                         help="fix one agent's rating (default: the first agent at 0)")
     parser.add_argument("--report", action="store_true", help="only print the tables of the games in --out")
@@ -84,8 +82,6 @@ def run(args) -> int:
     if args.play_out:
         parse_spec(args.play_out)
     rules = rules_from_args(args)
-    if args.ko is not None:
-        rules = dataclasses.replace(rules, ko=args.ko)
     try:
         config = OPTIONS.config(args)
         config = dataclasses.replace(config, game=dataclasses.replace(config.game, rules=rules))
