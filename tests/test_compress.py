@@ -33,7 +33,7 @@ from rlgo.train.sl import evaluate
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures" / "gnugo9"
 SHIPPED = ROOT / "models" / "sl9_b6c64.pt"
-needs_ort = pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime (extra 'onnx') not installed")
+needs_ort = pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime not installed")
 
 FP32_ATOL = 1e-4
 """ONNX Runtime fp32 vs torch: logits and values (float rounding of reordered sums)."""
@@ -73,7 +73,7 @@ def shipped():
 @pytest.fixture(scope="module")
 def int8_path(tmp_path_factory, dataset) -> Path:
     if not onnxruntime_available():
-        pytest.skip("onnxruntime (extra 'onnx') not installed")
+        pytest.skip("onnxruntime not installed")
     out = tmp_path_factory.mktemp("int8") / "int8.pt"
     compress.quantize(SHIPPED, out, dataset, positions=256)
     return out
@@ -121,7 +121,7 @@ def test_int8_on_a_backend_that_cannot_run_it_is_a_clear_error(int8_path, monkey
     with pytest.raises(CheckpointError, match="int8 ONNX graph; it runs on backend onnxruntime"):
         load_checkpoint(int8_path)
     monkeypatch.setattr(backends, "onnxruntime_available", lambda: False)
-    with pytest.raises(CheckpointError, match=r"pip install 'rlgo\[onnx\]'"):
+    with pytest.raises(CheckpointError, match=r"pip install onnxruntime onnx"):
         load_checkpoint(int8_path, backend="auto")
     with pytest.raises(BackendError, match="unknown backend 'tpu'"):
         backends.resolve_backend("tpu")
@@ -129,7 +129,7 @@ def test_int8_on_a_backend_that_cannot_run_it_is_a_clear_error(int8_path, monkey
 
 def test_quantizing_without_onnxruntime_names_the_extra(monkeypatch):
     monkeypatch.setattr(backends, "onnxruntime_available", lambda: False)
-    with pytest.raises(BackendError, match=r"pip install 'rlgo\[onnx\]'"):
+    with pytest.raises(BackendError, match=r"pip install onnxruntime onnx"):
         quantize_int8(build_model(NetConfig(blocks=1, width=8)), np.zeros((1, 17, 9, 9), np.float32))
     with pytest.raises(CheckpointError, match="needs the onnxruntime package"):
         load_checkpoint(SHIPPED, backend="onnxruntime")

@@ -8,6 +8,7 @@ import pytest
 
 from agents.specs import make_agent
 from cli import build_parser
+from rlgo.commands import DEFAULT_AGENT
 from rlgo.go import coords
 from rlgo.go.state import BLACK
 from rlgo.play.scoring import score_estimate
@@ -60,7 +61,7 @@ def test_score_uses_the_network_ownership_head(four_heads):
 
 def test_play_and_gtp_start_the_same_default_agent():
     defaults = {cmd: build_parser([cmd]).parse_args([cmd]).agent for cmd in ("play", "gtp", "analysis")}
-    assert set(defaults.values()) == {"mcts"}
+    assert set(defaults.values()) == {DEFAULT_AGENT}
 
 
 def test_hint_of_a_searching_agent_fills_in_scores():

@@ -33,8 +33,8 @@ class GameConfig:
     move_cap: int | None = None
     """Moves after which the game is stopped and scored (None: 3*N*N)."""
     time_per_move: float | None = None
-    """Seconds per move T (None: no limit): the agent is told (time_settings 0 T 1), stopped at T and
-    forfeits past T + grace."""
+    """Seconds per move T (None: no limit, each agent keeps its own time= or simulations=): the agents are
+    told (time_settings 0 T 1, which replaces a spec's time=), stopped at T and forfeit past T + grace."""
     scoring: Scoring = "estimate"
     """'estimate': remove the dead stones that `dead_stones` finds, then score (as a human would);
     'area': Tromp-Taylor, every stone on the board counts."""

@@ -18,9 +18,10 @@ from rlgo.go.rules import KO_RULES, PRESETS, Rules, rules_from_name
 PROJECT_PACKAGES = ("rlgo", "agents", "envs", "benchmarks")
 """Top-level packages whose exception classes are user-facing errors (one line, no traceback)."""
 
-DEFAULT_AGENT = "mcts"
-"""The agent of `rlgo play` and `rlgo gtp`: the strongest that needs no download (Monte-Carlo tree
-search with random rollouts)."""
+DEFAULT_AGENT = "default"
+"""The agent of `rlgo play`, `rlgo gtp` and `rlgo analysis`: the network shipped for the board size
+(9x9: models/zero9_b6c64.pt, docs/strength.md) at 1 s a move, else Monte-Carlo tree search with
+rollouts (agents/default_agent.py)."""
 
 _FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"

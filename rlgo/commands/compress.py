@@ -25,7 +25,7 @@ example:
 EPILOG = QUANTIZE_EPILOG.replace("example:", "examples:") + PRUNE_EPILOG.split("\n", 1)[1] \
     + DISTILL_EPILOG.split("\n", 1)[1] + """
 Every result is an rlgo checkpoint that agents take as they are (zero:ckpt=runs/sl9-int8.pt);
-int8 ones run on ONNX Runtime (pip install 'rlgo[onnx]'). See docs/compression.md.
+int8 ones run on ONNX Runtime. See docs/compression.md.
 """
 
 

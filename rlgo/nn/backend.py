@@ -3,8 +3,9 @@
 Every backend gives a module with GoNet's inference interface, so evaluators and agents take
 it unchanged: forward(x float32 [B, C, N, N], legal_mask bool [B, N*N+1] | None) -> {"policy":
 logits [B, N*N+1] (illegal moves masked exactly as GoNet does), "value": [B]}, plus `.cfg` and
-`.name`. ONNX Runtime is an optional extra (`pip install "rlgo[onnx]"`); without it the
-`onnxruntime` backend is a BackendError naming the fix, and `auto` falls back to torch.
+`.name`. ONNX Runtime is one of rlgo's dependencies (the default agent's int8 network runs on it);
+where it is missing anyway, the `onnxruntime` backend is a BackendError naming the fix, and `auto`
+falls back to torch.
 
 | backend       | runs                                              | where                      |
 |---------------|---------------------------------------------------|----------------------------|
@@ -55,7 +56,7 @@ def resolve_backend(name: str, device: str | torch.device = "cpu") -> str:
         if not on_cpu:
             raise BackendError(f"backend onnxruntime runs on cpu only, not {str(device)!r}; use torch or bf16")
         if not onnxruntime_available():
-            raise BackendError("backend onnxruntime needs the onnxruntime package: pip install 'rlgo[onnx]'")
+            raise BackendError("backend onnxruntime needs the onnxruntime package: pip install onnxruntime onnx")
     return name
 
 

@@ -19,7 +19,11 @@ from rlgo.nn.backend import export_onnx, resolve_backend
 
 CALIBRATION_BATCH = 32
 """Positions per calibration forward pass."""
-QUANTIZED_OPS = ("Conv", "Gemm", "MatMul")
+INPUT_RANGE = (-1.0, 1.0)
+"""The range the input planes are quantized over (at least; wider when the calibration planes are): the
+feature planes' own range, not the calibration positions' (whose komi plane, komi / 20, covers only
+the training komi: a user's komi 0 or 9 would be clipped to it)."""
+QUANTIZED_OPS = ("Conv",)
 """ONNX ops given int8 weights and activations; normalization, pooling and adds stay fp32."""
 
 
@@ -61,7 +65,9 @@ def quantize_int8(model: nn.Module, calibration: np.ndarray) -> bytes:
             quant_pre_process(fp32, pre)
             quantize_static(pre, int8, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                             op_types_to_quantize=list(QUANTIZED_OPS), activation_type=QuantType.QUInt8,
-                            weight_type=QuantType.QInt8)
+                            weight_type=QuantType.QInt8, extra_options={"TensorQuantOverrides": {
+                                "planes": [{"rmin": np.float32(min(INPUT_RANGE[0], planes.min())),
+                                            "rmax": np.float32(max(INPUT_RANGE[1], planes.max()))}]}})
             return int8.read_bytes()
     finally:
         logging.getLogger().setLevel(quiet)
