@@ -46,7 +46,8 @@ def test_loadsgf_refuses_a_file_over_the_limit_unparsed(tmp_path):
 
 
 def test_play_load_refuses_a_device(tmp_path):
-    from rlgo.play.session import Game, GameConfig
+    from rlgo.play.config import GameConfig
+    from rlgo.play.session import Game
 
     game = Game(GameConfig(size=9), lambda size, rules: FirstLegalAgent())
     try:

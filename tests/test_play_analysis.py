@@ -11,8 +11,9 @@ from cli import build_parser
 from rlgo.commands import DEFAULT_AGENT
 from rlgo.go import coords
 from rlgo.go.state import BLACK
+from rlgo.play.config import GameConfig
 from rlgo.play.scoring import score_estimate
-from rlgo.play.session import Game, GameConfig
+from rlgo.play.session import Game
 from rlgo.play.terminal import Terminal, TerminalConfig
 from tests.test_gtp_gui import SETTLED, SETTLED_LEAD, four_heads, policy_value  # noqa: F401 (fixtures)
 from tests.conftest import board_from_ascii

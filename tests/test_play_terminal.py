@@ -18,8 +18,9 @@ from rlgo.go import coords
 from rlgo.go.rules import Rules
 from rlgo.go.sgf import load_sgf, record_to_state
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
+from rlgo.play.config import GameConfig
 from rlgo.play.scoring import settle
-from rlgo.play.session import Game, GameConfig, PlayError, parse_command
+from rlgo.play.session import Game, PlayError, parse_command
 from rlgo.play.thinking import think
 from rlgo.play.view import COLOR, PLAIN, board_lines, compose, info_lines
 
@@ -149,9 +150,10 @@ def test_ownership_without_dead_stones_agrees_with_state_score(size, moves, seed
 
 # ----------------------------------------------------------------- game logic
 @settings(max_examples=20, deadline=None)
-@given(moves=st.integers(1, 30), seed=st.integers(0, 10**6), human=st.sampled_from([BLACK, WHITE]))
-def test_undo_takes_back_the_reply_and_the_human_move(moves, seed, human):
-    game = Game(GameConfig(size=7, human=human), lambda size, rules: RandomAgent(seed))
+@given(moves=st.integers(1, 30), seed=st.integers(0, 10**6), color=st.sampled_from(["black", "white"]))
+def test_undo_takes_back_the_reply_and_the_human_move(moves, seed, color):
+    game = Game(GameConfig(size=7, color=color), lambda size, rules: RandomAgent(seed))
+    human = BLACK if color == "black" else WHITE
     mover = RandomAgent(seed + 1)
     before = None
     for _ in range(moves):
@@ -172,7 +174,7 @@ def test_undo_takes_back_the_reply_and_the_human_move(moves, seed, human):
 
 
 def test_handicap_and_human_white():
-    game = Game(GameConfig(size=9, human=BLACK, handicap=3, rules=Rules(komi=0.5)), lambda s, r: RandomAgent(1))
+    game = Game(GameConfig(size=9, color="black", handicap=3, rules=Rules(komi=0.5)), lambda s, r: RandomAgent(1))
     assert len(game.state.setup_stones) == 3 and game.agent_to_play  # White (the agent) moves first
 
 
@@ -447,7 +449,7 @@ def test_play_search_agents_count_the_end_under_the_chosen_rules(preset, passes)
     from rlgo.commands import rules_from_args
     args = cli.build_parser(["play"]).parse_args(
         ["play", "--size", "5", "--rules", preset, "--komi", "4", "--color", "white", "--agent", "mcts:simulations=300"])
-    game = Game(GameConfig(size=args.size, rules=rules_from_args(args), human=WHITE),
+    game = Game(GameConfig(size=args.size, rules=rules_from_args(args), color=args.color),
                 lambda size, rules: make_agent(args.agent, size, rules, seed=0))
     assert game.state.rules.scoring == ("area" if preset == "chinese" else "territory")
     for vertex in ("C5", "D5", "C4", "D4", "C3", "D3", "C2", "D2", "C1", "D1", "A5", "pass", "A3"):

@@ -103,8 +103,9 @@ _OPTIONS = {o.name: o for o in (
     Option("rules", f"rules preset: {', '.join(PRESETS)}", rules_name, "chinese", metavar="NAME", keep_default=True),
     Option("ko", "ko rule, overriding the preset's (chinese: positional)", str, None, choices=KO_RULES,
            show_default=False, keep_default=True),
-    Option("agent", "agent spec, e.g. random, mcts:simulations=2000, zero:ckpt=PATH", str, DEFAULT_AGENT,
-           metavar="SPEC", keep_default=True),
+    Option("agent", f"agent spec, e.g. random, mcts:simulations=2000, zero:ckpt=PATH (default: {DEFAULT_AGENT}, the "
+           "network shipped for the board size, else mcts)", str, DEFAULT_AGENT, metavar="SPEC", show_default=False,
+           keep_default=True),
     Option("seed", "random seed (default: fresh entropy)", int, None, show_default=False, keep_default=True),
     Option("device", "torch device: auto (cuda when available, else cpu), cpu, cuda, cuda:1, mps", str, "auto",
            keep_default=True),

@@ -13,6 +13,7 @@ from rlgo.go.rules import Rules
 from rlgo.go.sgf import GameRecord, load_sgf, record_to_state, save_sgf
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.gtp.analysis import AnalyzeRequest, Judged, Shown, complete
+from rlgo.play.config import GameConfig
 from rlgo.play.thinking import Thought, think
 
 AgentFactory = Callable[[int, Rules], Agent]
@@ -79,24 +80,6 @@ def explain(exc: IllegalMoveError) -> str:
     return f"Illegal move {exc.move}: {REASONS.get(exc.reason, exc.reason)}"
 
 
-@dataclass(frozen=True)
-class GameConfig:
-    """How a human-vs-agent game is set up."""
-
-    size: int = 9
-    """Board size."""
-    rules: Rules = field(default_factory=Rules)
-    """Rules, komi included."""
-    human: int = BLACK
-    """The human's colour."""
-    handicap: int = 0
-    """Fixed handicap stones for Black (0 = none)."""
-    move_time: float = 1.5
-    """Seconds the agent may think per move (sent as GTP byo-yomi: 1 stone per period)."""
-    seed: int | None = None
-    """Seed the agents were built with (written to the saved record), None if not known."""
-
-
 class Game:
     """The position, the two players and the commands that change them."""
 
@@ -112,11 +95,11 @@ class Game:
 
     @property
     def human(self) -> int:
-        return self.config.human
+        return BLACK if self.config.color == "black" else WHITE
 
     @property
     def agent_color(self) -> int:
-        return 3 - self.config.human
+        return 3 - self.human
 
     @property
     def agent_to_play(self) -> bool:
