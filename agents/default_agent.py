@@ -13,8 +13,8 @@ from typing import Callable
 from agents.base import Agent
 from agents.specs import SpecError, make_agent, register_agent
 from rlgo.go.rules import Rules
-from rlgo.nn.backend import onnxruntime_available
 from rlgo.go.state import GameState
+from rlgo.nn.backend import onnxruntime_available
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
 SHIPPED = {9: ("zero9_b6c64-int8.pt", "zero9_b6c64.pt")}

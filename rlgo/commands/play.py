@@ -57,7 +57,12 @@ def run(args) -> int:
     from agents.specs import make_agent
     from rlgo.go.handicap import fixed_handicap_points
     from rlgo.play.session import Game
-    from rlgo.play.terminal import Terminal, TerminalConfig, default_sgf_dir, should_be_plain
+    from rlgo.play.terminal import (
+        Terminal,
+        TerminalConfig,
+        default_sgf_dir,
+        should_be_plain,
+    )
     from rlgo.seeds import fresh_seed
 
     rules = rules_from_args(args)
