@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agents.specs import make_agent
+from rlgo.gtp.analysis_config import AnalysisConfig
 from rlgo.gtp.analysis_engine import AnalysisEngine, serve
 from tests.analysis_formats import check_json_response
 from tests.test_gtp_gui import SETTLED, SETTLED_LEAD
@@ -24,7 +25,7 @@ class Session:
     def __init__(self, spec: str = "mcts", workers: int = 2, **options):
         self.out: queue.Queue = queue.Queue()
         self.engine = AnalysisEngine(lambda size, rules: make_agent(spec, size, rules, seed=1),
-                                     lambda text: self.out.put(json.loads(text)), workers=workers, **options)
+                                     lambda text: self.out.put(json.loads(text)), AnalysisConfig(workers, **options))
 
     def send(self, obj) -> None:
         self.engine.handle_line(obj if isinstance(obj, str) else json.dumps(obj))
@@ -150,7 +151,8 @@ def test_actions_and_end_of_input_finishes_queued_queries():
     lines = [json.dumps({"id": "v", "action": "query_version"}), json.dumps(query("a", maxVisits=10)),
              json.dumps(query("b", [("B", "C3")], maxVisits=10)), "", json.dumps({"id": "m", "action": "query_models"})]
     written = []
-    engine = AnalysisEngine(lambda size, rules: make_agent("random", size, rules), written.append, workers=1)
+    engine = AnalysisEngine(lambda size, rules: make_agent("random", size, rules), written.append,
+                            AnalysisConfig(workers=1))
     assert serve(engine, io.StringIO("\n".join(lines) + "\n")) == 0
     answers = [json.loads(w) for w in written]
     version = next(a for a in answers if a["id"] == "v")

@@ -7,11 +7,13 @@ import time
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from agents.mcts_agent import MCTSAgent
 from rlgo.go import coords
 from rlgo.go.state import BLACK, WHITE, GameState
+from rlgo.gtp.analysis_config import AnalysisConfig
 from rlgo.gtp.analysis_engine import AnalysisEngine
 from rlgo.gtp.engine import GTPEngine
 from rlgo.gtp.protocol import parse_command
@@ -126,7 +128,7 @@ def test_json_engine_avoid_moves_restrict_the_search():
         return agents[-1]
 
     written = []
-    engine = AnalysisEngine(make, written.append, workers=1)
+    engine = AnalysisEngine(make, written.append, AnalysisConfig(workers=1))
     engine.handle_line(json.dumps({"id": "q", "moves": [], "rules": "tromp-taylor", "komi": 7.5, "boardXSize": 9,
                                    "boardYSize": 9, "maxVisits": 200,
                                    "avoidMoves": [{"player": "B", "moves": ["A1", "pass"], "untilDepth": 1}]}))

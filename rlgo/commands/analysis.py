@@ -5,6 +5,8 @@ import argparse
 import sys
 
 from rlgo.commands import add_options, positive_int
+from rlgo.commands.options import DataclassOptions
+from rlgo.gtp.analysis_config import AnalysisConfig
 
 EPILOG = """\
 examples:
@@ -20,19 +22,16 @@ KaTrain: set its engine to a custom command `rlgo analysis --agent ...`.
 """
 
 
+OPTIONS = DataclassOptions(AnalysisConfig, types={"workers": positive_int, "max_visits": positive_int})
+
+
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "analysis", help="KataGo's JSON analysis engine protocol on stdin/stdout",
         description="KataGo's JSON analysis engine protocol on stdin/stdout.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_options(parser, "agent", "seed")
-    parser.add_argument("--workers", type=positive_int, default=2,
-                        help="queries searched at the same time, each with its own agent (default: %(default)s)")
-    parser.add_argument("--max-visits", type=positive_int, default=500,
-                        help="visits per position when a query gives no maxVisits (default: %(default)s)")
-    parser.add_argument("--report-as", choices=("BLACK", "WHITE", "SIDETOMOVE"), default="BLACK",
-                        help="perspective of every value, as reportAnalysisWinratesAs (default: %(default)s, "
-                             "as KataGo's example config; a query's overrideSettings may change it)")
+    OPTIONS.add_to(parser)
 
 
 def run(args) -> int:
@@ -46,9 +45,9 @@ def run(args) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    engine = AnalysisEngine(agent_for, write, workers=args.workers, max_visits=args.max_visits,
-                            perspective=args.report_as)
+    config = OPTIONS.config(args)
+    engine = AnalysisEngine(agent_for, write, config)
     # on stderr, as KataGo announces it: stdout carries only JSON
-    print(f"rlgo analysis: ready for JSON queries on stdin (agent {args.agent}, {args.workers} workers)",
+    print(f"rlgo analysis: ready for JSON queries on stdin (agent {args.agent}, {config.workers} workers)",
           file=sys.stderr, flush=True)
     return serve(engine)

@@ -29,12 +29,19 @@ import numpy as np
 from rlgo.go import coords
 from rlgo.go.errors import CoordinateError, GoError
 from rlgo.go.state import BLACK, WHITE, GameState
-from rlgo.gtp.analysis import NEW_PER_LINE, AnalyzeRequest, Judged, complete, lcb, root_score
-from rlgo.search.filters import MoveFilter
+from rlgo.gtp.analysis import (
+    NEW_PER_LINE,
+    AnalyzeRequest,
+    Judged,
+    complete,
+    lcb,
+    root_score,
+)
+from rlgo.gtp.analysis_config import PERSPECTIVES, AnalysisConfig
 from rlgo.gtp.engine import engine_version
 from rlgo.gtp.katarules import RulesError, handicap_bonus, nearest_kata_rules
+from rlgo.search.filters import MoveFilter
 
-PERSPECTIVES = ("BLACK", "WHITE", "SIDETOMOVE")
 POLL_SECONDS = 0.02
 """How often a running search is checked against its visit and time limits."""
 QUERY_FIELDS = {"id", "moves", "initialStones", "initialPlayer", "rules", "komi", "whiteHandicapBonus",
@@ -207,19 +214,17 @@ def response(job: Job, infos: list, judged: Judged, during: bool) -> dict:
 
 
 class AnalysisEngine:
-    """Reads queries, runs them on `workers` threads (agents from `make_agent(size, rules)`), writes responses."""
+    """Reads queries, runs them on `config.workers` threads (agents from `make_agent(size, rules)`), writes
+    responses."""
 
-    def __init__(self, make_agent: Callable, write: Callable[[str], None], workers: int = 2,
-                 max_visits: int = 500, perspective: str = "BLACK"):
-        if perspective not in PERSPECTIVES:
-            raise ValueError(f"perspective must be one of {', '.join(PERSPECTIVES)}, got {perspective!r}")
-        self.make_agent, self._write, self.max_visits, self.perspective = make_agent, write, max_visits, perspective
+    def __init__(self, make_agent: Callable, write: Callable[[str], None], config: AnalysisConfig = AnalysisConfig()):
+        self.make_agent, self._write, self.config = make_agent, write, config
         self._lock = threading.Lock()
         self._queue: queue.PriorityQueue = queue.PriorityQueue()
         self._order = itertools.count()
         self._jobs: dict[str, list[Job]] = {}
         self._threads = [threading.Thread(target=self._work, name=f"analysis-{i}", daemon=True)
-                         for i in range(max(1, workers))]
+                         for i in range(config.workers)]
         for thread in self._threads:
             thread.start()
 
@@ -246,7 +251,7 @@ class AnalysisEngine:
             if "action" in query:
                 self._action(query)
                 return
-            jobs, warnings = parse_query(query, self.max_visits, self.perspective)
+            jobs, warnings = parse_query(query, self.config.max_visits, self.config.report_as)
         except QueryError as exc:
             self.write({"error": str(exc), "field": exc.field, "id": query["id"]})
             return
