@@ -312,3 +312,15 @@ def test_bad_arguments_are_one_line_errors_before_any_work(dataset, tmp_path, ca
         err = capsys.readouterr().err.strip()
         assert code in (1, 2) and message in err and not out.exists(), (extra, err)
         assert len(err.splitlines()) == 1 or code == 2, err
+
+
+def test_the_input_range_covers_any_komi_only_for_signed_planes():
+    from rlgo.nn.compress.quantize import input_range
+    binary = np.zeros((4, 17, 9, 9), np.float32)
+    binary[0, 3] = 1.0
+    assert input_range(binary) == (0.0, 1.0)
+    signed = binary.copy()
+    signed[1, 16] = -7.5 / 20  # the komi plane of a calibration position, Black to move
+    assert input_range(signed) == (-1.0, 1.0)
+    wide = signed * 3
+    assert input_range(wide) == (pytest.approx(-3 * 7.5 / 20), 3.0)

@@ -19,10 +19,13 @@ from rlgo.nn.backend import export_onnx, resolve_backend
 
 CALIBRATION_BATCH = 32
 """Positions per calibration forward pass."""
-INPUT_RANGE = (-1.0, 1.0)
-"""The range the input planes are quantized over (at least; wider when the calibration planes are): the
-feature planes' own range, not the calibration positions' (whose komi plane, komi / 20, covers only
-the training komi: a user's komi 0 or 9 would be clipped to it)."""
+def input_range(planes: np.ndarray) -> tuple[float, float]:
+    """(low, high) that the input planes are quantized over: the calibration planes' range widened to
+    [-1, 1] where they go negative and to 1 above. The signed planes (komi / 20 for the side to move)
+    must cover the komi a user may set, not only the training komi of the calibration positions:
+    komi 0 or 9 would be clipped to it."""
+    low, high = float(planes.min()), float(planes.max())
+    return (min(low, -1.0) if low < 0 else low), max(high, 1.0)
 QUANTIZED_OPS = ("Conv",)
 """ONNX ops given int8 weights and activations; normalization, pooling and adds stay fp32."""
 
@@ -66,8 +69,8 @@ def quantize_int8(model: nn.Module, calibration: np.ndarray) -> bytes:
             quantize_static(pre, int8, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
                             op_types_to_quantize=list(QUANTIZED_OPS), activation_type=QuantType.QUInt8,
                             weight_type=QuantType.QInt8, extra_options={"TensorQuantOverrides": {
-                                "planes": [{"rmin": np.float32(min(INPUT_RANGE[0], planes.min())),
-                                            "rmax": np.float32(max(INPUT_RANGE[1], planes.max()))}]}})
+                                "planes": [{"rmin": np.float32(input_range(planes)[0]),
+                                            "rmax": np.float32(input_range(planes)[1])}]}})
             return int8.read_bytes()
     finally:
         logging.getLogger().setLevel(quiet)
