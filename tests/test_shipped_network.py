@@ -84,3 +84,18 @@ def test_a_quick_match_against_random_is_won_every_game(tmp_path):
     assert len(records) == 4
     winners = [r["black"] if r["winner"] == COLOR_NAMES[BLACK] else r["white"] for r in records]
     assert winners == [FAST] * 4, [(r["black"], r["result"]) for r in records]
+
+
+def test_a_gtp_engine_on_the_default_agent_takes_any_board_size():
+    from rlgo.gtp.engine import GTPEngine
+    from rlgo.gtp.protocol import parse_command
+    engine = GTPEngine(make_agent("default:time=0.2", size=None, seed=2), size=None, rules=Rules(komi=7))
+    try:
+        for size in (9, 13, 9):
+            ok, reply = engine.handle(parse_command(f"boardsize {size}"))
+            assert ok, reply
+            ok, vertex = engine.handle(parse_command("genmove b"))
+            assert ok and engine.state.size == size and len(engine.state.moves) == 1, vertex
+        assert isinstance(engine.agent.current, ZeroAgent)  # back on 9x9: the network again
+    finally:
+        engine.agent.close()
