@@ -55,12 +55,17 @@ def start_worker(folder: str | os.PathLike | None = None) -> None:
 
 def _exit_with_parent(sentinel) -> None:
     wait([sentinel])  # readable (EOF) once the parent is gone
-    for pid in child_pids(os.getpid()):
+    _kill_children(os.getpid())
+    os._exit(1)
+
+
+def _kill_children(pid: int) -> None:
+    """SIGKILL the live child processes of `pid` (a worker's GTP engines)."""
+    for child in child_pids(pid):
         try:
-            os.kill(pid, signal.SIGKILL)
+            os.kill(child, signal.SIGKILL)
         except OSError:
             pass
-    os._exit(1)
 
 
 def stop_new_workers(before: set) -> None:
@@ -68,11 +73,7 @@ def stop_new_workers(before: set) -> None:
     tasks will not be waited for: a pool shut down on Ctrl-C would otherwise wait for them at exit) and
     their GTP engines."""
     for process in set(multiprocessing.active_children()) - before:
-        for pid in child_pids(process.pid):
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        _kill_children(process.pid)
         process.terminate()
     for process in set(multiprocessing.active_children()) - before:
         process.join(timeout=5)
