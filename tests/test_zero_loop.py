@@ -122,6 +122,16 @@ def test_a_tiny_run_writes_every_file_and_resumes_for_more_generations(tmp_path)
     assert all((run / "buffer" / name).read_bytes() == data for name, data in shard_bytes.items())
     with pytest.raises(ZeroConfigError, match="simulations"):
         train_zero(ZeroConfig(out=str(run), **{**TINY, "simulations": 9}), resume=True)
+    # a resume may switch to window-scaled steps: generation 3 trains on 12 of 20 games, so round(3 * 0.6) steps
+    rows = train_zero(ZeroConfig(out=str(run), **{**TINY, "generations": 3, "window_scaled_steps": True}), resume=True)
+    assert load_checkpoint(run / "checkpoints" / "gen-0003.pt")[1].step == 3 + 3 + 2
+    assert float(rows[-1]["train_steps"]) == 2
+
+
+def test_window_scaled_steps_grow_with_the_window_and_stop_at_steps_per_generation():
+    cfg = ZeroConfig(out="r", steps_per_generation=100, window_games=1500, window_scaled_steps=True)
+    assert [cfg.training_steps(g) for g in (0, 4, 256, 750, 1500, 3000)] == [1, 1, 17, 50, 100, 100]
+    assert dataclasses.replace(cfg, window_scaled_steps=False).training_steps(256) == 100
 
 
 def _start(args: list[str], patch: str = "") -> subprocess.Popen:

@@ -153,6 +153,10 @@ class ReplayBuffer:
             count += s.games
         return chosen[::-1]
 
+    def window_games_held(self) -> int:
+        """Games in the window (window_games once the buffer has filled)."""
+        return sum(s.games for s in self.window_shards())
+
     def read(self, path: Path) -> dict[str, np.ndarray]:
         """All arrays of a shard (cached); raises DamagedShardError when unreadable, ShardError when of another size."""
         if path not in self._cache:

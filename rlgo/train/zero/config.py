@@ -100,6 +100,9 @@ class ZeroConfig:
     """Replay buffer: the last this many games are kept and sampled."""
     steps_per_generation: int = 200
     """Optimizer steps between candidates."""
+    window_scaled_steps: bool = False
+    """Train steps_per_generation x (games in the window / window_games) steps while the window fills, so a
+    small window (a new run, or a resumed compact state whose buffer stayed behind) is not overfitted."""
     batch_size: int = 256
     """Positions per optimizer step (uniform from the window, random symmetry each)."""
     optim: OptimConfig = field(default_factory=lambda: OptimConfig(lr=0.02, schedule="constant", warmup=0.0))
@@ -210,6 +213,12 @@ class ZeroConfig:
     def effective_move_cap(self) -> int:
         """Moves after which a game is scored as it stands."""
         return self.move_cap or 2 * self.size * self.size
+
+    def training_steps(self, window_games: int) -> int:
+        """Optimizer steps for the next candidate when the window holds `window_games` games."""
+        if not self.window_scaled_steps:
+            return self.steps_per_generation
+        return max(1, round(self.steps_per_generation * min(1.0, window_games / self.window_games)))
 
     @property
     def worker_count(self) -> int:

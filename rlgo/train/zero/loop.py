@@ -54,7 +54,7 @@ from rlgo.train.zero.trainer import Trainer
 
 CONFIG, STATE, TRAIN_STATE = "config.json", "state.json", "train_state.pt"
 RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation", "ddp",
-               "ray", "inference_server")
+               "ray", "inference_server", "window_scaled_steps")
 """ZeroConfig fields that `--resume` may change; the others must match the stored config."""
 
 
@@ -203,7 +203,7 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None, ray_workers: Ra
             # 2. Training: S steps on uniform samples of the window -> candidate network n.
             if state.phase == "train" and time.monotonic() < deadline:
                 if trained != n:  # a kill after saving the candidate must not train it twice
-                    show.phase(f"gen {n}/{cfg.generations} train", cfg.steps_per_generation)
+                    show.phase(f"gen {n}/{cfg.generations} train", cfg.training_steps(buffer.window_games_held()))
                     if cfg.ddp > 1:
                         launch(cfg.ddp, train_candidate_rank, cfg, g)
                         trainer, trained = _trainer(cfg, run, device)
@@ -261,12 +261,13 @@ def _seed(base: int, generation: int, index: int) -> int:
 
 
 def _train_candidate(cfg: ZeroConfig, g: int, trainer: Trainer, buffer: ReplayBuffer, on_step=None) -> None:
-    """Train candidate g + 1 (steps_per_generation steps on the window); rank 0 saves it and the trainer state."""
+    """Train candidate g + 1 (cfg.training_steps on the window); rank 0 saves it and the trainer state."""
     run = Path(cfg.out)
     start = time.perf_counter()
-    losses = trainer.train(buffer, cfg.steps_per_generation, cfg.batch_size, np.random.default_rng([cfg.seed, g]),
-                           on_step)
-    losses["train_samples_per_s"] = cfg.steps_per_generation * cfg.batch_size / (time.perf_counter() - start)
+    steps = cfg.training_steps(buffer.window_games_held())
+    losses = trainer.train(buffer, steps, cfg.batch_size, np.random.default_rng([cfg.seed, g]), on_step)
+    losses["train_samples_per_s"] = steps * cfg.batch_size / (time.perf_counter() - start)
+    losses["train_steps"] = steps
     if trainer.replica.main:
         save_checkpoint(checkpoint_path(run, g + 1), trainer.model, trainer.step, losses)
         trainer.save(run / TRAIN_STATE, g + 1)
@@ -361,7 +362,7 @@ def _metrics_row(cfg: ZeroConfig, run: Path, buffer: ReplayBuffer, state: LoopSt
         "resign_rate": resigned / max(games, 1), "resign_threshold": state.resign_threshold,
         "resign_fp_rate": state.resign_fp_rate, "playthrough_games": len(buffer.playthrough(range(n, n + 1))),
         "games_per_s": games / seconds, "positions_per_s": state.selfplay_moves / seconds,
-        "buffer_games": sum(s.games for s in buffer.window_shards()), "buffer_positions": buffer.positions(),
+        "buffer_games": buffer.window_games_held(), "buffer_positions": buffer.positions(),
         **{k: v for k, v in meta.metrics.items()},
         "gate_games": len(scores), "gate_score": sum(scores) / max(len(scores), 1),
         "gate_black_share": black_share(run, n),
