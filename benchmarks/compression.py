@@ -60,10 +60,10 @@ def measure(original: str, variants: dict[str, str], data: str, seconds: float =
             batches=BATCHES, threads=THREADS) -> list[dict]:
     """One row per (checkpoint, backend): size, accuracy and {f"t{threads}_b{batch}": positions/s}."""
     checkpoints = {"original": original, **variants}
-    val = next(ShardReader(data, "val").batches(1_000_000))
-    planes = np.repeat(val.planes, 1 + max(batches) // len(val.planes), axis=0)
     torch.set_num_threads(1)
-    base, _ = load_checkpoint(original)
+    base, base_meta = load_checkpoint(original)
+    val = next(ShardReader(data, "val", base_meta.feature_set).batches(1_000_000))
+    planes = np.repeat(val.planes, 1 + max(batches) // len(val.planes), axis=0)
     with torch.inference_mode():
         reference = {"moves": base(torch.from_numpy(val.planes))["policy"].argmax(1).numpy()}
     rows, nets = [], {}
