@@ -7,7 +7,8 @@ Every checkpoint runs on each backend that can run it (fp32: torch, bf16, onnxru
 onnxruntime). Speeds are measured round-robin (every net in turn, `--rounds` times, the median
 kept), so load from other processes falls on all of them alike and the ratios stay fair.
 Accuracy is on the validation split of `--data`: top-1 agreement with the original's move,
-top-1 against the expert's move, value MSE against the game results.
+top-1 against the expert's move and its paired difference to the original's (with the standard
+error of that difference over the positions), value MSE against the game results.
 """
 from __future__ import annotations
 
@@ -51,8 +52,10 @@ def _quality(net, reference: dict, batch) -> dict[str, float]:
     with torch.inference_mode():
         out = net(torch.from_numpy(batch.planes))
     moves = out["policy"].float().argmax(1).numpy()
+    gain = (moves == batch.moves).astype(np.float64) - (reference["moves"] == batch.moves)
     return {"top1_agreement": float((moves == reference["moves"]).mean()),
             "top1_expert": float((moves == batch.moves).mean()),
+            "top1_expert_gain": float(gain.mean()), "top1_expert_gain_se": float(gain.std() / np.sqrt(len(gain))),
             "value_mse": float(((out["value"].float().numpy() - batch.outcomes) ** 2).mean())}
 
 
@@ -96,12 +99,13 @@ def table(rows: list[dict], batches=BATCHES, threads=THREADS) -> str:
     base = next(r for r in rows if r["name"] == "original" and r["backend"] == "torch")
     speeds = [f"t{t}_b{b}" for t in threads for b in batches]
     head = ("| net | backend | params | bytes | " + " | ".join(f"{t} thr b{b} pos/s (x)" for t in threads for b in batches)
-            + " | top-1 agree | top-1 expert | value MSE |")
+            + " | top-1 agree | top-1 expert | vs original (se), points | value MSE |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
         cells = [f"{r[k]:,.0f} ({r[k] / base[k]:.2f})" for k in speeds]
         lines.append(f"| {r['name']} | {r['backend']} | {r['params']:,} | {r['bytes']:,} | " + " | ".join(cells)
-                     + f" | {r['top1_agreement']:.3f} | {r['top1_expert']:.3f} | {r['value_mse']:.3f} |")
+                     + f" | {r['top1_agreement']:.3f} | {r['top1_expert']:.3f} | {100 * r['top1_expert_gain']:+.2f} "
+                     f"({100 * r['top1_expert_gain_se']:.2f}) | {r['value_mse']:.3f} |")
     return "\n".join(lines)
 
 
