@@ -1,4 +1,4 @@
-"""The shipped 9x9 network (models/zero9_b6c64.pt) and the `default` agent that plays it."""
+"""The shipped 9x9 networks (agents.default_agent.SHIPPED) and the `default` agent that plays them."""
 from __future__ import annotations
 
 import numpy as np
