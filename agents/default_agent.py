@@ -17,11 +17,12 @@ from rlgo.go.state import GameState
 from rlgo.nn.backend import onnxruntime_available
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
-SHIPPED = {9: ("zero9_b6c64-c50-int8.pt", "zero9_b6c64-c50.pt")}
+SHIPPED = {9: ("zero9_b6c64-int8.pt", "zero9_b6c64.pt")}
 """Board size -> the networks (in models/) the default agent plays on it, trained by `rlgo train zero`
-(docs/strength.md): the int8 copy (rlgo compress quantize; ONNX Runtime) of the 50% channel-pruned,
-distilled generation-20 network (docs/compression.md; 4,734 simulations a move at 1 s against 3,184 for
-the unpruned int8 copy), else that pruned network in fp32 where onnxruntime is missing."""
+(docs/strength.md): the int8 copy (rlgo compress quantize; ONNX Runtime, 2.5x the simulations of torch
+fp32 in the same time), else the fp32 original where onnxruntime is missing. The pruned copy
+models/zero9_b6c64-c50-int8.pt searches 1.5x more and beats it head to head, but scored lower against
+GNU Go level 10 (docs/strength.md), so it is not the default."""
 SECONDS = 1.0
 """Seconds per move of the default agent (GTP time settings replace it)."""
 

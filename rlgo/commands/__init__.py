@@ -20,7 +20,7 @@ PROJECT_PACKAGES = ("rlgo", "agents", "envs", "benchmarks")
 
 DEFAULT_AGENT = "default"
 """The agent of `rlgo play`, `rlgo gtp` and `rlgo analysis`: the network shipped for the board size
-(9x9: models/zero9_b6c64-c50-int8.pt, docs/strength.md) at 1 s a move, else Monte-Carlo tree search with
+(9x9: models/zero9_b6c64-int8.pt, docs/strength.md) at 1 s a move, else Monte-Carlo tree search with
 rollouts (agents/default_agent.py)."""
 
 _FILE_ERRORS = (FileNotFoundError, FileExistsError, IsADirectoryError, NotADirectoryError, PermissionError)
