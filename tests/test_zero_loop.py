@@ -128,6 +128,23 @@ def test_a_tiny_run_writes_every_file_and_resumes_for_more_generations(tmp_path)
     assert float(rows[-1]["train_steps"]) == 2
 
 
+def test_int8_play_quantizes_each_playing_network_once_the_buffer_has_positions(tmp_path):
+    run = tmp_path / "run"
+    rows = train_zero(ZeroConfig(out=str(run), **{**TINY, "generations": 2, "gating": False, "int8_play": True}))
+    assert [int(r["generation"]) for r in rows] == [1, 2]
+    ckpts = run / "checkpoints"
+    # generation 0 played its self-play on an empty buffer (fp32), its rating match on an int8 copy
+    assert sorted(p.name for p in ckpts.glob("*-int8.pt")) == ["gen-0000-int8.pt", "gen-0001-int8.pt",
+                                                               "gen-0002-int8.pt"]
+    for g in (0, 1, 2):
+        net, meta = load_checkpoint(ckpts / f"gen-{g:04d}-int8.pt", expect_board_size=5, backend="onnxruntime")
+        assert meta.compression["method"] == "int8" and meta.compression["source"].endswith(f"gen-{g:04d}.pt")
+        assert type(net).__name__ == "OnnxNet"
+    assert ReplayBuffer(run / "buffer", 5, 20).games(2) == 4  # generation 2's self-play ran on the int8 copy
+    with pytest.raises(ZeroConfigError, match="int8_play and inference_server"):
+        ZeroConfig(out="r", int8_play=True, inference_server=True)
+
+
 def test_window_scaled_steps_grow_with_the_window_and_stop_at_steps_per_generation():
     cfg = ZeroConfig(out="r", steps_per_generation=100, window_games=1500, window_scaled_steps=True)
     assert [cfg.training_steps(g) for g in (0, 4, 256, 750, 1500, 3000)] == [1, 1, 17, 50, 100, 100]

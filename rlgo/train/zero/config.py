@@ -95,6 +95,10 @@ class ZeroConfig:
     inference_server: bool = False
     """Workers evaluate through one batched inference process on `device` (rlgo.nn.server) instead of
     each loading the networks."""
+    int8_play: bool = False
+    """Self-play and match games play an int8 copy of each network (checkpoints/gen-*-int8.pt: ONNX Runtime,
+    calibrated on positions of the replay buffer; rlgo.nn.compress.quantize), several times the simulations
+    per CPU second of fp32; training stays fp32. A network is played in fp32 while the buffer is empty."""
     # ------------------------------------------------------------- replay and training
     window_games: int = 2000
     """Replay buffer: the last this many games are kept and sampled."""
@@ -182,6 +186,9 @@ class ZeroConfig:
             bad("gate_rule", f"must be one of {', '.join(GATE_RULES)}")
         if self.dirichlet_alpha < 0 or self.value_weight < 0 or self.aux_weight < 0 or self.hours < 0:
             raise ZeroConfigError("dirichlet_alpha, value_weight, aux_weight and hours must be >= 0")
+        if self.int8_play and self.inference_server:
+            raise ZeroConfigError("int8_play and inference_server do not combine: int8 networks run on the "
+                                  "workers' CPUs, the server runs fp32 networks on `device`")
         if self.ray and self.inference_server:
             raise ZeroConfigError("ray and inference_server do not combine: the server serves the worker "
                                   "processes of this machine, Ray workers load their own networks")

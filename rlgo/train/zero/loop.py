@@ -5,6 +5,7 @@ Run folder:
     state.json             generation, phase (selfplay / train / gate), best generation, resign threshold
     best.json              {"generation": g, "checkpoint": "checkpoints/gen-000g.pt"}: the self-play network
     checkpoints/gen-*.pt   generation 0 = random init, generation g + 1 = the candidate trained after g
+    checkpoints/gen-*-int8.pt  with int8_play: the int8 copies that play the games (training stays fp32)
     train_state.pt         optimizer state, step, and the generation holding the trainer's weights
     buffer/*.npz           replay shards (rlgo.train.zero.buffer)
     results.jsonl          every gate game (rlgo.stats.results format), the source of the Elo ratings
@@ -40,6 +41,7 @@ from rlgo.nn.transfer import init_from_checkpoint
 from rlgo.procs import RunLock
 from rlgo.renames import CONFIG_KEYS, migrate
 from rlgo.train.common import MetricsLogger, TrainError, select_device
+from rlgo.train.compress import quantize
 from rlgo.train.distributed import Replica, launch, replica
 from rlgo.train.zero.buffer import ReplayBuffer, calibrate_resign, false_positive_rate
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
@@ -53,8 +55,10 @@ from rlgo.train.zero.storage import BEST, RunFileError, read_best, read_json, wr
 from rlgo.train.zero.trainer import Trainer
 
 CONFIG, STATE, TRAIN_STATE = "config.json", "state.json", "train_state.pt"
+INT8_SUFFIX, INT8_CALIBRATION = "-int8", 1024
+"""Name suffix and calibration positions of the int8 copies that play with cfg.int8_play."""
 RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation", "ddp",
-               "ray", "inference_server", "window_scaled_steps")
+               "ray", "inference_server", "window_scaled_steps", "int8_play")
 """ZeroConfig fields that `--resume` may change; the others must match the stored config."""
 
 
@@ -81,6 +85,18 @@ class LoopState:
 def checkpoint_path(run: Path, generation: int) -> Path:
     """The checkpoint of a generation's network."""
     return run / "checkpoints" / f"gen-{generation:04d}.pt"
+
+
+def play_checkpoint(cfg: ZeroConfig, run: Path, generation: int, buffer: ReplayBuffer) -> Path:
+    """The checkpoint that plays generation `generation`'s games: its fp32 checkpoint, or with cfg.int8_play
+    its int8 copy, quantized here on first use (calibrated on buffer positions; fp32 while the buffer is empty)."""
+    fp32 = checkpoint_path(run, generation)
+    if not cfg.int8_play or not buffer.window_games_held():
+        return fp32
+    int8 = fp32.with_name(f"{fp32.stem}{INT8_SUFFIX}.pt")
+    if not int8.exists():
+        quantize(fp32, int8, run, positions=INT8_CALIBRATION, seed=generation)
+    return int8
 
 
 def _write_best(run: Path, generation: int, elo: float) -> None:
@@ -174,7 +190,7 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None, ray_workers: Ra
             # 1. Self-play: the best network plays games_per_generation games into the replay buffer.
             if state.phase == "selfplay":
                 settings = PlaySettings.selfplay(cfg, state.resign_threshold)
-                best_ckpt = str(checkpoint_path(run, state.best))
+                best_ckpt = str(play_checkpoint(cfg, run, state.best, buffer))
                 done = buffer.games(n)
                 show.phase(f"gen {n}/{cfg.generations} self-play by gen {state.best}", cfg.games_per_generation,
                            done)
@@ -217,7 +233,7 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None, ray_workers: Ra
             # 3. Gate: candidate vs best (AlphaGo Zero) or vs the previous network (rating only, no gating).
             if state.phase == "gate" and time.monotonic() < deadline:
                 opponent = state.best if cfg.gating else g
-                scores = _gate(cfg, run, workers, server, show, g, opponent, state.resign_threshold)
+                scores = _gate(cfg, run, workers, server, show, g, opponent, state.resign_threshold, buffer)
                 decision = gate_decision(scores, cfg.gate_games, cfg.gate_threshold, cfg.gate_rule)
                 elo = ratings(run)
                 if decision == ACCEPT or not cfg.gating:
@@ -304,14 +320,14 @@ def _trainer(cfg: ZeroConfig, run: Path, device: torch.device, rep: Replica | No
 
 
 def _gate(cfg: ZeroConfig, run: Path, workers: Workers | RayWorkers, server: ServerAddress | None, show: Dashboard,
-          g: int, opponent: int, resign_threshold: float) -> list[float]:
+          g: int, opponent: int, resign_threshold: float, buffer: ReplayBuffer) -> list[float]:
     """Play (or finish) the gate match of generation g + 1 (its candidate against `opponent`); returns the
     candidate's game scores."""
     n = g + 1
     settings = PlaySettings.match(cfg, resign_threshold)
     scores = gate_scores(run, n)
     show.phase(f"gen {n}/{cfg.generations} gate vs gen {opponent}", cfg.gate_games, len(scores))
-    first, second = str(checkpoint_path(run, n)), str(checkpoint_path(run, opponent))
+    first, second = (str(play_checkpoint(cfg, run, gen, buffer)) for gen in (n, opponent))
     while gate_decision(list(scores.values()), cfg.gate_games, cfg.gate_threshold, cfg.gate_rule) == CONTINUE:
         start = max(scores, default=-1) + 1
         count = min(cfg.gate_games - len(scores), cfg.parallel_games * workers.count)

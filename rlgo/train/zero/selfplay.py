@@ -76,6 +76,8 @@ class PlaySettings:
     """Actions considered by the Gumbel root."""
     komi_spread: float = 0.0
     """Self-play games draw their komi uniformly from the half points within rules.komi +- this (KataGo)."""
+    backend: str = "torch"
+    """Inference backend of the checkpoints (rlgo.nn.backend.BACKENDS; 'auto' runs int8 copies)."""
 
     @classmethod
     def of_run(cls, cfg: ZeroConfig, resign_threshold: float, **changes) -> "PlaySettings":
@@ -83,7 +85,8 @@ class PlaySettings:
         return cls(size=cfg.size, rules=cfg.game_rules(), simulations=cfg.simulations, c_puct=cfg.c_puct, fpu=cfg.fpu,
                    leaves_per_game=cfg.leaves_per_game, parallel_games=cfg.parallel_games, alpha=cfg.alpha,
                    resign_threshold=resign_threshold, move_cap=cfg.effective_move_cap, pass_guard=cfg.pass_guard,
-                   feature_set=cfg.net.feature_set, root=cfg.root, gumbel_m=cfg.gumbel_m).replace(**changes)
+                   feature_set=cfg.net.feature_set, root=cfg.root, gumbel_m=cfg.gumbel_m,
+                   backend="auto" if cfg.int8_play else "torch").replace(**changes)
 
     @classmethod
     def selfplay(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
@@ -369,7 +372,8 @@ def load_net(checkpoint: str, s: PlaySettings, server: ServerAddress | None = No
     board size and feature set."""
     if server is not None:
         return ServerEvaluator(server, checkpoint, s.feature_set, s.size)
-    model, meta = load_checkpoint(checkpoint, expect_board_size=s.size, expect_feature_set=s.feature_set)
+    model, meta = load_checkpoint(checkpoint, expect_board_size=s.size, expect_feature_set=s.feature_set,
+                                  backend=s.backend)
     return NetworkEvaluator(TorchEvaluator(model), feature_set=meta.feature_set, board_size=meta.board_size)
 
 
