@@ -185,6 +185,51 @@ def test_channel_pruning_removes_exactly_the_dead_channels(positions):
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def test_stream_pruning_removes_exactly_the_dead_stream_channels(positions):
+    """Residual-stream channels that nothing writes (stem and second-conv filters zero, stem norm mapping
+    0 to 0) and nothing reads (gamma = beta = 0 in every norm over the stream) carry nothing: stream
+    pruning removes just those from every layer they pass, and the outputs stay as they were."""
+    torch.manual_seed(2)
+    model = build_model(NetConfig(blocks=2, width=16, heads=("policy", "value", "ownership", "score"))).eval()
+    dead = slice(0, 8)
+    with torch.no_grad():
+        stem_conv, stem_norm = model.trunk[0][0], model.trunk[0][1]
+        stem_conv.weight[dead] = 0
+        stem_norm.running_mean[dead] = 0
+        stem_norm.bias[dead] = 0
+        for norm in (model.trunk[1].body[0][0], model.trunk[2].body[0][0], model.trunk[3]):
+            norm.weight[dead] = 0
+            norm.bias[dead] = 0
+            norm.running_mean.uniform_(-1, 1)
+        for block in (model.trunk[1], model.trunk[2]):
+            block.body[1][2].weight[dead] = 0
+    pruned, kept = channel_prune(model, 0.01, stream=0.5)  # round(0.01 * 16) = 0: every inner channel stays
+    assert kept == {"trunk.1": 16, "trunk.2": 16, "stream": 8}
+    assert pruned.trunk[0][0].weight.shape == (8, model.cfg.in_planes, 3, 3)
+    assert pruned.trunk[1].body[0][2].weight.shape == (16, 8, 3, 3)
+    assert pruned.trunk[2].body[1][2].weight.shape == (8, 16, 3, 3)
+    assert pruned.trunk[3].weight.shape == (8,)
+    assert all(next(m for m in head.modules() if isinstance(m, torch.nn.Conv2d)).weight.shape[1] == 8
+               for head in pruned.heads.values())
+    assert count_flops(pruned) < 0.6 * count_flops(model)  # every trunk conv is half as wide on one side
+    x = torch.from_numpy(positions[:32])
+    with torch.inference_mode():
+        before, after = model(x), pruned(x)
+    for head in before:
+        np.testing.assert_allclose(before[head].numpy(), after[head].numpy(), atol=1e-5, err_msg=head)
+
+
+def test_stream_pruning_refuses_what_it_cannot_prune(tmp_path):
+    post = build_model(NetConfig(blocks=1, width=8, pre_activation=False))
+    with pytest.raises(PruneError, match="pre-activation"):
+        channel_prune(post, 0.5, stream=0.5)
+    with pytest.raises(PruneError, match=r"\(0, 1\)"):
+        channel_prune(build_model(NetConfig(blocks=1, width=8)), 0.5, stream=1.0)
+    src = save_checkpoint(tmp_path / "src.pt", build_model(NetConfig(blocks=1, width=8)))
+    with pytest.raises(compress.DistillError, match="stream pruning removes channels"):
+        compress.prune(src, tmp_path / "m.pt", 0.5, "magnitude", stream=0.5)
+
+
 def test_pruned_checkpoints_round_trip_and_play(shipped, positions, tmp_path):
     pruned, kept = channel_prune(shipped, 0.5)
     path = save_checkpoint(tmp_path / "c50.pt", pruned, 0, {}, {"method": "channels", "kept_channels": kept})
@@ -293,6 +338,8 @@ def test_bad_arguments_are_one_line_errors_before_any_work(dataset, tmp_path, ca
     for amount in ("1.5", "0", "-0.2", "half"):
         assert main(["compress", "prune", str(SHIPPED), "--amount", amount, "--out", str(out)]) == 2
         assert "--amount: expected a fraction in (0, 1)" in capsys.readouterr().err
+    assert main(["compress", "prune", str(SHIPPED), "--amount", "0.5", "--stream", "1.5", "--out", str(out)]) == 2
+    assert "--stream: expected a fraction in (0, 1)" in capsys.readouterr().err
     with pytest.raises(PruneError, match=r"\(0, 1\)"):
         channel_prune(build_model(NetConfig(blocks=1, width=8)), 1.0)
     teacher7 = ROOT / "models" / "zero7_b4c32.pt"

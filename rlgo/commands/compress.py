@@ -68,6 +68,8 @@ def register(subparsers) -> None:
                        epilog=PRUNE_EPILOG, formatter_class=raw)
     r.add_argument("checkpoint", metavar="CKPT")
     r.add_argument("--amount", type=fraction, required=True, help="share of channels or weights to remove")
+    r.add_argument("--stream", type=fraction, default=None, metavar="AMOUNT",
+                   help="channels: also remove this share of the residual stream's channels (default: none)")
     r.add_argument("--out", required=True, metavar="OUT")
     r.add_argument("--method", choices=("channels", "magnitude"), default="channels", help="default: %(default)s")
     r.add_argument("--data", metavar="DATA", help="dataset folder or zero run to fine-tune on")
@@ -94,7 +96,7 @@ def run(args) -> int:
         record = compress.quantize(args.checkpoint, args.out, args.calibration, args.positions, args.seed or 0)
     elif action == "prune":
         record = compress.prune(args.checkpoint, args.out, args.amount, args.method, args.data,
-                                PRUNE_SETTINGS.config(args))
+                                PRUNE_SETTINGS.config(args), stream=args.stream or 0.0)
     else:
         record = compress.distill(args.teacher, args.student, args.data, args.out, LOSS.config(args),
                                   DISTILL_SETTINGS.config(args))

@@ -181,10 +181,15 @@ def quantize(checkpoint: str | Path, out: str | Path, data: str | Path, position
 
 
 def prune(checkpoint: str | Path, out: str | Path, amount: float, method: str = STRUCTURED,
-          data: str | Path | None = None, settings: TrainSettings = TrainSettings(steps=0)) -> dict:
-    """Prune `checkpoint` by `amount` with `method`, fine-tune `settings.steps` steps on `data`
-    (none when steps is 0); returns the compression record written with the result."""
+          data: str | Path | None = None, settings: TrainSettings = TrainSettings(steps=0), stream: float = 0.0) -> dict:
+    """Prune `checkpoint` by `amount` with `method` (channels: and the `stream` share of the residual stream),
+    fine-tune `settings.steps` steps on `data` (none when steps is 0); returns the compression record
+    written with the result."""
     check_amount(amount)
+    if stream and method != STRUCTURED:
+        raise DistillError(f"stream pruning removes channels; method {method!r} zeroes weights")
+    if stream:
+        check_amount(stream)
     model, meta = load_checkpoint(checkpoint)
     check_prunable(model, method)
     if settings.steps and data is None:
@@ -195,8 +200,10 @@ def prune(checkpoint: str | Path, out: str | Path, amount: float, method: str = 
                     "finetune_steps": settings.steps}
     masks = None
     if method == STRUCTURED:
-        model, kept = channel_prune(model, amount)
+        model, kept = channel_prune(model, amount, stream)
         record["kept_channels"] = kept
+        if stream:
+            record["stream_amount"] = float(stream)
     else:
         masks = magnitude_masks(model, amount)
         apply_masks(model, masks)

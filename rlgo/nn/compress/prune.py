@@ -1,13 +1,16 @@
 """Pruning: structured (remove whole channels inside residual blocks) and magnitude (zero small weights).
 
-Structured pruning of a ResNet keeps the residual stream (every block adds into it, so its
-channels are tied across the whole trunk) and removes the least important `amount` of the
-channels between the two 3x3 convs of each block: the first conv loses output filters, the
-norm between loses those channels, the second conv loses input channels. A channel's
-importance is |gamma| of its norm times the L1 norm of the weights that read it. The result
-is a smaller dense network (fewer FLOPs on any backend); its shapes no longer follow its
-NetConfig, so its checkpoints (and those of nets trained from it) record a compression and
-`fit_shapes` rebuilds the layers at load.
+Structured pruning of a ResNet removes the least important `amount` of the channels between
+the two 3x3 convs of each block: the first conv loses output filters, the norm between loses
+those channels, the second conv loses input channels. A channel's importance is |gamma| of its
+norm times the L1 norm of the weights that read it. With `stream` > 0 it also removes that share
+of the residual stream's channels. Every block adds into the stream, so a stream channel goes
+from the whole trunk at once: the stem's filters and norm, each block's first norm, first-conv
+inputs and second-conv filters, the trunk's last norm, and the inputs of each head's first conv.
+Its importance is the same |gamma| x L1 of what reads it, summed over every norm and conv that
+reads the stream. The result is a smaller dense network (fewer FLOPs on any backend); its shapes
+no longer follow its NetConfig, so its checkpoints (and those of nets trained from it) record a
+compression and `fit_shapes` rebuilds the layers at load.
 """
 
 from __future__ import annotations
@@ -59,28 +62,80 @@ def _inner_pair(block: Residual) -> tuple[str, str, str]:
     return order[convs[0]][0], order[between[0]][0], order[convs[1]][0]
 
 
-def channel_prune(model: GoNet, amount: float) -> tuple[GoNet, dict[str, int]]:
-    """A copy of `model` with round(amount * width) inner channels removed from every residual block.
+def _keep(score: torch.Tensor, amount: float) -> torch.Tensor:
+    """Sorted indices of the channels kept when the `amount` share with the lowest `score` goes."""
+    width = score.shape[0]
+    return score.topk(max(1, width - round(amount * width))).indices.sort().values
 
-    Returns (pruned network in eval mode, {block name: channels kept}).
+
+def _stream_layers(model: GoNet) -> tuple[list[str], list[tuple[str, str]], list[str]]:
+    """Where the residual stream's channels live: (norms over the stream, (norm, conv) pairs reading the
+    stream, convs writing into it), by parameter prefix."""
+    trunk = list(model.trunk.named_children())
+    stem_name, stem = trunk[0]
+    tips = [name for name, m in trunk if isinstance(m, nn.BatchNorm2d)]
+    if not isinstance(stem, nn.Sequential) or not isinstance(stem[0], nn.Conv2d) or len(tips) != 1:
+        raise PruneError(f"stream pruning takes pre-activation ResNets (stem, blocks, final norm); {model.cfg.name} "
+                         f"is not one")
+    norms, readers, writers = [f"trunk.{stem_name}.1"], [], [f"trunk.{stem_name}.0"]
+    for name, block in trunk[1:]:
+        if isinstance(block, Residual):
+            first, _, second = _inner_pair(block)
+            norm = f"trunk.{name}.{first.rsplit('.', 1)[0]}.0"
+            norms.append(norm)
+            readers.append((norm, f"trunk.{name}.{first}"))
+            writers.append(f"trunk.{name}.{second}")
+    tip = f"trunk.{tips[0]}"
+    norms.append(tip)
+    for head_name, head in model.heads.items():
+        conv = next(n for n, m in head.named_modules() if isinstance(m, nn.Conv2d))
+        readers.append((tip, f"heads.{head_name}.{conv}"))
+    return norms, readers, writers
+
+
+def _prune_stream(model: GoNet, state: dict[str, torch.Tensor], amount: float) -> int:
+    """Remove the `amount` least important residual-stream channels from `state` in place; returns those kept."""
+    if not model.cfg.pre_activation:
+        raise PruneError(f"stream pruning takes pre-activation ResNets; {model.cfg.name} is post-activation")
+    norms, readers, writers = _stream_layers(model)
+    score = sum(state[f"{norm}.weight"].abs() * state[f"{conv}.weight"].abs().sum(dim=(0, 2, 3))
+                for norm, conv in readers)
+    keep = _keep(score, amount)
+    for norm in norms:
+        for key in ("weight", "bias", "running_mean", "running_var"):
+            state[f"{norm}.{key}"] = state[f"{norm}.{key}"][keep]
+    for conv in writers:
+        state[f"{conv}.weight"] = state[f"{conv}.weight"][keep]
+    for _, conv in readers:
+        state[f"{conv}.weight"] = state[f"{conv}.weight"][:, keep]
+    return int(keep.shape[0])
+
+
+def channel_prune(model: GoNet, amount: float, stream: float = 0.0) -> tuple[GoNet, dict[str, int]]:
+    """A copy of `model` with round(amount * width) inner channels removed from every residual block and,
+    when `stream` > 0, round(stream * width) channels of the residual stream.
+
+    Returns (pruned network in eval mode, {block name: inner channels kept, plus "stream": stream
+    channels kept when pruned}).
     """
     check_amount(amount)
     check_prunable(model, STRUCTURED)
+    if stream:
+        check_amount(stream)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     kept: dict[str, int] = {}
     for name, block in model.trunk.named_children():
         if not isinstance(block, Residual):
             continue
         first, norm, second = (f"trunk.{name}.{n}" for n in _inner_pair(block))
-        width = state[f"{first}.weight"].shape[0]
-        keep_count = max(1, width - round(amount * width))
-        score = state[f"{norm}.weight"].abs() * state[f"{second}.weight"].abs().sum(dim=(0, 2, 3))
-        keep = score.topk(keep_count).indices.sort().values
+        keep = _keep(state[f"{norm}.weight"].abs() * state[f"{second}.weight"].abs().sum(dim=(0, 2, 3)), amount)
         state[f"{first}.weight"] = state[f"{first}.weight"][keep]
         for key in ("weight", "bias", "running_mean", "running_var"):
             state[f"{norm}.{key}"] = state[f"{norm}.{key}"][keep]
         state[f"{second}.weight"] = state[f"{second}.weight"][:, keep]
-        kept[f"trunk.{name}"] = keep_count
+        kept[f"trunk.{name}"] = int(keep.shape[0])
+    if stream:
+        kept["stream"] = _prune_stream(model, state, stream)
     pruned = fit_shapes(build_model(model.cfg), state)
     pruned.load_state_dict(state)
     return pruned.eval(), kept
