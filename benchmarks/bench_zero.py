@@ -1,6 +1,7 @@
 """Zero loop speed on 9x9 with the default small net (ZeroConfig: resnet-b4c32), and an ablation.
 
-Speed (`run`): self-play moves/s and network evaluations/s at 64 and 200 simulations (one
+Speed (`run`): self-play moves/s and network evaluations/s at 64 and 200 simulations, fp32 and (with
+onnxruntime) the int8 copy that `--int8-play` plays (one
 worker process per core, each stepping many games at once), the CPU use of those workers
 (their CPU seconds over wall seconds times cores; 100% = every core busy; evaluations per
 CPU second is the rate per fully available core, independent of other jobs), and training
@@ -19,6 +20,7 @@ search (PUCT, 32 simulations), giving the learning curve as Elo vs generation 0.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tempfile
 import time
@@ -29,8 +31,10 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
+from rlgo.nn.backend import onnxruntime_available
 from rlgo.nn.checkpoint import save_checkpoint
 from rlgo.train.common import OptimConfig
+from rlgo.train.compress import quantize
 from rlgo.nn.model import NetConfig, build_model
 from rlgo.train.zero.buffer import ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig
@@ -73,14 +77,21 @@ def run(quick: bool = False, workers: int = 0) -> dict:
     torch.manual_seed(0)
     model = build_model(cfg.net_config())
     rows = []
+    budgets = ((64, 4 if quick else 32), (200, 2 if quick else 16))
     with tempfile.TemporaryDirectory() as tmp, Workers(cfg.worker_count) as pool:
         ckpt = str(save_checkpoint(Path(tmp) / "net.pt", model))
         games = []
-        for simulations, count in ((64, 4 if quick else 32), (200, 2 if quick else 16)):
+        for simulations, count in budgets:
             row, played = selfplay_speed(cfg, ckpt, simulations, count, pool)
             rows.append(row)
             games += played
         samples = train_speed(cfg, model, games, Path(tmp) / "buffer", 3 if quick else 20)
+        if onnxruntime_available():  # --int8-play: the same net quantized on the games just played
+            int8 = str(Path(tmp) / "net-int8.pt")
+            quantize(ckpt, int8, tmp, positions=256)
+            int8_cfg = dataclasses.replace(cfg, int8_play=True)
+            for simulations, count in budgets:
+                rows.append({**selfplay_speed(int8_cfg, int8, simulations, count, pool)[0], "int8": True})
     out = {"net": cfg.net_config().name, "workers": cfg.worker_count, "selfplay": rows, "train_samples_per_s": samples,
            "cores": os.cpu_count(), "load_avg": os.getloadavg()[0]}
     _print(out)
@@ -91,10 +102,10 @@ def _print(out: dict) -> None:
     table = Table(title=f"zero on 9x9: {out['net']}, {out['workers']} self-play workers, {out['cores']} cores "
                         f"(load average {out['load_avg']:.1f})",
                   caption=f"training: {out['train_samples_per_s']:,.0f} samples/s (batch 256, 1 process)")
-    for header in ("simulations", "games", "moves/s", "evals/s", "CPU use", "evals/CPU-s"):
+    for header in ("network", "simulations", "games", "moves/s", "evals/s", "CPU use", "evals/CPU-s"):
         table.add_column(header, justify="right")
     for r in out["selfplay"]:
-        table.add_row(str(r["simulations"]), str(r["games"]), f"{r['moves_per_s']:,.1f}", f"{r['evals_per_s']:,.0f}",
+        table.add_row("int8" if r.get("int8") else "fp32", str(r["simulations"]), str(r["games"]), f"{r['moves_per_s']:,.1f}", f"{r['evals_per_s']:,.0f}",
                       f"{100 * r['cpu_use']:.0f}%", f"{r['evals_per_cpu_s']:,.0f}")
     Console().print(table)
 
@@ -150,15 +161,17 @@ ROOT_VARIANTS = {
 }
 
 
-def root_curve(seed: int = 0, games: int = 16, out: str | None = None) -> list[dict]:
-    """Train each ROOT_VARIANTS run; rate every generation against generation 0 (PUCT 32 referee)."""
+def root_curve(seed: int = 0, games: int = 16, out: str | None = None, generations: int = ROOT_BASE["generations"]
+               ) -> list[dict]:
+    """Train each ROOT_VARIANTS run for `generations`; rate every generation against generation 0 in `games`
+    games (PUCT 32 referee)."""
     from rlgo.stats.elo import elo_from_score
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(out or tmp)
         for name, changes in ROOT_VARIANTS.items():
             cfg = ZeroConfig(out=str(folder / "".join(name.split()[:2])), seed=seed,
-                             **{**ROOT_BASE, **changes})
+                             **{**ROOT_BASE, **changes, "generations": generations})
             start = time.process_time()
             train_zero(cfg, console=Console(quiet=True))
             cpu = time.process_time() - start
@@ -173,7 +186,7 @@ def root_curve(seed: int = 0, games: int = 16, out: str | None = None) -> list[d
                              "elo": elo_from_score(min(max(score, 0.5 / games), 1 - 0.5 / games))})
                 Console().print(rows[-1])
     table = Table(title=f"7x7 root policies: score / Elo vs generation 0, {games} games per point, PUCT-32 referee")
-    for header in ("variant", "loop CPU s", *[f"gen {g}" for g in range(1, ROOT_BASE["generations"] + 1)]):
+    for header in ("variant", "loop CPU s", *[f"gen {g}" for g in range(1, generations + 1)]):
         table.add_column(header, justify="right")
     for name in ROOT_VARIANTS:
         mine = [r for r in rows if r["variant"] == name]
@@ -189,11 +202,13 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the training measure")
     parser.add_argument("--ablation", action="store_true", help="run the 5x5 ablation instead of the speed test")
     parser.add_argument("--roots", metavar="FOLDER", help="run the 7x7 Gumbel-vs-PUCT curves into FOLDER")
+    parser.add_argument("--generations", type=int, default=ROOT_BASE["generations"], help="--roots: generations per run")
+    parser.add_argument("--games", type=int, default=16, help="--roots: rating games per generation")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.ablation:
         ablation()
     elif args.roots:
-        root_curve(out=args.roots)
+        root_curve(games=args.games, out=args.roots, generations=args.generations)
     else:
         run(args.quick, args.workers)
