@@ -15,7 +15,8 @@ about the same self-play compute; each final network plays the plain one and gen
 Root policies (`root_curve`, --roots): short 7x7 runs from the same generation 0, the Gumbel
 root at 16 simulations per move vs PUCT at 16 and at 64 (a quarter of the games, so equal
 self-play simulations); every generation of each run plays generation 0 with one referee
-search (PUCT, 32 simulations), giving the learning curve as Elo vs generation 0.
+search (PUCT, 32 simulations), giving the learning curve as Elo vs generation 0; then the last
+generations play each other (`root_finals`; --finals plays only that, on finished runs).
 """
 from __future__ import annotations
 
@@ -192,7 +193,31 @@ def root_curve(seed: int = 0, games: int = 16, out: str | None = None, generatio
         mine = [r for r in rows if r["variant"] == name]
         table.add_row(name, f"{mine[0]['loop_cpu_s']:.0f}", *[f"{r['score']:.2f} ({r['elo']:+.0f})" for r in mine])
     Console().print(table)
+    root_finals(folder, generations, games)
     return rows
+
+
+def root_finals(folder: str | Path, generation: int, games: int = 40) -> dict[tuple[str, str], float]:
+    """Generation `generation` of each ROOT_VARIANTS run in `folder` against each other's (PUCT 32 referee,
+    colours alternating): the comparison the anchor to generation 0 cannot make once it saturates."""
+    nets, referee = {}, None
+    for name, changes in ROOT_VARIANTS.items():
+        cfg = ZeroConfig(out=str(Path(folder) / "".join(name.split()[:2])), **{**ROOT_BASE, **changes})
+        referee = referee or PlaySettings(**{**PlaySettings.match(cfg, NEVER_RESIGN).__dict__, "simulations": 32,
+                                             "root": "puct"})
+        nets[name] = load_net(str(checkpoint_path(Path(cfg.out), generation)), referee)
+    scores = {}
+    table = Table(title=f"7x7 root policies: generation {generation} head to head, {games} games, PUCT-32 referee")
+    for header in ("first", "second", "first's score"):
+        table.add_column(header)
+    names = list(nets)
+    for i, first in enumerate(names):
+        for second in names[i + 1:]:
+            result = run_match((nets[first], nets[second]), referee, tuple(range(games)), seed=321)
+            scores[first, second] = sum(x.first_score for x in result.games) / games
+            table.add_row(first, second, f"{scores[first, second]:.3f}")
+    Console().print(table)
+    return scores
 
 
 if __name__ == "__main__":
@@ -204,10 +229,14 @@ if __name__ == "__main__":
     parser.add_argument("--roots", metavar="FOLDER", help="run the 7x7 Gumbel-vs-PUCT curves into FOLDER")
     parser.add_argument("--generations", type=int, default=ROOT_BASE["generations"], help="--roots: generations per run")
     parser.add_argument("--games", type=int, default=16, help="--roots: rating games per generation")
+    parser.add_argument("--finals", action="store_true",
+                        help="--roots: only play the last generations of the runs in FOLDER against each other")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     if args.ablation:
         ablation()
+    elif args.roots and args.finals:
+        root_finals(args.roots, args.generations, args.games)
     elif args.roots:
         root_curve(games=args.games, out=args.roots, generations=args.generations)
     else:
