@@ -291,6 +291,25 @@ def test_distilling_the_teacher_into_itself_is_the_loss_floor(shipped, dataset):
     assert parts["loss"] == pytest.approx(0.3 * reference["loss"] + 0.5 * 0.3 * reference["value_mse"], rel=1e-4)
 
 
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), alpha=st.floats(0, 1), value_alpha=st.sampled_from([-1.0, 0.0, 0.3, 1.0]))
+def test_distill_value_target_mixes_teacher_and_outcome_by_value_alpha(seed, alpha, value_alpha):
+    """The value part equals value_weight * (a * MSE(teacher) + (1 - a) * MSE(outcome)), a = value_alpha or alpha."""
+    g = torch.Generator().manual_seed(seed)
+    student = {"policy": torch.randn(6, 10, generator=g), "value": torch.rand(6, generator=g) * 2 - 1}
+    teacher = {"policy": torch.randn(6, 10, generator=g), "value": torch.rand(6, generator=g) * 2 - 1}
+    target = torch.softmax(torch.randn(6, 10, generator=g), dim=1)
+    outcome = torch.randint(0, 2, (6,), generator=g).float() * 2 - 1
+    loss = DistillLoss(temperature=2.0, alpha=alpha, value_weight=0.5, value_alpha=value_alpha)
+    total, parts = loss(student, teacher, target, outcome)
+    a = alpha if value_alpha == -1 else value_alpha
+    sv, tv, o = student["value"].numpy(), teacher["value"].numpy(), outcome.numpy()
+    value = 0.5 * (a * np.mean((sv - tv) ** 2) + (1 - a) * np.mean((sv - o) ** 2))
+    assert float(total) == pytest.approx(alpha * parts["soft"] + (1 - alpha) * parts["hard"] + value, rel=1e-5, abs=1e-6)
+    with pytest.raises(compress.DistillError, match="value_alpha"):
+        DistillLoss(value_alpha=1.5)
+
+
 def test_distill_trains_a_student_of_another_backbone(dataset, tmp_path):
     teacher = save_checkpoint(tmp_path / "t.pt", build_model(NetConfig(blocks=1, width=16)))
     assert main(["compress", "distill", "--teacher", str(teacher), "--student", "mobilenet-b1c8", "--data",

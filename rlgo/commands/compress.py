@@ -45,7 +45,10 @@ def _settings(steps_flag: str, steps: int) -> DataclassOptions:
 
 PRUNE_SETTINGS = _settings("--finetune-steps", 0)
 DISTILL_SETTINGS = _settings("--steps", 1000)
-LOSS = DataclassOptions(DistillLoss, types={"temperature": positive_float, "alpha": unit_interval},
+value_share = number_in(lambda v: 0.0 <= v <= 1.0 or v == -1.0, "a number in [0, 1], or -1 (alpha)")
+"""argparse type of --value-alpha."""
+LOSS = DataclassOptions(DistillLoss, types={"temperature": positive_float, "alpha": unit_interval,
+                                            "value_alpha": value_share},
                         metavars={"temperature": "T"})
 
 
