@@ -6,6 +6,9 @@ works in its folder, and every worker process it starts calls `start_worker(fold
 - A worker exits within moments of its parent's death, whatever the start method (spawn,
   fork, forkserver): a thread waits on multiprocessing's parent sentinel, a pipe that the
   parent's death closes, then kills the worker's own children (GTP engines) and exits.
+- Workers start with SIGINT blocked (`sigint_blocked` around their start): Ctrl-C in the terminal
+  reaches only the run, which stops its workers, and no worker prints a KeyboardInterrupt
+  traceback from the middle of its start-up.
 - A second run on a folder is refused while the first one lives (`<folder>/.rlgo-run.lock`
   holds the owner's pid), and a run waits until the workers of an earlier, killed run are
   gone before it starts (each worker holds a shared lock on `<folder>/.rlgo-workers.lock`).
@@ -14,6 +17,7 @@ Locks are advisory flock(2) locks: POSIX only; where fcntl is missing, folders a
 """
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import signal
@@ -39,6 +43,21 @@ _held: list = []  # open lock files of this worker process, kept for its lifetim
 
 class FolderBusyError(RuntimeError):
     """A run folder in use by another live run or by its leftover workers."""
+
+
+@contextlib.contextmanager
+def sigint_blocked():
+    """Block SIGINT in this thread meanwhile: processes started inside inherit the blocked mask (through
+    exec, whatever the start method). The run itself still gets a Ctrl-C that comes meanwhile: its
+    other threads take the signal, or it is raised here right after."""
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def start_worker(folder: str | os.PathLike | None = None) -> None:

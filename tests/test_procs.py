@@ -6,6 +6,7 @@ must be gone (or a zombie) within ORPHAN_SECONDS.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -17,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from rlgo.procs import RUN_LOCK, WORKERS_LOCK, FolderBusyError, RunLock
+from rlgo.procs import RUN_LOCK, WORKERS_LOCK, FolderBusyError, RunLock, sigint_blocked
+from rlgo.train.zero.pool import Workers
 
 ROOT = Path(__file__).resolve().parents[1]
 HANGING_ENGINE = f"{sys.executable} {ROOT / 'tests' / 'fixtures' / 'engines' / 'hanging_gtp.py'}"
@@ -240,3 +242,17 @@ def test_library_runs_take_the_folder_lock(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_sigmask"), reason="POSIX signal masks")
+def test_workers_start_with_sigint_blocked_and_the_run_still_gets_ctrl_c():
+    mask_of = functools.partial(signal.pthread_sigmask, signal.SIG_BLOCK)  # (SIG_BLOCK, []) reads the mask
+    with Workers(2) as pool:
+        masks = list(pool.run(mask_of, [[], []]))
+    assert masks and all(signal.SIGINT in mask for mask in masks)
+    assert signal.SIGINT not in mask_of([])  # the run's own mask is as it was
+    with pytest.raises(KeyboardInterrupt):  # the run itself still gets a Ctrl-C sent meanwhile
+        with sigint_blocked():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+        time.sleep(0.05)

@@ -2,6 +2,7 @@
 stored runs still load, and no old name is left in the docs or the help texts."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -82,11 +83,15 @@ def test_migrate_renames_old_keys_and_keeps_a_new_one(capsys):
     assert NetConfig.from_dict({"depth": 3, "width": 8}).blocks == 3
 
 
-def test_the_stored_zero9_run_loads_and_is_migrated_once(tmp_path, capsys):
-    stored = json.loads((ZERO9 / "config.json").read_text())
-    assert set(stored) & set(CONFIG_KEYS), "the committed run predates the renames"
+def test_the_stored_zero9_run_under_its_old_names_loads_and_is_migrated_once(tmp_path, capsys):
     run = tmp_path / "zero9"
     shutil.copytree(ZERO9, run)
+    current = json.loads((run / "config.json").read_text())
+    fields = {f.name for f in dataclasses.fields(ZeroConfig)}
+    old_of = {new: old for old, new in CONFIG_KEYS.items() if new in fields}
+    stored = {old_of.get(k, k): v for k, v in current.items()}  # the config as a run before the renames wrote it
+    assert set(stored) & set(CONFIG_KEYS)
+    (run / "config.json").write_text(json.dumps(stored))
     cfg = resume_config(run)
     for old, new in CONFIG_KEYS.items():
         if old in stored:

@@ -24,7 +24,7 @@ from rlgo.stats.results import append_result, game_id, load_results
 from rlgo.atomic import remove_stale_temps, write_text_atomic
 from rlgo.go.sgf import save_sgf
 from rlgo.go.state import COLOR_NAMES, EMPTY
-from rlgo.procs import RunLock, start_worker, stop_new_workers
+from rlgo.procs import RunLock, sigint_blocked, start_worker, stop_new_workers
 from rlgo.seeds import fresh_seed
 
 Mode = Literal["round-robin", "gauntlet"]
@@ -213,8 +213,9 @@ def _run_parallel(config: TournamentConfig, pending: list[GameTask], agent_facto
         running = set()
         try:
             while queue or running:
-                while queue and len(running) < config.parallel:
-                    running.add(pool.submit(play_task, queue.pop(), config.game, str(config.out), agent_factory))
+                with sigint_blocked():  # the pool starts its processes on submit
+                    while queue and len(running) < config.parallel:
+                        running.add(pool.submit(play_task, queue.pop(), config.game, str(config.out), agent_factory))
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
                     record(future.result())

@@ -35,7 +35,7 @@ import torch
 from rlgo.go import features
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.evaluator import TorchEvaluator, resolve_device
-from rlgo.procs import start_worker
+from rlgo.procs import sigint_blocked, start_worker
 from rlgo.search.evaluator import LeafBatch
 
 WAIT = 0.002
@@ -174,7 +174,8 @@ class InferenceServer:
         self._control, child = ctx.Pipe()
         self._process = ctx.Process(target=_serve, args=(child, str(device), threads, folder, wait),
                                     name="rlgo-inference-server", daemon=True)
-        self._process.start()
+        with sigint_blocked():
+            self._process.start()
         child.close()
         try:
             if not self._control.poll(START_SECONDS):

@@ -20,7 +20,7 @@ from rlgo.go.rules import rules_from_name
 from rlgo.go.sgf import GameRecord, save_sgf
 from rlgo.go.state import BLACK, WHITE, GameState
 from rlgo.gtpclient import GTPClient, GTPClientError, GTPError
-from rlgo.procs import RunLock, start_worker
+from rlgo.procs import RunLock, sigint_blocked, start_worker
 
 MOVE_TIMEOUT = 300.0
 """Seconds an engine may think about one command before it is declared hung."""
@@ -185,8 +185,9 @@ def _generate(cfg: DatagenConfig, out: Path, workers: int, on_game: Callable[[in
     queue = ctx.Queue()
     procs = [ctx.Process(target=_worker, args=(cfg, out, todo[w::workers], queue), daemon=True)
              for w in range(min(workers, len(todo)))]
-    for p in procs:
-        p.start()
+    with sigint_blocked():
+        for p in procs:
+            p.start()
     played, running, errors = 0, len(procs), []
     while running:
         item = queue.get()

@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 import torch
 
-from rlgo.procs import start_worker, stop_new_workers
+from rlgo.procs import sigint_blocked, start_worker, stop_new_workers
 from rlgo.train.zero.selfplay import init_worker
 
 T = TypeVar("T")
@@ -47,7 +47,8 @@ class Workers:
                     torch.set_num_threads(threads)
                 yield result
             return
-        pending = {self._pool.submit(fn, task) for task in tasks}
+        with sigint_blocked():  # the pool starts its processes on submit
+            pending = {self._pool.submit(fn, task) for task in tasks}
         try:
             while pending:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
