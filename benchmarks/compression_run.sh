@@ -18,6 +18,9 @@ make "$OUT/c50.pt" compress prune "$CKPT" --amount 0.5 --out "$OUT/c50.pt" --dat
     --finetune-steps 300 --batch-size 64 --lr 3e-4
 make "$OUT/c50-kd3000.pt" compress distill --teacher "$CKPT" --student "$OUT/c50-raw.pt" --data "$KD_DATA" \
     --out "$OUT/c50-kd3000.pt" --steps 3000 --batch-size 128 --lr 5e-4 --alpha 0.9 --temperature 2 --seed 2
+make "$OUT/c50s25-raw.pt" compress prune "$CKPT" --amount 0.5 --stream 0.25 --out "$OUT/c50s25-raw.pt"
+make "$OUT/c50s25-kd3000.pt" compress distill --teacher "$CKPT" --student "$OUT/c50s25-raw.pt" --data "$KD_DATA" \
+    --out "$OUT/c50s25-kd3000.pt" --steps 3000 --batch-size 128 --lr 5e-4 --alpha 0.9 --temperature 2 --seed 2
 make "$OUT/m50.pt" compress prune "$CKPT" --method magnitude --amount 0.5 --out "$OUT/m50.pt" --data "$DATA" \
     --finetune-steps 100 --batch-size 64 --lr 3e-4
 for alpha in 0.7 0; do
@@ -27,7 +30,7 @@ done
 
 [ -e "$OUT/bench.json" ] || nice -n 10 python -m benchmarks.compression --original "$CKPT" --data "$DATA" \
     --variant int8="$OUT/int8.pt" --variant c50="$OUT/c50.pt" --variant c50-raw="$OUT/c50-raw.pt" \
-    --variant c50-kd3000="$OUT/c50-kd3000.pt" --variant m50="$OUT/m50.pt" \
+    --variant c50-kd3000="$OUT/c50-kd3000.pt" --variant c50s25-kd3000="$OUT/c50s25-kd3000.pt" --variant m50="$OUT/m50.pt" \
     --variant student-kd="$OUT/student-a0.7.pt" --variant student-hard="$OUT/student-a0.pt" --json "$OUT/bench.json"
 
 match() {  # NAME SEED SPEC_A SPEC_B: a gauntlet of GAMES games, colours alternating, one thread
@@ -37,5 +40,6 @@ match() {  # NAME SEED SPEC_A SPEC_B: a gauntlet of GAMES games, colours alterna
 }
 match int8 1701 "zero:ckpt=$OUT/int8.pt" "zero:ckpt=$CKPT,backend=torch"
 match c50 1702 "zero:ckpt=$OUT/c50-kd3000.pt" "zero:ckpt=$CKPT"
+match c50s25 1704 "zero:ckpt=$OUT/c50s25-kd3000.pt" "zero:ckpt=$CKPT"
 match kd 1703 "zero:ckpt=$OUT/student-a0.7.pt" "zero:ckpt=$OUT/student-a0.pt"
-python -m benchmarks.compression --matches "$OUT/t-int8" "$OUT/t-c50" "$OUT/t-kd"
+python -m benchmarks.compression --matches "$OUT/t-int8" "$OUT/t-c50" "$OUT/t-c50s25" "$OUT/t-kd"
