@@ -70,7 +70,9 @@ def _keep(score: torch.Tensor, amount: float) -> torch.Tensor:
 
 def _stream_layers(model: GoNet) -> tuple[list[str], list[tuple[str, str]], list[str]]:
     """Where the residual stream's channels live: (norms over the stream, (norm, conv) pairs reading the
-    stream, convs writing into it), by parameter prefix."""
+    stream, convs writing into it), by parameter prefix; PruneError for a net whose stream cannot be pruned."""
+    if not model.cfg.pre_activation:
+        raise PruneError(f"stream pruning takes pre-activation ResNets; {model.cfg.name} is post-activation")
     trunk = list(model.trunk.named_children())
     stem_name, stem = trunk[0]
     tips = [name for name, m in trunk if isinstance(m, nn.BatchNorm2d)]
@@ -93,11 +95,11 @@ def _stream_layers(model: GoNet) -> tuple[list[str], list[tuple[str, str]], list
     return norms, readers, writers
 
 
-def _prune_stream(model: GoNet, state: dict[str, torch.Tensor], amount: float) -> int:
-    """Remove the `amount` least important residual-stream channels from `state` in place; returns those kept."""
-    if not model.cfg.pre_activation:
-        raise PruneError(f"stream pruning takes pre-activation ResNets; {model.cfg.name} is post-activation")
-    norms, readers, writers = _stream_layers(model)
+def _prune_stream(layers: tuple[list[str], list[tuple[str, str]], list[str]], state: dict[str, torch.Tensor],
+                  amount: float) -> int:
+    """Remove the `amount` least important residual-stream channels (`_stream_layers`) from `state` in place;
+    returns those kept."""
+    norms, readers, writers = layers
     score = sum(state[f"{norm}.weight"].abs() * state[f"{conv}.weight"].abs().sum(dim=(0, 2, 3))
                 for norm, conv in readers)
     keep = _keep(score, amount)
@@ -120,8 +122,7 @@ def channel_prune(model: GoNet, amount: float, stream: float = 0.0) -> tuple[GoN
     """
     check_amount(amount)
     check_prunable(model, STRUCTURED)
-    if stream:
-        check_amount(stream)
+    layers = _stream_layers(model) if stream and check_amount(stream) else None  # refuse before any work
     state = {k: v.clone() for k, v in model.state_dict().items()}
     kept: dict[str, int] = {}
     for name, block in model.trunk.named_children():
@@ -134,8 +135,8 @@ def channel_prune(model: GoNet, amount: float, stream: float = 0.0) -> tuple[GoN
             state[f"{norm}.{key}"] = state[f"{norm}.{key}"][keep]
         state[f"{second}.weight"] = state[f"{second}.weight"][:, keep]
         kept[f"trunk.{name}"] = int(keep.shape[0])
-    if stream:
-        kept["stream"] = _prune_stream(model, state, stream)
+    if layers:
+        kept["stream"] = _prune_stream(layers, state, stream)
     pruned = fit_shapes(build_model(model.cfg), state)
     pruned.load_state_dict(state)
     return pruned.eval(), kept
