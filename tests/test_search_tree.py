@@ -87,17 +87,26 @@ def test_the_only_winning_child_gets_almost_all_visits():
     tree_invariants(search)
 
 
-def test_equal_values_make_puct_visits_follow_the_priors():
+@pytest.mark.parametrize("seed", [0, 9, 27])
+def test_equal_values_make_puct_visits_follow_the_priors(seed):
+    """Every other point gets a tiny prior and pass none, so that no line runs out of moves into a scored
+    finished game, which would make the values unequal."""
     weights = {10: 0.4, 20: 0.3, 30: 0.15, 40: 0.1, 50: 0.05}
-    config = SearchConfig(simulations=2000, batch_size=1, fpu=0.0)
-    search = MCTS(9, FakeEvaluator(prior=fixed_prior(weights)), config)
+    weighted = fixed_prior(weights)
+
+    def prior(legal):
+        p = np.maximum(weighted(legal), 1e-7) * legal
+        p[:, -1] = 0.0
+        return p
+    config = SearchConfig(simulations=2000, batch_size=1, fpu=0.0, seed=seed)
+    search = MCTS(9, FakeEvaluator(prior=prior), config)
     search.search(GameState(9))
     visits = search.visit_counts()
     total = visits.sum()
     assert total == 1999  # the first simulation evaluated the root itself
     for point, p in weights.items():
         assert abs(visits[point] / total - p) < 0.005
-    assert visits.sum() == sum(visits[p] for p in weights)  # zero-prior moves never chosen
+    assert visits.sum() == sum(visits[p] for p in weights)  # the tiny-prior moves are never chosen
 
 
 def test_uct_tries_every_child_before_revisiting_one():
@@ -183,6 +192,47 @@ def test_node_budget_exhaustion_stops_gracefully_and_resets_cleanly():
 def test_bytes_per_node_counts_every_node_array():
     assert bytes_per_node(MCTS(9, FakeEvaluator(), SearchConfig(node_budget=1000)).forest) == 48
 
+
+
+def _puct_reference(tree, node, c, fpu):
+    """PUCT's choice at `node` by a direct numpy scan of every child (first maximum)."""
+    ch = np.arange(tree.first_child[node], tree.first_child[node] + tree.num_children[node])
+    n = (tree.visits[ch] + tree.virtual_loss[ch]).astype(np.float64)
+    parent_n = tree.visits[node] + tree.virtual_loss[node]
+    fpu_q = (-tree.value_sum[node] / tree.visits[node] if tree.visits[node] else 0.0) - fpu
+    q = np.where(n == 0, fpu_q, (tree.value_sum[ch] - tree.virtual_loss[ch]) / np.maximum(n, 1))
+    score = q + c * np.sqrt(max(parent_n, 1)) * tree.prior[ch].astype(np.float64) / (1 + n)
+    return int(ch[np.argmax(score)])
+
+
+@settings(max_examples=12, deadline=None)
+@given(seed=st.integers(0, 2**31), batch=st.sampled_from([1, 8]), simulations=st.integers(20, 400))
+def test_puct_below_the_root_picks_what_a_scan_of_every_child_picks(seed, batch, simulations):
+    """select_child scans a non-root node's children only up to the first one never selected: they are kept
+    as a prefix of selected children followed by the best prior of the rest. Checked against a full scan at
+    every expanded node after searches with random priors (ties included) and values."""
+    from rlgo.search.tree import select_child
+    rng = np.random.default_rng(seed)
+
+    def prior(legal):
+        return (rng.integers(1, 4, legal.shape) * legal).astype(np.float32)  # few distinct values: ties
+
+    config = SearchConfig(simulations=simulations, batch_size=batch, seed=seed)
+    search = MCTS(9, FakeEvaluator(lambda b, m: float(rng.uniform(-1, 1)), prior), config)
+    search.search(GameState(9))
+    tree = search.tree_arrays()
+    noise = np.zeros(82, np.float32)
+    for node in np.flatnonzero(tree.first_child[:int(tree.meta[0])] != UNEXPANDED):
+        if node == ROOT:
+            continue
+        ch = np.arange(tree.first_child[node], tree.first_child[node] + tree.num_children[node])
+        touched = tree.visits[ch] + tree.virtual_loss[ch] > 0
+        k = int(touched.sum())
+        assert touched[:k].all()  # the selected children come first
+        if k < len(ch):
+            assert tree.prior[ch[k]] == tree.prior[ch[k:]].max()
+        expected = _puct_reference(tree, node, config.c_puct, config.fpu)
+        assert select_child(tree, node, False, config.c_puct, config.fpu, 0.0, noise, 0.0) == expected
 
 # ----------------------------------------------------------------- determinism, noise, temperature
 @pytest.mark.parametrize("selection", ["puct", "uct"])

@@ -12,8 +12,8 @@ from numba import njit
 
 from rlgo.go.coords import from_vertex, to_vertex
 from rlgo.go.kernels import (
-    COL, EMP, HEAD, LEGAL, M_HASH, M_N, M_NEMPTY, M_SUICIDE, M_TOPLAY, PLIBS, WHITE,
-    edges_to, is_eyeish, legality, play_pass, play_vertex, result_hash,
+    COL, EMP, EMPTY, HEAD, M_HASH, M_KO, M_N, M_NEMPTY, M_SUICIDE, M_TOPLAY, PLIBS, WHITE,
+    edges_to, is_eyeish, play_pass, play_vertex, result_hash,
 )
 
 KO_SIMPLE, KO_POSITIONAL, KO_SITUATIONAL = 0, 1, 2
@@ -21,7 +21,7 @@ KO_MODES = {"simple": KO_SIMPLE, "positional": KO_POSITIONAL, "situational": KO_
 """Kernel code of each Rules.ko."""
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def position_key(stones_hash, next_to_play, ko_mode, zob):
     """The superko key of a position: its stones' hash, marked when situational and White moves next."""
     if ko_mode == KO_SITUATIONAL and next_to_play == WHITE:
@@ -36,42 +36,52 @@ def _in_sorted(keys, key):
 
 
 @njit(cache=True)
-def _captures(b, m, v, color):
-    """Whether `color` playing vertex v takes an opponent chain off the board."""
-    stride = m[M_N] + 2
-    for u in (v - 1, v + 1, v - stride, v + stride):
-        if b[COL, u] == 3 - color:
-            h = b[HEAD, u]
-            if b[PLIBS, h] == edges_to(b, v, h, stride):
-                return True
-    return False
-
-
-@njit(cache=True)
 def legal_moves(b, m, zob, game_keys, path_keys, depth, ko_mode, prune_eyes, out):
     """Legal moves of the side to move into out bool [N*N+1] (pass always legal); returns the count.
 
     Superko (ko_mode != KO_SIMPLE): a move whose resulting key is in game_keys (int64, sorted)
     or in path_keys[1..depth] is illegal (depth 0: no path). `prune_eyes`: also leave out moves
     filling one's own single-point eye.
+
+    One pass over each point's neighbours decides both its legality (as kernels.legality) and whether
+    the move removes stones (a capture, or an allowed suicide): only then is the resulting hash
+    recomputed (kernels.result_hash); otherwise the new stone is all that changes.
     """
     n = m[M_N]
     color = m[M_TOPLAY]
+    opp = 3 - color
+    stride = n + 2
+    superko = ko_mode != KO_SIMPLE
     out[:] = False
     count = 1
     out[n * n] = True
     for i in range(m[M_NEMPTY]):
         v = b[EMP, i]
-        if legality(b, m, v, color) != LEGAL:
+        if v == m[M_KO]:
+            continue
+        free = False  # the new stone keeps a liberty without capturing
+        captures = False
+        for u in (v - 1, v + 1, v - stride, v + stride):
+            c = b[COL, u]
+            if c == EMPTY:
+                free = True
+            elif c == color:
+                if not free and b[PLIBS, b[HEAD, u]] > edges_to(b, v, b[HEAD, u], stride):
+                    free = True
+            elif c == opp and not captures:
+                captures = b[PLIBS, b[HEAD, u]] == edges_to(b, v, b[HEAD, u], stride)
+            if free and not superko:
+                break
+        if not (free or captures or m[M_SUICIDE]):
             continue
         if prune_eyes and is_eyeish(b, m, v, color):
             continue
-        if ko_mode != KO_SIMPLE:
-            if m[M_SUICIDE] or _captures(b, m, v, color):
+        if superko:
+            if captures or not free:
                 stones = result_hash(b, m, zob, v, color)
             else:
-                stones = m[M_HASH] ^ zob[color, v]  # the new stone is all that changes
-            key = position_key(stones, 3 - color, ko_mode, zob)
+                stones = m[M_HASH] ^ zob[color, v]
+            key = position_key(stones, opp, ko_mode, zob)
             if _in_sorted(game_keys, key):
                 continue
             repeat = False

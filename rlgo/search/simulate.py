@@ -114,9 +114,10 @@ def _started(trees, ti, below_root):
         trees[ti, T_STEP] += 1
 
 
-@njit(cache=True)
-def _select(t, node, ti, roots, params, scratch):
-    """The child of `node` that the search descends to (PUCT / UCB1 with root noise, or the Gumbel rules)."""
+@njit(cache=True, inline="always")
+def _select(t, node, ti, roots, params, noise, scratch):
+    """The child of `node` that the search descends to (PUCT / UCB1 with root noise, or the Gumbel rules);
+    noise = roots.rows[ti, R_NOISE]. Inlined: a call would move every array's reference count per ply."""
     trees = roots.trees
     if params[P_GUMBEL] > 0:
         if node != ROOT:
@@ -126,8 +127,7 @@ def _select(t, node, ti, roots, params, scratch):
         return select_root(t, roots.rows[ti, R_GUMBEL], roots.base[ti], considered, params[P_CVISIT],
                            params[P_CSCALE], scratch)
     eps = roots.tree_f[ti, TF_NOISE] if node == ROOT else 0.0
-    return select_child(t, node, params[P_UCT] > 0, params[P_C], params[P_FPU], params[P_RAVE],
-                        roots.rows[ti, R_NOISE], eps)
+    return select_child(t, node, params[P_UCT] > 0, params[P_C], params[P_FPU], params[P_RAVE], noise, eps)
 
 
 @njit(cache=True)
@@ -153,9 +153,10 @@ def gather_leaves(forest, roots, params, leaves):
     for ti in range(trees.shape[0]):
         if trees[ti, T_LEFT] <= 0:
             continue
-        t = tree_view(forest.ints, forest.floats, forest.value_sum, forest.scores, forest.meta, trees[ti, T_SLOT])
+        t = tree_view(forest.nodes, forest.scores, forest.meta, trees[ti, T_SLOT])
         want = 1 if t.first_child[ROOT] == UNEXPANDED else want_leaves
         keys = roots.keys[ti, :trees[ti, T_KEYS]]
+        noise = roots.rows[ti, R_NOISE]
         ko_mode = trees[ti, T_KO]
         got = 0
         collisions = 0
@@ -172,7 +173,7 @@ def gather_leaves(forest, roots, params, leaves):
             if k_hist > 0:
                 ring[0] = b[COL]
             while t.first_child[node] != UNEXPANDED and m[M_PASSES] < 2:
-                node = _select(t, node, ti, roots, params, scratch)
+                node = _select(t, node, ti, roots, params, noise, scratch)
                 play_point(b, m, zob, t.move[node])
                 depth += 1
                 path_keys[depth] = position_key(m[M_HASH], m[M_TOPLAY], ko_mode, zob)
@@ -274,7 +275,7 @@ def apply_results(forest, roots, params, leaves, count, results):
     for i in range(count):
         ti = leaves.rows[i, 0]
         leaf = leaves.rows[i, 1]
-        t = tree_view(forest.ints, forest.floats, forest.value_sum, forest.scores, forest.meta, trees[ti, T_SLOT])
+        t = tree_view(forest.nodes, forest.scores, forest.meta, trees[ti, T_SLOT])
         value = min(max(values[i], -1.0), 1.0)
         t.raw_value[leaf] = value
         if t.first_child[leaf] == UNEXPANDED and t.visits[leaf] + 1 >= expand_visits:
@@ -298,7 +299,7 @@ def apply_results(forest, roots, params, leaves, count, results):
 
 
 @njit(cache=True)
-def advance(ints, floats, value_sum, scores, meta,  # Forest
+def advance(nodes, scores, meta,  # Forest
             trees, tree_f, root_b, root_m, zob, keys, root_hist, root_rows, base, schedule, bans,  # Roots
             params,
             rows, b, m, legal, hist, path_keys,  # Leaves
@@ -312,7 +313,7 @@ def advance(ints, floats, value_sum, scores, meta,  # Forest
     *results, gather)`: a namedtuple argument costs microseconds of dispatch per call, its arrays
     one by one take Numba's fast path; the groups are rebuilt here at no cost.
     """
-    forest = Forest(ints, floats, value_sum, scores, meta)
+    forest = Forest(nodes, scores, meta)
     roots = Roots(trees, tree_f, root_b, root_m, zob, keys, root_hist, root_rows, base, schedule, bans)
     leaves = Leaves(rows, b, m, legal, hist, path_keys)
     results = Results(priors, values, amaf, score)

@@ -1,6 +1,7 @@
-"""The search tree: a preallocated struct of arrays and its Numba kernels (select, expand, back up).
+"""The search tree: a preallocated array of node records and its Numba kernels (select, expand, back up).
 
-Node i's statistics live at index i of every array of a `TreeArrays`; a node's children
+Node i's statistics are record i of a Forest slot (NODE), seen by the kernels as index i of every
+array of a `TreeArrays` (strided views of one field each); a node's children
 are the contiguous block first_child[i] .. first_child[i] + num_children[i] - 1. Nothing
 about positions is stored: the search replays the moves from the root.
 
@@ -37,7 +38,7 @@ NO_MOVE = -1
 # meta slots
 META_USED, META_FULL, META_RNG = 0, 1, 2
 
-TreeArrays = namedtuple("TreeArrays", [
+TreeArrays = namedtuple("TreeArrays", [  # views of a Forest slot (tree_view)
     "visits",        # int32 [C]: completed simulations through the node
     "value_sum",     # float64 [C]: sum of backed-up values, perspective of the player of move[i]
     "prior",         # float32 [C]: prior probability of move[i] at the parent
@@ -54,21 +55,23 @@ TreeArrays = namedtuple("TreeArrays", [
     "meta",          # int64 [3]: nodes used, full flag, child-order random state
 ])
 
-# rows of Forest.ints and Forest.floats
-I_VISITS, I_FIRST, I_COUNT, I_MOVE, I_VL, I_PARENT, I_AMAF = range(7)
-F_PRIOR, F_AMAF, F_RAW = range(3)
-
+NODE = np.dtype([
+    ("visits", np.int32), ("first_child", np.int32), ("num_children", np.int32), ("move", np.int32),
+    ("virtual_loss", np.int32), ("parent", np.int32), ("amaf_visits", np.int32), ("prior", np.float32),
+    ("amaf_sum", np.float32), ("raw_value", np.float32), ("value_sum", np.float64),
+])
+"""One node's record (48 bytes; the TreeArrays fields of those names, dtypes as there): a descent reads
+one or two cache lines per node instead of one per statistic."""
 
 # rows of Forest.scores
 S_SUM, S_SQ = range(2)
 
 
-class Forest(namedtuple("Forest", ["ints", "floats", "value_sum", "scores", "meta"])):
+class Forest(namedtuple("Forest", ["nodes", "scores", "meta"])):
     """Storage of many trees as a few arrays with a leading slot axis (a few arguments per Numba call).
 
-    ints int32 [S, 7, C] (rows I_*), floats float32 [S, 3, C] (rows F_*), value_sum float64
-    [S, C], scores float64 [S, 2, C] (rows S_*; [S, 2, 0] without scores), meta int64 [S, 3].
-    `tree_view` gives one slot as TreeArrays views.
+    nodes NODE [S, C] (one record per node), scores float64 [S, 2, C] (rows S_*; [S, 2, 0] without
+    scores), meta int64 [S, 3]. `tree_view` gives one slot as TreeArrays (strided views of the records).
     """
 
     __slots__ = ()
@@ -83,35 +86,34 @@ def _touched(shape: tuple, dtype) -> np.ndarray:
     """A zeroed array whose memory pages are all touched now when it is at most TOUCH_BYTES: a page
     fault inside the search costs more than the search's own work on that page (12 us against 0.7 us
     per 80-child expansion)."""
-    if np.prod(shape, dtype=np.int64) * np.dtype(dtype).itemsize > TOUCH_BYTES:
+    dtype = np.dtype(dtype)
+    if np.prod(shape, dtype=np.int64) * dtype.itemsize > TOUCH_BYTES:
         return np.zeros(shape, dtype)
     out = np.empty(shape, dtype)
-    out.fill(0)
+    out.reshape(-1).view(np.uint8).fill(0)
     return out
 
 
 def new_forest(slots: int, capacity: int, scores: bool = False) -> Forest:
     """`slots` empty trees of `capacity` nodes each (memory touched at once; call reset before use), with
     score statistics when `scores`."""
-    return Forest(_touched((slots, 7, capacity), np.int32), _touched((slots, 3, capacity), np.float32),
-                  _touched((slots, capacity), np.float64), _touched((slots, 2, capacity if scores else 0), np.float64),
+    return Forest(_touched((slots, capacity), NODE), _touched((slots, 2, capacity if scores else 0), np.float64),
                   np.zeros((slots, 3), np.int64))
 
 
 @njit(cache=True)
-def tree_view(ints, floats, value_sum, scores, meta, slot):
+def tree_view(nodes, scores, meta, slot):
     """The tree in `slot` of a Forest's arrays as TreeArrays (views, no copy)."""
-    return TreeArrays(ints[slot, I_VISITS], value_sum[slot], floats[slot, F_PRIOR], ints[slot, I_FIRST],
-                      ints[slot, I_COUNT], ints[slot, I_MOVE], ints[slot, I_VL], ints[slot, I_PARENT],
-                      ints[slot, I_AMAF], floats[slot, F_AMAF], floats[slot, F_RAW], scores[slot, S_SUM],
-                      scores[slot, S_SQ], meta[slot])
+    n = nodes[slot]
+    sc = scores[slot]
+    return TreeArrays(n["visits"], n["value_sum"], n["prior"], n["first_child"], n["num_children"], n["move"],
+                      n["virtual_loss"], n["parent"], n["amaf_visits"], n["amaf_sum"], n["raw_value"], sc[S_SUM],
+                      sc[S_SQ], meta[slot])
 
 
 def slot_view(forest: Forest, slot: int) -> TreeArrays:
     """Python-side TreeArrays views of one slot (for reading statistics)."""
-    i, f, s = forest.ints[slot], forest.floats[slot], forest.scores[slot]
-    return TreeArrays(i[I_VISITS], forest.value_sum[slot], f[F_PRIOR], i[I_FIRST], i[I_COUNT], i[I_MOVE], i[I_VL],
-                      i[I_PARENT], i[I_AMAF], f[F_AMAF], f[F_RAW], s[S_SUM], s[S_SQ], forest.meta[slot])
+    return tree_view(forest.nodes, forest.scores, forest.meta, slot)
 
 
 def new_tree(capacity: int, seed: int = 0, scores: bool = False) -> TreeArrays:
@@ -124,11 +126,10 @@ def new_tree(capacity: int, seed: int = 0, scores: bool = False) -> TreeArrays:
 
 def bytes_per_node(forest: Forest) -> int:
     """Memory of one node over all per-node arrays."""
-    return forest.ints.itemsize * forest.ints.shape[1] + forest.floats.itemsize * forest.floats.shape[1] + \
-        forest.value_sum.itemsize + (forest.scores.itemsize * 2 if forest.scores.shape[2] else 0)
+    return forest.nodes.itemsize + (forest.scores.itemsize * 2 if forest.scores.shape[2] else 0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _init_node(t, i, parent, move, prior):
     t.visits[i] = 0
     t.value_sum[i] = 0.0
@@ -155,7 +156,7 @@ def reset(t, seed):
     t.meta[META_RNG] = seed
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _next_random(t):
     """splitmix64 step on meta[META_RNG]; a non-negative int64."""
     z = np.uint64(t.meta[META_RNG]) + np.uint64(0x9E3779B97F4A7C15)
@@ -166,7 +167,7 @@ def _next_random(t):
     return np.int64(z >> np.uint64(1))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def node_value(t, node):
     """Mean value of `node` for its own side to move (0 when unvisited)."""
     if t.visits[node] == 0:
@@ -174,7 +175,7 @@ def node_value(t, node):
     return -t.value_sum[node] / t.visits[node]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def select_child(t, node, use_uct, c, fpu, rave, noise, eps):
     """The child maximising PUCT (or UCB1 when use_uct) with virtual loss counted as losses.
 
@@ -184,15 +185,20 @@ def select_child(t, node, use_uct, c, fpu, rave, noise, eps):
     UCB1: Q + c * sqrt(ln N / n); children never tried go first, highest prior first. With
     rave = k > 0, Q is blended with the child's AMAF value by beta = sqrt(k / (3n + k)) and a
     child is "tried" once it has AMAF visits.
+
+    PUCT below the root without noise scans only the children ever selected and the one after them
+    (see _promote): every later child is unvisited with no higher prior, so none scores more.
     """
     parent_n = t.visits[node] + t.virtual_loss[node]
     scale = c * math.sqrt(max(parent_n, 1)) if not use_uct else 0.0
-    log_n = math.log(max(parent_n, 1))
+    log_n = math.log(max(parent_n, 1)) if use_uct else 0.0
     fpu_q = node_value(t, node) - fpu
+    prefix = not use_uct and eps == 0 and node != ROOT
     first = t.first_child[node]
+    end = first + t.num_children[node]
     best = first
     best_score = -np.inf
-    for ch in range(first, first + t.num_children[node]):
+    for ch in range(first, end):
         vl = t.virtual_loss[ch]
         n = t.visits[ch] + vl
         if use_uct:
@@ -210,7 +216,30 @@ def select_child(t, node, use_uct, c, fpu, rave, noise, eps):
         if score > best_score:
             best_score = score
             best = ch
+        if prefix and n == 0:
+            if best == ch:
+                _promote(t, ch + 1, end)
+            break
     return best
+
+
+@njit(cache=True, inline="always")
+def _promote(t, start, end):
+    """Move the first child of highest prior among start .. end - 1 (all never selected, so leaves with no
+    statistics but priors, moves and AMAF counts) to `start`.
+
+    expand does this for a node's first child and select_child whenever it selects a child for the first
+    time, so a node's children ever selected form a prefix followed by the best of the others.
+    """
+    best = start
+    for ch in range(start + 1, end):
+        if t.prior[ch] > t.prior[best]:
+            best = ch
+    if best != start:
+        t.prior[start], t.prior[best] = t.prior[best], t.prior[start]
+        t.move[start], t.move[best] = t.move[best], t.move[start]
+        t.amaf_visits[start], t.amaf_visits[best] = t.amaf_visits[best], t.amaf_visits[start]
+        t.amaf_sum[start], t.amaf_sum[best] = t.amaf_sum[best], t.amaf_sum[start]
 
 
 @njit(cache=True)
@@ -230,7 +259,8 @@ def update_amaf(t, node, first_player, color, value):
 
 @njit(cache=True)
 def expand(t, node, moves, priors, count):
-    """Give `node` children moves[:count] with priors[:count] (renormalised) in a shuffled order.
+    """Give `node` children moves[:count] with priors[:count] (renormalised) in a shuffled order, the
+    first one of highest prior moved first (see _promote).
 
     Returns False (and sets the full flag, node left unexpanded) when the budget has no room.
     """
@@ -239,7 +269,7 @@ def expand(t, node, moves, priors, count):
         t.meta[META_FULL] = 1
         return False
     for k in range(count - 1, 0, -1):  # Fisher-Yates: ties between equal priors fall at random
-        j = _next_random(t) % (k + 1)
+        j = ((_next_random(t) >> 31) * (k + 1)) >> 32  # top 32 bits scaled to 0..k: no division
         moves[k], moves[j] = moves[j], moves[k]
         priors[k], priors[j] = priors[j], priors[k]
     total = 0.0
@@ -248,6 +278,7 @@ def expand(t, node, moves, priors, count):
     for k in range(count):
         p = priors[k] / total if total > 0 else 1.0 / count
         _init_node(t, start + k, node, moves[k], p)
+    _promote(t, start, start + count)
     t.first_child[node] = start
     t.num_children[node] = count
     t.meta[META_USED] = start + count
