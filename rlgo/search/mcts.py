@@ -148,6 +148,7 @@ class MCTS:
             path_keys=np.zeros(cfg.node_budget + 1, np.int64))
         self._amaf = np.zeros((rows, size * size if cfg.rave > 0 else 0), np.int8)
         self._score = np.zeros((rows, 2 if self.scores else 0), np.float32)
+        self._step_arrays = S.step_arrays(self.forest, self._roots, self._params, self._leaves, self._amaf, self._score)
         self._planes = {fs: np.zeros((rows, features.feature_planes(fs), size, size), np.float32)
                         for fs in {ev.feature_set for ev in self.evaluators if ev.feature_set is not None}}
         self._batches: dict[tuple[int, int, int], LeafBatch] = {}
@@ -213,6 +214,8 @@ class MCTS:
             grown = np.zeros((self.trees, 2 * keys.size), np.int64)
             grown[:, :self._roots.keys.shape[1]] = self._roots.keys
             self._roots = self._roots._replace(keys=grown)
+            self._step_arrays = S.step_arrays(self.forest, self._roots, self._params, self._leaves, self._amaf,
+                                              self._score)
         self._roots.keys[t, :keys.size] = keys
         self._roots.trees[t, S.T_KEYS] = keys.size
         self._roots.trees[t, S.T_KO] = KO_MODES[state.rules.ko]
@@ -450,8 +453,7 @@ class MCTS:
         if priors is None:
             priors, values = self._no_priors, self._no_values
         with self._lock:
-            n = S.advance(*self.forest, *self._roots, self._params, *self._leaves, count, priors, values, self._amaf,
-                          self._score, gather)
+            n = S.advance(self._step_arrays, count, priors, values, gather)
         if n < 0:
             raise EvaluatorError("evaluator returned non-finite priors or values")
         return n
