@@ -7,8 +7,8 @@ works in its folder, and every worker process it starts calls `start_worker(fold
   fork, forkserver): a thread waits on multiprocessing's parent sentinel, a pipe that the
   parent's death closes, then kills the worker's own children (GTP engines) and exits.
 - Workers start with SIGINT blocked (`sigint_blocked` around their start): Ctrl-C in the terminal
-  reaches only the run, which stops its workers, and no worker prints a KeyboardInterrupt
-  traceback from the middle of its start-up.
+  reaches only the run, which stops its workers, and no worker prints a traceback from the middle
+  of its start-up (the run holds the Ctrl-C until the start is done).
 - A second run on a folder is refused while the first one lives (`<folder>/.rlgo-run.lock`
   holds the owner's pid), and a run waits until the workers of an earlier, killed run are
   gone before it starts (each worker holds a shared lock on `<folder>/.rlgo-workers.lock`).
@@ -47,17 +47,27 @@ class FolderBusyError(RuntimeError):
 
 @contextlib.contextmanager
 def sigint_blocked():
-    """Block SIGINT in this thread meanwhile: processes started inside inherit the blocked mask (through
-    exec, whatever the start method). The run itself still gets a Ctrl-C that comes meanwhile: its
-    other threads take the signal, or it is raised here right after."""
+    """Hold off Ctrl-C meanwhile: SIGINT is blocked in this thread, so processes started inside inherit
+    the blocked mask (through exec, whatever the start method), and in the main thread a Ctrl-C that
+    another thread takes meanwhile is kept and raised right after, not in the middle of a process's start
+    (which would leave the new process reading a half-written start-up pipe)."""
     if not hasattr(signal, "pthread_sigmask"):  # not POSIX
         yield
         return
+    main = threading.current_thread() is threading.main_thread()
+    caught: list[int] = []
+    handler = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum)) if main else None
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        if main:
+            signal.signal(signal.SIGINT, handler)
+            if caught and callable(handler):
+                handler(signal.SIGINT, None)
+            elif caught and handler == signal.SIG_DFL:
+                raise KeyboardInterrupt
 
 
 def start_worker(folder: str | os.PathLike | None = None) -> None:
