@@ -312,6 +312,15 @@ def test_ctrl_c_before_the_search_begins_still_stops_it():
     assert thought.interrupted and thought.move == 25  # stopped (a pass), not its own 30 s end (move 0)
 
 
+def test_a_search_stopped_before_its_first_simulation_says_no_search(tmp_path):
+    from rlgo.play.terminal import Terminal, TerminalConfig
+    from rlgo.play.thinking import Thought
+    terminal = Terminal(Game(GameConfig(size=5), lambda size, rules: RandomAgent(1)),
+                        TerminalConfig(plain=True, sgf_dir=tmp_path))
+    assert terminal._summary(Thought(move=3, seconds=0.4, interrupted=True)) == "  (0.4s, no search)"
+    assert terminal._summary(Thought(move=3, seconds=0.4)) == "  (0.4s)"  # an agent that never searches
+
+
 def test_think_reraises_agent_errors():
     class Broken(Agent):
         def select_move(self, state):

@@ -25,7 +25,8 @@ from rlgo.nn.model import NetConfig
 from rlgo.train.zero.buffer import DamagedShardWarning, ReplayBuffer
 from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
 from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, black_share, gate_decision, ratings
-from rlgo.train.zero.loop import read_best, train_zero
+from rlgo.train.common import OptimConfig
+from rlgo.train.zero.loop import open_run, read_best, train_zero
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(size=5, komi=2.5, net=NetConfig(blocks=1, width=8), simulations=8, games_per_generation=4, parallel_games=2,
@@ -263,6 +264,25 @@ def finished_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("zero") / "run"
     train_zero(ZeroConfig(out=str(run), **TINY))
     return run
+
+
+def test_resume_may_change_the_komi_draw_and_the_learning_rate_and_keeps_them(finished_run, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    assert cli.main(["train", "zero", "--resume", str(run), "--momentum", "0.5"]) == 1
+    assert "cannot change momentum" in capsys.readouterr().err
+    assert cli.main(["train", "zero", "--resume", str(run), "--generations", "2", "--lr", "0.0125",
+                     "--komi-wide", "3", "--komi-wide-share", "1"]) == 0
+    stored = json.loads((run / "config.json").read_text())
+    assert stored["optim"]["lr"] == 0.0125 and stored["komi_wide"] == 3 and stored["komi_wide_share"] == 1
+    assert stored["optim"]["momentum"] == ZeroConfig(out="x", **TINY).optim.momentum
+    assert stored["generations"] == 1  # a one-invocation setting is not stored
+    optimizer = torch.load(run / "train_state.pt", weights_only=True)["optimizer"]
+    assert optimizer["param_groups"][0]["lr"] == 0.0125  # generation 2 trained at the new rate
+    komi = {float(k) for k in ReplayBuffer(run / "buffer", 5, 20).window()["komi"]}
+    assert max(abs(k - TINY["komi"]) for k in komi) > 0  # generation 2's games drew komi within 2.5 +- 3
+    with pytest.raises(ZeroConfigError, match="optim"):
+        open_run(ZeroConfig(out=str(run), **{**TINY, "optim": OptimConfig(lr=0.0125, momentum=0.5)}), resume=True)
 
 
 def _one_line_error(run: Path, capsys, *names: str) -> str:

@@ -144,6 +144,16 @@ def test_match_colours_alternate_and_scores_follow_the_first_network():
     assert MatchGame(2, EMPTY, [], "0").first_score == 0.5
 
 
+def test_a_share_of_games_draws_komi_from_the_wide_spread():
+    base = settings().rules.komi
+    played = run_selfplay(evaluator(LinearNet(7)), settings(komi_wide=6.0, komi_wide_share=0.5), games=12,
+                          seed=3).games
+    komis = [float(game.samples["komi"][0]) for game in played]
+    assert all(abs(k - base) <= 6 and 2 * k == int(2 * k) for k in komis)
+    moved = [k for k in komis if k != base]  # komi_spread 0: only the wide games move
+    assert 0 < len(moved) < len(komis) and max(abs(k - base) for k in moved) > 1
+
+
 def test_komi_spread_gives_each_game_its_own_komi_and_scores_it_with_that_komi():
     played = run_selfplay(evaluator(LinearNet(7)), settings(komi_spread=1.0), games=8, seed=5).games
     seen = set()

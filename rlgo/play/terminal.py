@@ -205,8 +205,8 @@ class Terminal:
         """'  (1.2s, 498 simulations, White's win rate 62%, expected score W+3.5)' after the agent's move; the
         win rate is the agent's for its own colour (its search, or its value net / rollouts without one)."""
         game, infos = self.game, thought.analysis
-        if not infos:
-            return f"  ({thought.seconds:.1f}s)"
+        if not infos:  # an agent that does not search, or a search stopped before its first simulation
+            return f"  ({thought.seconds:.1f}s, no search)" if thought.interrupted else f"  ({thought.seconds:.1f}s)"
         chosen = next((i for i in infos if i.move == thought.move), infos[0])
         visits = sum(i.visits for i in infos)
         effort = f"{visits} simulations" if visits else f"no search, prior {chosen.prior:.0%}"

@@ -39,6 +39,11 @@ class ZeroConfig:
     komi_spread: float = 0.0
     """Self-play games draw komi uniformly from the half points within komi +- this, so that a network with
     komi among its inputs (feature set 'extended') learns what komi does; matches use komi itself."""
+    komi_wide: float = 0.0
+    """The spread of komi in a `komi_wide_share` of self-play games instead of `komi_spread` (KataGo's occasional
+    big komi deviations), so that the value and score heads learn komi far from the usual one too."""
+    komi_wide_share: float = 0.0
+    """Share of self-play games whose komi is drawn within komi +- komi_wide."""
     # ------------------------------------------------------------- network
     net: NetConfig = NetConfig(blocks=4, width=32)
     """The network (board size from `size`, heads from `aux_heads`)."""
@@ -162,10 +167,11 @@ class ZeroConfig:
             if not getattr(self, name) > 0:
                 bad(name, "must be > 0")
         for name in ("fast_simulations", "move_cap", "workers", "gate_simulations", "sgf_per_generation", "threads",
-                     "komi_spread"):
+                     "komi_spread", "komi_wide"):
             if not getattr(self, name) >= 0:
                 bad(name, "must be >= 0")
-        for name in ("full_search_prob", "dirichlet_epsilon", "resign_playthrough", "resign_fp_target"):
+        for name in ("full_search_prob", "dirichlet_epsilon", "resign_playthrough", "resign_fp_target",
+                     "komi_wide_share"):
             if not 0 <= getattr(self, name) <= 1:
                 bad(name, "must be in [0, 1]")
         if self.fast_simulations and not 0 < self.full_search_prob:

@@ -58,8 +58,13 @@ CONFIG, STATE, TRAIN_STATE = "config.json", "state.json", "train_state.pt"
 INT8_SUFFIX, INT8_CALIBRATION = "-int8", 1024
 """Name suffix and calibration positions of the int8 copies that play with cfg.int8_play."""
 RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation", "ddp",
-               "ray", "inference_server", "window_scaled_steps", "int8_play")
-"""ZeroConfig fields that `--resume` may change; the others must match the stored config."""
+               "ray", "inference_server", "window_scaled_steps", "int8_play", "komi_spread", "komi_wide",
+               "komi_wide_share", "lr")
+"""Settings that `--resume` may change: ZeroConfig fields, and 'lr' (optim.lr: the optimizer, its schedule and
+momentum stay, so the saved optimizer state still fits); the others must match the stored config."""
+RECIPE = ("komi_spread", "komi_wide", "komi_wide_share", "lr")
+"""The RUN_CONTROL settings of what the run trains on: a `--resume` that changes them stores them in config.json,
+so that later resumes keep them (the others hold for one invocation)."""
 
 
 @dataclass
@@ -104,13 +109,25 @@ def _write_best(run: Path, generation: int, elo: float) -> None:
                             "checkpoint": str(checkpoint_path(run, generation).relative_to(run))})
 
 
+def run_control(cfg: ZeroConfig) -> dict:
+    """{name: value} of the RUN_CONTROL settings of `cfg`."""
+    return {k: cfg.optim.lr if k == "lr" else getattr(cfg, k) for k in RUN_CONTROL}
+
+
+def with_run_control(cfg: ZeroConfig, **changes) -> ZeroConfig:
+    """`cfg` with some RUN_CONTROL settings changed."""
+    lr = changes.pop("lr", None)
+    cfg = dataclasses.replace(cfg, **changes)
+    return cfg if lr is None else dataclasses.replace(cfg, optim=dataclasses.replace(cfg.optim, lr=lr))
+
+
 def resume_config(run: str | Path, **changes) -> ZeroConfig:
-    """The stored config of a run folder with some RUN_CONTROL fields changed."""
+    """The stored config of a run folder with some RUN_CONTROL settings changed."""
     try:
         stored = ZeroConfig.from_dict({**read_json(Path(run) / CONFIG), "out": str(run)})
     except FileNotFoundError:
         raise ZeroConfigError(f"cannot resume: {str(run)!r} holds no zero run (no {CONFIG})") from None
-    return dataclasses.replace(stored, **changes)
+    return with_run_control(stored, **changes)
 
 
 def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
@@ -124,16 +141,20 @@ def open_run(cfg: ZeroConfig, resume: bool) -> tuple[ZeroConfig, LoopState]:
             raise ZeroConfigError(f"cannot resume: {str(run)!r} has no {STATE}") from None
         except TypeError as e:
             raise RunFileError(f"{str(run / STATE)!r} is damaged ({e})") from None
-        changed = [f.name for f in dataclasses.fields(cfg) if f.name not in RUN_CONTROL + ("out",)
-                   and getattr(cfg, f.name) != getattr(stored, f.name)]
+        kept = with_run_control(cfg, **run_control(stored))
+        changed = [f.name for f in dataclasses.fields(cfg) if f.name != "out"
+                   and getattr(kept, f.name) != getattr(stored, f.name)]
         if changed:
             raise ZeroConfigError(f"cannot resume {str(run)!r} with other {', '.join(changed)} "
                                   f"(only {', '.join(RUN_CONTROL)} may change)")
-        cfg = dataclasses.replace(stored, **{k: getattr(cfg, k) for k in RUN_CONTROL})
+        cfg = with_run_control(stored, **run_control(cfg))
         read_best(run)  # fails loudly on a damaged pointer
         stored_keys = read_json(run / CONFIG)
         if set(stored_keys) & set(CONFIG_KEYS):  # a run from before the renames: store the new names
             write_json(run / CONFIG, migrate(stored_keys, str(run / CONFIG)))
+        recipe = {k: run_control(cfg)[k] for k in RECIPE}
+        if recipe != {k: run_control(stored)[k] for k in RECIPE}:
+            write_json(run / CONFIG, with_run_control(stored, **recipe).to_dict())
         remove_stale_temps(run, run / "checkpoints", run / "sgf")  # torn writes of a kill
         return cfg, state
     if (run / CONFIG).exists():

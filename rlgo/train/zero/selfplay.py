@@ -76,6 +76,10 @@ class PlaySettings:
     """Actions considered by the Gumbel root."""
     komi_spread: float = 0.0
     """Self-play games draw their komi uniformly from the half points within rules.komi +- this (KataGo)."""
+    komi_wide: float = 0.0
+    """The komi spread of a `komi_wide_share` of the self-play games instead of komi_spread."""
+    komi_wide_share: float = 0.0
+    """Share of self-play games with komi within rules.komi +- komi_wide."""
     backend: str = "torch"
     """Inference backend of the checkpoints (rlgo.nn.backend.BACKENDS; 'auto' runs int8 copies)."""
 
@@ -94,7 +98,8 @@ class PlaySettings:
         return cls.of_run(cfg, resign_threshold, fast_simulations=cfg.fast_simulations,
                           full_search_prob=cfg.full_search_prob if cfg.fast_simulations else 1.0,
                           dirichlet_epsilon=cfg.dirichlet_epsilon, temperature_moves=cfg.effective_temperature_moves,
-                          resign_playthrough=cfg.resign_playthrough, komi_spread=cfg.komi_spread)
+                          resign_playthrough=cfg.resign_playthrough, komi_spread=cfg.komi_spread,
+                          komi_wide=cfg.komi_wide, komi_wide_share=cfg.komi_wide_share)
 
     @classmethod
     def match(cls, cfg: ZeroConfig, resign_threshold: float) -> "PlaySettings":
@@ -273,8 +278,9 @@ def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -
     result = WorkerResult()
 
     def new_games() -> Iterator[_Live]:
-        steps = int(s.komi_spread * 2)
         for i in range(games):
+            wide = s.komi_wide_share > 0 and rng.random() < s.komi_wide_share
+            steps = int((s.komi_wide if wide else s.komi_spread) * 2)
             komi = s.rules.komi + 0.5 * int(rng.integers(-steps, steps + 1))
             yield _Live(GameState(s.size, s.rules.with_komi(komi)), i, playthrough=rng.random() < s.resign_playthrough)
 
