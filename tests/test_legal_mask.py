@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
+from rlgo.go.kernels import M_FEWEST
 from rlgo.go.rules import KO_RULES, Rules
 from rlgo.go.state import GameState
 from tests.reference_board import ReferenceBoard, biased_attempt
@@ -53,10 +54,12 @@ def lockstep(size: int, ko: str, suicide: bool, seed: int) -> int:
     masks before every move; returns how many moves superko took away in the game."""
     rng = np.random.default_rng(seed)
     state, ref = GameState(size, Rules(ko=ko, suicide=suicide, komi=0.5)), ReferenceBoard(size, ko, suicide)
-    cut = 0
+    cut, fewest = 0, size * size
     for _ in range(4 * size * size):
         want = reference_mask(ref)
         assert state.legal_mask().tolist() == want.tolist(), f"{state.rules}\n{state}"
+        fewest = min(fewest, state.empty_points)
+        assert state.m[M_FEWEST] == fewest  # the low that lets legal_moves skip the superko look-up
         if state.is_over:
             break
         cut += int(np.sum(reference_mask(ref, superko=False) & ~want))

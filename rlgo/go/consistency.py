@@ -180,6 +180,8 @@ def check_board(b: np.ndarray, m: np.ndarray, zob: np.ndarray | None = None) -> 
         _fail(f"hash {int(m[K.M_HASH])} != recomputed {stones_hash(b[K.COL], zob)}")
     if m[K.M_CAP_B] < 0 or m[K.M_CAP_W] < 0 or m[K.M_PASSES] < 0:
         _fail(f"negative counter in meta {m.tolist()}")
+    if m[K.M_FEWEST] > m[K.M_NEMPTY]:
+        _fail(f"M_FEWEST is {int(m[K.M_FEWEST])}, more than the {int(m[K.M_NEMPTY])} empty points now")
 
 
 def check_consistency(state) -> None:

@@ -8,7 +8,8 @@ A board is two arrays (see `new_board`):
   empty vertex in EMP).
 - `m`: int64 [NMETA] scalars: size, side to move, ko vertex, consecutive passes, move
   number, Zobrist hash of the stones, prisoners taken by each colour, last move, number
-  of empty points, whether suicide is allowed.
+  of empty points, whether suicide is allowed, komi, and the fewest empty points of any position
+  of the board so far (a move that captures nothing from a position at that low repeats none).
 
 Pseudo-liberties count (stone, empty neighbour) pairs; a chain whose pseudo-liberties
 equal its adjacencies to a point p has no liberty except p. That is all legality needs.
@@ -23,8 +24,9 @@ EMPTY, BLACK, WHITE, WALL = 0, 1, 2, 3
 COL, HEAD, NEXT, SIZE, PLIBS, EMP, EPOS = range(7)
 NROWS = 7
 # meta slots
-M_N, M_TOPLAY, M_KO, M_PASSES, M_MOVENUM, M_HASH, M_CAP_B, M_CAP_W, M_LAST, M_NEMPTY, M_SUICIDE, M_KOMI = range(12)
-NMETA = 12
+(M_N, M_TOPLAY, M_KO, M_PASSES, M_MOVENUM, M_HASH, M_CAP_B, M_CAP_W, M_LAST, M_NEMPTY, M_SUICIDE, M_KOMI,
+ M_FEWEST) = range(13)
+NMETA = 13
 KOMI_SCALE = 1000
 """m[M_KOMI] = round(komi * KOMI_SCALE)."""
 NO_VERTEX = -1
@@ -61,6 +63,7 @@ def new_board(size: int, suicide: bool = False, komi: float = 0.0) -> tuple[np.n
     m[M_KO] = NO_VERTEX
     m[M_LAST] = NO_VERTEX
     m[M_NEMPTY] = n_empty
+    m[M_FEWEST] = n_empty
     m[M_SUICIDE] = 1 if suicide else 0
     m[M_KOMI] = round(komi * KOMI_SCALE)
     return b, m
@@ -272,6 +275,8 @@ def play_vertex(b, m, zob, v, color):
     m[M_PASSES] = 0
     m[M_MOVENUM] += 1
     m[M_LAST] = v
+    if m[M_NEMPTY] < m[M_FEWEST]:
+        m[M_FEWEST] = m[M_NEMPTY]
     return captured
 
 

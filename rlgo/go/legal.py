@@ -12,7 +12,7 @@ from numba import njit
 
 from rlgo.go.coords import from_vertex, to_vertex
 from rlgo.go.kernels import (
-    COL, EMP, EMPTY, HEAD, M_HASH, M_KO, M_N, M_NEMPTY, M_SUICIDE, M_TOPLAY, PLIBS, WHITE,
+    COL, EMP, EMPTY, HEAD, M_FEWEST, M_HASH, M_KO, M_N, M_NEMPTY, M_SUICIDE, M_TOPLAY, PLIBS, WHITE,
     edges_to, is_eyeish, play_pass, play_vertex, result_hash,
 )
 
@@ -45,13 +45,16 @@ def legal_moves(b, m, zob, game_keys, path_keys, depth, ko_mode, prune_eyes, out
 
     One pass over each point's neighbours decides both its legality (as kernels.legality) and whether
     the move removes stones (a capture, or an allowed suicide): only then is the resulting hash
-    recomputed (kernels.result_hash); otherwise the new stone is all that changes.
+    recomputed (kernels.result_hash); otherwise the new stone is all that changes. A move that removes
+    nothing from a position with the fewest empty points so far (m[M_FEWEST]) leaves fewer than any
+    earlier position had, so it repeats none and is not looked up.
     """
     n = m[M_N]
     color = m[M_TOPLAY]
     opp = 3 - color
     stride = n + 2
     superko = ko_mode != KO_SIMPLE
+    fewest = m[M_NEMPTY] <= m[M_FEWEST]
     out[:] = False
     count = 1
     out[n * n] = True
@@ -76,7 +79,7 @@ def legal_moves(b, m, zob, game_keys, path_keys, depth, ko_mode, prune_eyes, out
             continue
         if prune_eyes and is_eyeish(b, m, v, color):
             continue
-        if superko:
+        if superko and (captures or not free or not fewest):
             if captures or not free:
                 stones = result_hash(b, m, zob, v, color)
             else:

@@ -24,6 +24,7 @@ from numba.experimental import structref
 from rlgo.go.kernels import BLACK, COL, M_HASH, M_N, M_PASSES, M_TOPLAY, counts
 from rlgo.go.legal import legal_moves, play_point, position_key
 from rlgo.search.gumbel import considered_visits, select_interior, select_root
+from rlgo.search.borrow import borrowed
 from rlgo.search.tree import (
     NO_NODE, ROOT, UNEXPANDED, Forest, add_virtual_loss, backup, expand, find_child, select_child, tree_view,
     update_amaf,
@@ -107,7 +108,7 @@ simulation limit (a search by time) and every descent ending in a finished game,
 otherwise never return to the caller's clock."""
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _started(trees, ti, below_root):
     trees[ti, T_LEFT] -= 1
     trees[ti, T_DONE] += 1
@@ -273,10 +274,12 @@ def apply_results(forest, roots, params, leaves, count, results):
     moves = np.empty(priors.shape[1], np.int64)
     move_priors = np.empty(priors.shape[1], np.float32)
     expand_visits = int(params[P_EXPAND])
+    t = tree_view(forest.nodes, forest.scores, forest.meta, trees[leaves.rows[0, 0], T_SLOT])
     for i in range(count):
         ti = leaves.rows[i, 0]
         leaf = leaves.rows[i, 1]
-        t = tree_view(forest.nodes, forest.scores, forest.meta, trees[ti, T_SLOT])
+        if i > 0 and ti != leaves.rows[i - 1, 0]:  # a gather's rows come tree by tree: one view per tree
+            t = tree_view(forest.nodes, forest.scores, forest.meta, trees[ti, T_SLOT])
         value = min(max(values[i], -1.0), 1.0)
         t.raw_value[leaf] = value
         if t.first_child[leaf] == UNEXPANDED and t.visits[leaf] + 1 >= expand_visits:
@@ -333,15 +336,19 @@ def advance(s, count, priors, values, gather):
     One argument for all the arrays: Numba's dispatch costs about 0.1 us per array argument, a step at
     batch 1 about 10 us in all.
     """
-    forest = Forest(s.nodes, s.scores, s.meta)
-    roots = Roots(s.root_trees, s.root_tree_f, s.root_b, s.root_m, s.root_zob, s.root_keys, s.root_hist, s.root_rows,
-                  s.root_base, s.root_schedule, s.root_bans)
-    leaves = Leaves(s.leaf_rows, s.leaf_b, s.leaf_m, s.leaf_legal, s.leaf_hist, s.leaf_path_keys)
-    if count and apply_results(forest, roots, s.params, leaves, count, Results(priors, values, s.amaf, s.score)) < 0:
+    forest = Forest(borrowed(s.nodes), borrowed(s.scores), borrowed(s.meta))
+    roots = Roots(borrowed(s.root_trees), borrowed(s.root_tree_f), borrowed(s.root_b), borrowed(s.root_m),
+                  borrowed(s.root_zob), borrowed(s.root_keys), borrowed(s.root_hist), borrowed(s.root_rows),
+                  borrowed(s.root_base), borrowed(s.root_schedule), borrowed(s.root_bans))
+    leaves = Leaves(borrowed(s.leaf_rows), borrowed(s.leaf_b), borrowed(s.leaf_m), borrowed(s.leaf_legal),
+                    borrowed(s.leaf_hist), borrowed(s.leaf_path_keys))
+    params = borrowed(s.params)
+    if count and apply_results(forest, roots, params, leaves, count,
+                               Results(borrowed(priors), borrowed(values), borrowed(s.amaf), borrowed(s.score))) < 0:
         return -1
     if not gather:
         return 0
-    return gather_leaves(forest, roots, s.params, leaves)
+    return gather_leaves(forest, roots, params, leaves)
 
 
 @njit(cache=True)

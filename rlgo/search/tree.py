@@ -157,14 +157,12 @@ def reset(t, seed):
 
 
 @njit(cache=True, inline="always")
-def _next_random(t):
-    """splitmix64 step on meta[META_RNG]; a non-negative int64."""
-    z = np.uint64(t.meta[META_RNG]) + np.uint64(0x9E3779B97F4A7C15)
-    t.meta[META_RNG] = np.int64(z)
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+def _splitmix(state):
+    """One splitmix64 step: (next state, a random uint64), both uint64 (kept in registers by the caller)."""
+    state = state + np.uint64(0x9E3779B97F4A7C15)
+    z = (state ^ (state >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    z = z ^ (z >> np.uint64(31))
-    return np.int64(z >> np.uint64(1))
+    return state, z ^ (z >> np.uint64(31))
 
 
 @njit(cache=True, inline="always")
@@ -242,7 +240,7 @@ def _promote(t, start, end):
         t.amaf_sum[start], t.amaf_sum[best] = t.amaf_sum[best], t.amaf_sum[start]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def update_amaf(t, node, first_player, color, value):
     """AMAF back-up at `node` (whose side to move is `color`): every child whose move `color` played
     first afterwards (first_player int8 [N*N], 0 = nobody) counts `value` (for `color`)."""
@@ -257,7 +255,7 @@ def update_amaf(t, node, first_player, color, value):
             t.amaf_sum[ch] += value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def expand(t, node, moves, priors, count):
     """Give `node` children moves[:count] with priors[:count] (renormalised) in a shuffled order, the
     first one of highest prior moved first (see _promote).
@@ -268,16 +266,19 @@ def expand(t, node, moves, priors, count):
     if start + count > t.visits.shape[0]:
         t.meta[META_FULL] = 1
         return False
+    state = np.uint64(t.meta[META_RNG])  # the generator's state in a register, not in meta, while it runs
     for k in range(count - 1, 0, -1):  # Fisher-Yates: ties between equal priors fall at random
-        j = ((_next_random(t) >> 31) * (k + 1)) >> 32  # top 32 bits scaled to 0..k: no division
+        state, z = _splitmix(state)
+        j = np.int64(((z >> np.uint64(32)) * np.uint64(k + 1)) >> np.uint64(32))  # top 32 bits to 0..k
         moves[k], moves[j] = moves[j], moves[k]
         priors[k], priors[j] = priors[j], priors[k]
+    t.meta[META_RNG] = np.int64(state)
     total = 0.0
     for k in range(count):
         total += priors[k]
+    scale = 1.0 / total if total > 0 else 0.0
     for k in range(count):
-        p = priors[k] / total if total > 0 else 1.0 / count
-        _init_node(t, start + k, node, moves[k], p)
+        _init_node(t, start + k, node, moves[k], priors[k] * scale if total > 0 else 1.0 / count)
     _promote(t, start, start + count)
     t.first_child[node] = start
     t.num_children[node] = count
@@ -285,7 +286,7 @@ def expand(t, node, moves, priors, count):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def add_virtual_loss(t, leaf):
     """Mark one simulation in flight on every node from `leaf` up to the root."""
     node = leaf
@@ -294,7 +295,7 @@ def add_virtual_loss(t, leaf):
         node = t.parent[node]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def backup(t, leaf, value, score, score_sq, in_flight):
     """Add `value` and the final margin `score` (points; both for the side to move at `leaf`) from leaf to
     root, sign flipping each ply, and the margin's mean square `score_sq` unflipped (scores only when the
