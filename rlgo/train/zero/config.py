@@ -84,7 +84,8 @@ class ZeroConfig:
     resign_threshold: float = -0.9
     """Initial resignation value: resign when max(root value, best child value) falls below it (-1: never)."""
     resign_playthrough: float = 0.1
-    """Share of games with resignation disabled, played out to measure false-positive resignations."""
+    """Share of games with resignation disabled, played out to measure false-positive resignations; they are
+    also the finished games that the ownership and score heads learn from."""
     resign_fp_target: float = 0.05
     """The threshold is adjusted each generation to keep false-positive resignations under this share."""
     move_cap: int = 0

@@ -59,10 +59,10 @@ INT8_SUFFIX, INT8_CALIBRATION = "-int8", 1024
 """Name suffix and calibration positions of the int8 copies that play with cfg.int8_play."""
 RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation", "ddp",
                "ray", "inference_server", "window_scaled_steps", "int8_play", "komi_spread", "komi_wide",
-               "komi_wide_share", "lr")
+               "komi_wide_share", "resign_playthrough", "lr")
 """Settings that `--resume` may change: ZeroConfig fields, and 'lr' (optim.lr: the optimizer, its schedule and
 momentum stay, so the saved optimizer state still fits); the others must match the stored config."""
-RECIPE = ("komi_spread", "komi_wide", "komi_wide_share", "lr")
+RECIPE = ("komi_spread", "komi_wide", "komi_wide_share", "resign_playthrough", "lr")
 """The RUN_CONTROL settings of what the run trains on: a `--resume` that changes them stores them in config.json,
 so that later resumes keep them (the others hold for one invocation)."""
 
