@@ -1,6 +1,8 @@
 """Replay buffer shards: atomic files, game counts, window, pruning, symmetric sampling."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,32 @@ def test_sampled_planes_are_the_feature_planes_of_the_replayed_position(tmp_path
     for i, (planes_i, to_play) in enumerate(expected):
         assert data["to_play"][i] == to_play
         assert np.array_equal(planes[i], planes_i), f"position {i}"
+
+
+def test_rescored_positions_move_the_komi_plane_the_score_and_the_outcome_together(tmp_path, games):
+    resigned = [dataclasses.replace(g, resigned=True, samples={**g.samples, "scored": np.zeros_like(g.samples["scored"])})
+                for g in games[:3]]  # games the loser resigned are not counted
+    plain = ReplayBuffer(tmp_path, SIZE, 100, "extended", komi=2.5)
+    plain.add(0, resigned + games[3:])
+    rescored = ReplayBuffer(tmp_path, SIZE, 100, "extended", komi=2.5, rescore_share=1.0, rescore_spread=6.0)
+    a = plain.sample(256, np.random.default_rng(4), symmetries=False)
+    b = rescored.sample(256, np.random.default_rng(4), symmetries=False)  # the same positions, drawn first
+    komi_plane = features.AGZ_PLANES + 6
+    black = a.planes[:, features.AGZ_PLANES - 1, 0, 0] == 1
+    komi_a, komi_b = (np.where(black, -1, 1) * x.planes[:, komi_plane, 0, 0] * features.KOMI_PLANE_SCALE
+                      for x in (a, b))
+    counted = a.scored == 1
+    assert counted.any() and (~counted).any()
+    assert np.allclose(komi_a, 2.5) and np.array_equal(a.scored, b.scored)
+    others = [p for p in range(a.planes.shape[1]) if p != komi_plane]
+    assert np.array_equal(a.planes[:, others], b.planes[:, others]) and np.array_equal(a.policy, b.policy)
+    # a game that was not counted keeps its komi and targets
+    assert np.allclose(komi_b[~counted], 2.5)
+    assert np.array_equal(a.score[~counted], b.score[~counted]) and np.array_equal(a.value[~counted], b.value[~counted])
+    # a counted one: a half point within 2.5 +- 6, the margin for the side to move moved by the change, its sign the outcome
+    moved = komi_b[counted]
+    assert np.all(np.abs(moved - 2.5) <= 6 + 1e-5) and np.allclose(2 * moved, np.round(2 * moved), atol=1e-4)
+    assert len(np.unique(np.round(2 * moved))) > 5
+    change = komi_b - komi_a
+    assert np.allclose(b.score[counted], (a.score - np.where(black, change, -change))[counted], atol=1e-4)
+    assert np.array_equal(b.value[counted], np.sign(b.score[counted]))

@@ -272,10 +272,11 @@ def test_resume_may_change_the_komi_draw_and_the_learning_rate_and_keeps_them(fi
     assert cli.main(["train", "zero", "--resume", str(run), "--momentum", "0.5"]) == 1
     assert "cannot change momentum" in capsys.readouterr().err
     assert cli.main(["train", "zero", "--resume", str(run), "--generations", "2", "--lr", "0.0125",
-                     "--komi-wide", "3", "--komi-wide-share", "1", "--resign-playthrough", "0.5"]) == 0
+                     "--komi-wide", "3", "--komi-wide-share", "1", "--resign-playthrough", "0.5",
+                     "--rescore-share", "0.5"]) == 0
     stored = json.loads((run / "config.json").read_text())
     assert stored["optim"]["lr"] == 0.0125 and stored["komi_wide"] == 3 and stored["komi_wide_share"] == 1
-    assert stored["resign_playthrough"] == 0.5
+    assert stored["resign_playthrough"] == 0.5 and stored["rescore_share"] == 0.5
     assert stored["optim"]["momentum"] == ZeroConfig(out="x", **TINY).optim.momentum
     assert stored["generations"] == 1  # a one-invocation setting is not stored
     optimizer = torch.load(run / "train_state.pt", weights_only=True)["optimizer"]

@@ -41,6 +41,8 @@ from rlgo.train.zero.selfplay import SelfPlayGame
 
 SAMPLE_FIELDS = ("stones", "to_play", "ko", "last_move", "move_number", "policy", "outcome", "ownership", "score",
                  "scored", "komi")
+ENCODED = ("stones", "to_play", "ko", "last_move", "move_number")
+"""The SAMPLE_FIELDS that PositionEncoder reads besides komi."""
 _NAME = re.compile(r"gen(\d{4})-(\d{6})-(\d{4})\.npz\Z")
 _DAMAGE = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
 """What numpy raises for a truncated or corrupted .npz."""
@@ -100,13 +102,17 @@ class ReplayBuffer:
     """Shards of self-play games under `folder`; samples from the newest `window_games` games."""
 
     def __init__(self, folder: str | os.PathLike, size: int, window_games: int, feature_set: str = "agz",
-                 komi: float = 7.5):
+                 komi: float = 7.5, rescore_share: float = 0.0, rescore_spread: float = 0.0):
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(self.folder)  # torn writes of a killed run
         self.size, self.window_games = size, window_games
         self.komi = komi
-        """Komi of the positions of shards written before `komi` was stored per position."""
+        """Komi of the positions of shards written before `komi` was stored per position, and the centre of
+        the komi that sample() draws for rescored positions."""
+        self.rescore_share, self.rescore_spread = rescore_share, rescore_spread
+        """sample() trains this share of the positions of counted games under a komi drawn from the half
+        points within komi +- rescore_spread (see `rescore`)."""
         self.encoder = PositionEncoder(size, feature_set)
         self._cache: dict[Path, dict[str, np.ndarray]] = {}
         self._window: tuple[tuple[Path, ...], dict[str, np.ndarray]] | None = None
@@ -223,9 +229,15 @@ class ReplayBuffer:
         index = rng.integers(len(data["to_play"]), size=batch_size)
         ks = rng.integers(symmetry.NUM_SYMMETRIES, size=batch_size) if symmetries else None
         mine = share(batch_size, *part)
-        index = index[mine]
+        komi, outcome, score = (data[k][index].astype(np.float32) for k in ("komi", "outcome", "score"))
+        if self.rescore_share > 0:
+            steps = int(self.rescore_spread * 2)
+            drawn = self.komi + 0.5 * rng.integers(-steps, steps + 1, size=batch_size)
+            rows = data["scored"][index] & (rng.random(batch_size) < self.rescore_share)
+            komi, outcome, score = rescore(komi, outcome, score, data["to_play"][index], drawn, rows)
+        index, komi, outcome, score = index[mine], komi[mine], outcome[mine], score[mine]
         n = self.size
-        planes = self.encoder(data, index)
+        planes = self.encoder({**{k: data[k][index] for k in ENCODED}, "komi": komi}, np.arange(len(index)))
         policy = data["policy"][index].astype(np.float32)
         ownership = data["ownership"][index].astype(np.float32).reshape(-1, n, n)
         if ks is not None:
@@ -236,8 +248,23 @@ class ReplayBuffer:
                     planes[sel] = symmetry.apply_planes(planes[sel], k)
                     policy[sel] = symmetry.apply_policy(policy[sel], k, n)
                     ownership[sel] = symmetry.apply_planes(ownership[sel], k)
-        return ZeroBatch(planes, policy, data["outcome"][index].astype(np.float32), ownership.reshape(-1, n * n),
-                         data["score"][index].astype(np.float32), data["scored"][index].astype(np.float32))
+        return ZeroBatch(planes, policy, outcome, ownership.reshape(-1, n * n), score,
+                         data["scored"][index].astype(np.float32))
+
+
+def rescore(komi: np.ndarray, outcome: np.ndarray, score: np.ndarray, to_play: np.ndarray, drawn: np.ndarray,
+            rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(komi, outcome, score) of positions of counted games with `rows` moved to komi `drawn` (all float32 [B]).
+
+    The final count stays, so the margin for the side to move moves by the change of komi (up for White
+    when komi rises, down for Black) and the outcome is its sign: a game counted under one komi is a
+    game counted under any other, so the value and score heads see komi far from the played one. The
+    moves, and with them the policy target, are those played under the old komi.
+    """
+    change = np.where(rows, drawn - komi, 0.0).astype(np.float32)
+    score = score + np.where(to_play == BLACK, -change, change).astype(np.float32)
+    outcome = np.where(rows, np.sign(score), outcome).astype(np.float32)
+    return (komi + change).astype(np.float32), outcome, score
 
 
 def false_positive_rate(games: list[tuple[np.ndarray, int]], threshold: float) -> tuple[float, int]:

@@ -44,6 +44,10 @@ class ZeroConfig:
     big komi deviations), so that the value and score heads learn komi far from the usual one too."""
     komi_wide_share: float = 0.0
     """Share of self-play games whose komi is drawn within komi +- komi_wide."""
+    rescore_share: float = 0.0
+    """Share of the sampled positions of counted games that train under another komi, drawn from the half points
+    within komi +- max(komi_wide, komi_spread): the count is the same, so the score target moves with komi and the
+    outcome follows its sign (ReplayBuffer.sample, rescore)."""
     # ------------------------------------------------------------- network
     net: NetConfig = NetConfig(blocks=4, width=32)
     """The network (board size from `size`, heads from `aux_heads`)."""
@@ -172,7 +176,7 @@ class ZeroConfig:
             if not getattr(self, name) >= 0:
                 bad(name, "must be >= 0")
         for name in ("full_search_prob", "dirichlet_epsilon", "resign_playthrough", "resign_fp_target",
-                     "komi_wide_share"):
+                     "komi_wide_share", "rescore_share"):
             if not 0 <= getattr(self, name) <= 1:
                 bad(name, "must be in [0, 1]")
         if self.fast_simulations and not 0 < self.full_search_prob:

@@ -59,10 +59,10 @@ INT8_SUFFIX, INT8_CALIBRATION = "-int8", 1024
 """Name suffix and calibration positions of the int8 copies that play with cfg.int8_play."""
 RUN_CONTROL = ("generations", "hours", "workers", "device", "threads", "parallel_games", "sgf_per_generation", "ddp",
                "ray", "inference_server", "window_scaled_steps", "int8_play", "komi_spread", "komi_wide",
-               "komi_wide_share", "resign_playthrough", "lr")
+               "komi_wide_share", "resign_playthrough", "rescore_share", "lr")
 """Settings that `--resume` may change: ZeroConfig fields, and 'lr' (optim.lr: the optimizer, its schedule and
 momentum stay, so the saved optimizer state still fits); the others must match the stored config."""
-RECIPE = ("komi_spread", "komi_wide", "komi_wide_share", "resign_playthrough", "lr")
+RECIPE = ("komi_spread", "komi_wide", "komi_wide_share", "resign_playthrough", "rescore_share", "lr")
 """The RUN_CONTROL settings of what the run trains on: a `--resume` that changes them stores them in config.json,
 so that later resumes keep them (the others hold for one invocation)."""
 
@@ -191,7 +191,7 @@ def _run(cfg: ZeroConfig, resume: bool, console: Console | None, ray_workers: Ra
         torch.set_num_threads(cfg.threads)
     deadline = time.monotonic() + cfg.hours * 3600 if cfg.hours else float("inf")
     device = select_device(cfg.device)
-    buffer = ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.net.feature_set, cfg.game_rules().komi)
+    buffer = run_buffer(cfg, run)
     trainer, trained = _trainer(cfg, run, device)
     metrics = MetricsLogger(run, "metrics", resume_step=state.generation)
     rows = MetricsLogger.read(metrics.path) if metrics.fields else []
@@ -315,7 +315,13 @@ def train_candidate_rank(cfg: ZeroConfig, g: int) -> None:
     run = Path(cfg.out)
     with replica(cfg.device, cfg.threads) as rep:
         trainer, _ = _trainer(cfg, run, rep.device, rep)
-        _train_candidate(cfg, g, trainer, ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.net.feature_set))
+        _train_candidate(cfg, g, trainer, run_buffer(cfg, run))
+
+
+def run_buffer(cfg: ZeroConfig, run: Path) -> ReplayBuffer:
+    """The run's replay buffer, sampled as the config says (window, komi, rescored positions)."""
+    return ReplayBuffer(run / "buffer", cfg.size, cfg.window_games, cfg.net.feature_set, cfg.game_rules().komi,
+                        cfg.rescore_share, max(cfg.komi_wide, cfg.komi_spread))
 
 
 def _trainer(cfg: ZeroConfig, run: Path, device: torch.device, rep: Replica | None = None) -> tuple[Trainer, int]:
