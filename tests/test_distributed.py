@@ -164,16 +164,21 @@ def test_a_rank_that_dies_stops_the_job_with_a_clear_error_and_whole_checkpoints
     assert load_checkpoint(run / "last.pt")[1].step >= 1
 
 
-def _raise_on(rank_to_fail: int) -> None:
+def _raise_on(rank_to_fail: int, folder: str) -> None:
     if int(os.environ["RANK"]) == rank_to_fail:
+        while not any(Path(folder).glob("*.pid")):  # the healthy rank is up
+            time.sleep(0.05)
         raise ValueError("bad shard 7")
-    time.sleep(60)  # the healthy rank is stopped, not waited for
+    (Path(folder) / f"{os.getpid()}.pid").touch()
+    time.sleep(3600)  # the healthy rank is stopped, not waited for
 
 
 @pytest.mark.distributed
-def test_an_exception_in_a_rank_names_the_rank_and_the_error():
+def test_an_exception_in_a_rank_names_the_rank_and_the_error(tmp_path):
     start = time.monotonic()
     with pytest.raises(DistributedError, match=r"^rank 1 of 2 failed: ValueError: bad shard 7; all ranks stopped$"):
-        launch(2, _raise_on, 1)
-    assert time.monotonic() - start < 55
+        launch(2, _raise_on, 1, str(tmp_path))
+    assert time.monotonic() - start < 1800  # not the healthy rank's hour: it was stopped
+    [healthy] = [int(p.stem) for p in tmp_path.glob("*.pid")]
+    assert _gone(healthy)
     assert launch(1, np.add, 2, 3) == 5  # one process runs in place
