@@ -19,10 +19,9 @@ from rlgo.nn.backend import onnxruntime_available
 MODELS = Path(__file__).resolve().parents[1] / "models"
 SHIPPED = {9: ("zero9_b6c64-int8.pt", "zero9_b6c64.pt")}
 """Board size -> the networks (in models/) the default agent plays on it, trained by `rlgo train zero`
-(docs/strength.md; 9x9: generation 40): the int8 copy (ONNX Runtime, 2.5x the simulations of torch fp32
+(docs/strength.md; 9x9: generation 129): the int8 copy (ONNX Runtime, 2.5x the simulations of torch fp32
 in the same time), else the fp32 original where onnxruntime is missing. The pruned copy
-models/zero9_b6c64-c50-int8.pt is of generation 20 (models/zero9_b6c64-g20.pt), which generation 40
-beats in 80% of games."""
+models/zero9_b6c64-c50-int8.pt is of generation 20 (models/zero9_b6c64-g20.pt)."""
 SECONDS = 1.0
 """Seconds per move of the default agent (GTP time settings replace it)."""
 
