@@ -9,7 +9,6 @@ inside one kernel call on arrays that the caller holds, and never return it to P
 from __future__ import annotations
 
 from numba import types
-from numba.core import cgutils
 from numba.extending import intrinsic
 
 

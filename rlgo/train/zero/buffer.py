@@ -37,7 +37,7 @@ from rlgo.go import symmetry
 from rlgo.go.state import BLACK
 from rlgo.train.data.reader import PositionEncoder, share
 from rlgo.train.data.shards import ShardError
-from rlgo.train.zero.selfplay import SelfPlayGame
+from rlgo.train.zero.selfplay import SelfPlayGame, draw_komi
 
 SAMPLE_FIELDS = ("stones", "to_play", "ko", "last_move", "move_number", "policy", "outcome", "ownership", "score",
                  "scored", "komi")
@@ -231,8 +231,7 @@ class ReplayBuffer:
         mine = share(batch_size, *part)
         komi, outcome, score = (data[k][index].astype(np.float32) for k in ("komi", "outcome", "score"))
         if self.rescore_share > 0:
-            steps = int(self.rescore_spread * 2)
-            drawn = self.komi + 0.5 * rng.integers(-steps, steps + 1, size=batch_size)
+            drawn = draw_komi(rng, self.komi, self.rescore_spread, batch_size)
             rows = data["scored"][index] & (rng.random(batch_size) < self.rescore_share)
             komi, outcome, score = rescore(komi, outcome, score, data["to_play"][index], drawn, rows)
         index, komi, outcome, score = index[mine], komi[mine], outcome[mine], score[mine]

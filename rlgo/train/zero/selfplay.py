@@ -269,6 +269,12 @@ def _play(search: MCTS, g: _Live, s: PlaySettings) -> bool:
     return state.is_over or state.move_number >= s.move_cap
 
 
+def draw_komi(rng: np.random.Generator, komi: float, spread: float, size: int | None = None):
+    """Komi drawn uniformly from the half points within komi +- spread (a float, or float64 [size])."""
+    steps = int(spread * 2)
+    return komi + 0.5 * rng.integers(-steps, steps + 1, size=size)
+
+
 def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -> WorkerResult:
     """Play `games` self-play games with `evaluator` and return them with samples."""
     start = time.perf_counter()
@@ -280,8 +286,7 @@ def run_selfplay(evaluator: Evaluator, s: PlaySettings, games: int, seed: int) -
     def new_games() -> Iterator[_Live]:
         for i in range(games):
             wide = s.komi_wide_share > 0 and rng.random() < s.komi_wide_share
-            steps = int((s.komi_wide if wide else s.komi_spread) * 2)
-            komi = s.rules.komi + 0.5 * int(rng.integers(-steps, steps + 1))
+            komi = float(draw_komi(rng, s.rules.komi, s.komi_wide if wide else s.komi_spread))
             yield _Live(GameState(s.size, s.rules.with_komi(komi)), i, playthrough=rng.random() < s.resign_playthrough)
 
     def begin(g: _Live) -> None:
