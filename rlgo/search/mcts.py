@@ -31,6 +31,7 @@ from rlgo.go.legal import KO_MODES
 from rlgo.go.state import BLACK, GameState, zobrist
 from rlgo.search import simulate as S
 from rlgo.search.config import BoardSizeError, SearchConfig, SearchConfigError, SearchError
+from rlgo.search.entry import compiled_entry
 from rlgo.search.evaluator import Evaluator, EvaluatorError, LeafBatch, check_outputs
 from rlgo.search.filters import MoveFilter, ban_table
 from rlgo.search.gumbel import improved_policy, root_scores
@@ -145,16 +146,19 @@ class MCTS:
             rows=np.zeros((rows, 2), np.int32), b=np.zeros((rows, K.NROWS, area), np.int32),
             m=np.zeros((rows, K.NMETA), np.int64), legal=np.zeros((rows, n_moves), bool),
             hist=np.zeros((rows, self.history_length, area), np.int8),
-            path_keys=np.zeros(cfg.node_budget + 1, np.int64))
+            path_keys=np.zeros(cfg.node_budget + 1, np.int64), ring=np.zeros((max(self.history_length, 1), area), np.int8),
+            scratch=np.zeros(n_moves, np.float64), moves=np.zeros(n_moves, np.int64),
+            move_priors=np.zeros(n_moves, np.float32))
         self._amaf = np.zeros((rows, size * size if cfg.rave > 0 else 0), np.int8)
         self._score = np.zeros((rows, 2 if self.scores else 0), np.float32)
-        self._step_arrays = S.step_arrays(self.forest, self._roots, self._params, self._leaves, self._amaf, self._score)
+        self._no_priors = np.zeros((0, n_moves), np.float32)
+        self._no_values = np.zeros(0, np.float32)
+        self._new_step_arrays()
         self._planes = {fs: np.zeros((rows, features.feature_planes(fs), size, size), np.float32)
                         for fs in {ev.feature_set for ev in self.evaluators if ev.feature_set is not None}}
         self._batches: dict[tuple[int, int, int], LeafBatch] = {}
+        self._komi = [0.0] * trees  # tree_f's komi column as Python floats, for the LeafBatch
         self._root: list[tuple | None] = [None] * trees  # (rules, setup stones, moves, to_play, filters) at each root
-        self._no_priors = np.zeros((0, n_moves), np.float32)
-        self._no_values = np.zeros(0, np.float32)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         for t in range(trees):
@@ -214,13 +218,12 @@ class MCTS:
             grown = np.zeros((self.trees, 2 * keys.size), np.int64)
             grown[:, :self._roots.keys.shape[1]] = self._roots.keys
             self._roots = self._roots._replace(keys=grown)
-            self._step_arrays = S.step_arrays(self.forest, self._roots, self._params, self._leaves, self._amaf,
-                                              self._score)
+            self._new_step_arrays()
         self._roots.keys[t, :keys.size] = keys
         self._roots.trees[t, S.T_KEYS] = keys.size
         self._roots.trees[t, S.T_KO] = KO_MODES[state.rules.ko]
         self._roots.trees[t, S.T_SCORING] = K.SCORING_MODES[state.rules.scoring]
-        self._roots.tree_f[t, S.TF_KOMI] = float(state.rules.komi)
+        self._roots.tree_f[t, S.TF_KOMI] = self._komi[t] = float(state.rules.komi)
         self._roots.b[t] = state.b
         self._roots.m[t] = state.m
         self._roots.trees[t, S.T_BANS] = bool(filters)
@@ -449,11 +452,19 @@ class MCTS:
         node = int(descend_moves(self.tree_arrays(t), points, len(points)))
         return None if node < 0 else node
 
+    def _new_step_arrays(self) -> None:
+        """(Re)bind the StepArrays and advance's compiled entry for their types (rlgo.search.entry)."""
+        self._step_arrays = S.step_arrays(self.forest, self._roots, self._params, self._leaves, self._amaf,
+                                          self._score)
+        self._step = compiled_entry(S.advance, self._step_arrays, 0, self._no_priors, self._no_values, True)
+
     def _advance(self, count: int, priors, values, gather: bool) -> int:
+        """advance through its compiled entry: priors and values come from check_outputs (float32,
+        C-contiguous, the right shapes) or are the empty ones, so their types are those it was made for."""
         if priors is None:
             priors, values = self._no_priors, self._no_values
         with self._lock:
-            n = S.advance(self._step_arrays, count, priors, values, gather)
+            n = self._step(self._step_arrays, count, priors, values, gather)
         if n < 0:
             raise EvaluatorError("evaluator returned non-finite priors or values")
         return n
@@ -475,7 +486,7 @@ class MCTS:
     def _evaluate_rows(self, k: int, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Evaluator k on rows start:stop (one LeafBatch of views per row span, made once)."""
         ev = self.evaluators[k]
-        komi = float(self._roots.tree_f[self._leaves.rows[start, 0], S.TF_KOMI])
+        komi = self._komi[self._leaves.rows[start, 0]]
         batch = self._batches.get((k, start, stop))
         if batch is None or batch.komi != komi:
             planes = self._planes[ev.feature_set][start:stop] if ev.feature_set is not None else None

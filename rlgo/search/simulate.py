@@ -21,7 +21,7 @@ import numpy as np
 from numba import njit, types
 from numba.experimental import structref
 
-from rlgo.go.kernels import BLACK, COL, M_HASH, M_N, M_PASSES, M_TOPLAY, counts
+from rlgo.go.kernels import BLACK, COL, M_HASH, M_PASSES, M_TOPLAY, counts
 from rlgo.go.legal import legal_moves, play_point, position_key
 from rlgo.search.gumbel import considered_visits, select_interior, select_root
 from rlgo.search.borrow import borrowed
@@ -86,13 +86,16 @@ before this search, Gumbel), schedule int32 [T, S] (Gumbel halving schedule), ba
 [T, 2, N*N+1] (rlgo.search.filters.ban_table of the search's filters, read when trees[t, T_BANS]).
 """
 
-Leaves = namedtuple("Leaves", ["rows", "b", "m", "legal", "hist", "path_keys"])
+Leaves = namedtuple("Leaves", ["rows", "b", "m", "legal", "hist", "path_keys", "ring", "scratch", "moves",
+                               "move_priors"])
 """The batch a gather fills, row r per leaf (one Numba argument).
 
 rows int32 [R, 2] (tree, node), b int32 [R, 7, A], m int64 [R, NMETA], legal bool [R, N*N+1]
 (computed when params[P_ALL_LEGAL] or the leaf reaches expand_visits now; else pass only), hist
-int8 [R, H, A] (colour rows: [r, 0] the leaf, [r, j] j moves earlier); path_keys int64 [D] is
-scratch for the superko keys along a descent.
+int8 [R, H, A] (colour rows: [r, 0] the leaf, [r, j] j moves earlier). Scratch, so that a step
+allocates nothing: path_keys int64 [D] (the superko keys along a descent), ring int8 [max(H, 1), A]
+(its last colour rows), scratch float64 [N*N+1] (Gumbel scores), moves int64 and move_priors
+float32 [N*N+1] (an expansion's children).
 """
 
 Results = namedtuple("Results", ["priors", "values", "amaf", "score"])
@@ -146,9 +149,7 @@ def gather_leaves(forest, roots, params, leaves):
     trees, zob, path_keys = roots.trees, roots.zob, leaves.path_keys
     out_hist = leaves.hist
     k_hist = out_hist.shape[1]
-    n = roots.m[0, M_N]
-    ring = np.zeros((max(k_hist, 1), roots.b.shape[2]), np.int8)
-    scratch = np.empty(n * n + 1, np.float64)
+    ring, scratch = leaves.ring, leaves.scratch
     want_leaves = int(params[P_LEAVES])
     expand_visits = int(params[P_EXPAND])
     n_rows = 0
@@ -271,8 +272,7 @@ def apply_results(forest, roots, params, leaves, count, results):
             if not np.isfinite(priors[i, j]):
                 return -1
     trees, legal = roots.trees, leaves.legal
-    moves = np.empty(priors.shape[1], np.int64)
-    move_priors = np.empty(priors.shape[1], np.float32)
+    moves, move_priors = leaves.moves, leaves.move_priors
     expand_visits = int(params[P_EXPAND])
     t = tree_view(forest.nodes, forest.scores, forest.meta, trees[leaves.rows[0, 0], T_SLOT])
     for i in range(count):
@@ -341,7 +341,8 @@ def advance(s, count, priors, values, gather):
                   borrowed(s.root_zob), borrowed(s.root_keys), borrowed(s.root_hist), borrowed(s.root_rows),
                   borrowed(s.root_base), borrowed(s.root_schedule), borrowed(s.root_bans))
     leaves = Leaves(borrowed(s.leaf_rows), borrowed(s.leaf_b), borrowed(s.leaf_m), borrowed(s.leaf_legal),
-                    borrowed(s.leaf_hist), borrowed(s.leaf_path_keys))
+                    borrowed(s.leaf_hist), borrowed(s.leaf_path_keys), borrowed(s.leaf_ring),
+                    borrowed(s.leaf_scratch), borrowed(s.leaf_moves), borrowed(s.leaf_move_priors))
     params = borrowed(s.params)
     if count and apply_results(forest, roots, params, leaves, count,
                                Results(borrowed(priors), borrowed(values), borrowed(s.amaf), borrowed(s.score))) < 0:
