@@ -380,13 +380,12 @@ def test_bad_arguments_are_one_line_errors_before_any_work(dataset, tmp_path, ca
         assert len(err.splitlines()) == 1 or code == 2, err
 
 
-def test_the_input_range_covers_any_komi_only_for_signed_planes():
-    from rlgo.nn.compress.quantize import input_range
-    binary = np.zeros((4, 17, 9, 9), np.float32)
-    binary[0, 3] = 1.0
-    assert input_range(binary) == (0.0, 1.0)
-    signed = binary.copy()
-    signed[1, 16] = -7.5 / 20  # the komi plane of a calibration position, Black to move
-    assert input_range(signed) == (-1.0, 1.0)
-    wide = signed * 3
-    assert input_range(wide) == (pytest.approx(-3 * 7.5 / 20), 3.0)
+def test_int8_weights_fit_seven_bits_and_the_input_convolution_stays_fp32(int8_path):
+    import onnx
+    from onnx import numpy_helper
+    graph = onnx.load_model_from_string(torch.load(int8_path, weights_only=True)["onnx"].numpy().tobytes()).graph
+    weights = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    int8 = [w for w in weights.values() if w.dtype == np.int8 and w.ndim == 4]
+    assert int8 and max(int(np.abs(w.astype(np.int64)).max()) for w in int8) <= 64  # 2 x 255 x 64 < 2**15
+    (first,) = [node for node in graph.node if "planes" in node.input]
+    assert first.op_type == "Conv" and getattr(weights.get(first.input[1]), "dtype", None) == np.float32  # no DequantizeLinear before it
