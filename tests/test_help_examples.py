@@ -140,7 +140,7 @@ SILENT_UNTIL_DONE = (["bench", "nn"],)
 
 
 def _runs_to_the_end(argv: list[str]) -> bool:
-    return (argv[0] in ("plot", "dataset") or argv[:2] in (["train", "rollout"], ["bench", "board"])
+    return (argv[0] in ("plot", "dataset") or argv[:2] in (["train", "rollout"], ["train", "zero-compact"], ["bench", "board"])
             or "--report" in argv)
 
 

@@ -343,6 +343,51 @@ def test_resume_skips_a_truncated_shard_with_a_warning_and_cleans_torn_sgfs(fini
     assert not torn.exists() and not list(run.rglob(".*.tmp"))
 
 
+# ----------------------------------------------------------------- compact state
+def test_compact_state_resumes_and_keeps_only_what_the_next_step_reads(finished_run, tmp_path, capsys):
+    run, compact = tmp_path / "run", tmp_path / "compact"
+    shutil.copytree(finished_run, run)
+    assert cli.main(["train", "zero", "--resume", str(run), "--generations", "2", "--int8-play"]) == 0
+    assert list(run.glob("checkpoints/*-int8.pt")) and len(list(run.glob("checkpoints/gen-*.pt"))) > 2
+    torn = run / "buffer" / ".gen0003-000099-0002.npz.a1b2.tmp"  # a shard being written by the live run
+    torn.write_bytes(b"partial")
+    assert cli.main(["train", "zero-compact", str(run), "--out", str(compact), "--generations", "1"]) == 0
+    assert "generation 2" in capsys.readouterr().out and torn.exists()
+    assert {p.name for p in compact.iterdir()} == {"config.json", "state.json", "best.json", "train_state.pt",
+                                                   "results.jsonl", "metrics.csv", "checkpoints", "buffer"}
+    best = json.loads((run / "best.json").read_text())["generation"]
+    trained = torch.load(run / "train_state.pt", weights_only=True)["generation"]
+    assert {p.name for p in (compact / "checkpoints").iterdir()} == {f"gen-{g:04d}.pt" for g in {best, trained, 2}}
+    shards = {p.name for p in (compact / "buffer").iterdir()}
+    assert shards == {p.name for p in (run / "buffer").glob("gen0002-*.npz")} and shards
+    assert (compact / "state.json").read_bytes() == (run / "state.json").read_bytes()
+    (compact / "stale").write_text("replaced, not merged")
+    assert cli.main(["train", "zero-compact", str(run), "--out", str(compact)]) == 0
+    assert not (compact / "stale").exists() and len(list((compact / "buffer").iterdir())) > len(shards)
+    assert cli.main(["train", "zero", "--resume", str(compact), "--generations", "3"]) == 0
+    assert state_of(compact)["generation"] == 3
+
+
+def test_compact_state_of_a_run_that_changes_meanwhile_is_copied_again(finished_run, tmp_path, monkeypatch):
+    from rlgo.train.zero import compact as compact_module
+    copies, real = [], compact_module._copy
+
+    def copy_while_self_play_writes(run, tmp, generations):
+        copies.append(tmp)
+        if len(copies) == 1:
+            (run / "state.json").write_text(json.dumps({**state_of(run), "selfplay_moves": 12345}))
+        return real(run, tmp, generations)
+
+    monkeypatch.setattr(compact_module, "_copy", copy_while_self_play_writes)
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    compact_module.compact_run(run, tmp_path / "compact")
+    assert len(copies) == 2 and state_of(tmp_path / "compact")["selfplay_moves"] == 12345
+    assert not any(p.exists() for p in copies) and not list(tmp_path.glob(".compact*"))
+    with pytest.raises(ValueError, match="outside the run folder"):
+        compact_module.compact_run(run, run / "compact")
+
+
 def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):
     import torch
     from rlgo.nn.checkpoint import save_checkpoint

@@ -4,12 +4,15 @@ from __future__ import annotations
 import argparse
 
 from rlgo.commands import CommandError, add_config_option, add_run_options, board_size, komi_value, next_steps, \
-    rules_name, run_folder
+    positive_int, rules_name, run_folder
 from rlgo.commands.options import DataclassOptions
 from rlgo.commands.train import NET_EXCLUDE, TYPES
+from rlgo.train.common import TrainError
+from rlgo.train.zero.compact import compact_run
 from rlgo.train.zero.config import ZeroConfig
 from rlgo.train.zero.loop import RUN_CONTROL, read_best, resume_config, train_zero
 from rlgo.train.zero.raypool import LOCAL
+from rlgo.train.zero.storage import RunFileError
 
 EPILOG = """\
 examples:
@@ -24,6 +27,12 @@ The run folder holds config.json, state.json, best.json (the current best networ
 checkpoints/gen-NNNN.pt, the replay buffer, results.jsonl (gate games), metrics.csv and
 sample SGFs. On --resume only run-control options may change: """ + ", ".join(RUN_CONTROL) + "."
 
+COMPACT_EPILOG = """\
+example:
+  rlgo train zero-compact runs/zero9 --out training/zero9     then: git add training/zero9
+  cp -r training/zero9 runs/zero9 && rlgo train zero --resume runs/zero9 --window-scaled-steps
+"""
+
 OPTIONS = DataclassOptions(ZeroConfig, exclude=(*NET_EXCLUDE, "out"),
                            types={**TYPES, "size": board_size, "rules": rules_name, "komi": komi_value},
                            metavars={"ray": "ADDRESS"}, bare={"ray": LOCAL})
@@ -35,6 +44,15 @@ def register(subparsers) -> None:
                               epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     OPTIONS.add_to(p)
     add_config_option(p, OPTIONS.options + add_run_options(p))
+    c = subparsers.add_parser("zero-compact", help="the compact state of a zero run (to commit, then --resume)",
+                              description="Copy what `rlgo train zero --resume` needs of a zero run (config, state, "
+                                          "optimizer, Elo history, the checkpoints it reads next, the replay shards "
+                                          "of the last generations) into a folder, replacing it. Safe on a live run.",
+                              epilog=COMPACT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("folder", metavar="RUN", help="zero run folder")
+    c.add_argument("--out", required=True, metavar="DIR", help="folder to write (replaced)")
+    c.add_argument("--generations", type=positive_int, default=4, metavar="N",
+                   help="keep the replay shards of the last N generations (default 4)")
 
 
 def config_from_args(args: argparse.Namespace) -> tuple[ZeroConfig, bool]:
@@ -52,6 +70,8 @@ def config_from_args(args: argparse.Namespace) -> tuple[ZeroConfig, bool]:
 
 
 def run(args) -> int:
+    if args.kind == "zero-compact":
+        return _run_compact(args)
     cfg, resume = config_from_args(args)
     rows = train_zero(cfg, resume=resume)
     generation, path = read_best(cfg.out)
@@ -64,4 +84,15 @@ def run(args) -> int:
                      f"--out {cfg.out}/rating",
                      f"rlgo plot {cfg.out}",
                      f"rlgo train zero --resume {cfg.out} --generations {cfg.generations + 20}"))
+    return 0
+
+
+def _run_compact(args) -> int:
+    try:
+        kept = compact_run(args.folder, args.out, args.generations)
+    except (RunFileError, TrainError, ValueError) as e:
+        raise CommandError(str(e)) from None
+    print(f"{args.out}: generation {kept['generation']}, checkpoints {kept['checkpoints']}, "
+          f"{kept['shards']} replay shards, {kept['bytes'] / 1e6:.1f} MB")
+    print(next_steps(f"cp -r {args.out} RUN && rlgo train zero --resume RUN --window-scaled-steps"))
     return 0

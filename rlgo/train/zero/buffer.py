@@ -65,6 +65,17 @@ class Shard(NamedTuple):
     path: Path
 
 
+def list_shards(folder: str | os.PathLike) -> list[Shard]:
+    """The complete shards in `folder`, oldest first (temp files of writes under way are not listed; none
+    while the folder does not exist)."""
+    folder, found = Path(folder), []
+    for path in folder.iterdir() if folder.is_dir() else ():
+        match = _NAME.match(path.name)
+        if match:
+            found.append(Shard(int(match[1]), int(match[2]), int(match[3]), path))
+    return sorted(found, key=lambda s: s.seq)
+
+
 class ZeroBatch(NamedTuple):
     """Training targets for the side to move of each position (after a random symmetry)."""
 
@@ -138,12 +149,7 @@ class ReplayBuffer:
     # ----------------------------------------------------------------- listing
     def shards(self) -> list[Shard]:
         """Complete shards, oldest first."""
-        found = []
-        for path in self.folder.iterdir():
-            match = _NAME.match(path.name)
-            if match:
-                found.append(Shard(int(match[1]), int(match[2]), int(match[3]), path))
-        return sorted(found, key=lambda s: s.seq)
+        return list_shards(self.folder)
 
     def games(self, generation: int | None = None) -> int:
         """Games stored (of one generation, or all)."""

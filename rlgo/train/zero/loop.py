@@ -324,16 +324,21 @@ def run_buffer(cfg: ZeroConfig, run: Path) -> ReplayBuffer:
                         cfg.rescore_share, max(cfg.komi_wide, cfg.komi_spread))
 
 
+def trained_generation(run: Path) -> int:
+    """The generation whose checkpoint holds the trainer's weights (train_state.pt; 0 before any training)."""
+    if not (run / TRAIN_STATE).exists():
+        return 0
+    try:
+        return int(load_archive(run / TRAIN_STATE, "training state")["generation"])
+    except CheckpointError as e:
+        raise TrainError(f"cannot resume: {e}") from None
+    except (KeyError, TypeError, ValueError) as e:
+        raise TrainError(f"cannot resume: {str(run / TRAIN_STATE)!r} is damaged ({e})") from None
+
+
 def _trainer(cfg: ZeroConfig, run: Path, device: torch.device, rep: Replica | None = None) -> tuple[Trainer, int]:
     """The network under training and the generation whose checkpoint holds its weights."""
-    generation = 0
-    if (run / TRAIN_STATE).exists():
-        try:
-            generation = int(load_archive(run / TRAIN_STATE, "training state")["generation"])
-        except CheckpointError as e:
-            raise TrainError(f"cannot resume: {e}") from None
-        except (KeyError, TypeError, ValueError) as e:
-            raise TrainError(f"cannot resume: {str(run / TRAIN_STATE)!r} is damaged ({e})") from None
+    generation = trained_generation(run)
     model, meta = load_checkpoint(checkpoint_path(run, generation), expect_board_size=cfg.size,
                                   expect_feature_set=cfg.net.feature_set)
     if meta.config != cfg.net_config():
