@@ -178,6 +178,29 @@ def test_handicap_and_human_white():
     assert len(game.state.setup_stones) == 3 and game.agent_to_play  # White (the agent) moves first
 
 
+class WarmUpRecorder(RandomAgent):
+    def __init__(self, seed, calls):
+        super().__init__(seed)
+        self.calls = calls
+
+    def warm_up(self, state):
+        self.calls.append(("warm_up", state.size, state.move_number))
+
+    def select_move(self, state):
+        self.calls.append(("move", state.size, state.move_number))
+        return super().select_move(state)
+
+
+def test_each_new_agent_warms_up_on_an_empty_board_before_its_first_move(tmp_path):
+    calls = []
+    game = Game(GameConfig(size=9, color="white"), lambda size, rules: WarmUpRecorder(size, calls))
+    game.agent_move()
+    path = tmp_path / "other.sgf"
+    Game(GameConfig(size=7), lambda size, rules: RandomAgent(1)).save(path)
+    game.load(path)  # another size: a new agent
+    assert calls == [("warm_up", 9, 0), ("move", 9, 0), ("warm_up", 7, 0)]
+
+
 def test_save_and_load_continue_the_same_game(tmp_path):
     game = Game(GameConfig(size=9), lambda size, rules: RandomAgent(4))
     mover = RandomAgent(5)

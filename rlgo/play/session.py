@@ -186,4 +186,5 @@ class Game:
     def _new_agent(self, size: int, rules: Rules) -> Agent:
         agent = self.make_agent(size, rules)
         agent.set_time(0.0, self.config.move_time, 1)
+        agent.warm_up(GameState(size, rules))  # compiles and first network calls before the first move's clock
         return agent
