@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from rlgo.go import kernels as K
+from rlgo.go import coords, kernels as K
 from rlgo.go.consistency import check_consistency, stones_hash
 from rlgo.go.errors import IllegalMoveError
+from rlgo.go.legal import KO_MODES, legal_moves
 from rlgo.go.rules import KO_RULES, Rules
 from rlgo.go.state import BLACK, EMPTY, WHITE, GameState
 from tests.reference_board import ReferenceBoard
@@ -101,6 +102,24 @@ def test_legal_mask_agrees_with_is_legal(game):
     state = replay(size, rules, choices, each)
     if state.is_over:
         assert not state.legal_mask().any()
+
+
+@SETTINGS
+@given(games)
+def test_pruned_legal_moves_are_the_legal_moves_less_the_movers_own_eyes(game):
+    size, rules, choices = game
+    n = size * size
+
+    def each(state, move):
+        pruned = np.zeros(n + 1, bool)
+        legal_moves(state.b, state.m, state.zob, state.position_keys(), np.zeros(1, np.int64), 0,
+                    KO_MODES[rules.ko], True, pruned)
+        eyes = [bool(K.is_eyeish(state.b, state.m, coords.to_vertex(p, size), state.to_play)) for p in range(n)]
+        assert pruned.tolist() == (state.legal_mask() & ~np.array(eyes + [False])).tolist()
+        if state.is_legal(move):
+            state.play(move)
+
+    replay(size, rules, choices, each)
 
 
 @SETTINGS

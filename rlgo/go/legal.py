@@ -64,20 +64,23 @@ def legal_moves(b, m, zob, game_keys, path_keys, depth, ko_mode, prune_eyes, out
             continue
         free = False  # the new stone keeps a liberty without capturing
         captures = False
+        open_side = False  # an empty or opponent neighbour: v is no eye of the mover's
         for u in (v - 1, v + 1, v - stride, v + stride):
             c = b[COL, u]
             if c == EMPTY:
-                free = True
+                free = open_side = True
             elif c == color:
                 if not free and b[PLIBS, b[HEAD, u]] > edges_to(b, v, b[HEAD, u], stride):
                     free = True
-            elif c == opp and not captures:
-                captures = b[PLIBS, b[HEAD, u]] == edges_to(b, v, b[HEAD, u], stride)
+            elif c == opp:
+                open_side = True
+                if not captures:
+                    captures = b[PLIBS, b[HEAD, u]] == edges_to(b, v, b[HEAD, u], stride)
             if free and not superko:
                 break
         if not (free or captures or m[M_SUICIDE]):
             continue
-        if prune_eyes and is_eyeish(b, m, v, color):
+        if prune_eyes and not open_side and is_eyeish(b, m, v, color):
             continue
         if superko and (captures or not free or not fewest):
             if captures or not free:
