@@ -11,10 +11,12 @@ import tracemalloc
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from rich.console import Console
 
 from benchmarks import figure_table
+from rlgo.go.legal import KO_POSITIONAL, legal_moves
 from rlgo.go.rollout import rollouts_from, seed
 from rlgo.go.state import GameState
 
@@ -95,6 +97,35 @@ def legal_mask_us(size: int = 19, moves: int = 200, seconds: float = 2.0, seed_:
     return 1e6 * (time.perf_counter() - start) / count
 
 
+@njit(cache=True)
+def _legal_moves_calls(b, m, zob, keys, ko_mode, prune_eyes, calls, out):
+    path = np.zeros(1, np.int64)
+    count = 0
+    for _ in range(calls):
+        count += legal_moves(b, m, zob, keys, path, 0, ko_mode, prune_eyes, out)
+    return count
+
+
+def legal_moves_kernel_us(prune_eyes: bool, size: int = 9, moves: int = 35, seconds: float = 2.0) -> float:
+    """Microseconds per legal_moves kernel call (positional superko; `prune_eyes`: without own-eye fills, as
+    every search agent asks at its leaves) after `moves` random moves, best of 5 timings."""
+    rng = np.random.default_rng(0)
+    state = GameState(size)
+    for _ in range(moves):
+        state.play(int(rng.choice(np.flatnonzero(state.legal_mask()[:-1]))))
+    keys, out = np.sort(state.position_keys()), np.zeros(size * size + 1, np.bool_)
+    args = (state.b, state.m, state.zob, keys, KO_POSITIONAL, prune_eyes)
+    _legal_moves_calls(*args, 1, out)
+    calls, best = 20_000, float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        _legal_moves_calls(*args, calls, out)
+        best = min(best, (time.perf_counter() - start) / calls)
+        if best * calls * 5 > seconds:
+            calls = max(1000, calls // 2)
+    return 1e6 * best
+
+
 def subprocess_seconds(code: str, cache_dir: str | None = None) -> float:
     """Seconds printed by `code` run in a fresh interpreter (NUMBA_CACHE_DIR = cache_dir when given)."""
     env = dict(os.environ)
@@ -125,6 +156,8 @@ def run(quick: bool = False) -> dict[str, float]:
     figures = {"rollouts_per_s_9x9": rollout_rate(9, seconds), "rollouts_per_s_19x19": rollout_rate(19, seconds)}
     figures["game_mb_19x19"], figures["play_us_19x19"], figures["undo_us_19x19"] = game_memory(19, 400)
     figures["legal_mask_us_19x19"] = legal_mask_us(19, 200, seconds)
+    figures["legal_moves_us_9x9"] = legal_moves_kernel_us(False, seconds=seconds)
+    figures["legal_moves_pruned_us_9x9"] = legal_moves_kernel_us(True, seconds=seconds)
     figures["first_move_warm_s"] = subprocess_seconds(_FIRST_MOVE)
     figures["rollout_cache_load_s"] = subprocess_seconds(_FIRST_ROLLOUT)
     if not quick:
@@ -145,6 +178,8 @@ ROWS = [
     ("play_us_19x19", "GameState.play, 19x19 (us, legality + undo record)", "{:.1f}"),
     ("undo_us_19x19", "GameState.undo, 19x19 (us)", "{:.1f}"),
     ("legal_mask_us_19x19", "GameState.legal_mask after 200 moves, 19x19 superko (us)", "{:.1f}"),
+    ("legal_moves_us_9x9", "legal_moves kernel after 35 random moves, 9x9 superko (us)", "{:.2f}"),
+    ("legal_moves_pruned_us_9x9", "the same without own-eye fills, as search leaves ask (us)", "{:.2f}"),
     ("rollout_cache_load_s", "rollout kernels warm-up, cache load (s)", "{:.2f}"),
     ("rollout_compile_s", "rollout kernels warm-up, cold compile (s)", "{:.1f}"),
     ("first_move_warm_s", "import rlgo -> first legal move, warm cache (s)", "{:.2f}"),

@@ -9,7 +9,7 @@ from benchmarks import bench_board
 def test_quick_run_reports_every_figure(capsys):
     figures = bench_board.run(quick=True)
     for key in ("rollouts_per_s_9x9", "rollouts_per_s_19x19", "first_move_warm_s", "rollout_cache_load_s",
-                "legal_mask_us_19x19"):
+                "legal_mask_us_19x19", "legal_moves_us_9x9", "legal_moves_pruned_us_9x9"):
         assert math.isfinite(figures[key]) and figures[key] > 0, key
     if "openspiel_games_per_s_9x9" in figures:
         expected = figures["rollouts_per_s_9x9"] / figures["openspiel_games_per_s_9x9"]
