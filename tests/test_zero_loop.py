@@ -27,6 +27,7 @@ from rlgo.train.zero.config import ZeroConfig, ZeroConfigError
 from rlgo.train.zero.gate import ACCEPT, CONTINUE, REJECT, black_share, gate_decision, ratings
 from rlgo.train.common import OptimConfig
 from rlgo.train.zero.loop import open_run, read_best, train_zero
+from rlgo.train.zero.storage import RunFileError
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(size=5, komi=2.5, net=NetConfig(blocks=1, width=8), simulations=8, games_per_generation=4, parallel_games=2,
@@ -386,6 +387,10 @@ def test_compact_state_of_a_run_that_changes_meanwhile_is_copied_again(finished_
     assert not any(p.exists() for p in copies) and not list(tmp_path.glob(".compact*"))
     with pytest.raises(ValueError, match="outside the run folder"):
         compact_module.compact_run(run, run / "compact")
+    (run / "state.json").write_text('{"generation": 1, "stage": "gate"}')
+    with pytest.raises(RunFileError, match="state.json.*damaged"):
+        compact_module.compact_run(run, tmp_path / "compact")
+    assert state_of(tmp_path / "compact")["selfplay_moves"] == 12345  # the earlier copy is kept
 
 
 def test_init_starts_generation_zero_from_a_policy_value_network(tmp_path):

@@ -28,11 +28,18 @@ ATTEMPTS = 5
 
 def needed_generations(run: Path) -> set[int]:
     """Generations whose checkpoints `--resume` of `run` reads next."""
-    state = LoopState(**read_json(run / STATE))
+    state = _state(run)
     needed = {read_best(run)[0], trained_generation(run), state.generation}
     if state.phase == "gate":
         needed.add(state.generation + 1)
     return needed
+
+
+def _state(run: Path) -> LoopState:
+    try:
+        return LoopState(**read_json(run / STATE))
+    except TypeError as e:
+        raise RunFileError(f"{str(run / STATE)!r} is damaged ({e})") from None
 
 
 def compact_run(run: str | os.PathLike, out: str | os.PathLike, generations: int = 4) -> dict:
@@ -75,7 +82,7 @@ def _copy(run: Path, tmp: Path, generations: int) -> dict:
     for s in kept:
         shutil.copy2(s.path, tmp / "buffer" / s.path.name)
     size = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
-    return {"generation": LoopState(**read_json(run / STATE)).generation, "checkpoints": checkpoints,
+    return {"generation": _state(run).generation, "checkpoints": checkpoints,
             "shards": len(kept), "bytes": size}
 
 
