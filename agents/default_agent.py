@@ -7,6 +7,7 @@ each call to it.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable
 
@@ -24,6 +25,9 @@ in the same time), else the fp32 original where onnxruntime is missing. The prun
 models/zero9_b6c64-c50-int8.pt is of generation 20 (models/zero9_b6c64-g20.pt)."""
 SECONDS = 1.0
 """Seconds per move of the default agent (GTP time settings replace it)."""
+THREADS = min(2, os.cpu_count() or 1)
+"""Network threads of the default agent: one game has the machine, and a second thread runs 1.5x the
+simulations a move on two cores (agents.zero_agent.THREAD_LEAVES)."""
 
 
 def spec_for(size: int, time: float = SECONDS) -> str:
@@ -32,7 +36,7 @@ def spec_for(size: int, time: float = SECONDS) -> str:
         return f"mcts:time={time:g}"
     int8, fp32 = SHIPPED[size]
     net = int8 if onnxruntime_available() else fp32
-    return f"zero:ckpt=\"{MODELS / net}\",time={time:g}"
+    return f"zero:ckpt=\"{MODELS / net}\",time={time:g},threads={THREADS}"
 
 
 class BySizeAgent(Agent):

@@ -117,6 +117,20 @@ def test_int8_close_to_fp32_and_round_trips(shipped, positions, int8_path):
     np.testing.assert_array_equal(_outputs(load_checkpoint(again, backend="onnxruntime")[0], positions)[0], probs8)
 
 
+def test_a_batch_cut_between_threads_gives_the_outputs_of_one_run(int8_path, positions):
+    one, _ = load_checkpoint(int8_path, backend="onnxruntime")
+    cut, _ = load_checkpoint(int8_path, backend="onnxruntime")
+    cut.threads = 3
+    x = torch.from_numpy(positions[:23])  # 23 rows: three unequal parts, each run on its own thread
+    with torch.inference_mode():
+        ref, got = one(x), cut(x)
+        small = cut(x[:5])  # under 2 rows a thread: one run
+    assert cut._pool is not None and small["policy"].shape == (5, 82)
+    for head in ref:
+        np.testing.assert_allclose(got[head].numpy(), ref[head].numpy(), atol=1e-5)
+        np.testing.assert_allclose(small[head].numpy(), ref[head][:5].numpy(), atol=1e-5)
+
+
 def test_int8_on_a_backend_that_cannot_run_it_is_a_clear_error(int8_path, monkeypatch):
     with pytest.raises(CheckpointError, match="int8 ONNX graph; it runs on backend onnxruntime"):
         load_checkpoint(int8_path)

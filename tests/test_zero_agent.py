@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from agents.specs import SpecError, make_agent
-from agents.zero_agent import ZeroAgent
+from agents.zero_agent import THREAD_LEAVES, ZERO_CONFIG, ZeroAgent
 from rlgo.go.coords import RESIGN
 from rlgo.go.deadstones import dead_stones
 from rlgo.go.rules import Rules
@@ -159,12 +159,16 @@ def test_pass_rule_plays_on_while_the_count_is_against_us():
     assert guarded.select_move(ahead) == ahead.pass_move
 
 
-def test_threads_key_sets_the_torch_threads_default_one(ckpt):
+def test_threads_key_sets_the_network_threads_default_one(ckpt):
     torch.set_num_threads(2)
-    make_agent(f"zero:ckpt={ckpt},simulations=8", size=5)
-    assert torch.get_num_threads() == 1
-    make_agent(f"zero:ckpt={ckpt},simulations=8,threads=2", size=5)
-    assert torch.get_num_threads() == 2
+    one = make_agent(f"zero:ckpt={ckpt},simulations=8", size=5)
+    assert torch.get_num_threads() == 1 and one.config.batch_size == ZERO_CONFIG.batch_size
+    on_torch = make_agent(f"zero:ckpt={ckpt},simulations=8,threads=2,backend=torch", size=5)
+    assert torch.get_num_threads() == 2 and on_torch.config.batch_size == 2 * THREAD_LEAVES
+    two = make_agent(f"zero:ckpt={ckpt},simulations=8,threads=2,backend=onnxruntime", size=5)
+    # the ONNX Runtime net cuts each batch between its 2 threads; torch, left with its small ops, keeps one
+    assert two.networks()[0].threads == 2 and torch.get_num_threads() == 1
+    assert two.config.batch_size == 2 * THREAD_LEAVES
     torch.set_num_threads(1)
     with pytest.raises(SpecError, match="threads"):
         make_agent(f"zero:ckpt={ckpt},threads=-1", size=5)

@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import io
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -113,28 +115,46 @@ class _InferenceNet(nn.Module):
 class OnnxNet(_InferenceNet):
     """An ONNX graph (fp32 or int8) run by ONNX Runtime on the CPU, with GoNet's inference interface.
 
-    `threads`: ONNX Runtime intra-op threads (default: torch.get_num_threads(), so a spec's
-    `threads=` applies to both backends). It has no parameters and cannot be trained.
+    `threads` (default: torch.get_num_threads(), so a spec's `threads=` applies to both backends):
+    a batch of at least 2 positions a thread is cut into `threads` equal parts, run at the same time
+    by one single-threaded session from that many threads (ONNX Runtime releases the GIL). For the
+    small batches of a search this runs 1.5x the positions/s of one thread on two cores, where ONNX
+    Runtime's own intra-op threads gain little or nothing (benchmarks/compression.py, docs/compression.md).
+    It has no parameters and cannot be trained.
     """
 
     def __init__(self, graph: bytes, cfg: NetConfig, threads: int | None = None):
         super().__init__(cfg)
         import onnxruntime as ort
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self.graph = graph
+        self.threads = max(1, threads or torch.get_num_threads())
         self.session = ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
         self.heads = [o.name for o in self.session.get_outputs()]
+        self._pool: ThreadPoolExecutor | None = None
         # No weights of its own, but code that asks a network for its device (next(net.parameters()))
         # finds the CPU; not trainable, not counted, not saved.
         self.anchor = nn.Parameter(torch.zeros(0), requires_grad=False)
 
+    def _run(self, planes: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {"planes": planes})
+
     def forward(self, x: torch.Tensor, legal_mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         check_planes(self.cfg, x)
         planes = x.detach().to("cpu", torch.float32).contiguous().numpy()
-        out = {h: torch.from_numpy(a) for h, a in zip(self.heads, self.session.run(None, {"planes": planes}))}
+        if self.threads > 1 and len(planes) >= 2 * self.threads:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="onnx")
+            parts = np.array_split(planes, self.threads)
+            pending = [self._pool.submit(self._run, part) for part in parts[1:]]
+            results = [self._run(parts[0]), *(p.result() for p in pending)]
+            outputs = [np.concatenate(heads) for heads in zip(*results)]
+        else:
+            outputs = self._run(planes)
+        out = {h: torch.from_numpy(a) for h, a in zip(self.heads, outputs)}
         return self._masked(out, legal_mask)
 
 
