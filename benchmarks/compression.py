@@ -24,6 +24,7 @@ from rlgo.nn.backend import onnxruntime_available
 from rlgo.nn.checkpoint import load_checkpoint
 from rlgo.nn.model import count_params
 from rlgo.renames import add_renamed_flags
+from rlgo.arena.report import repeated_games
 from rlgo.stats.intervals import wilson
 from rlgo.train.data.reader import ShardReader
 
@@ -142,7 +143,7 @@ def match_summary(folder: Path) -> str:
     black_wins = sum(r["winner"] == "B" for r in rows)
     low, high = wilson(points, len(rows))
     return (f"{folder}: {first} scores {points:g}/{len(rows)} = {points / len(rows):.1%} "
-            f"(95% {low:.1%}..{high:.1%}); Black won {black_wins}")
+            f"(95% {low:.1%}..{high:.1%}); Black won {black_wins}; repeated games {repeated_games(rows, folder)}")
 
 
 def main(argv=None) -> int:

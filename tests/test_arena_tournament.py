@@ -293,3 +293,22 @@ def test_unseeded_tournaments_draw_fresh_seeds_and_every_game_can_be_replayed(tm
                         record["seed"])
         replay = play_task(task, game, str(tmp_path / "replay"), make_agent)
         assert load_sgf(tmp_path / "replay" / replay["sgf"]).moves == sgf.moves
+
+
+class FirstLegalAgent(Agent):
+    """Plays the lowest legal point on every move: the same game every time."""
+
+    def select_move(self, state):
+        return int(state.legal_mask().argmax())
+
+
+def test_repeated_games_are_counted_move_for_move(tmp_path):
+    from rlgo.arena.report import repeated_games
+    fixed = config(tmp_path, agents=("first:a", "first:b"), games_per_pair=4, out=tmp_path / "fixed")
+    records = run_tournament(fixed, lambda spec, size, rules, seed: FirstLegalAgent())
+    assert repeated_games(records, fixed.out) == 2  # games 2 and 3 repeat games 0 and 1 (same colours)
+    varied = config(tmp_path, agents=("random", "random:seed=9"), games_per_pair=4, out=tmp_path / "varied")
+    records = run_tournament(varied, CountingFactory())
+    assert repeated_games(records, varied.out) == 0  # the per-game seeds vary the unseeded side's moves
+    (varied.out / records[0]["sgf"]).unlink()
+    assert repeated_games(records, varied.out) == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rich.table import Table
 
+from rlgo.go.sgf import SGFError, load_sgf
 from rlgo.stats.elo import Rating, fit_elo
 from rlgo.stats.results import WINNER_SCORES, rated_games
 from rlgo.atomic import write_text_atomic
@@ -50,6 +51,21 @@ def forfeits(records) -> Counter:
             loser = r["white"] if r["winner"] == "B" else r["black"]
             out[loser, r["reason"]] += 1
     return out
+
+
+def repeated_games(records, folder) -> int:
+    """Games whose pairing, colours and every move (from their SGFs in `folder`) repeat an earlier game of the
+    records: a strength figure counts only distinct games (a game whose SGF is missing counts as distinct)."""
+    seen, repeats = set(), 0
+    for r in records:
+        try:
+            moves = tuple(load_sgf(Path(folder) / r["sgf"]).moves)
+        except (OSError, SGFError, KeyError):
+            continue
+        key = (r["black"], r["white"], moves)
+        repeats += key in seen
+        seen.add(key)
+    return repeats
 
 
 def game_line(record: dict, finished: int, total: int) -> str:

@@ -116,7 +116,7 @@ def _play(console, config, factory, run_tournament) -> list[dict]:
 
 
 def _print_tables(console, records, agents, anchor, out) -> None:
-    from rlgo.arena.report import crosstable, forfeits, rating_table, ratings_of, save_ratings
+    from rlgo.arena.report import crosstable, forfeits, rating_table, ratings_of, repeated_games, save_ratings
 
     name, elo = anchor if anchor is not None else (None, 0.0)
     ratings = ratings_of(records, agents, anchor=name, anchor_elo=elo)
@@ -124,6 +124,10 @@ def _print_tables(console, records, agents, anchor, out) -> None:
     console.print(crosstable(records, ratings))
     for (loser, reason), count in sorted(forfeits(records).items()):
         console.print(f"forfeits: {loser}: {count} x {reason}")
+    repeats = repeated_games(records, out)
+    if repeats:
+        console.print(f"repeated games: {repeats} of {len(records)} repeat an earlier game move for move "
+                      "(deterministic agents; temperature_moves= varies the openings)")
     save_ratings(out, ratings, records)
     console.print(f"results: {out}/results.jsonl ({len(records)} games, SGFs in {out}/games/), "
                   f"ratings: {out}/ratings.json and {out}/ratings.md")
